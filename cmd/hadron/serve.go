@@ -1,0 +1,186 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/server"
+)
+
+// Defaults of hadron serve.
+const (
+	DefaultListen      = "127.0.0.1:8787"
+	DefaultDataDir     = "hadron-data"
+	DefaultRegion      = "us-east-1"
+	DefaultAccountID   = "000000000000"
+	DefaultCancelGrace = 10 * time.Second
+	// shutdownTimeout bounds how long in-flight requests and runs may take to end.
+	shutdownTimeout = 30 * time.Second
+)
+
+type serveCommand struct {
+	listen      string
+	dataDir     string
+	bundleDir   string
+	region      string
+	accountID   string
+	auth        string
+	cancelGrace time.Duration
+	workers     int
+	logLevel    string
+}
+
+// ParseFlags reads flags, each defaulting to its HADRON_* environment variable.
+func (c *serveCommand) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("hadron serve", flag.ContinueOnError)
+	env := func(name, def string) string { return cmp.Or(os.Getenv(name), def) }
+	fs.StringVar(&c.listen, "listen", env("HADRON_LISTEN", DefaultListen), "address to listen on (HADRON_LISTEN)")
+	fs.StringVar(&c.dataDir, "data-dir", env("HADRON_DATA_DIR", DefaultDataDir), "directory for the database, logs and work directories (HADRON_DATA_DIR)")
+	fs.StringVar(&c.bundleDir, "bundle-dir", env("HADRON_BUNDLE_DIR", ""), "template bundles: source s3 {bucket, key} is read from DIR/bucket/key (HADRON_BUNDLE_DIR; default DATA_DIR/bundles)")
+	fs.StringVar(&c.region, "region", env("HADRON_REGION", DefaultRegion), "region in ARNs (HADRON_REGION)")
+	fs.StringVar(&c.accountID, "account-id", env("HADRON_ACCOUNT_ID", DefaultAccountID), "12-digit account id in ARNs (HADRON_ACCOUNT_ID)")
+	fs.StringVar(&c.auth, "auth", env("HADRON_AUTH", "none"), "request authentication: none accepts any signature (HADRON_AUTH)")
+	grace := env("HADRON_CANCEL_GRACE", DefaultCancelGrace.String())
+	fs.Func("cancel-grace", "SIGTERM to SIGKILL grace period for provisioning commands on cancel, e.g. 10s (HADRON_CANCEL_GRACE; default "+DefaultCancelGrace.String()+")", func(s string) error {
+		grace = s
+		return nil
+	})
+	workers := env("HADRON_WORKERS", "4")
+	fs.Func("workers", "deployments run at once (HADRON_WORKERS; default 4)", func(s string) error {
+		workers = s
+		return nil
+	})
+	fs.StringVar(&c.logLevel, "log-level", env("HADRON_LOG_LEVEL", "info"), "debug, info, warn or error (HADRON_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if c.cancelGrace, err = time.ParseDuration(grace); err != nil || c.cancelGrace < 0 {
+		return fmt.Errorf("serve: --cancel-grace %q is not a duration such as 10s", grace)
+	}
+	if c.workers, err = strconv.Atoi(workers); err != nil || c.workers < 1 {
+		return fmt.Errorf("serve: --workers %q is not a positive number", workers)
+	}
+	if c.auth != "none" {
+		return fmt.Errorf("serve: --auth %q is not supported: the only mode is none (accept any signature)", c.auth)
+	}
+	if len(c.accountID) != 12 || strings.Trim(c.accountID, "0123456789") != "" {
+		return fmt.Errorf("serve: --account-id %q must be 12 digits", c.accountID)
+	}
+	if c.bundleDir == "" {
+		c.bundleDir = filepath.Join(c.dataDir, "bundles")
+	}
+	return nil
+}
+
+// Run serves until ctx is cancelled (SIGINT, SIGTERM), then shuts down gracefully.
+func (c *serveCommand) Run(ctx context.Context) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("serve: --log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	for _, dir := range []string{c.dataDir, c.bundleDir} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	unlock, err := lockDataDir(c.dataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	endpoint := "http://" + ln.Addr().String()
+	srv, err := server.New(ctx, server.Config{
+		DataDir:     c.dataDir,
+		BundleDir:   c.bundleDir,
+		Region:      c.region,
+		AccountID:   c.accountID,
+		CancelGrace: c.cancelGrace,
+		Workers:     c.workers,
+		Endpoint:    endpoint,
+		Owner:       newOwnerID(),
+		Logger:      logger,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer srv.Close()
+
+	abs, _ := filepath.Abs(c.dataDir)
+	absBundles, _ := filepath.Abs(c.bundleDir)
+	logger.Warn("authentication is off (--auth none): any access key and signature is accepted; use this only on a trusted machine")
+	fmt.Fprintf(os.Stderr, "hadron %s listening on %s\n  data:    %s (SQLite: %s)\n  bundles: %s (source s3 {bucket, key} is read from %s/<bucket>/<key>)\n  try:     aws proton list-environments --endpoint-url %s --region %s\n",
+		version, endpoint, abs, filepath.Join(abs, server.DatabaseFile), absBundles, absBundles, endpoint, c.region)
+
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests and stopping running deployments (a second signal exits at once)")
+	go func() {
+		// A second SIGINT/SIGTERM exits at once; provisioning processes die with us.
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		os.Exit(1)
+	}()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err = httpSrv.Shutdown(shutdownCtx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func newOwnerID() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", cmp.Or(host, "hadron"), os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// lockDataDir takes an exclusive lock on the data directory: SQLite is shared by
+// no other process, which lets start-up recovery treat every other lease owner as dead.
+func lockDataDir(dir string) (func(), error) {
+	path := filepath.Join(dir, "hadron.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("serve: lock data directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("serve: data directory %s is in use by another hadron process (%s is locked)", dir, path)
+	}
+	return func() { f.Close() }, nil
+}

@@ -1,0 +1,302 @@
+// Package engine runs deployments: workers claim queued deployments from the
+// store under a lease, hand them to the provisioner their plan names, and end
+// them with a conditional write. It also carries cancels to the run they stop
+// and finishes, honestly, deployments whose worker died.
+//
+// A deployment's life, as the engine sees it:
+//
+//	queued (IN_PROGRESS, unclaimed) --claim--> running --ok--------> SUCCEEDED / DELETE_COMPLETE
+//	                                              |------error-----> FAILED / DELETE_FAILED
+//	      (cancel: CANCELLING) ---stop the run--> |------stopped---> CANCELLED
+//	                                              |------finished--> SUCCEEDED (the work won the race)
+//
+// The end state is decided only by conditional writes in the store, so "run
+// finished" and "cancel landed" have exactly one winner.
+package engine
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+// Defaults for Config.
+const (
+	DefaultWorkers      = 4
+	DefaultLease        = 30 * time.Second
+	DefaultPollInterval = 2 * time.Second
+)
+
+// Causes a run's context is cancelled with; they reach the provisioner so it
+// can tell a user's cancel from a shutdown.
+var (
+	ErrUserCancelled = errors.New("deployment cancelled by user")
+	ErrShutdown      = errors.New("server shutting down")
+	ErrLeaseLost     = errors.New("lease on the deployment lost")
+)
+
+// Messages of deployments the engine ends without a provisioner's word.
+const (
+	MessageWorkerLost = "provisioning interrupted: worker lost"
+	MessageShutdown   = "provisioning interrupted: server shut down before the run finished"
+)
+
+// Plan is what a deployment runs, decided when the deployment is accepted and
+// stored with it as JSON.
+type Plan struct {
+	// Engine names the provisioner: "codebuild", "customer_managed", or an
+	// engine Hadron does not run yet ("cloudformation", "terraform").
+	Engine string `json:"engine"`
+	// Commands are the manifest's provision (or deprovision) commands.
+	Commands []string `json:"commands,omitempty"`
+	// Inputs is the proton-inputs.json the commands read.
+	Inputs json.RawMessage `json:"inputs,omitempty"`
+	// Bundle names the template version whose files the run needs.
+	Bundle *BundleRef `json:"bundle,omitempty"`
+	// Outputs are known in advance for customer-managed resources.
+	Outputs map[string]string `json:"outputs,omitempty"`
+	// Env is added to the commands' environment (RESOURCE_ARN, ...).
+	Env map[string]string `json:"env,omitempty"`
+}
+
+// BundleRef points at a directory of a template version's bundle.
+type BundleRef struct {
+	Kind     string `json:"kind"`
+	Template string `json:"template"`
+	Major    int    `json:"major"`
+	Minor    int    `json:"minor"`
+	Dir      string `json:"dir"`
+}
+
+// Work is one run handed to a provisioner.
+type Work struct {
+	Deployment *store.Deployment
+	Plan       Plan
+	// Dir is a fresh, empty working directory the run may use.
+	Dir string
+	// Files are the bundle directory's files (nil when the plan names none).
+	Files map[string][]byte
+	// Log receives the run's output; it is kept as the deployment's log.
+	Log io.Writer
+}
+
+// Provisioner does the work of a deployment. Cancellation arrives only through
+// ctx, whose cause is ErrUserCancelled, ErrShutdown or ErrLeaseLost. It returns
+// the outputs on success; on cancel, an error that wraps the context's cause
+// when the work was stopped, any other error when it could not be.
+type Provisioner interface {
+	Provision(ctx context.Context, w Work) (map[string]string, error)
+}
+
+// ProvisionerFunc adapts a function to Provisioner.
+type ProvisionerFunc func(ctx context.Context, w Work) (map[string]string, error)
+
+// Provision calls f.
+func (f ProvisionerFunc) Provision(ctx context.Context, w Work) (map[string]string, error) { return f(ctx, w) }
+
+// FileSource reads the files of a bundle directory.
+type FileSource interface {
+	BundleFiles(ctx context.Context, ref BundleRef) (map[string][]byte, error)
+}
+
+// Config configures an Engine.
+type Config struct {
+	Store store.Store
+	// Owner identifies this process in leases; unique per process start.
+	Owner        string
+	Workers      int
+	Lease        time.Duration
+	PollInterval time.Duration
+	// DataDir holds work/<id> (working directories) and logs/<id>.log.
+	DataDir      string
+	Provisioners map[string]Provisioner
+	Files        FileSource
+	Logger       *slog.Logger
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+	// OnClaim, when set, is called with each claimed deployment before it runs
+	// (tests use it to hold a run at a known point).
+	OnClaim func(d *store.Deployment)
+}
+
+// Engine runs deployments. Start it once; Stop is safe to call twice or before Start.
+type Engine struct {
+	cfg  Config
+	wake chan struct{}
+
+	mu      sync.Mutex
+	running map[string]context.CancelCauseFunc
+
+	stopOnce sync.Once
+	cancel   context.CancelCauseFunc
+	wg       sync.WaitGroup
+}
+
+// New returns an Engine for cfg, applying defaults.
+func New(cfg Config) *Engine {
+	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
+	cfg.Lease = cmp.Or(cfg.Lease, DefaultLease)
+	cfg.PollInterval = cmp.Or(cfg.PollInterval, DefaultPollInterval)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Engine{cfg: cfg, wake: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{}}
+}
+
+// Start finishes deployments left behind by a dead process, then starts the
+// workers and the lease keeper.
+func (e *Engine) Start(ctx context.Context) error {
+	for _, dir := range []string{"work", "logs"} {
+		if err := os.MkdirAll(filepath.Join(e.cfg.DataDir, dir), 0o700); err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+	}
+	if err := e.Recover(ctx, e.cfg.Owner); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	e.cancel = cancel
+	for range e.cfg.Workers {
+		e.wg.Go(func() { e.work(runCtx) })
+	}
+	e.wg.Go(func() { e.keepLeases(runCtx) })
+	return nil
+}
+
+// Stop stops claiming, cancels running deployments with ErrShutdown, and waits
+// for them to end.
+func (e *Engine) Stop() {
+	e.stopOnce.Do(func() {
+		if e.cancel != nil {
+			e.cancel(ErrShutdown)
+		}
+	})
+	e.wg.Wait()
+}
+
+// Notify wakes a worker: a deployment was queued.
+func (e *Engine) Notify() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Cancel stops the local run of deployment id, if this engine runs it. The
+// store already says CANCELLING; the run's end decides the final state.
+func (e *Engine) Cancel(id string) {
+	e.mu.Lock()
+	cancel := e.running[id]
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel(ErrUserCancelled)
+	}
+}
+
+// Recover ends the active deployments whose worker is gone: any other owner
+// than alive (SQLite: one process owns the database), or an expired lease.
+func (e *Engine) Recover(ctx context.Context, alive string) error {
+	orphans, err := e.cfg.Store.DeploymentsOrphaned(ctx, e.cfg.Now(), alive)
+	if err != nil {
+		return fmt.Errorf("recover deployments: %w", err)
+	}
+	for _, d := range orphans {
+		to, msg := store.StatusFailed, MessageWorkerLost
+		switch d.Status {
+		case store.StatusCancelling:
+			to, msg = store.StatusCancelled, store.CancelledMessage
+		case store.StatusDeleteInProgress:
+			to, msg = store.StatusDeleteFailed, "deprovisioning interrupted: worker lost"
+		}
+		_, err := e.cfg.Store.DeploymentFinish(ctx, store.DeploymentFinishParams{
+			ID: d.ID, From: []string{d.Status}, To: to, Message: msg, Owner: d.LeaseOwner,
+		}, e.cfg.Now())
+		if err != nil && !errors.Is(err, store.ErrStatusChanged) {
+			return fmt.Errorf("recover deployment %s: %w", d.ID, err)
+		}
+		e.cfg.Logger.Warn("finished deployment left by a lost worker", "deployment", d.ID, "target", d.TargetKey,
+			"was", d.Status, "now", to, "owner", d.LeaseOwner)
+	}
+	return nil
+}
+
+func (e *Engine) work(ctx context.Context) {
+	ticker := time.NewTicker(e.cfg.PollInterval)
+	defer ticker.Stop()
+	for {
+		for ctx.Err() == nil {
+			d, err := e.cfg.Store.DeploymentClaim(ctx, e.cfg.Owner, e.cfg.Now().Add(e.cfg.Lease))
+			if err != nil {
+				if ctx.Err() == nil {
+					e.cfg.Logger.Error("claim deployment", "err", err)
+				}
+				break
+			}
+			if d == nil {
+				break
+			}
+			// Another deployment may be queued behind this one: pass the wake-up on.
+			e.Notify()
+			e.run(ctx, d)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// keepLeases renews the leases of running deployments, and learns through the
+// store of cancels this process did not see (sent to another node).
+func (e *Engine) keepLeases(ctx context.Context) {
+	ticker := time.NewTicker(e.cfg.Lease / 3)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		e.mu.Lock()
+		ids := make([]string, 0, len(e.running))
+		for id := range e.running {
+			ids = append(ids, id)
+		}
+		e.mu.Unlock()
+		for _, id := range ids {
+			status, err := e.cfg.Store.DeploymentRenew(ctx, id, e.cfg.Owner, e.cfg.Now().Add(e.cfg.Lease))
+			switch {
+			case errors.Is(err, store.ErrStatusChanged):
+				e.cancelRun(id, ErrLeaseLost)
+			case err != nil:
+				e.cfg.Logger.Error("renew lease", "deployment", id, "err", err)
+			case status == store.StatusCancelling:
+				e.cancelRun(id, ErrUserCancelled)
+			}
+		}
+	}
+}
+
+func (e *Engine) cancelRun(id string, cause error) {
+	e.mu.Lock()
+	cancel := e.running[id]
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel(cause)
+	}
+}

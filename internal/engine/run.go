@@ -1,0 +1,153 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+// run executes one claimed deployment and ends it.
+func (e *Engine) run(parent context.Context, d *store.Deployment) {
+	log := e.cfg.Logger.With("deployment", d.ID, "target", d.TargetKey)
+	// The run is cancelled with its own cause; parent's end (shutdown) reaches
+	// it as ErrShutdown through the parent's cause.
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	e.mu.Lock()
+	e.running[d.ID] = cancel
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.running, d.ID)
+		e.mu.Unlock()
+	}()
+	if e.cfg.OnClaim != nil {
+		e.cfg.OnClaim(d)
+	}
+	// A cancel that landed between the claim and the registration above found
+	// no run to stop; the store knows of it, so ask it once now.
+	if status, err := e.cfg.Store.DeploymentRenew(ctx, d.ID, e.cfg.Owner, e.cfg.Now().Add(e.cfg.Lease)); err == nil && status == store.StatusCancelling {
+		cancel(ErrUserCancelled)
+	}
+
+	logFile, err := os.OpenFile(filepath.Join(e.cfg.DataDir, "logs", d.ID+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		e.finish(d, nil, fmt.Errorf("open deployment log: %w", err), log)
+		return
+	}
+	defer logFile.Close()
+	fmt.Fprintf(logFile, "[hadron] %s deployment %s of %s started by %s\n", time.Now().UTC().Format(time.RFC3339), d.ID, d.TargetKey, e.cfg.Owner)
+
+	outputs, err := e.provision(ctx, d, logFile)
+	if err != nil {
+		fmt.Fprintf(logFile, "[hadron] deployment ended: %v\n", err)
+	} else {
+		fmt.Fprintf(logFile, "[hadron] deployment ended well\n")
+	}
+	e.finish(d, outputs, err, log)
+}
+
+func (e *Engine) provision(ctx context.Context, d *store.Deployment, logw io.Writer) (map[string]string, error) {
+	var plan Plan
+	if err := json.Unmarshal([]byte(d.Plan), &plan); err != nil {
+		return nil, fmt.Errorf("deployment plan is unreadable: %w", err)
+	}
+	p, ok := e.cfg.Provisioners[plan.Engine]
+	if !ok {
+		return nil, fmt.Errorf("this deployment needs the %s provisioning engine, which this Hadron server does not run; "+
+			"only %s can be deployed here for now", plan.Engine, e.engineNames())
+	}
+	var files map[string][]byte
+	if plan.Bundle != nil {
+		var err error
+		if files, err = e.cfg.Files.BundleFiles(ctx, *plan.Bundle); err != nil {
+			return nil, fmt.Errorf("read template bundle: %w", err)
+		}
+	}
+	dir := filepath.Join(e.cfg.DataDir, "work", d.ID)
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("clean working directory: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create working directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	return p.Provision(ctx, Work{Deployment: d, Plan: plan, Dir: dir, Files: files, Log: logw})
+}
+
+func (e *Engine) engineNames() string {
+	names := ""
+	for name := range e.cfg.Provisioners {
+		if names != "" {
+			names += ", "
+		}
+		names += name
+	}
+	return names
+}
+
+// finish ends d according to how its run ended. The write is conditional on
+// the status the run can have left it in, so a concurrent cancel and finish
+// have one winner:
+//   - the run succeeded: SUCCEEDED from IN_PROGRESS or CANCELLING (the work won);
+//   - the run was stopped by the user's cancel: CANCELLED from CANCELLING;
+//   - the server is shutting down: FAILED from IN_PROGRESS, CANCELLED from CANCELLING;
+//   - the run failed, or could not be stopped: FAILED.
+func (e *Engine) finish(d *store.Deployment, outputs map[string]string, runErr error, log *slog.Logger) {
+	deleting := d.Operation == store.OperationDelete
+	p := store.DeploymentFinishParams{ID: d.ID, Owner: e.cfg.Owner}
+	switch {
+	case runErr == nil && deleting:
+		p.From, p.To = []string{store.StatusDeleteInProgress}, store.StatusDeleteComplete
+	case runErr == nil:
+		raw, err := json.Marshal(outputs)
+		if err != nil {
+			runErr = fmt.Errorf("encode outputs: %w", err)
+			break
+		}
+		p.From, p.To, p.Outputs = []string{store.StatusInProgress, store.StatusCancelling}, store.StatusSucceeded, string(raw)
+	case errors.Is(runErr, ErrUserCancelled):
+		p.From, p.To, p.Message = []string{store.StatusCancelling}, store.StatusCancelled, store.CancelledMessage
+	}
+	if p.To == "" {
+		switch {
+		case deleting:
+			p.From, p.To, p.Message = []string{store.StatusDeleteInProgress}, store.StatusDeleteFailed, runErr.Error()
+		case errors.Is(runErr, ErrShutdown) || errors.Is(runErr, ErrLeaseLost):
+			// The user may have cancelled too: that cancel is then honoured.
+			if e.finishOnce(d, store.DeploymentFinishParams{ID: d.ID, Owner: e.cfg.Owner, From: []string{store.StatusCancelling},
+				To: store.StatusCancelled, Message: store.CancelledMessage}, log) {
+				return
+			}
+			p.From, p.To, p.Message = []string{store.StatusInProgress}, store.StatusFailed, MessageShutdown
+		default:
+			p.From, p.To, p.Message = []string{store.StatusInProgress, store.StatusCancelling}, store.StatusFailed, runErr.Error()
+		}
+	}
+	e.finishOnce(d, p, log)
+}
+
+func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams, log *slog.Logger) bool {
+	// The run's context may be gone (shutdown); the final write must still land.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := e.cfg.Store.DeploymentFinish(ctx, p, e.cfg.Now())
+	switch {
+	case err == nil:
+		log.Info("deployment finished", "status", p.To, "message", p.Message)
+		return true
+	case errors.Is(err, store.ErrStatusChanged):
+		return false
+	default:
+		log.Error("finish deployment", "status", p.To, "err", err)
+		return false
+	}
+}

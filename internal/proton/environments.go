@@ -1,0 +1,589 @@
+package proton
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/bundle"
+	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+// envSettings is an environment's provisioning configuration, kept as the
+// resource's settings JSON and returned as given.
+type envSettings struct {
+	ProtonServiceRoleArn           string      `json:"protonServiceRoleArn,omitempty"`
+	CodebuildRoleArn               string      `json:"codebuildRoleArn,omitempty"`
+	ComponentRoleArn               string      `json:"componentRoleArn,omitempty"`
+	EnvironmentAccountConnectionID string      `json:"environmentAccountConnectionId,omitempty"`
+	ProvisioningRepository         *repoBranch `json:"provisioningRepository,omitempty"`
+	Provisioning                   string      `json:"provisioning,omitempty"`
+	// CreateRequest fingerprints the CreateEnvironment call, so that a retry of
+	// the same call returns the environment instead of a conflict.
+	CreateRequest string `json:"createRequest,omitempty"`
+}
+
+type repoBranch struct {
+	Provider string `json:"provider"`
+	Name     string `json:"name"`
+	Branch   string `json:"branch"`
+}
+
+// CreateEnvironment creates an environment from a published template version
+// and deploys it.
+func (s *Service) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentInput) (*api.CreateEnvironmentOutput, error) {
+	t, err := s.getTemplate(ctx, kindEnv, in.TemplateName)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.resolveVersion(ctx, t, in.TemplateMajorVersion, in.TemplateMinorVersion)
+	if err != nil {
+		return nil, err
+	}
+	settings := envSettings{
+		ProtonServiceRoleArn: in.ProtonServiceRoleArn, CodebuildRoleArn: in.CodebuildRoleArn,
+		ComponentRoleArn: in.ComponentRoleArn, EnvironmentAccountConnectionID: in.EnvironmentAccountConnectionId,
+		Provisioning: t.Provisioning,
+	}
+	if r := in.ProvisioningRepository; r != nil {
+		settings.ProvisioningRepository = &repoBranch{Provider: r.Provider, Name: r.Name, Branch: r.Branch}
+	}
+	fingerprint, _ := json.Marshal([]string{in.TemplateName, in.TemplateMajorVersion, in.TemplateMinorVersion, in.Spec, in.Description,
+		in.ProtonServiceRoleArn, in.CodebuildRoleArn, in.ComponentRoleArn, in.EnvironmentAccountConnectionId})
+	settings.CreateRequest = string(fingerprint)
+
+	key := environmentKey(in.Name)
+	plan, err := s.envDeployPlan(ctx, key, in.Name, v, in.Spec, "", settings)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	d := s.newEnvDeployment(key, in.Name, store.OperationDeploy, v, in.Spec, plan, now)
+	settingsJSON, _ := json.Marshal(settings)
+	r, err := s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{
+		Deployment: d,
+		Create: &store.Resource{
+			Key: key, Type: store.ResourceEnvironment, Name: in.Name, EnvironmentName: in.Name, Description: in.Description,
+			TemplateName: v.TemplateName, TemplateMajor: strconv.Itoa(v.Major), TemplateMinor: strconv.Itoa(v.Minor),
+			Spec: in.Spec, Settings: string(settingsJSON), CreatedAt: now, LastModifiedAt: now,
+		},
+	})
+	if errors.Is(err, store.ErrExists) {
+		return s.createEnvironmentRetry(ctx, key, settings.CreateRequest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.engine.Notify()
+	return &api.CreateEnvironmentOutput{Environment: s.environment(r)}, nil
+}
+
+// createEnvironmentRetry answers a CreateEnvironment for a name that exists:
+// the same call retried gets the environment, as long as nothing changed it since.
+func (s *Service) createEnvironmentRetry(ctx context.Context, key, fingerprint string) (*api.CreateEnvironmentOutput, error) {
+	r, err := s.cfg.Store.ResourceGet(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	var prev envSettings
+	json.Unmarshal([]byte(r.Settings), &prev)
+	if prev.CreateRequest != fingerprint || r.LastModifiedAt != r.CreatedAt {
+		return nil, conflictf("environment %s already exists", r.Name)
+	}
+	return &api.CreateEnvironmentOutput{Environment: s.environment(r)}, nil
+}
+
+// resolveVersion finds the published version a resource deploys: the given
+// minor, or the recommended (highest published) minor of the major.
+func (s *Service) resolveVersion(ctx context.Context, t *store.Template, majorS, minorS string) (*store.TemplateVersion, error) {
+	major, err := strconv.Atoi(majorS)
+	if err != nil {
+		return nil, validationf("templateMajorVersion %q is not a number", majorS)
+	}
+	minor := -1
+	if minorS != "" {
+		if minor, err = strconv.Atoi(minorS); err != nil {
+			return nil, validationf("templateMinorVersion %q is not a number", minorS)
+		}
+	} else {
+		versions, err := s.cfg.Store.TemplateVersionList(ctx, t.Kind, t.Name, major, store.Page{Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(versions) == 0 || versions[0].RecommendedMinor < 0 {
+			return nil, validationf("%s template %s has no published version in major version %d", t.Kind, t.Name, major)
+		}
+		minor = versions[0].RecommendedMinor
+	}
+	v, err := s.cfg.Store.TemplateVersionGet(ctx, t.Kind, t.Name, major, minor)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundf("%s template %s has no version %d.%d", t.Kind, t.Name, major, minor)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v.Status != api.TemplateVersionStatusPublished {
+		return nil, validationf("%s template version %s:%d.%d is %s: only a PUBLISHED version can be deployed", t.Kind, t.Name, major, minor, v.Status)
+	}
+	return v, nil
+}
+
+// envDeployPlan validates spec against the version's schema and the settings
+// against its manifest, and returns what the deployment will run.
+// currentSpec, when set, supplies the values ${Proton::CURRENT_VAL} keeps.
+func (s *Service) envDeployPlan(ctx context.Context, key, name string, v *store.TemplateVersion, spec, currentSpec string, settings envSettings) (engine.Plan, error) {
+	tmpl, err := s.parseBundle(ctx, v)
+	if err != nil {
+		return engine.Plan{}, fmt.Errorf("template version %s:%d.%d no longer parses: %w", v.TemplateName, v.Major, v.Minor, err)
+	}
+	var current map[string]any
+	if currentSpec != "" {
+		current, _ = tmpl.Schema.EnvironmentInputs(currentSpec)
+	}
+	inputs, err := tmpl.Schema.EnvironmentInputsWithCurrent(spec, current)
+	if err != nil {
+		return engine.Plan{}, validationf("%s", err.Error())
+	}
+	if settings.Provisioning == api.ProvisioningCustomerManaged || tmpl.Infrastructure == nil {
+		return engine.Plan{Engine: engine.EngineCustomerManaged, Outputs: stringValues(inputs)}, nil
+	}
+	if err := checkEnvProvisioning(tmpl.Infrastructure.Manifest.Engine(), settings); err != nil {
+		return engine.Plan{}, err
+	}
+	return s.envPlan(key, name, v, tmpl, inputs, store.OperationDeploy)
+}
+
+// envPlan builds the plan of a deployment (deploy or delete) of an environment.
+func (s *Service) envPlan(key, name string, v *store.TemplateVersion, tmpl *bundle.Template, inputs map[string]any, op string) (engine.Plan, error) {
+	m := tmpl.Infrastructure.Manifest
+	plan := engine.Plan{
+		Engine: m.Engine(),
+		Bundle: &engine.BundleRef{Kind: v.Kind, Template: v.TemplateName, Major: v.Major, Minor: v.Minor, Dir: "infrastructure"},
+		Env:    map[string]string{"RESOURCE_ARN": s.arn(key)},
+	}
+	if plan.Engine == engine.EngineCodebuild {
+		settings := m.Templates[0].Settings
+		plan.Commands = settings.Provision
+		if op == store.OperationDelete {
+			plan.Commands = settings.Deprovision
+		}
+		raw, err := json.Marshal(map[string]any{"environment": map[string]any{"name": name, "inputs": inputs}})
+		if err != nil {
+			return engine.Plan{}, fmt.Errorf("encode proton-inputs.json: %w", err)
+		}
+		plan.Inputs = raw
+	}
+	return plan, nil
+}
+
+// checkEnvProvisioning applies Proton's rule that the provisioning method
+// follows the manifest's engine and the environment's roles or repository.
+func checkEnvProvisioning(eng string, st envSettings) error {
+	switch eng {
+	case engine.EngineCodebuild:
+		if st.CodebuildRoleArn == "" && st.EnvironmentAccountConnectionID == "" {
+			return validationf("the template uses CodeBuild provisioning: codebuildRoleArn (or environmentAccountConnectionId) is required")
+		}
+	case "cloudformation":
+		if st.ProtonServiceRoleArn == "" && st.EnvironmentAccountConnectionID == "" {
+			return validationf("the template uses AWS-managed provisioning: protonServiceRoleArn (or environmentAccountConnectionId) is required")
+		}
+	case "terraform":
+		if st.ProvisioningRepository == nil {
+			return validationf("the template uses self-managed (Terraform) provisioning: provisioningRepository is required")
+		}
+	}
+	if st.ProvisioningRepository != nil && (st.ProtonServiceRoleArn != "" || st.EnvironmentAccountConnectionID != "") {
+		return validationf("provisioningRepository (self-managed provisioning) cannot be combined with protonServiceRoleArn or environmentAccountConnectionId")
+	}
+	return nil
+}
+
+func (s *Service) newEnvDeployment(key, name, op string, v *store.TemplateVersion, spec string, plan engine.Plan, now time.Time) *store.Deployment {
+	planJSON, _ := json.Marshal(plan)
+	status := store.StatusInProgress
+	if op == store.OperationDelete {
+		status = store.StatusDeleteInProgress
+	}
+	major, minor := strconv.Itoa(v.Major), strconv.Itoa(v.Minor)
+	target, _ := json.Marshal(api.DeploymentState{Environment: &api.EnvironmentState{
+		TemplateName: v.TemplateName, TemplateMajorVersion: major, TemplateMinorVersion: minor, Spec: spec,
+	}})
+	return &store.Deployment{
+		ID: newDeploymentID(), TargetKey: key, TargetType: store.ResourceEnvironment, EnvironmentName: name,
+		Operation: op, Status: status, TargetState: string(target), Plan: string(planJSON),
+		TargetTemplate: v.TemplateName, TargetMajor: major, TargetMinor: minor, TargetSpec: spec,
+		CreatedAt: now, LastModifiedAt: now,
+	}
+}
+
+// GetEnvironment returns one environment.
+func (s *Service) GetEnvironment(ctx context.Context, in *api.GetEnvironmentInput) (*api.GetEnvironmentOutput, error) {
+	r, err := s.getEnvironment(ctx, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &api.GetEnvironmentOutput{Environment: s.environment(r)}, nil
+}
+
+func (s *Service) getEnvironment(ctx context.Context, name string) (*store.Resource, error) {
+	r, err := s.cfg.Store.ResourceGet(ctx, environmentKey(name))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundf("environment %s not found", name)
+	}
+	return r, err
+}
+
+// ListEnvironments lists environments by name, optionally only those on the
+// given template major versions.
+func (s *Service) ListEnvironments(ctx context.Context, in *api.ListEnvironmentsInput) (*api.ListEnvironmentsOutput, error) {
+	after, err := decodeToken("environments", in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	f := store.ResourceFilter{Type: store.ResourceEnvironment}
+	for _, t := range in.EnvironmentTemplates {
+		f.Templates = append(f.Templates, store.TemplateMajor{Name: t.TemplateName, Major: t.MajorVersion})
+	}
+	limit := pageSize(in.MaxResults)
+	list, err := s.cfg.Store.ResourceList(ctx, f, store.Page{After: after, Limit: limit + 1})
+	if err != nil {
+		return nil, err
+	}
+	out := &api.ListEnvironmentsOutput{Environments: make([]api.EnvironmentSummary, 0, len(list))}
+	for i, r := range list {
+		if i == limit {
+			out.NextToken = encodeToken("environments", list[i-1].Key)
+			break
+		}
+		e := s.environment(r)
+		out.Environments = append(out.Environments, api.EnvironmentSummary{
+			Arn: e.Arn, ComponentRoleArn: e.ComponentRoleArn, CreatedAt: e.CreatedAt, DeploymentStatus: e.DeploymentStatus,
+			DeploymentStatusMessage: e.DeploymentStatusMessage, Description: e.Description,
+			EnvironmentAccountConnectionId: e.EnvironmentAccountConnectionId, EnvironmentAccountId: e.EnvironmentAccountId,
+			LastAttemptedDeploymentId: e.LastAttemptedDeploymentId, LastDeploymentAttemptedAt: e.LastDeploymentAttemptedAt,
+			LastDeploymentSucceededAt: e.LastDeploymentSucceededAt, LastSucceededDeploymentId: e.LastSucceededDeploymentId,
+			Name: e.Name, ProtonServiceRoleArn: e.ProtonServiceRoleArn, Provisioning: e.Provisioning,
+			TemplateMajorVersion: e.TemplateMajorVersion, TemplateMinorVersion: e.TemplateMinorVersion, TemplateName: e.TemplateName,
+		})
+	}
+	return out, nil
+}
+
+// UpdateEnvironment changes an environment's metadata (NONE) or deploys it
+// again: with the same version (CURRENT_VERSION), another minor of its major
+// (MINOR_VERSION) or a higher major (MAJOR_VERSION).
+func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentInput) (*api.UpdateEnvironmentOutput, error) {
+	r, err := s.getEnvironment(ctx, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	var settings envSettings
+	json.Unmarshal([]byte(r.Settings), &settings)
+	if err := updateEnvSettings(&settings, in); err != nil {
+		return nil, err
+	}
+	settingsJSON, _ := json.Marshal(settings)
+	settingsS := string(settingsJSON)
+
+	if in.DeploymentType == api.DeploymentUpdateTypeNone {
+		if in.Spec != "" || in.TemplateMajorVersion != "" || in.TemplateMinorVersion != "" {
+			return nil, validationf("deploymentType NONE changes metadata only: spec, templateMajorVersion and templateMinorVersion need CURRENT_VERSION, MINOR_VERSION or MAJOR_VERSION")
+		}
+		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, r.Key, optional(in.Description), &settingsS, s.now())
+		if errors.Is(err, store.ErrActiveDeployment) {
+			return nil, activeConflict("environment", r)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &api.UpdateEnvironmentOutput{Environment: s.environment(r)}, nil
+	}
+	if store.IsActive(r.DeploymentStatus) {
+		return nil, activeConflict("environment", r)
+	}
+	t, err := s.getTemplate(ctx, kindEnv, r.TemplateName)
+	if err != nil {
+		return nil, err
+	}
+	major, minor, err := targetVersion(t, r, in.DeploymentType, in.TemplateMajorVersion, in.TemplateMinorVersion)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.resolveVersion(ctx, t, major, minor)
+	if err != nil {
+		return nil, err
+	}
+	spec := in.Spec
+	if spec == "" {
+		spec = r.Spec
+	}
+	plan, err := s.envDeployPlan(ctx, r.Key, r.Name, v, spec, r.Spec, settings)
+	if err != nil {
+		return nil, err
+	}
+	d := s.newEnvDeployment(r.Key, r.Name, store.OperationDeploy, v, spec, plan, s.now())
+	d.InitialState = envState(r)
+	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Description: optional(in.Description), Settings: &settingsS})
+	if errors.Is(err, store.ErrActiveDeployment) {
+		return nil, activeConflict("environment", r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.engine.Notify()
+	return &api.UpdateEnvironmentOutput{Environment: s.environment(r)}, nil
+}
+
+// targetVersion applies Proton's version rules of an update's deploymentType
+// and returns the major and minor ("" for the recommended minor) to deploy.
+func targetVersion(t *store.Template, r *store.Resource, deploymentType, major, minor string) (string, string, error) {
+	switch deploymentType {
+	case api.DeploymentUpdateTypeCurrentVersion:
+		if major != "" || minor != "" {
+			return "", "", validationf("deploymentType CURRENT_VERSION deploys the version in use: leave templateMajorVersion and templateMinorVersion out, or use MINOR_VERSION or MAJOR_VERSION")
+		}
+		return r.TemplateMajor, r.TemplateMinor, nil
+	case api.DeploymentUpdateTypeMinorVersion:
+		if major != "" && major != r.TemplateMajor {
+			return "", "", validationf("deploymentType MINOR_VERSION stays in major version %s: templateMajorVersion %s needs MAJOR_VERSION", r.TemplateMajor, major)
+		}
+		return r.TemplateMajor, minor, nil
+	case api.DeploymentUpdateTypeMajorVersion:
+		cur, _ := strconv.Atoi(r.TemplateMajor)
+		if major == "" {
+			if t.RecommendedMajor <= cur {
+				return "", "", validationf("template %s has no published major version higher than %d", t.Name, cur)
+			}
+			return strconv.Itoa(t.RecommendedMajor), minor, nil
+		}
+		if m, _ := strconv.Atoi(major); m <= cur {
+			return "", "", validationf("deploymentType MAJOR_VERSION moves to a higher major version than %d: templateMajorVersion %s is not higher (use MINOR_VERSION or CURRENT_VERSION)", cur, major)
+		}
+		return major, minor, nil
+	}
+	return "", "", validationf("deploymentType %q is not one of NONE, CURRENT_VERSION, MINOR_VERSION, MAJOR_VERSION", deploymentType)
+}
+
+// updateEnvSettings applies an update's provisioning changes with Proton's rules.
+func updateEnvSettings(st *envSettings, in *api.UpdateEnvironmentInput) error {
+	if in.ProtonServiceRoleArn != "" && in.EnvironmentAccountConnectionId != "" {
+		return validationf("update protonServiceRoleArn or environmentAccountConnectionId, not both")
+	}
+	if st.ProvisioningRepository != nil && (in.ProtonServiceRoleArn != "" || in.EnvironmentAccountConnectionId != "") {
+		return validationf("environment uses self-managed provisioning (provisioningRepository): protonServiceRoleArn and environmentAccountConnectionId do not apply")
+	}
+	if in.ProtonServiceRoleArn != "" {
+		st.ProtonServiceRoleArn, st.EnvironmentAccountConnectionID = in.ProtonServiceRoleArn, ""
+	}
+	if in.EnvironmentAccountConnectionId != "" {
+		st.EnvironmentAccountConnectionID, st.ProtonServiceRoleArn = in.EnvironmentAccountConnectionId, ""
+	}
+	if in.CodebuildRoleArn != "" {
+		st.CodebuildRoleArn = in.CodebuildRoleArn
+	}
+	if in.ComponentRoleArn != "" {
+		st.ComponentRoleArn = in.ComponentRoleArn
+	}
+	if r := in.ProvisioningRepository; r != nil {
+		if st.ProvisioningRepository == nil {
+			return validationf("provisioningRepository can only be changed on an environment that uses self-managed provisioning")
+		}
+		st.ProvisioningRepository = &repoBranch{Provider: r.Provider, Name: r.Name, Branch: r.Branch}
+	}
+	return nil
+}
+
+// DeleteEnvironment de-provisions and deletes an environment. A retry while the
+// delete runs returns the environment.
+func (s *Service) DeleteEnvironment(ctx context.Context, in *api.DeleteEnvironmentInput) (*api.DeleteEnvironmentOutput, error) {
+	r, err := s.getEnvironment(ctx, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if r.DeploymentStatus == store.StatusDeleteInProgress {
+		return &api.DeleteEnvironmentOutput{Environment: s.environment(r)}, nil
+	}
+	if store.IsActive(r.DeploymentStatus) {
+		return nil, activeConflict("environment", r)
+	}
+	users, err := s.cfg.Store.ResourceList(ctx, store.ResourceFilter{EnvironmentName: in.Name}, store.Page{Limit: 2})
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		if u.Type != store.ResourceEnvironment {
+			return nil, conflictf("environment %s still has %s deployed in it: delete them first", in.Name, u.Key)
+		}
+	}
+	plan, v, err := s.envDeletePlan(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	d := s.newEnvDeployment(r.Key, r.Name, store.OperationDelete, v, r.Spec, plan, s.now())
+	d.InitialState = envState(r)
+	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d})
+	if errors.Is(err, store.ErrActiveDeployment) {
+		return nil, activeConflict("environment", r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.engine.Notify()
+	return &api.DeleteEnvironmentOutput{Environment: s.environment(r)}, nil
+}
+
+// envDeletePlan decides how to de-provision an environment. CodeBuild runs the
+// manifest's deprovision commands (also after a failed create: its commands
+// may have half-built something). Nothing is to be undone where nothing was
+// ever deployed, or where the template is customer-managed.
+func (s *Service) envDeletePlan(ctx context.Context, r *store.Resource) (engine.Plan, *store.TemplateVersion, error) {
+	none := engine.Plan{Engine: engine.EngineCustomerManaged}
+	major, _ := strconv.Atoi(r.TemplateMajor)
+	minor, _ := strconv.Atoi(r.TemplateMinor)
+	v, err := s.cfg.Store.TemplateVersionGet(ctx, kindEnv, r.TemplateName, major, minor)
+	if err != nil {
+		return engine.Plan{}, nil, fmt.Errorf("template version of environment %s: %w", r.Name, err)
+	}
+	var settings envSettings
+	json.Unmarshal([]byte(r.Settings), &settings)
+	tmpl, err := s.parseBundle(ctx, v)
+	if err != nil || settings.Provisioning == api.ProvisioningCustomerManaged || tmpl.Infrastructure == nil {
+		return none, v, nil
+	}
+	if tmpl.Infrastructure.Manifest.Engine() != engine.EngineCodebuild && r.LastSucceededDeploymentID == "" {
+		return none, v, nil
+	}
+	inputs, err := tmpl.Schema.EnvironmentInputs(r.Spec)
+	if err != nil {
+		inputs = map[string]any{}
+	}
+	plan, err := s.envPlan(r.Key, r.Name, v, tmpl, inputs, store.OperationDelete)
+	return plan, v, err
+}
+
+// CancelEnvironmentDeployment cancels the environment's IN_PROGRESS deployment.
+// The answer shows CANCELLING (CANCELLED when no worker had started it); the run
+// is stopped and the deployment ends CANCELLED, or FAILED when it could not be
+// stopped, or SUCCEEDED when it finished first. A cancel repeated while
+// CANCELLING answers as the first did.
+func (s *Service) CancelEnvironmentDeployment(ctx context.Context, in *api.CancelEnvironmentDeploymentInput) (*api.CancelEnvironmentDeploymentOutput, error) {
+	r, err := s.getEnvironment(ctx, in.EnvironmentName)
+	if err != nil {
+		return nil, err
+	}
+	if r, err = s.cancel(ctx, "environment", r); err != nil {
+		return nil, err
+	}
+	return &api.CancelEnvironmentDeploymentOutput{Environment: s.environment(r)}, nil
+}
+
+// cancel is the cancel of every deployable resource type.
+func (s *Service) cancel(ctx context.Context, noun string, r *store.Resource) (*store.Resource, error) {
+	if r.DeploymentStatus == store.StatusCancelling {
+		return r, nil
+	}
+	if r.DeploymentStatus != store.StatusInProgress {
+		return nil, conflictf("%s %s has no deployment in progress to cancel: its last deployment %s is %s", noun, r.Name, r.LastAttemptedDeploymentID, r.DeploymentStatus)
+	}
+	res, err := s.cfg.Store.DeploymentCancel(ctx, r.LastAttemptedDeploymentID, s.now())
+	switch {
+	case errors.Is(err, store.ErrStatusChanged) && res.Status == store.StatusCancelling:
+	case errors.Is(err, store.ErrStatusChanged):
+		return nil, conflictf("%s %s has no deployment in progress to cancel: its last deployment %s is %s", noun, r.Name, r.LastAttemptedDeploymentID, res.Status)
+	case err != nil:
+		return nil, err
+	case res.Status == store.StatusCancelling:
+		s.engine.Cancel(r.LastAttemptedDeploymentID)
+	}
+	return s.cfg.Store.ResourceGet(ctx, r.Key)
+}
+
+// ListEnvironmentOutputs lists the outputs of the environment's last successful
+// deployment, or of the given deployment.
+func (s *Service) ListEnvironmentOutputs(ctx context.Context, in *api.ListEnvironmentOutputsInput) (*api.ListEnvironmentOutputsOutput, error) {
+	r, err := s.getEnvironment(ctx, in.EnvironmentName)
+	if err != nil {
+		return nil, err
+	}
+	outputs, err := s.outputs(ctx, r, in.DeploymentId)
+	if err != nil {
+		return nil, err
+	}
+	return &api.ListEnvironmentOutputsOutput{Outputs: outputs}, nil
+}
+
+func (s *Service) outputs(ctx context.Context, r *store.Resource, deploymentID string) ([]api.Output, error) {
+	raw := r.Outputs
+	if deploymentID != "" {
+		d, err := s.cfg.Store.DeploymentGet(ctx, deploymentID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && d.TargetKey != r.Key) {
+			return nil, notFoundf("deployment %s of %s not found", deploymentID, r.Key)
+		}
+		if err != nil {
+			return nil, err
+		}
+		raw = d.Outputs
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil, fmt.Errorf("outputs of %s: %w", r.Key, err)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]api.Output, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, api.Output{Key: k, ValueString: m[k]})
+	}
+	return out, nil
+}
+
+// ListEnvironmentProvisionedResources lists what the environment's
+// provisioning created. The codebuild engine runs arbitrary commands and has
+// no inventory of what they made, so the list is empty.
+func (s *Service) ListEnvironmentProvisionedResources(ctx context.Context, in *api.ListEnvironmentProvisionedResourcesInput) (*api.ListEnvironmentProvisionedResourcesOutput, error) {
+	if _, err := s.getEnvironment(ctx, in.EnvironmentName); err != nil {
+		return nil, err
+	}
+	return &api.ListEnvironmentProvisionedResourcesOutput{ProvisionedResources: []api.ProvisionedResource{}}, nil
+}
+
+func envState(r *store.Resource) string {
+	raw, _ := json.Marshal(api.DeploymentState{Environment: &api.EnvironmentState{
+		TemplateName: r.TemplateName, TemplateMajorVersion: r.TemplateMajor, TemplateMinorVersion: r.TemplateMinor, Spec: r.Spec,
+	}})
+	return string(raw)
+}
+
+func (s *Service) environment(r *store.Resource) *api.Environment {
+	var st envSettings
+	json.Unmarshal([]byte(r.Settings), &st)
+	e := &api.Environment{
+		Arn: s.arn(r.Key), CodebuildRoleArn: st.CodebuildRoleArn, ComponentRoleArn: st.ComponentRoleArn,
+		CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus, DeploymentStatusMessage: r.DeploymentStatusMessage,
+		Description: r.Description, EnvironmentAccountConnectionId: st.EnvironmentAccountConnectionID,
+		LastAttemptedDeploymentId: r.LastAttemptedDeploymentID, LastDeploymentAttemptedAt: apiTime(r.LastDeploymentAttemptedAt),
+		LastDeploymentSucceededAt: apiTime(r.LastDeploymentSucceededAt), LastSucceededDeploymentId: r.LastSucceededDeploymentID,
+		Name: r.Name, ProtonServiceRoleArn: st.ProtonServiceRoleArn, Provisioning: st.Provisioning, Spec: r.Spec,
+		TemplateMajorVersion: r.TemplateMajor, TemplateMinorVersion: r.TemplateMinor, TemplateName: r.TemplateName,
+	}
+	if p := st.ProvisioningRepository; p != nil {
+		e.ProvisioningRepository = &api.RepositoryBranch{
+			Arn: s.arn(fmt.Sprintf("repository/%s:%s", lower(p.Provider), p.Name)), Branch: p.Branch, Name: p.Name, Provider: p.Provider,
+		}
+	}
+	return e
+}
+
+func activeConflict(noun string, r *store.Resource) error {
+	return conflictf("%s %s has a deployment in progress (%s is %s): wait for it to end or cancel it", noun, r.Name, r.LastAttemptedDeploymentID, r.DeploymentStatus)
+}

@@ -1,0 +1,108 @@
+// Package proton implements the Proton operations: the rules Proton applies to
+// templates and deployable resources, the state each call moves them to, and
+// the deployments it hands to the engine. Every state change is one store call
+// (one transaction); every race is settled by the store's conditional writes.
+package proton
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/bundle"
+	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+// Config configures a Service.
+type Config struct {
+	Store     store.Store
+	BundleDir string
+	Region    string
+	AccountID string
+	Logger    *slog.Logger
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// Engine is what the operations need of the deployment engine.
+type Engine interface {
+	// Notify says a deployment was queued.
+	Notify()
+	// Cancel stops the local run of a deployment now CANCELLING.
+	Cancel(id string)
+}
+
+// Service implements the Proton operations.
+type Service struct {
+	cfg    Config
+	engine Engine
+
+	// registrations tracks template versions being registered in the background.
+	registrations sync.WaitGroup
+	stopping      chan struct{}
+	stopOnce      sync.Once
+}
+
+// New returns a Service. Call SetEngine before serving.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg, stopping: make(chan struct{})}
+}
+
+// SetEngine connects the engine that runs the deployments this service queues.
+func (s *Service) SetEngine(e Engine) { s.engine = e }
+
+// Start resumes the registration of template versions a previous process left
+// REGISTRATION_IN_PROGRESS.
+func (s *Service) Start(ctx context.Context) error {
+	versions, err := s.cfg.Store.TemplateVersionsRegistering(ctx)
+	if err != nil {
+		return fmt.Errorf("resume template registrations: %w", err)
+	}
+	for _, v := range versions {
+		s.registerAsync(v)
+	}
+	return nil
+}
+
+// Stop waits for background registrations to end.
+func (s *Service) Stop() {
+	s.stopOnce.Do(func() { close(s.stopping) })
+	s.registrations.Wait()
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
+
+// BundleFiles returns the files of one directory of a template version's
+// bundle, keyed relative to that directory. It serves the engine.
+func (s *Service) BundleFiles(ctx context.Context, ref engine.BundleRef) (map[string][]byte, error) {
+	v, err := s.cfg.Store.TemplateVersionGet(ctx, ref.Kind, ref.Template, ref.Major, ref.Minor)
+	if err != nil {
+		return nil, err
+	}
+	files, err := bundle.Unpack(v.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	return files.Dir(ref.Dir), nil
+}
+
+// newDeploymentID returns a lowercase UUID (version 4), the model's DeploymentId.
+func newDeploymentID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

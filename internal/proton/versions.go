@@ -1,0 +1,165 @@
+package proton
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+// GetEnvironmentTemplateVersion returns one version.
+func (s *Service) GetEnvironmentTemplateVersion(ctx context.Context, in *api.GetEnvironmentTemplateVersionInput) (*api.GetEnvironmentTemplateVersionOutput, error) {
+	v, err := s.getVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.MinorVersion)
+	if err != nil {
+		return nil, err
+	}
+	return &api.GetEnvironmentTemplateVersionOutput{EnvironmentTemplateVersion: s.envVersion(v)}, nil
+}
+
+// ListEnvironmentTemplateVersions lists a template's versions by major, then minor.
+func (s *Service) ListEnvironmentTemplateVersions(ctx context.Context, in *api.ListEnvironmentTemplateVersionsInput) (*api.ListEnvironmentTemplateVersionsOutput, error) {
+	if _, err := s.getTemplate(ctx, kindEnv, in.TemplateName); err != nil {
+		return nil, err
+	}
+	major := -1
+	if in.MajorVersion != "" {
+		major, _ = strconv.Atoi(in.MajorVersion)
+	}
+	list := "environment-template-versions/" + in.TemplateName
+	after, err := decodeToken(list, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	limit := pageSize(in.MaxResults)
+	versions, err := s.cfg.Store.TemplateVersionList(ctx, kindEnv, in.TemplateName, major, store.Page{After: after, Limit: limit + 1})
+	if err != nil {
+		return nil, err
+	}
+	out := &api.ListEnvironmentTemplateVersionsOutput{TemplateVersions: make([]api.EnvironmentTemplateVersionSummary, 0, len(versions))}
+	for i, v := range versions {
+		if i == limit {
+			prev := versions[i-1]
+			out.NextToken = encodeToken(list, fmt.Sprintf("%d.%d", prev.Major, prev.Minor))
+			break
+		}
+		ev := s.envVersion(v)
+		out.TemplateVersions = append(out.TemplateVersions, api.EnvironmentTemplateVersionSummary{
+			Arn: ev.Arn, CreatedAt: ev.CreatedAt, Description: ev.Description, LastModifiedAt: ev.LastModifiedAt,
+			MajorVersion: ev.MajorVersion, MinorVersion: ev.MinorVersion, RecommendedMinorVersion: ev.RecommendedMinorVersion,
+			Status: ev.Status, StatusMessage: ev.StatusMessage, TemplateName: ev.TemplateName,
+		})
+	}
+	return out, nil
+}
+
+// UpdateEnvironmentTemplateVersion changes a version's description and
+// publishes a DRAFT (the only status change Proton allows).
+func (s *Service) UpdateEnvironmentTemplateVersion(ctx context.Context, in *api.UpdateEnvironmentTemplateVersionInput) (*api.UpdateEnvironmentTemplateVersionOutput, error) {
+	v, err := s.updateVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.MinorVersion, optional(in.Description), in.Status)
+	if err != nil {
+		return nil, err
+	}
+	return &api.UpdateEnvironmentTemplateVersionOutput{EnvironmentTemplateVersion: s.envVersion(v)}, nil
+}
+
+func (s *Service) updateVersion(ctx context.Context, kind, template, majorS, minorS string, description *string, status string) (*store.TemplateVersion, error) {
+	v, err := s.getVersion(ctx, kind, template, majorS, minorS)
+	if err != nil {
+		return nil, err
+	}
+	if status != "" && status != v.Status {
+		if status != api.TemplateVersionStatusPublished || v.Status != api.TemplateVersionStatusDraft {
+			return nil, validationf("template version %s:%d.%d is %s: the only status change allowed is DRAFT to PUBLISHED", template, v.Major, v.Minor, v.Status)
+		}
+		v, err = s.cfg.Store.TemplateVersionSetStatus(ctx, store.TemplateVersionStatusParams{
+			Kind: kind, Template: template, Major: v.Major, Minor: v.Minor,
+			From: []string{api.TemplateVersionStatusDraft}, To: api.TemplateVersionStatusPublished, At: s.now(),
+		})
+		if errors.Is(err, store.ErrStatusChanged) {
+			return nil, conflictf("template version %s:%d.%d changed to %s meanwhile", template, v.Major, v.Minor, v.Status)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if description != nil {
+		if v, err = s.cfg.Store.TemplateVersionSetDescription(ctx, kind, template, v.Major, v.Minor, *description, s.now()); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// DeleteEnvironmentTemplateVersion deletes a version no environment uses. As in
+// Proton, the recommended version goes only when it is the last of its major.
+func (s *Service) DeleteEnvironmentTemplateVersion(ctx context.Context, in *api.DeleteEnvironmentTemplateVersionInput) (*api.DeleteEnvironmentTemplateVersionOutput, error) {
+	v, err := s.deleteVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.MinorVersion)
+	if err != nil {
+		return nil, err
+	}
+	return &api.DeleteEnvironmentTemplateVersionOutput{EnvironmentTemplateVersion: s.envVersion(v)}, nil
+}
+
+func (s *Service) deleteVersion(ctx context.Context, kind, template, majorS, minorS string) (*store.TemplateVersion, error) {
+	v, err := s.getVersion(ctx, kind, template, majorS, minorS)
+	if err != nil {
+		return nil, err
+	}
+	if v.Status == api.TemplateVersionStatusPublished && v.RecommendedMinor == v.Minor {
+		others, err := s.cfg.Store.TemplateVersionList(ctx, kind, template, v.Major, store.Page{Limit: 2})
+		if err != nil {
+			return nil, err
+		}
+		if len(others) > 1 {
+			return nil, conflictf("template version %s:%d.%d is the recommended version of major %d: delete the other minor versions of that major first", template, v.Major, v.Minor, v.Major)
+		}
+	}
+	deleted, err := s.cfg.Store.TemplateVersionDelete(ctx, kind, template, v.Major, v.Minor)
+	switch {
+	case errors.Is(err, store.ErrInUse):
+		return nil, conflictf("template version %s:%d.%d is in use by deployed resources or a running deployment", template, v.Major, v.Minor)
+	case errors.Is(err, store.ErrNotFound):
+		return nil, notFoundf("%s template version %s:%d.%d not found", kind, template, v.Major, v.Minor)
+	case err != nil:
+		return nil, err
+	}
+	return deleted, nil
+}
+
+func (s *Service) getVersion(ctx context.Context, kind, template, majorS, minorS string) (*store.TemplateVersion, error) {
+	major, err1 := strconv.Atoi(majorS)
+	minor, err2 := strconv.Atoi(minorS)
+	if err1 != nil || err2 != nil {
+		return nil, validationf("template version %s.%s is not major.minor numbers", majorS, minorS)
+	}
+	v, err := s.cfg.Store.TemplateVersionGet(ctx, kind, template, major, minor)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, terr := s.getTemplate(ctx, kind, template); terr != nil {
+			return nil, terr
+		}
+		return nil, notFoundf("%s template %s has no version %d.%d", kind, template, major, minor)
+	}
+	return v, err
+}
+
+func (s *Service) envVersion(v *store.TemplateVersion) *api.EnvironmentTemplateVersion {
+	out := &api.EnvironmentTemplateVersion{
+		Arn:            s.arn(templateVersionKey(v.Kind, v.TemplateName, v.Major, v.Minor)),
+		CreatedAt:      apiTime(v.CreatedAt),
+		Description:    v.Description,
+		LastModifiedAt: apiTime(v.LastModifiedAt),
+		MajorVersion:   strconv.Itoa(v.Major),
+		MinorVersion:   strconv.Itoa(v.Minor),
+		Schema:         v.Schema,
+		Status:         v.Status,
+		StatusMessage:  v.StatusMessage,
+		TemplateName:   v.TemplateName,
+	}
+	if v.RecommendedMinor >= 0 {
+		out.RecommendedMinorVersion = strconv.Itoa(v.RecommendedMinor)
+	}
+	return out
+}

@@ -1,0 +1,164 @@
+// Package server assembles Hadron: the store, the deployment engine, the Proton
+// operations, and the AWS JSON protocol in front of them. It is also the one
+// place where domain errors become wire errors.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/awsjson"
+	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/proton"
+	"github.com/hadronhq/hadron/internal/store"
+	"github.com/hadronhq/hadron/internal/store/sqlite"
+)
+
+// DatabaseFile is the SQLite database's name inside the data directory.
+const DatabaseFile = "hadron.db"
+
+// Config configures a Server.
+type Config struct {
+	DataDir     string
+	BundleDir   string
+	Region      string
+	AccountID   string
+	CancelGrace time.Duration
+	Workers     int
+	// Endpoint is the server's own URL, given to provisioning commands.
+	Endpoint string
+	// Owner identifies this process in deployment leases.
+	Owner  string
+	Logger *slog.Logger
+	// OnCommandStart, when set, is called as each provisioning command starts
+	// (benchmarks measure dispatch latency with it).
+	OnCommandStart func(pid int)
+}
+
+// Server is a running Hadron: an http.Handler plus its background work.
+type Server struct {
+	store   store.Store
+	engine  *engine.Engine
+	service *proton.Service
+	http    *awsjson.Server
+}
+
+// New opens the store, recovers what a previous process left unfinished, and
+// starts the deployment engine.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	if err != nil {
+		return nil, err
+	}
+	svc := proton.New(proton.Config{
+		Store:     st,
+		BundleDir: cfg.BundleDir,
+		Region:    cfg.Region,
+		AccountID: cfg.AccountID,
+		Logger:    cfg.Logger,
+	})
+	eng := engine.New(engine.Config{
+		Store:   st,
+		Owner:   cfg.Owner,
+		Workers: cfg.Workers,
+		DataDir: cfg.DataDir,
+		Provisioners: map[string]engine.Provisioner{
+			engine.EngineCodebuild: engine.Codebuild{
+				Grace:   cfg.CancelGrace,
+				Env:     map[string]string{"HADRON_ENDPOINT": cfg.Endpoint, "AWS_ENDPOINT_URL_PROTON": cfg.Endpoint},
+				OnStart: cfg.OnCommandStart,
+			},
+			engine.EngineCustomerManaged: engine.CustomerManaged,
+		},
+		Files:  svc,
+		Logger: cfg.Logger,
+	})
+	svc.SetEngine(eng)
+	if err := eng.Start(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := svc.Start(ctx); err != nil {
+		eng.Stop()
+		st.Close()
+		return nil, err
+	}
+	s := &Server{store: st, engine: eng, service: svc}
+	s.http = &awsjson.Server{
+		TargetPrefix: api.TargetPrefix,
+		Known:        api.HasOperation,
+		Auth:         acceptAnySignature,
+		MapError:     mapError,
+		Logger:       cfg.Logger,
+	}
+	register(s.http, svc)
+	return s, nil
+}
+
+// ServeHTTP serves the Proton API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.http.ServeHTTP(w, r) }
+
+// Close stops running deployments (they end FAILED, or CANCELLED when a cancel
+// was pending), waits for background work and closes the store.
+func (s *Server) Close() error {
+	s.engine.Stop()
+	s.service.Stop()
+	return s.store.Close()
+}
+
+// acceptAnySignature is the --auth none mode: requests are not verified. Signature
+// verification plugs in here.
+func acceptAnySignature(*http.Request, string, []byte) error { return nil }
+
+// mapError turns domain and decoding errors into Proton's wire errors.
+func mapError(err error) *awsjson.Error {
+	var (
+		pe *proton.Error
+		ve *api.ValidationError
+		se *api.SerializationError
+	)
+	switch {
+	case errors.As(err, &ve):
+		return &awsjson.Error{Type: "ValidationException", Status: http.StatusBadRequest, Message: ve.Message}
+	case errors.As(err, &se):
+		return &awsjson.Error{Type: "SerializationException", Status: http.StatusBadRequest, Message: se.Message}
+	case errors.As(err, &pe):
+		typ := map[proton.ErrorKind]string{
+			proton.KindValidation:    "ValidationException",
+			proton.KindConflict:      "ConflictException",
+			proton.KindNotFound:      "ResourceNotFoundException",
+			proton.KindQuotaExceeded: "ServiceQuotaExceededException",
+		}[pe.Kind]
+		if typ == "" {
+			return nil
+		}
+		return &awsjson.Error{Type: typ, Status: http.StatusBadRequest, Message: pe.Message}
+	case errors.Is(err, context.Canceled):
+		return &awsjson.Error{Type: "InternalServerException", Status: http.StatusInternalServerError, Message: "request cancelled: the server is shutting down or the client went away"}
+	}
+	return nil
+}
+
+// handle registers an operation whose input decodes and validates into I.
+func handle[I, O any](s *awsjson.Server, op string, fn func(context.Context, *I) (*O, error)) {
+	s.Handle(op, func(ctx context.Context, body []byte) (any, error) {
+		in := new(I)
+		if err := api.Decode(op, body, in); err != nil {
+			return nil, err
+		}
+		out, err := fn(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		return out, nil
+	})
+}

@@ -1,0 +1,302 @@
+// Package store defines Hadron's persistent records and the Store interface that
+// every database backend implements. The records hold what the Proton API shows;
+// the rules about which changes are allowed live in package proton, and the
+// conditional writes that make races safe live in the backends.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by every Store implementation. Callers test them with errors.Is.
+var (
+	// ErrNotFound means the addressed record does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrExists means a record with the same identity already exists.
+	ErrExists = errors.New("already exists")
+	// ErrActiveDeployment means the resource already has an active deployment
+	// (IN_PROGRESS, CANCELLING or DELETE_IN_PROGRESS); the database refuses a second.
+	ErrActiveDeployment = errors.New("resource has an active deployment")
+	// ErrStatusChanged means a conditional write found the record in another
+	// status than the one it expected: another writer won the race.
+	ErrStatusChanged = errors.New("status changed concurrently")
+	// ErrInUse means the record is still referenced and cannot be deleted.
+	ErrInUse = errors.New("in use")
+)
+
+// Template kinds.
+const (
+	KindEnvironmentTemplate = "environment"
+	KindServiceTemplate     = "service"
+)
+
+// Deployment statuses (the model's DeploymentStatus enum).
+const (
+	StatusInProgress       = "IN_PROGRESS"
+	StatusFailed           = "FAILED"
+	StatusSucceeded        = "SUCCEEDED"
+	StatusDeleteInProgress = "DELETE_IN_PROGRESS"
+	StatusDeleteFailed     = "DELETE_FAILED"
+	StatusDeleteComplete   = "DELETE_COMPLETE"
+	StatusCancelling       = "CANCELLING"
+	StatusCancelled        = "CANCELLED"
+)
+
+// CancelledMessage is the status message of a deployment a user cancelled.
+const CancelledMessage = "User initiated cancellation."
+
+// IsActive reports whether a deployment in this status still has work to do.
+func IsActive(status string) bool {
+	return status == StatusInProgress || status == StatusCancelling || status == StatusDeleteInProgress
+}
+
+// Resource types (the model's DeploymentTargetResourceType enum).
+const (
+	ResourceEnvironment     = "ENVIRONMENT"
+	ResourceServiceInstance = "SERVICE_INSTANCE"
+	ResourceServicePipeline = "SERVICE_PIPELINE"
+	ResourceComponent       = "COMPONENT"
+)
+
+// Template is an environment or service template.
+type Template struct {
+	Kind          string
+	Name          string
+	DisplayName   string
+	Description   string
+	EncryptionKey string
+	// Provisioning is CUSTOMER_MANAGED or empty; for service templates it is the
+	// pipeline provisioning.
+	Provisioning   string
+	CreatedAt      time.Time
+	LastModifiedAt time.Time
+	// RecommendedMajor/Minor name the highest published version, -1 when none.
+	RecommendedMajor int
+	RecommendedMinor int
+}
+
+// TemplateVersion is one major.minor version of a template with its bundle.
+type TemplateVersion struct {
+	Kind          string
+	TemplateName  string
+	Major, Minor  int
+	Status        string
+	StatusMessage string
+	Description   string
+	// Schema is the bundle's schema.yaml text, set once registration succeeded.
+	Schema string
+	// Bundle is the template bundle as uploaded (a gzipped tarball).
+	Bundle         []byte
+	SourceBucket   string
+	SourceKey      string
+	ClientToken    string
+	CreatedAt      time.Time
+	LastModifiedAt time.Time
+	// RecommendedMinor is the highest published minor of this major, -1 when none.
+	RecommendedMinor int
+	// Extra holds kind-specific fields as JSON (service templates: compatible
+	// environment templates, supported component sources).
+	Extra string
+}
+
+// Resource is a deployable resource: an environment, service instance, service
+// pipeline or component. Its template, spec and outputs are those of its last
+// successful deployment (or, before any success, those it was created with); the
+// state a running deployment aims at lives only in the deployment.
+type Resource struct {
+	// Key identifies the resource: the resource part of its ARN, such as
+	// "environment/prod" or "service/api/service-instance/one".
+	Key             string
+	Type            string
+	Name            string
+	ServiceName     string
+	EnvironmentName string
+	Description     string
+	TemplateName    string
+	TemplateMajor   string
+	TemplateMinor   string
+	Spec            string
+	// Settings holds type-specific configuration as JSON (roles, repositories).
+	Settings string
+	// Outputs holds the outputs of the last successful deployment as JSON.
+	Outputs                   string
+	DeploymentStatus          string
+	DeploymentStatusMessage   string
+	LastAttemptedDeploymentID string
+	LastSucceededDeploymentID string
+	LastDeploymentAttemptedAt time.Time
+	LastDeploymentSucceededAt time.Time
+	LastClientRequestToken    string
+	CreatedAt                 time.Time
+	LastModifiedAt            time.Time
+}
+
+// Deployment operations.
+const (
+	OperationDeploy = "DEPLOY"
+	OperationDelete = "DELETE"
+)
+
+// Deployment is one attempt to bring a resource to a target state.
+type Deployment struct {
+	ID              string
+	Seq             int64
+	TargetKey       string
+	TargetType      string
+	TargetCreatedAt time.Time
+	EnvironmentName string
+	ServiceName     string
+	ServiceInstance string
+	ComponentName   string
+	Operation       string
+	Status          string
+	StatusMessage   string
+	InitialState    string // JSON, the model's DeploymentState
+	TargetState     string // JSON, the model's DeploymentState
+	Plan            string // JSON, what the engine runs (see package engine)
+	Outputs         string // JSON object of the outputs this deployment produced
+	LastAttemptedID string // the resource's last attempted deployment before this one
+	LastSucceededID string // the resource's last succeeded deployment before this one
+	CreatedAt       time.Time
+	LastModifiedAt  time.Time
+	CompletedAt     time.Time
+	LeaseOwner      string
+	LeaseExpiresAt  time.Time
+	TargetTemplate  string
+	TargetMajor     string
+	TargetMinor     string
+	TargetSpec      string
+}
+
+// Page asks for one page of a list.
+type Page struct {
+	// After is the sort key of the last item of the previous page, "" for the first.
+	After string
+	Limit int
+}
+
+// ResourceFilter selects resources for ResourceList.
+type ResourceFilter struct {
+	Type            string
+	ServiceName     string
+	EnvironmentName string
+	// Templates, when not empty, keeps resources on one of these template majors.
+	Templates []TemplateMajor
+}
+
+// TemplateMajor names a template and one of its major versions.
+type TemplateMajor struct{ Name, Major string }
+
+// DeploymentFilter selects deployments for DeploymentList.
+type DeploymentFilter struct {
+	EnvironmentName string
+	ServiceName     string
+	ServiceInstance string
+	ComponentName   string
+}
+
+// DeploymentStartParams starts a deployment of an existing resource (update or
+// delete) or of a new one (create, when Create is set).
+type DeploymentStartParams struct {
+	Deployment *Deployment
+	// Create, when set, is inserted in the same transaction; ErrExists if taken.
+	Create *Resource
+	// Resource changes applied together with the start (description, settings).
+	Description *string
+	Settings    *string
+	ClientToken *string
+}
+
+// DeploymentFinishParams ends a deployment with a conditional write.
+type DeploymentFinishParams struct {
+	ID string
+	// From lists the statuses the deployment must be in; otherwise ErrStatusChanged.
+	From    []string
+	To      string
+	Message string
+	Outputs string // JSON object; applied to the resource when To is SUCCEEDED
+	// Owner, when set, must hold the lease.
+	Owner string
+}
+
+// CancelResult says what a cancel did.
+type CancelResult struct {
+	// Status is the deployment's status after the cancel: CANCELLED when no worker
+	// had claimed it, CANCELLING when a worker runs it.
+	Status string
+	// Owner is the lease owner running the deployment, when CANCELLING.
+	Owner string
+}
+
+// Store is the persistence boundary. Every method that changes state does so in
+// one transaction, and every status change is a conditional write naming the
+// status it expects, so that concurrent writers have exactly one winner.
+type Store interface {
+	TemplateCreate(ctx context.Context, t *Template) error
+	TemplateGet(ctx context.Context, kind, name string) (*Template, error)
+	TemplateList(ctx context.Context, kind string, page Page) ([]*Template, error)
+	TemplateUpdate(ctx context.Context, kind, name string, displayName, description *string, at time.Time) (*Template, error)
+	// TemplateDelete deletes a template that has no versions left (ErrInUse otherwise).
+	TemplateDelete(ctx context.Context, kind, name string) (*Template, error)
+
+	// TemplateVersionCreate inserts v with the next minor of v.Major (or the next
+	// major when v.Major is -1) and fills in the numbers it chose.
+	TemplateVersionCreate(ctx context.Context, v *TemplateVersion) error
+	TemplateVersionGet(ctx context.Context, kind, template string, major, minor int) (*TemplateVersion, error)
+	// TemplateVersionList lists versions, ordered by major then minor; major -1 lists all.
+	TemplateVersionList(ctx context.Context, kind, template string, major int, page Page) ([]*TemplateVersion, error)
+	// TemplateVersionSetStatus moves a version from one of the statuses in from
+	// to status (ErrStatusChanged otherwise), with the schema when registering.
+	TemplateVersionSetStatus(ctx context.Context, p TemplateVersionStatusParams) (*TemplateVersion, error)
+	TemplateVersionSetDescription(ctx context.Context, kind, template string, major, minor int, description string, at time.Time) (*TemplateVersion, error)
+	// TemplateVersionDelete deletes a version no resource or active deployment
+	// uses (ErrInUse otherwise).
+	TemplateVersionDelete(ctx context.Context, kind, template string, major, minor int) (*TemplateVersion, error)
+	// TemplateVersionsRegistering lists versions left in REGISTRATION_IN_PROGRESS.
+	TemplateVersionsRegistering(ctx context.Context) ([]*TemplateVersion, error)
+
+	ResourceGet(ctx context.Context, key string) (*Resource, error)
+	ResourceList(ctx context.Context, f ResourceFilter, page Page) ([]*Resource, error)
+	// ResourceUpdateMetadata changes description and settings without a deployment;
+	// refused with ErrActiveDeployment while one is active.
+	ResourceUpdateMetadata(ctx context.Context, key string, description, settings *string, at time.Time) (*Resource, error)
+
+	// DeploymentStart inserts an active deployment and points the resource at it,
+	// in one transaction; ErrActiveDeployment when the resource has one already.
+	DeploymentStart(ctx context.Context, p DeploymentStartParams) (*Resource, error)
+	DeploymentGet(ctx context.Context, id string) (*Deployment, error)
+	// DeploymentList lists deployments newest first; Page.After is a Seq.
+	DeploymentList(ctx context.Context, f DeploymentFilter, page Page) ([]*Deployment, error)
+	// DeploymentDelete deletes an inactive deployment (ErrInUse while active).
+	DeploymentDelete(ctx context.Context, id string) (*Deployment, error)
+	// DeploymentClaim leases the oldest unclaimed active deployment to owner, or
+	// returns nil, nil when there is none.
+	DeploymentClaim(ctx context.Context, owner string, expires time.Time) (*Deployment, error)
+	// DeploymentRenew extends owner's lease and returns the current status.
+	DeploymentRenew(ctx context.Context, id, owner string, expires time.Time) (string, error)
+	// DeploymentCancel flips the resource's IN_PROGRESS deployment to CANCELLED
+	// when unclaimed, or to CANCELLING when claimed. ErrStatusChanged when it is
+	// in another status (the returned deployment shows which).
+	DeploymentCancel(ctx context.Context, id string, at time.Time) (CancelResult, error)
+	// DeploymentFinish ends a deployment and applies its effect on the resource.
+	DeploymentFinish(ctx context.Context, p DeploymentFinishParams, at time.Time) (*Deployment, error)
+	// DeploymentsOrphaned lists claimed active deployments whose lease expired
+	// before the given time or whose owner is not alive (owner not in alive).
+	DeploymentsOrphaned(ctx context.Context, expiredBefore time.Time, alive string) ([]*Deployment, error)
+
+	Close() error
+}
+
+// TemplateVersionStatusParams moves a template version to a new status.
+type TemplateVersionStatusParams struct {
+	Kind          string
+	Template      string
+	Major, Minor  int
+	From          []string
+	To            string
+	StatusMessage string
+	Schema        *string
+	At            time.Time
+}
