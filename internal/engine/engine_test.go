@@ -1,0 +1,382 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision/codebuild"
+	"github.com/hadronhq/hadron/internal/store"
+	"github.com/hadronhq/hadron/internal/store/sqlite"
+)
+
+func TestMain(m *testing.M) {
+	codebuild.MaybeSupervise()
+	os.Exit(m.Run())
+}
+
+type fixture struct {
+	store  store.Store
+	engine *engine.Engine
+	dir    string
+	cfg    engine.Config
+}
+
+var seq atomic.Int64
+
+// setup opens a fresh SQLite store and an engine over it (not started).
+func setup(t *testing.T, mutate func(*engine.Config)) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "hadron.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := engine.Config{
+		Store:        st,
+		Owner:        fmt.Sprintf("test-%d", seq.Add(1)),
+		Workers:      2,
+		Lease:        3 * time.Second,
+		PollInterval: 50 * time.Millisecond,
+		DataDir:      dir,
+		Provisioners: map[string]engine.Provisioner{
+			engine.EngineCodebuild:       engine.Codebuild{Grace: 300 * time.Millisecond},
+			engine.EngineCustomerManaged: engine.CustomerManaged,
+		},
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	return &fixture{store: st, engine: engine.New(cfg), dir: dir, cfg: cfg}
+}
+
+func (f *fixture) start(t *testing.T) {
+	t.Helper()
+	if err := f.engine.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.engine.Stop)
+}
+
+// deploy queues a deployment of a new environment with the given plan.
+func (f *fixture) deploy(t *testing.T, plan engine.Plan) *store.Deployment {
+	t.Helper()
+	n := seq.Add(1)
+	raw, _ := json.Marshal(plan)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	key := fmt.Sprintf("environment/env%d", n)
+	d := &store.Deployment{
+		ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n), TargetKey: key, TargetType: store.ResourceEnvironment,
+		EnvironmentName: fmt.Sprintf("env%d", n), Operation: store.OperationDeploy, Status: store.StatusInProgress,
+		Plan: string(raw), TargetTemplate: "t", TargetMajor: "1", TargetMinor: "0", TargetSpec: "new spec",
+		CreatedAt: now, LastModifiedAt: now,
+	}
+	_, err := f.store.DeploymentStart(context.Background(), store.DeploymentStartParams{
+		Deployment: d,
+		Create: &store.Resource{Key: key, Type: store.ResourceEnvironment, Name: d.EnvironmentName, TemplateName: "t",
+			TemplateMajor: "1", TemplateMinor: "0", Spec: "old spec", CreatedAt: now, LastModifiedAt: now},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.engine.Notify()
+	return d
+}
+
+// cancel does what CancelEnvironmentDeployment does: the conditional write, then
+// the in-process signal to the run.
+func (f *fixture) cancel(t *testing.T, id string) store.CancelResult {
+	t.Helper()
+	res, err := f.store.DeploymentCancel(context.Background(), id, time.Now())
+	if err != nil {
+		t.Fatalf("cancel: %v", err)
+	}
+	if res.Status == store.StatusCancelling {
+		f.engine.Cancel(id)
+	}
+	return res
+}
+
+// waitFor polls the store until the deployment reaches a status that is not active.
+func (f *fixture) waitEnded(t *testing.T, id string) *store.Deployment {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		d, err := f.store.DeploymentGet(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !store.IsActive(d.Status) {
+			return d
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("deployment %s did not end", id)
+	return nil
+}
+
+// waitFile waits until a provisioning command has created path.
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s never appeared", path)
+}
+
+func codebuildPlan(commands ...string) engine.Plan {
+	return engine.Plan{Engine: engine.EngineCodebuild, Commands: commands, Inputs: json.RawMessage(`{"environment":{"name":"e","inputs":{}}}`)}
+}
+
+func TestSuccessfulRunMakesTargetStateCurrentWithOutputs(t *testing.T) {
+	t.Parallel()
+	f := setup(t, nil)
+	f.start(t)
+	d := f.deploy(t, codebuildPlan(`test -f proton-inputs.json`, `echo '{"VpcId": "vpc-1"}' > proton-outputs.json`))
+	got := f.waitEnded(t, d.ID)
+	if got.Status != store.StatusSucceeded {
+		t.Fatalf("status = %s (%s), want SUCCEEDED", got.Status, got.StatusMessage)
+	}
+	r, err := f.store.ResourceGet(context.Background(), d.TargetKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Spec != "new spec" || r.Outputs != `{"VpcId":"vpc-1"}` || r.LastSucceededDeploymentID != d.ID {
+		t.Errorf("resource after success = spec %q outputs %s last succeeded %s", r.Spec, r.Outputs, r.LastSucceededDeploymentID)
+	}
+	log, err := os.ReadFile(filepath.Join(f.dir, "logs", d.ID+".log"))
+	if err != nil || !strings.Contains(string(log), "proton-outputs.json") {
+		t.Errorf("deployment log = %q, %v; want the commands in it", log, err)
+	}
+}
+
+func TestFailedCommandFailsDeploymentNamingCommandAndKeepsState(t *testing.T) {
+	t.Parallel()
+	f := setup(t, nil)
+	f.start(t)
+	d := f.deploy(t, codebuildPlan(`echo about to fail; exit 3`))
+	got := f.waitEnded(t, d.ID)
+	if got.Status != store.StatusFailed || !strings.Contains(got.StatusMessage, "exit 3") || !strings.Contains(got.StatusMessage, "status 3") ||
+		!strings.Contains(got.StatusMessage, "about to fail") {
+		t.Errorf("status = %s %q; want FAILED naming the command, its status and its output", got.Status, got.StatusMessage)
+	}
+	r, _ := f.store.ResourceGet(context.Background(), d.TargetKey)
+	if r.Spec != "old spec" || r.DeploymentStatus != store.StatusFailed {
+		t.Errorf("resource = spec %q status %s; want old spec kept, FAILED", r.Spec, r.DeploymentStatus)
+	}
+}
+
+func TestEngineHadronCannotRunFailsNamingIt(t *testing.T) {
+	t.Parallel()
+	f := setup(t, nil)
+	f.start(t)
+	d := f.deploy(t, engine.Plan{Engine: "cloudformation"})
+	got := f.waitEnded(t, d.ID)
+	if got.Status != store.StatusFailed || !strings.Contains(got.StatusMessage, "cloudformation") {
+		t.Errorf("status = %s %q; want FAILED naming cloudformation", got.Status, got.StatusMessage)
+	}
+}
+
+func TestCancelBeforePickupEndsCancelledAndNothingRuns(t *testing.T) {
+	t.Parallel()
+	f := setup(t, nil) // not started: nothing can claim
+	marker := filepath.Join(t.TempDir(), "ran")
+	d := f.deploy(t, codebuildPlan("touch " + marker))
+	if res := f.cancel(t, d.ID); res.Status != store.StatusCancelled {
+		t.Fatalf("cancel of an unclaimed deployment = %s, want CANCELLED", res.Status)
+	}
+	f.start(t)
+	// A deployment queued after the cancelled one runs; by then the cancelled one
+	// would have run too, since claims go oldest first.
+	later := f.deploy(t, codebuildPlan("true"))
+	f.waitEnded(t, later.ID)
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the cancelled deployment ran")
+	}
+	got, _ := f.store.DeploymentGet(context.Background(), d.ID)
+	if got.Status != store.StatusCancelled || got.StatusMessage != store.CancelledMessage {
+		t.Errorf("deployment = %s %q", got.Status, got.StatusMessage)
+	}
+}
+
+func TestCancelWhileRunningStopsTheProcessAndEndsCancelled(t *testing.T) {
+	t.Parallel()
+	f := setup(t, nil)
+	f.start(t)
+	dir := t.TempDir()
+	started, pidfile := filepath.Join(dir, "started"), filepath.Join(dir, "pid")
+	d := f.deploy(t, codebuildPlan(fmt.Sprintf(`sleep 300 & echo $! > %s; trap 'kill $!; exit 143' TERM; touch %s; wait`, pidfile, started)))
+	waitFile(t, started)
+	if res := f.cancel(t, d.ID); res.Status != store.StatusCancelling {
+		t.Fatalf("cancel of a running deployment = %s, want CANCELLING", res.Status)
+	}
+	r, _ := f.store.ResourceGet(context.Background(), d.TargetKey)
+	if r.DeploymentStatus != store.StatusCancelling {
+		t.Errorf("resource right after cancel = %s, want CANCELLING", r.DeploymentStatus)
+	}
+	got := f.waitEnded(t, d.ID)
+	if got.Status != store.StatusCancelled || got.StatusMessage != store.CancelledMessage {
+		t.Fatalf("deployment = %s %q, want CANCELLED", got.Status, got.StatusMessage)
+	}
+	r, _ = f.store.ResourceGet(context.Background(), d.TargetKey)
+	if r.Spec != "old spec" || r.DeploymentStatus != store.StatusCancelled {
+		t.Errorf("resource = spec %q status %s; want old spec, CANCELLED", r.Spec, r.DeploymentStatus)
+	}
+	assertProcessGone(t, pidfile)
+}
+
+func TestCancelOfCommandIgnoringSIGTERMKillsAfterGrace(t *testing.T) {
+	t.Parallel()
+	f := setup(t, nil)
+	f.start(t)
+	dir := t.TempDir()
+	started := filepath.Join(dir, "started")
+	d := f.deploy(t, codebuildPlan(fmt.Sprintf(`trap '' TERM; touch %s; while :; do sleep 0.05; done`, started)))
+	waitFile(t, started)
+	f.cancel(t, d.ID)
+	got := f.waitEnded(t, d.ID)
+	if got.Status != store.StatusCancelled {
+		t.Fatalf("deployment = %s %q, want CANCELLED after SIGKILL", got.Status, got.StatusMessage)
+	}
+	log, _ := os.ReadFile(filepath.Join(f.dir, "logs", d.ID+".log"))
+	if !strings.Contains(string(log), "SIGKILL") {
+		t.Errorf("log does not say the run was killed:\n%s", log)
+	}
+}
+
+// The race "run finishing while the cancel is landing", both ways, made
+// deterministic with a provisioner that waits at the finish line.
+func TestRunThatFinishesWhileCancelLandsEndsSucceeded(t *testing.T) {
+	t.Parallel()
+	atFinish, release := make(chan struct{}), make(chan struct{})
+	f := setup(t, func(c *engine.Config) {
+		c.Provisioners["hold"] = engine.ProvisionerFunc(func(ctx context.Context, w engine.Work) (map[string]string, error) {
+			close(atFinish)
+			<-release
+			return map[string]string{"done": "yes"}, nil // the work completed: the cancel came too late
+		})
+	})
+	f.start(t)
+	d := f.deploy(t, engine.Plan{Engine: "hold"})
+	<-atFinish
+	if res := f.cancel(t, d.ID); res.Status != store.StatusCancelling {
+		t.Fatalf("cancel = %s, want CANCELLING", res.Status)
+	}
+	close(release)
+	got := f.waitEnded(t, d.ID)
+	if got.Status != store.StatusSucceeded {
+		t.Fatalf("deployment = %s %q, want SUCCEEDED: the work won the race", got.Status, got.StatusMessage)
+	}
+	r, _ := f.store.ResourceGet(context.Background(), d.TargetKey)
+	if r.Spec != "new spec" || r.DeploymentStatus != store.StatusSucceeded {
+		t.Errorf("resource = spec %q status %s; want the new state", r.Spec, r.DeploymentStatus)
+	}
+}
+
+func TestCancelAfterTheRunFinishedIsRefusedNamingStatus(t *testing.T) {
+	t.Parallel()
+	f := setup(t, nil)
+	f.start(t)
+	d := f.deploy(t, codebuildPlan("true"))
+	f.waitEnded(t, d.ID)
+	res, err := f.store.DeploymentCancel(context.Background(), d.ID, time.Now())
+	if !errors.Is(err, store.ErrStatusChanged) || res.Status != store.StatusSucceeded {
+		t.Errorf("cancel after success = %v, %v; want ErrStatusChanged naming SUCCEEDED", res, err)
+	}
+}
+
+func TestRunThatCannotBeStoppedEndsFailed(t *testing.T) {
+	t.Parallel()
+	atRun := make(chan struct{})
+	f := setup(t, func(c *engine.Config) {
+		c.Provisioners["stuck"] = engine.ProvisionerFunc(func(ctx context.Context, w engine.Work) (map[string]string, error) {
+			close(atRun)
+			<-ctx.Done()
+			return nil, errors.New("process group 4242 survived SIGKILL")
+		})
+	})
+	f.start(t)
+	d := f.deploy(t, engine.Plan{Engine: "stuck"})
+	<-atRun
+	f.cancel(t, d.ID)
+	got := f.waitEnded(t, d.ID)
+	if got.Status != store.StatusFailed || !strings.Contains(got.StatusMessage, "survived") {
+		t.Errorf("deployment = %s %q, want FAILED saying why", got.Status, got.StatusMessage)
+	}
+}
+
+func TestShutdownStopsRunsAndEndsThemFailed(t *testing.T) {
+	t.Parallel()
+	f := setup(t, nil)
+	f.start(t)
+	started := filepath.Join(t.TempDir(), "started")
+	d := f.deploy(t, codebuildPlan(fmt.Sprintf(`touch %s; sleep 300`, started)))
+	waitFile(t, started)
+	f.engine.Stop()
+	got, _ := f.store.DeploymentGet(context.Background(), d.ID)
+	if got.Status != store.StatusFailed || got.StatusMessage != engine.MessageShutdown {
+		t.Errorf("deployment after shutdown = %s %q", got.Status, got.StatusMessage)
+	}
+}
+
+func TestStartFinishesDeploymentsOfADeadWorkerHonestly(t *testing.T) {
+	t.Parallel()
+	f := setup(t, nil)
+	ctx := context.Background()
+	running := f.deploy(t, codebuildPlan("true"))
+	cancelling := f.deploy(t, codebuildPlan("true"))
+	queued := f.deploy(t, codebuildPlan("true"))
+	// A previous process claimed two and died; one of them was being cancelled.
+	for range 2 {
+		if d, err := f.store.DeploymentClaim(ctx, "dead-process", time.Now().Add(time.Hour)); err != nil || d == nil {
+			t.Fatalf("claim: %v %v", d, err)
+		}
+	}
+	if res, err := f.store.DeploymentCancel(ctx, cancelling.ID, time.Now()); err != nil || res.Status != store.StatusCancelling {
+		t.Fatalf("cancel: %v %v", res, err)
+	}
+	f.start(t)
+	for _, c := range []struct {
+		id, status, message string
+	}{
+		{running.ID, store.StatusFailed, engine.MessageWorkerLost},
+		{cancelling.ID, store.StatusCancelled, store.CancelledMessage},
+		{queued.ID, store.StatusSucceeded, ""},
+	} {
+		got := f.waitEnded(t, c.id)
+		if got.Status != c.status || got.StatusMessage != c.message {
+			t.Errorf("deployment %s = %s %q, want %s %q", c.id, got.Status, got.StatusMessage, c.status, c.message)
+		}
+	}
+}
+
+func assertProcessGone(t *testing.T, pidfile string) {
+	t.Helper()
+	raw, err := os.ReadFile(pidfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	fmt.Sscan(string(raw), &pid)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if !alive(pid) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("process %d survived the cancel", pid)
+}

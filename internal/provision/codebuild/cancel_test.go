@@ -1,0 +1,292 @@
+package codebuild
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var errUserCancel = errors.New("user initiated cancellation")
+
+func TestRunCancel(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		command    string
+		grace      time.Duration
+		wantKilled bool
+		wantLog    []string
+	}{
+		{
+			name:    "command exits on SIGTERM",
+			command: `trap 'echo got TERM; exit 143' TERM; echo ready; sleep 30 & wait`,
+			grace:   10 * time.Second, // the test would time out if it were used
+			wantLog: []string{"[hadron] cancel requested: sending SIGTERM to process group\n", "got TERM\n", "[hadron] command exited with status 143\n"},
+		},
+		{
+			name:       "command ignores SIGTERM",
+			command:    `trap "" TERM; echo ready; while :; do sleep 0.1; done`,
+			grace:      300 * time.Millisecond,
+			wantKilled: true,
+			wantLog:    []string{"[hadron] cancel requested: sending SIGTERM to process group\n", "[hadron] grace period 300ms over: sending SIGKILL\n", "[hadron] command was killed by signal SIGKILL\n"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			job, log := setup(t, "true", tt.command, "touch never-ran")
+			job.Grace = tt.grace
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			errc := runAsync(ctx, job)
+			log.waitFor(t, "\nready\n")
+			start := time.Now()
+			cancel(errUserCancel)
+			err := await(t, errc)
+			elapsed := time.Since(start)
+
+			var cerr *CanceledError
+			if !errors.As(err, &cerr) {
+				t.Fatalf("Run error = %v, want a *CanceledError\nlog:\n%s", err, log)
+			}
+			if !errors.Is(err, errUserCancel) {
+				t.Errorf("errors.Is(%v, errUserCancel) = false; the cause is lost", err)
+			}
+			if cerr.Killed != tt.wantKilled || !cerr.Started || cerr.Index != 1 {
+				t.Errorf("CanceledError = %+v, want Killed %v, Started, Index 1", cerr, tt.wantKilled)
+			}
+			if !tt.wantKilled && elapsed > 5*time.Second {
+				t.Errorf("cancel took %v, want it prompt", elapsed)
+			}
+			if tt.wantKilled && elapsed < tt.grace {
+				t.Errorf("cancel took %v, less than the grace period %v", elapsed, tt.grace)
+			}
+			got := log.String()
+			for _, want := range tt.wantLog {
+				if !strings.Contains(got, want) {
+					t.Errorf("log lacks %q:\n%s", want, got)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(job.Dir, "never-ran")); err == nil {
+				t.Error("a command after the cancel ran")
+			}
+		})
+	}
+}
+
+// TestRunLeavesNoProcessBehind pins that no process of a command's group
+// outlives the command, whether it ends by cancel or by itself.
+func TestRunLeavesNoProcessBehind(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		command string
+		cancel  bool
+	}{
+		{"cancel, grandchild in the background", `sleep 100 & echo $! > pid; echo ready; wait`, true},
+		{"cancel, grandchild ignores SIGTERM", `(trap '' TERM; exec sleep 100) & echo $! > pid; echo ready; wait`, true},
+		{"cancel, shell and grandchild ignore SIGTERM", `trap '' TERM; sleep 100 & echo $! > pid; echo ready; wait`, true},
+		{"success, grandchild left running", `(trap '' TERM; exec sleep 100) & echo $! > pid; echo ready`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			job, log := setup(t, tt.command)
+			job.Grace = 300 * time.Millisecond
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			errc := runAsync(ctx, job)
+			log.waitFor(t, "\nready\n")
+			pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, filepath.Join(job.Dir, "pid"))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.cancel {
+				cancel(errUserCancel)
+			}
+			err = await(t, errc)
+			if tt.cancel && !errors.Is(err, errUserCancel) || !tt.cancel && err != nil {
+				t.Fatalf("Run error = %v\nlog:\n%s", err, log)
+			}
+			// Run returns only once the group is gone: no polling here.
+			if processAlive(pid) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("grandchild %d survived the command", pid)
+			}
+		})
+	}
+}
+
+func TestRunCanceledBeforeStart(t *testing.T) {
+	t.Parallel()
+	job, log := setup(t, "touch ran")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errUserCancel)
+	_, err := Run(ctx, job)
+	var cerr *CanceledError
+	if !errors.As(err, &cerr) || !errors.Is(err, errUserCancel) || cerr.Started {
+		t.Fatalf("Run error = %#v, want a *CanceledError before start with the cause", err)
+	}
+	if log.String() != "" {
+		t.Errorf("log = %q, want nothing", log)
+	}
+}
+
+// TestRunCancelWhileStarting cancels while the supervisor is starting,
+// before the shell exists, when a SIGTERM would be swallowed.
+func TestRunCancelWhileStarting(t *testing.T) {
+	t.Parallel()
+	job, _ := setup(t, "sleep 30")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	job.Log = writerFunc(func(p []byte) (int, error) {
+		cancel(errUserCancel) // the header is written while the supervisor starts
+		return len(p), nil
+	})
+	start := time.Now()
+	_, err := Run(ctx, job)
+	var cerr *CanceledError
+	if !errors.As(err, &cerr) || !errors.Is(err, errUserCancel) || cerr.Killed {
+		t.Fatalf("Run error = %#v, want a *CanceledError without SIGKILL", err)
+	}
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("cancel took %v; the SIGTERM was lost", elapsed)
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestRunSlowLog pins that a stuck Log delays neither the command's death on
+// cancel nor loses output: Run returns once the Log has taken everything.
+func TestRunSlowLog(t *testing.T) {
+	t.Parallel()
+	gate := make(chan struct{})
+	var got strings.Builder
+	job, _ := setup(t, "seq 1 50000; exec sleep 30")
+	job.Log = writerFunc(func(p []byte) (int, error) {
+		<-gate
+		return got.Write(p)
+	})
+	pids := make(chan int, 1)
+	job.OnStart = func(pid int) { pids <- pid }
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	errc := runAsync(ctx, job)
+	pid := <-pids
+	// Cancel once seq is done and its output queued for the stuck Log.
+	for {
+		comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(comm) == "sleep\n" {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel(errUserCancel)
+	deadline := time.Now().Add(5 * time.Second)
+	for processAlive(pid) {
+		if time.Now().After(deadline) {
+			t.Fatal("the command outlived the cancel while the Log was stuck")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(gate)
+	err := await(t, errc)
+	if !errors.Is(err, errUserCancel) {
+		t.Fatalf("Run error = %v, want the cancel", err)
+	}
+	if !strings.Contains(got.String(), "\n49999\n50000\n") {
+		t.Errorf("log lost output; its end: %q", got.String()[max(0, got.Len()-200):])
+	}
+}
+
+// Helper server for TestServerDeathLeavesNoOrphan: a process that runs a
+// command through Run and is then SIGKILLed, like a crashed server.
+const (
+	helperEnv    = "HADRON_CODEBUILD_TEST_HELPER"
+	helperDirEnv = "HADRON_CODEBUILD_TEST_DIR"
+)
+
+func helperServer() int {
+	_, err := Run(context.Background(), Job{
+		Dir:      os.Getenv(helperDirEnv),
+		Commands: []string{`sleep 300 & echo $! > pidfile; echo ready; wait`},
+		Log:      os.Stdout,
+	})
+	if err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
+	}
+	return 1 // the test kills us before this
+}
+
+func TestServerDeathLeavesNoOrphan(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "work")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := newLogSink()
+	server := exec.Command(exe)
+	server.Env = append(os.Environ(), helperEnv+"=server", helperDirEnv+"="+dir)
+	server.Stdout = log
+	server.Stderr = log
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer server.Process.Kill()
+	log.waitFor(t, "\nready\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, filepath.Join(dir, "pidfile"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pgid, ok := procStat(pid)
+	if !ok || !processAlive(pid) {
+		t.Fatalf("grandchild %d is not running before the server dies", pid)
+	}
+
+	server.Process.Signal(syscall.SIGKILL)
+	server.Wait()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for processAlive(pid) || groupAlive(pgid) {
+		if time.Now().After(deadline) {
+			syscall.Kill(-pgid, syscall.SIGKILL)
+			t.Fatalf("grandchild %d (group %d) outlived the server by 5 s", pid, pgid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRunEscapedProcess pins that a process that leaves the group (setsid)
+// and keeps the output open cannot make Run wait for it forever.
+func TestRunEscapedProcess(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid")
+	}
+	// The loop waits until the escape has happened, or the group kill at
+	// the end of the command would catch the process before it.
+	job, log := setup(t, `setsid sh -c 'echo $$ > pid.tmp; mv pid.tmp pid; exec sleep 30' & while [ ! -e pid ]; do sleep 0.01; done`)
+	_, err := Run(context.Background(), job)
+	if pid, perr := strconv.Atoi(strings.TrimSpace(readFile(t, filepath.Join(job.Dir, "pid")))); perr == nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if want := "[hadron] output still held open by a process outside the process group"; !strings.Contains(log.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, log)
+	}
+}

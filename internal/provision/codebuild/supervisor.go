@@ -1,0 +1,169 @@
+package codebuild
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// The supervisor: why every command runs under a re-exec of our own binary.
+//
+// A killed server must not leave provisioning running. Pdeathsig on the
+// command's shell is not enough: it reaches only that one process, not the
+// grandchildren in its process group (`sleep 300 & wait`), and the kernel
+// sends it when the *thread* that forked exits, not the process. So Run
+// starts this binary again as a supervisor, the leader of a fresh process
+// group, with Pdeathsig set to parentDeathSignal (catchable). The supervisor
+// starts `/bin/sh -c <command>` inside its own group and waits for it:
+//
+//   - On parentDeathSignal it checks getppid: if the server is gone it
+//     SIGKILLs its whole group (itself included). If getppid is unchanged the
+//     signal came from the exit of the forking thread alone (the child was
+//     reparented to another thread of the server, and the kernel will signal
+//     again when that one exits), so it is ignored.
+//   - Race closed at start: if the server died before prctl(PR_SET_PDEATHSIG)
+//     ran, or before signal.Notify was in place (Go ignores an un-notified
+//     SIGUSR1), the signal is lost. So after Notify the supervisor compares
+//     getppid with the server pid it was given; if they differ it kills its
+//     group before starting anything.
+//   - SIGTERM, SIGINT, SIGHUP and SIGQUIT sent to the group (a cancel) reach
+//     the command's processes; the supervisor catches them and stays alive
+//     until the shell exits, so it can report the shell's status.
+//   - It reports the shell's pid on fd 3 once the shell has started, so that
+//     the server sends a cancel's SIGTERM only to a group that already holds
+//     the shell (a SIGTERM sent earlier would be swallowed by the supervisor).
+//   - It forwards the shell's status faithfully: the same exit code, or death
+//     by the same signal (re-raised with the default action).
+
+const (
+	// supervisorArg, as argv[1], marks a supervisor process together with
+	// supervisorEnv; both are needed so that no ordinary invocation of the
+	// binary is mistaken for one.
+	supervisorArg = "__hadron-codebuild-supervisor__"
+	// supervisorEnv carries the pid of the server that started the
+	// supervisor. The supervisor removes it from the command's environment.
+	supervisorEnv = "HADRON_CODEBUILD_SUPERVISOR"
+	// parentDeathSignal is the supervisor's Pdeathsig. It must be catchable,
+	// since the supervisor has to kill its group before it dies.
+	parentDeathSignal = syscall.SIGUSR1
+	// statusFD is the supervisor's end of the pipe that carries the shell's pid.
+	statusFD = 3
+	// selfExe names the running binary even if its file was replaced or
+	// deleted since (an upgrade in place): the kernel resolves it in the
+	// child at execve, where it still names the server's own image.
+	selfExe = "/proc/self/exe"
+)
+
+// supervisorReady records that MaybeSupervise ran in this process and found
+// it is not a supervisor. Run refuses to start without it: starting a
+// supervisor that does not know it is one would run a second server.
+var supervisorReady atomic.Bool
+
+// MaybeSupervise must be the first call in main of every binary that calls
+// Run, and in TestMain of every test binary whose tests call Run. Run
+// re-executes the running binary as a supervisor of each command; in such a
+// process MaybeSupervise runs the supervisor and exits with the command's
+// status, and it never returns. In any other process it returns at once.
+func MaybeSupervise() {
+	if len(os.Args) == 3 && os.Args[1] == supervisorArg {
+		if parent, ok := os.LookupEnv(supervisorEnv); ok {
+			// syscall.Exit, not os.Exit: the supervisor has nothing to
+			// flush, and os.Exit's hooks cost time (the race detector
+			// sleeps a second at exit) or print noise (coverage).
+			syscall.Exit(supervise(parent, os.Args[2]))
+		}
+	}
+	supervisorReady.Store(true)
+}
+
+// supervise runs one command as described at the top of this file and
+// returns the exit code for the supervisor, unless it dies of the command's
+// signal first.
+func supervise(parent, command string) int {
+	ppid, err := strconv.Atoi(parent)
+	if err != nil || syscall.Getpgrp() != os.Getpid() {
+		// Killing "our group" below would hit somebody else's processes.
+		fmt.Fprintf(os.Stderr, "[hadron] supervisor started wrongly (parent %q, pgid %d, pid %d)\n", parent, syscall.Getpgrp(), os.Getpid())
+		return 126
+	}
+	// The shell must not inherit the status pipe, or the server would wait
+	// for the shell's background processes to close it.
+	syscall.CloseOnExec(statusFD)
+	status := os.NewFile(statusFD, "status")
+
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, parentDeathSignal, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
+	if os.Getppid() != ppid {
+		killGroup() // the server died before our death signal was armed
+	}
+
+	sh := exec.Command("/bin/sh", "-c", command)
+	sh.Stdin, sh.Stdout, sh.Stderr = os.Stdin, os.Stdout, os.Stderr
+	sh.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, supervisorEnv+"=")
+	})
+	if err := sh.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "[hadron] cannot start command: %v\n", err)
+		return 127
+	}
+	fmt.Fprintf(status, "%d\n", sh.Process.Pid)
+	status.Close()
+
+	exited := make(chan struct{})
+	go func() {
+		sh.Wait() // the status is in sh.ProcessState
+		close(exited)
+	}()
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == parentDeathSignal && os.Getppid() != ppid {
+				killGroup()
+			}
+			// Any other signal went to the whole group, so the command got it
+			// too; we outlive it to report how the command ended.
+		case <-exited:
+			ws := sh.ProcessState.Sys().(syscall.WaitStatus)
+			if ws.Signaled() {
+				reraise(ws.Signal())
+				return 128 + int(ws.Signal()) // only if the signal did not kill us
+			}
+			return ws.ExitStatus()
+		}
+	}
+}
+
+// killGroup SIGKILLs the supervisor's process group, the supervisor included.
+func killGroup() {
+	syscall.Kill(0, syscall.SIGKILL)
+	for {
+		time.Sleep(time.Hour) // not reached: the SIGKILL is delivered before kill returns
+	}
+}
+
+// reraise makes the supervisor die of sig, as its command did, so that the
+// server's wait status says "killed by sig". Go's own handlers cannot do it
+// (an un-notified SIGSEGV sent by kill is ignored, SIGQUIT dumps goroutines),
+// so it resets the kernel disposition to SIG_DFL directly and signals its
+// own thread.
+func reraise(sig syscall.Signal) {
+	runtime.LockOSThread()
+	// The command may have dumped core already; the supervisor's core would
+	// only fill the working directory with a copy of the server's memory.
+	syscall.Setrlimit(syscall.RLIMIT_CORE, &syscall.Rlimit{})
+	// A struct sigaction with every field zero is SIG_DFL with no flags and
+	// an empty mask on every Linux ABI, whatever the field order.
+	var act [4]uint64
+	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+	syscall.Tgkill(os.Getpid(), syscall.Gettid(), sig)
+	time.Sleep(50 * time.Millisecond) // a blocked signal may still be delivered
+}
