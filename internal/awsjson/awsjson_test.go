@@ -33,7 +33,9 @@ func setup(t *testing.T) *httptest.Server {
 	})
 	s.Handle("Empty", func(ctx context.Context, body []byte) (any, error) { return nil, nil })
 	s.Handle("Conflict", func(ctx context.Context, body []byte) (any, error) { return nil, errConflict })
-	s.Handle("Broken", func(ctx context.Context, body []byte) (any, error) { return nil, errors.New("disk on fire at /secret/path") })
+	s.Handle("Broken", func(ctx context.Context, body []byte) (any, error) {
+		return nil, errors.New("disk on fire at /secret/path")
+	})
 	s.Handle("Panic", func(ctx context.Context, body []byte) (any, error) { panic("boom") })
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)

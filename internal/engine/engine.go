@@ -102,7 +102,9 @@ type Provisioner interface {
 type ProvisionerFunc func(ctx context.Context, w Work) (map[string]string, error)
 
 // Provision calls f.
-func (f ProvisionerFunc) Provision(ctx context.Context, w Work) (map[string]string, error) { return f(ctx, w) }
+func (f ProvisionerFunc) Provision(ctx context.Context, w Work) (map[string]string, error) {
+	return f(ctx, w)
+}
 
 // FileSource reads the files of a bundle directory.
 type FileSource interface {

@@ -194,7 +194,7 @@ func TestCancelBeforePickupEndsCancelledAndNothingRuns(t *testing.T) {
 	t.Parallel()
 	f := setup(t, nil) // not started: nothing can claim
 	marker := filepath.Join(t.TempDir(), "ran")
-	d := f.deploy(t, codebuildPlan("touch " + marker))
+	d := f.deploy(t, codebuildPlan("touch "+marker))
 	if res := f.cancel(t, d.ID); res.Status != store.StatusCancelled {
 		t.Fatalf("cancel of an unclaimed deployment = %s, want CANCELLED", res.Status)
 	}

@@ -54,4 +54,3 @@ func (c Codebuild) Provision(ctx context.Context, w Work) (map[string]string, er
 	}
 	return res.Outputs, nil
 }
-
