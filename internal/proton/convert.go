@@ -42,3 +42,12 @@ func stringValues(inputs map[string]any) map[string]string {
 	}
 	return out
 }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -54,7 +54,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *api.CreateEnvironme
 	if r := in.ProvisioningRepository; r != nil {
 		settings.ProvisioningRepository = &repoBranch{Provider: r.Provider, Name: r.Name, Branch: r.Branch}
 	}
-	fingerprint, _ := json.Marshal([]string{in.TemplateName, in.TemplateMajorVersion, in.TemplateMinorVersion, in.Spec, in.Description,
+	fingerprint, _ := json.Marshal([]string{in.TemplateName, in.TemplateMajorVersion, in.TemplateMinorVersion, in.Spec, deref(in.Description),
 		in.ProtonServiceRoleArn, in.CodebuildRoleArn, in.ComponentRoleArn, in.EnvironmentAccountConnectionId})
 	settings.CreateRequest = string(fingerprint)
 
@@ -69,7 +69,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *api.CreateEnvironme
 	r, err := s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{
 		Deployment: d,
 		Create: &store.Resource{
-			Key: key, Type: store.ResourceEnvironment, Name: in.Name, EnvironmentName: in.Name, Description: in.Description,
+			Key: key, Type: store.ResourceEnvironment, Name: in.Name, EnvironmentName: in.Name, Description: deref(in.Description),
 			TemplateName: v.TemplateName, TemplateMajor: strconv.Itoa(v.Major), TemplateMinor: strconv.Itoa(v.Minor),
 			Spec: in.Spec, Settings: string(settingsJSON), CreatedAt: now, LastModifiedAt: now,
 		},
@@ -296,7 +296,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironme
 		if in.Spec != "" || in.TemplateMajorVersion != "" || in.TemplateMinorVersion != "" {
 			return nil, validationf("deploymentType NONE changes metadata only: spec, templateMajorVersion and templateMinorVersion need CURRENT_VERSION, MINOR_VERSION or MAJOR_VERSION")
 		}
-		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, r.Key, optional(in.Description), &settingsS, s.now())
+		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, r.Key, in.Description, &settingsS, s.now())
 		if errors.Is(err, store.ErrActiveDeployment) {
 			return nil, activeConflict("environment", r)
 		}
@@ -330,7 +330,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironme
 	}
 	d := s.newEnvDeployment(r.Key, r.Name, store.OperationDeploy, v, spec, plan, s.now())
 	d.InitialState = envState(r)
-	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Description: optional(in.Description), Settings: &settingsS})
+	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Description: in.Description, Settings: &settingsS})
 	if errors.Is(err, store.ErrActiveDeployment) {
 		return nil, activeConflict("environment", r)
 	}
@@ -408,7 +408,7 @@ func (s *Service) DeleteEnvironment(ctx context.Context, in *api.DeleteEnvironme
 		return nil, err
 	}
 	if r.DeploymentStatus == store.StatusDeleteInProgress {
-		return &api.DeleteEnvironmentOutput{Environment: s.environment(r)}, nil
+		return &api.DeleteEnvironmentOutput{Environment: ptr(s.environment(r))}, nil
 	}
 	if store.IsActive(r.DeploymentStatus) {
 		return nil, activeConflict("environment", r)
@@ -436,7 +436,7 @@ func (s *Service) DeleteEnvironment(ctx context.Context, in *api.DeleteEnvironme
 		return nil, err
 	}
 	s.engine.Notify()
-	return &api.DeleteEnvironmentOutput{Environment: s.environment(r)}, nil
+	return &api.DeleteEnvironmentOutput{Environment: ptr(s.environment(r))}, nil
 }
 
 // envDeletePlan decides how to de-provision an environment. CodeBuild runs the
@@ -564,10 +564,10 @@ func envState(r *store.Resource) string {
 	return string(raw)
 }
 
-func (s *Service) environment(r *store.Resource) *api.Environment {
+func (s *Service) environment(r *store.Resource) api.Environment {
 	var st envSettings
 	json.Unmarshal([]byte(r.Settings), &st)
-	e := &api.Environment{
+	e := api.Environment{
 		Arn: s.arn(r.Key), CodebuildRoleArn: st.CodebuildRoleArn, ComponentRoleArn: st.ComponentRoleArn,
 		CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus, DeploymentStatusMessage: r.DeploymentStatusMessage,
 		Description: r.Description, EnvironmentAccountConnectionId: st.EnvironmentAccountConnectionID,

@@ -18,7 +18,7 @@ const kindEnv = store.KindEnvironmentTemplate
 func (s *Service) CreateEnvironmentTemplate(ctx context.Context, in *api.CreateEnvironmentTemplateInput) (*api.CreateEnvironmentTemplateOutput, error) {
 	now := s.now()
 	t := &store.Template{
-		Kind: kindEnv, Name: in.Name, DisplayName: in.DisplayName, Description: in.Description,
+		Kind: kindEnv, Name: in.Name, DisplayName: in.DisplayName, Description: deref(in.Description),
 		EncryptionKey: in.EncryptionKey, Provisioning: in.Provisioning, CreatedAt: now, LastModifiedAt: now,
 	}
 	if err := s.cfg.Store.TemplateCreate(ctx, t); err != nil {
@@ -75,7 +75,7 @@ func (s *Service) ListEnvironmentTemplates(ctx context.Context, in *api.ListEnvi
 
 // UpdateEnvironmentTemplate changes an environment template's display name and description.
 func (s *Service) UpdateEnvironmentTemplate(ctx context.Context, in *api.UpdateEnvironmentTemplateInput) (*api.UpdateEnvironmentTemplateOutput, error) {
-	t, err := s.cfg.Store.TemplateUpdate(ctx, kindEnv, in.Name, optional(in.DisplayName), optional(in.Description), s.now())
+	t, err := s.cfg.Store.TemplateUpdate(ctx, kindEnv, in.Name, optional(in.DisplayName), in.Description, s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("environment template %s not found", in.Name)
 	}
@@ -96,7 +96,7 @@ func (s *Service) DeleteEnvironmentTemplate(ctx context.Context, in *api.DeleteE
 	case err != nil:
 		return nil, err
 	}
-	return &api.DeleteEnvironmentTemplateOutput{EnvironmentTemplate: s.envTemplate(t)}, nil
+	return &api.DeleteEnvironmentTemplateOutput{EnvironmentTemplate: ptr(s.envTemplate(t))}, nil
 }
 
 func (s *Service) getTemplate(ctx context.Context, kind, name string) (*store.Template, error) {
@@ -107,8 +107,8 @@ func (s *Service) getTemplate(ctx context.Context, kind, name string) (*store.Te
 	return t, err
 }
 
-func (s *Service) envTemplate(t *store.Template) *api.EnvironmentTemplate {
-	out := &api.EnvironmentTemplate{
+func (s *Service) envTemplate(t *store.Template) api.EnvironmentTemplate {
+	out := api.EnvironmentTemplate{
 		Arn: s.arn(templateKey(t.Kind, t.Name)), CreatedAt: apiTime(t.CreatedAt), Description: t.Description,
 		DisplayName: t.DisplayName, EncryptionKey: t.EncryptionKey, LastModifiedAt: apiTime(t.LastModifiedAt),
 		Name: t.Name, Provisioning: t.Provisioning,
@@ -123,14 +123,14 @@ func (s *Service) envTemplate(t *store.Template) *api.EnvironmentTemplate {
 // bundle: it answers REGISTRATION_IN_PROGRESS and registers in the background,
 // ending DRAFT or REGISTRATION_FAILED with a message saying what is wrong.
 func (s *Service) CreateEnvironmentTemplateVersion(ctx context.Context, in *api.CreateEnvironmentTemplateVersionInput) (*api.CreateEnvironmentTemplateVersionOutput, error) {
-	v, err := s.createVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.Description, in.ClientToken, in.Source)
+	v, err := s.createVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, deref(in.Description), deref(in.ClientToken), in.Source)
 	if err != nil {
 		return nil, err
 	}
 	return &api.CreateEnvironmentTemplateVersionOutput{EnvironmentTemplateVersion: s.envVersion(v)}, nil
 }
 
-func (s *Service) createVersion(ctx context.Context, kind, template, major, description, token string, src *api.TemplateVersionSourceInput) (*store.TemplateVersion, error) {
+func (s *Service) createVersion(ctx context.Context, kind, template, major, description, token string, src api.TemplateVersionSourceInput) (*store.TemplateVersion, error) {
 	if _, err := s.getTemplate(ctx, kind, template); err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func (s *Service) ListEnvironmentTemplateVersions(ctx context.Context, in *api.L
 // UpdateEnvironmentTemplateVersion changes a version's description and
 // publishes a DRAFT (the only status change Proton allows).
 func (s *Service) UpdateEnvironmentTemplateVersion(ctx context.Context, in *api.UpdateEnvironmentTemplateVersionInput) (*api.UpdateEnvironmentTemplateVersionOutput, error) {
-	v, err := s.updateVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.MinorVersion, optional(in.Description), in.Status)
+	v, err := s.updateVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.MinorVersion, in.Description, in.Status)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (s *Service) DeleteEnvironmentTemplateVersion(ctx context.Context, in *api.
 	if err != nil {
 		return nil, err
 	}
-	return &api.DeleteEnvironmentTemplateVersionOutput{EnvironmentTemplateVersion: s.envVersion(v)}, nil
+	return &api.DeleteEnvironmentTemplateVersionOutput{EnvironmentTemplateVersion: ptr(s.envVersion(v))}, nil
 }
 
 func (s *Service) deleteVersion(ctx context.Context, kind, template, majorS, minorS string) (*store.TemplateVersion, error) {
@@ -145,8 +145,8 @@ func (s *Service) getVersion(ctx context.Context, kind, template, majorS, minorS
 	return v, err
 }
 
-func (s *Service) envVersion(v *store.TemplateVersion) *api.EnvironmentTemplateVersion {
-	out := &api.EnvironmentTemplateVersion{
+func (s *Service) envVersion(v *store.TemplateVersion) api.EnvironmentTemplateVersion {
+	out := api.EnvironmentTemplateVersion{
 		Arn:            s.arn(templateVersionKey(v.Kind, v.TemplateName, v.Major, v.Minor)),
 		CreatedAt:      apiTime(v.CreatedAt),
 		Description:    v.Description,
