@@ -191,7 +191,12 @@ func (s *Store) TemplateVersionCreate(ctx context.Context, v *store.TemplateVers
 			}
 			v.Minor = int(next.Int64)
 		}
-		v.RecommendedMinor = -1
+		// A new minor joins a major that may have published minors already.
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(minor), -1) FROM template_versions
+			WHERE kind = $1 AND template_name = $2 AND major = $3 AND status = 'PUBLISHED'`,
+			v.Kind, v.TemplateName, v.Major).Scan(&v.RecommendedMinor); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO template_versions (kind, template_name, major, minor, status,
 			status_message, description, schema, bundle, source_bucket, source_key, client_token, extra, created_at, last_modified_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
