@@ -93,8 +93,14 @@ func (s *Service) createEnvironmentRetry(ctx context.Context, key, fingerprint s
 	}
 	var prev envSettings
 	json.Unmarshal([]byte(r.Settings), &prev)
-	if prev.CreateRequest != fingerprint || r.LastModifiedAt != r.CreatedAt {
+	if prev.CreateRequest != fingerprint {
 		return nil, conflictf("environment %s already exists", r.Name)
+	}
+	// Changed since by an update or delete: the create's deployment, the only
+	// one without an initial state, is no longer the last attempt.
+	last, err := s.cfg.Store.DeploymentGet(ctx, r.LastAttemptedDeploymentID)
+	if err != nil || last.InitialState != "" {
+		return nil, conflictf("environment %s already exists and was changed since it was created", r.Name)
 	}
 	return &api.CreateEnvironmentOutput{Environment: s.environment(r)}, nil
 }
