@@ -169,6 +169,9 @@ func (s *Service) registerAsync(v *store.TemplateVersion) {
 	s.registrations.Go(func() {
 		to, msg, schema := api.TemplateVersionStatusDraft, "", ""
 		tmpl, err := s.parseBundle(context.Background(), v)
+		if err == nil {
+			err = s.checkMinorCompatible(context.Background(), v, tmpl)
+		}
 		if err != nil {
 			to, msg = api.TemplateVersionStatusRegistrationFailed, err.Error()
 		} else {
@@ -198,4 +201,31 @@ func (s *Service) parseBundle(ctx context.Context, v *store.TemplateVersion) (*b
 		return bundle.ParseEnvironmentTemplate(files, t.Provisioning == api.ProvisioningCustomerManaged)
 	}
 	return bundle.ParseServiceTemplate(files, t.Provisioning == api.ProvisioningCustomerManaged)
+}
+
+// checkMinorCompatible refuses a minor version whose schema would not accept
+// the specs of the minor version before it, as Proton did at registration.
+func (s *Service) checkMinorCompatible(ctx context.Context, v *store.TemplateVersion, tmpl *bundle.Template) error {
+	if v.Minor == 0 {
+		return nil
+	}
+	versions, err := s.cfg.Store.TemplateVersionList(ctx, v.Kind, v.TemplateName, v.Major, store.Page{Limit: v.Minor})
+	if err != nil {
+		return err
+	}
+	for i := len(versions) - 1; i >= 0; i-- {
+		prev := versions[i]
+		if prev.Minor >= v.Minor || (prev.Status != api.TemplateVersionStatusDraft && prev.Status != api.TemplateVersionStatusPublished) {
+			continue
+		}
+		prevTmpl, err := s.parseBundle(ctx, prev)
+		if err != nil {
+			return nil // the previous version no longer parses: nothing to compare with
+		}
+		if err := tmpl.Schema.CheckMinorCompatible(prevTmpl.Schema); err != nil {
+			return fmt.Errorf("version %d.%d is %w", v.Major, v.Minor, err)
+		}
+		return nil
+	}
+	return nil
 }

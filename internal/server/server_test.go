@@ -193,6 +193,11 @@ func TestBadBundleEndsRegistrationFailedSayingWhy(t *testing.T) {
 	if msg := r.str("environmentTemplateVersion.statusMessage"); msg == "" {
 		t.Error("REGISTRATION_FAILED without a statusMessage")
 	}
+	h.version("net", "", "slow.tgz", "DRAFT") // 2.0
+	r = h.version("net", "2", "cm.tgz", "REGISTRATION_FAILED")
+	if msg := r.str("environmentTemplateVersion.statusMessage"); !strings.Contains(msg, "2.1 is not backward compatible") {
+		t.Errorf("statusMessage of an incompatible minor version = %q", msg)
+	}
 	r = h.version("net", "", "missing.tgz", "REGISTRATION_FAILED")
 	if msg := r.str("environmentTemplateVersion.statusMessage"); !strings.Contains(msg, "missing.tgz") {
 		t.Errorf("statusMessage = %q, want it to name the missing bundle", msg)
