@@ -194,8 +194,8 @@ func TestBadBundleEndsRegistrationFailedSayingWhy(t *testing.T) {
 		t.Error("REGISTRATION_FAILED without a statusMessage")
 	}
 	h.version("net", "", "slow.tgz", "DRAFT") // 2.0
-	r = h.version("net", "2", "cm.tgz", "REGISTRATION_FAILED")
-	if msg := r.str("environmentTemplateVersion.statusMessage"); !strings.Contains(msg, "2.1 is not backward compatible") {
+	r = h.version("net", "2", "incompatible.tgz", "REGISTRATION_FAILED")
+	if msg := r.str("environmentTemplateVersion.statusMessage"); !strings.Contains(msg, "2.1 is not backward compatible") || !strings.Contains(msg, "'name' was removed") {
 		t.Errorf("statusMessage of an incompatible minor version = %q", msg)
 	}
 	r = h.version("net", "", "missing.tgz", "REGISTRATION_FAILED")
