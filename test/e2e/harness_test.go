@@ -1,0 +1,756 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Settings shared by every test.
+const (
+	region       = "us-east-1"
+	accessKey    = "hadron-e2e" // any key works: the server runs with --auth none
+	codebuildArn = "arn:aws:iam::000000000000:role/hadron-codebuild"
+	serviceArn   = "arn:aws:iam::000000000000:role/hadron-proton-service"
+	bundleBucket = "templates"
+
+	// cancelGrace is the server's --cancel-grace: short, so that a command
+	// that ignores SIGTERM costs the suite little.
+	cancelGrace = "2s"
+	// startTimeout bounds a server's start-up, stopTimeout its graceful exit
+	// after SIGTERM.
+	startTimeout = 30 * time.Second
+	stopTimeout  = 30 * time.Second
+	// clientTimeout bounds one run of the AWS CLI or of a Python snippet
+	// (waiters included).
+	clientTimeout = 2 * time.Minute
+	// deployTimeout bounds how long a test waits for a deployment to end.
+	deployTimeout = 60 * time.Second
+	// pollEvery is how often the harness polls the server's state.
+	pollEvery = 100 * time.Millisecond
+)
+
+// hadronBin is the binary TestMain built.
+var hadronBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "hadron-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	hadronBin = filepath.Join(dir, "hadron")
+	build := exec.Command("go", "build", "-o", hadronBin, "./cmd/hadron")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/hadron in %s: %v\n%s", root, err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// moduleRoot finds the directory of the module's go.mod: from `go env GOMOD`,
+// or by walking up from the working directory.
+func moduleRoot() (string, error) {
+	if out, err := exec.Command("go", "env", "GOMOD").Output(); err == nil {
+		if gomod := strings.TrimSpace(string(out)); gomod != "" && gomod != os.DevNull {
+			return filepath.Dir(gomod), nil
+		}
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// The real clients.
+
+var (
+	toolsOnce    sync.Once
+	awsBin       = "aws"
+	pythonBin    = "python3"
+	awsMissing   string // why the AWS CLI cannot be used; empty when it can
+	boto3Missing string // why boto3 cannot be used; empty when it can
+)
+
+// checkTools finds the AWS CLI and a python3 that imports boto3. Where they
+// are pyenv shims (shell scripts that cost most of a second per run), it
+// resolves them to the programs they run.
+func checkTools() {
+	toolsOnce.Do(func() {
+		if path, err := exec.LookPath("aws"); err != nil {
+			awsMissing = "the AWS CLI (aws) is not on PATH"
+		} else if out, err := exec.Command(path, "--version").CombinedOutput(); err != nil {
+			awsMissing = fmt.Sprintf("`aws --version` fails: %v: %s", err, out)
+		} else if strings.Contains(path, "/shims/") {
+			if out, err := exec.Command("pyenv", "which", "aws").Output(); err == nil {
+				awsBin = strings.TrimSpace(string(out))
+			}
+		}
+		if _, err := exec.LookPath("python3"); err != nil {
+			boto3Missing = "python3 is not on PATH"
+		} else if out, err := exec.Command("python3", "-c", "import boto3, sys; print(sys.executable)").CombinedOutput(); err != nil {
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			boto3Missing = fmt.Sprintf("python3 cannot import boto3 (pip install boto3): %v: %s", err, lines[len(lines)-1])
+		} else if exe := strings.TrimSpace(string(out)); filepath.IsAbs(exe) {
+			pythonBin = exe
+		}
+	})
+}
+
+// requireAWS skips t when the AWS CLI is missing, or fails it when
+// HADRON_E2E_REQUIRE=1 says the tools must be there.
+func requireAWS(t *testing.T) {
+	t.Helper()
+	checkTools()
+	missing(t, awsMissing)
+}
+
+// requireBoto3 is requireAWS for python3 with boto3.
+func requireBoto3(t *testing.T) {
+	t.Helper()
+	checkTools()
+	missing(t, boto3Missing)
+}
+
+func missing(t *testing.T, why string) {
+	t.Helper()
+	if why == "" {
+		return
+	}
+	if os.Getenv("HADRON_E2E_REQUIRE") == "1" {
+		t.Fatalf("HADRON_E2E_REQUIRE=1 but %s", why)
+	}
+	t.Skipf("skipping: %s (set HADRON_E2E_REQUIRE=1 to fail instead)", why)
+}
+
+// knownBug skips a test that pins a behaviour the server does not have yet,
+// unless HADRON_E2E_KNOWN_BUGS=1 asks to run it. Remove the call once the
+// bug is fixed.
+func knownBug(t *testing.T, bug string) {
+	t.Helper()
+	if os.Getenv("HADRON_E2E_KNOWN_BUGS") != "1" {
+		t.Skipf("known server bug: %s (set HADRON_E2E_KNOWN_BUGS=1 to run this test)", bug)
+	}
+}
+
+// The server.
+
+// server is one running hadron serve process.
+type server struct {
+	dataDir  string
+	endpoint string // http://127.0.0.1:port
+
+	cmd     *exec.Cmd
+	log     *syncBuffer   // the server's stdout and stderr
+	done    chan struct{} // closed when the process has exited and been reaped
+	waitErr error         // cmd.Wait's result, set before done is closed
+}
+
+var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+
+// startServer starts hadron serve on a free loopback port with data in dataDir
+// and a short --cancel-grace. At the test's end the server gets SIGTERM and
+// must exit 0 within stopTimeout, unless the test has already stopped it.
+func startServer(t *testing.T, dataDir string) *server {
+	t.Helper()
+	s := &server{dataDir: dataDir, log: &syncBuffer{}, done: make(chan struct{})}
+	// Port 0: the kernel picks a free port and the server prints it.
+	s.cmd = exec.Command(hadronBin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--cancel-grace", cancelGrace)
+	s.cmd.Env = withoutPrefixes(os.Environ(), "HADRON_")
+	// The server's children may hold the pipe's write end after the server
+	// exits; an *os.File (not an io.Writer) keeps Wait from waiting for them.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Stdout, s.cmd.Stderr = pw, pw
+	if err := s.cmd.Start(); err != nil {
+		pr.Close()
+		pw.Close()
+		t.Fatalf("start %s: %v", hadronBin, err)
+	}
+	pw.Close()
+	endpoint := make(chan string, 1)
+	go func() {
+		defer pr.Close()
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			s.log.WriteString(line + "\n")
+			if m := listeningRE.FindStringSubmatch(line); m != nil {
+				select {
+				case endpoint <- m[1]:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	go func() {
+		s.waitErr = s.cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log (%s):\n%s", s.dataDir, s.log.String())
+		}
+		if !s.exited() {
+			if code := s.terminate(t); code != 0 {
+				t.Errorf("server exited %d after SIGTERM, want 0", code)
+			}
+		}
+	})
+	select {
+	case s.endpoint = <-endpoint:
+	case <-s.done:
+		t.Fatalf("server exited at start-up (%v):\n%s", s.waitErr, s.log.String())
+	case <-time.After(startTimeout):
+		t.Fatalf("server did not say where it listens within %s:\n%s", startTimeout, s.log.String())
+	}
+	return s
+}
+
+func (s *server) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// terminate sends SIGTERM and waits for the exit; it fails the test if the
+// server takes longer than stopTimeout (then kills it), and returns the exit code.
+func (s *server) terminate(t *testing.T) int {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Errorf("SIGTERM the server: %v", err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(stopTimeout):
+		t.Errorf("server still running %s after SIGTERM; killing it", stopTimeout)
+		s.kill(t)
+	}
+	return s.cmd.ProcessState.ExitCode()
+}
+
+// kill SIGKILLs the server and waits until it is reaped.
+func (s *server) kill(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Fatalf("SIGKILL the server: %v", err)
+	}
+	<-s.done
+}
+
+// putBundle packs testdata/bundles/<name> as a gzipped tarball into the
+// server's bundle directory, where source s3 {bucket: templates, key: key} is read.
+func (s *server) putBundle(t *testing.T, name, key string) {
+	t.Helper()
+	tgz, err := tarGz(filepath.Join("testdata", "bundles", name))
+	if err != nil {
+		t.Fatalf("pack bundle %s: %v", name, err)
+	}
+	path := filepath.Join(s.dataDir, "bundles", bundleBucket, key)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, tgz, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tarGz packs dir's files as `tar -czf - -C dir .` would.
+func tarGz(dir string) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == dir {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		hdr, err := tar.FileInfoHeader(info, "")
+		if err != nil {
+			return err
+		}
+		hdr.Name = "./" + filepath.ToSlash(rel)
+		if d.IsDir() {
+			hdr.Name += "/"
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		_, err = tw.Write(b)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// deploymentLog returns the output the server kept of a deployment.
+func (s *server) deploymentLog(id string) string {
+	b, _ := os.ReadFile(filepath.Join(s.dataDir, "logs", id+".log"))
+	return string(b)
+}
+
+// waitDeploymentLog waits until the deployment's log holds substr: its
+// provisioning commands have got that far.
+func (s *server) waitDeploymentLog(t *testing.T, id, substr string) {
+	t.Helper()
+	eventually(t, deployTimeout, "deployment "+id+" log to contain "+substr, func() (bool, string) {
+		l := s.deploymentLog(id)
+		return strings.Contains(l, substr), l
+	})
+}
+
+// The API, spoken directly (AWS JSON 1.0), for polling and for the tests that
+// need no real client.
+
+// apiError is an error response of the API.
+type apiError struct {
+	Status  int
+	Type    string `json:"__type"`
+	Message string `json:"message"`
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Type, e.Message) }
+
+// call posts one operation and decodes its output into out (if not nil).
+// A non-2xx answer is an *apiError.
+func (s *server) call(op string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint+"/", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("X-Amz-Target", "AwsProton20200720."+op)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		e := &apiError{Status: resp.StatusCode}
+		if err := json.Unmarshal(raw, e); err != nil {
+			return fmt.Errorf("%s: HTTP %d with body %q", op, resp.StatusCode, raw)
+		}
+		return e
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%s: decode %q: %w", op, raw, err)
+	}
+	return nil
+}
+
+// mustCall is call that fails the test on an error.
+func (s *server) mustCall(t *testing.T, op string, in, out any) {
+	t.Helper()
+	if err := s.call(op, in, out); err != nil {
+		t.Fatalf("%s %v: %v", op, in, err)
+	}
+}
+
+// Shapes of the API, as far as the tests look at them. encoding/json matches
+// the wire's camelCase names to these field names.
+type (
+	environment struct {
+		Name                      string
+		Arn                       string
+		DeploymentStatus          string
+		DeploymentStatusMessage   string
+		Spec                      string
+		TemplateName              string
+		TemplateMajorVersion      string
+		TemplateMinorVersion      string
+		Provisioning              string
+		LastAttemptedDeploymentID string `json:"lastAttemptedDeploymentId"`
+		LastSucceededDeploymentID string `json:"lastSucceededDeploymentId"`
+	}
+	environmentOut struct{ Environment environment }
+
+	environmentState struct {
+		Spec                 string
+		TemplateName         string
+		TemplateMajorVersion string
+		TemplateMinorVersion string
+	}
+	deploymentState struct{ Environment *environmentState }
+	deployment      struct {
+		ID                      string `json:"id"`
+		DeploymentStatus        string
+		DeploymentStatusMessage string
+		EnvironmentName         string
+		TargetArn               string
+		InitialState            *deploymentState
+		TargetState             *deploymentState
+	}
+	deploymentOut  struct{ Deployment deployment }
+	deploymentsOut struct {
+		Deployments []deployment
+		NextToken   string
+	}
+
+	templateVersion struct {
+		TemplateName            string
+		MajorVersion            string
+		MinorVersion            string
+		RecommendedMinorVersion string
+		Status                  string
+		StatusMessage           string
+	}
+	templateVersionOut struct{ EnvironmentTemplateVersion templateVersion }
+	templateOut        struct {
+		EnvironmentTemplate struct {
+			Name               string
+			RecommendedVersion string
+			Provisioning       string
+		}
+	}
+
+	output     struct{ Key, ValueString string }
+	outputsOut struct{ Outputs []output }
+)
+
+// outputMap turns a list of outputs into a map.
+func outputMap(outs []output) map[string]string {
+	m := map[string]string{}
+	for _, o := range outs {
+		m[o.Key] = o.ValueString
+	}
+	return m
+}
+
+// getEnvironment returns an environment, or the API's error.
+func (s *server) getEnvironment(name string) (environment, error) {
+	var out environmentOut
+	err := s.call("GetEnvironment", map[string]string{"name": name}, &out)
+	return out.Environment, err
+}
+
+// waitEnvironment waits until the environment's deploymentStatus is one of statuses.
+func (s *server) waitEnvironment(t *testing.T, name string, statuses ...string) environment {
+	t.Helper()
+	var env environment
+	eventually(t, deployTimeout, fmt.Sprintf("environment %s to be %v", name, statuses), func() (bool, string) {
+		var err error
+		env, err = s.getEnvironment(name)
+		if err != nil {
+			return false, err.Error()
+		}
+		return slices.Contains(statuses, env.DeploymentStatus), fmt.Sprintf("%+v", env)
+	})
+	return env
+}
+
+// waitEnvironmentGone waits until GetEnvironment answers ResourceNotFoundException.
+func (s *server) waitEnvironmentGone(t *testing.T, name string) {
+	t.Helper()
+	eventually(t, deployTimeout, "environment "+name+" to be deleted", func() (bool, string) {
+		env, err := s.getEnvironment(name)
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Type == "ResourceNotFoundException" {
+			return true, ""
+		}
+		return false, fmt.Sprintf("%+v, %v", env, err)
+	})
+}
+
+// waitRegistered waits until a template version is no longer
+// REGISTRATION_IN_PROGRESS and returns it.
+func (s *server) waitRegistered(t *testing.T, template, major, minor string) templateVersion {
+	t.Helper()
+	var v templateVersion
+	eventually(t, deployTimeout, fmt.Sprintf("template version %s:%s.%s to be registered", template, major, minor), func() (bool, string) {
+		var out templateVersionOut
+		err := s.call("GetEnvironmentTemplateVersion", map[string]string{"templateName": template, "majorVersion": major, "minorVersion": minor}, &out)
+		if err != nil {
+			return false, err.Error()
+		}
+		v = out.EnvironmentTemplateVersion
+		return v.Status != "REGISTRATION_IN_PROGRESS", fmt.Sprintf("%+v", v)
+	})
+	return v
+}
+
+// eventually polls cond every pollEvery until it reports done, and fails the
+// test with cond's last description of the state when timeout passes first.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (done bool, state string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		done, state := cond()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s; last state: %s", timeout, what, state)
+		}
+		time.Sleep(pollEvery)
+	}
+}
+
+// The AWS CLI and boto3.
+
+// clientResult is how one run of a client ended.
+type clientResult struct {
+	Args   []string
+	Stdout string
+	Stderr string
+	Code   int
+}
+
+func (r clientResult) String() string {
+	return fmt.Sprintf("%s: exit %d\nstdout: %s\nstderr: %s", strings.Join(r.Args, " "), r.Code, r.Stdout, r.Stderr)
+}
+
+// clientEnv is the environment of the AWS CLI and of boto3: any access key
+// (authentication is off), no retries (a retried error would hide the first
+// answer), and nothing from the user's own AWS configuration.
+func clientEnv(extra ...string) []string {
+	env := withoutPrefixes(os.Environ(), "AWS_", "HADRON_")
+	env = append(env,
+		"AWS_ACCESS_KEY_ID="+accessKey,
+		"AWS_SECRET_ACCESS_KEY="+accessKey,
+		"AWS_DEFAULT_REGION="+region,
+		"AWS_MAX_ATTEMPTS=1",
+		"AWS_RETRY_MODE=standard",
+		"AWS_CONFIG_FILE="+os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE="+os.DevNull,
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_PAGER=",
+		"PYTHONDONTWRITEBYTECODE=1",
+	)
+	return append(env, extra...)
+}
+
+func withoutPrefixes(env []string, prefixes ...string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(kv, p) })
+	})
+}
+
+func runClient(t *testing.T, env []string, name string, args ...string) clientResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := clientResult{Args: append([]string{name}, args...), Stdout: stdout.String(), Stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		res.Code = exit.ExitCode()
+	default:
+		t.Fatalf("run %s: %v", strings.Join(res.Args, " "), err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("%s did not finish within %s\n%s", strings.Join(res.Args, " "), clientTimeout, res)
+	}
+	return res
+}
+
+// aws runs `aws proton <args>` against the server.
+func (s *server) aws(t *testing.T, args ...string) clientResult {
+	t.Helper()
+	args = append(append([]string{"proton"}, args...), "--endpoint-url", s.endpoint, "--region", region, "--output", "json")
+	return runClient(t, clientEnv(), awsBin, args...)
+}
+
+// awsOK runs `aws proton <args>`, fails the test unless it succeeds, and
+// decodes its JSON output into out (if not nil).
+func (s *server) awsOK(t *testing.T, out any, args ...string) {
+	t.Helper()
+	res := s.aws(t, args...)
+	if res.Code != 0 {
+		t.Fatalf("want success:\n%s", res)
+	}
+	if out != nil {
+		if err := json.Unmarshal([]byte(res.Stdout), out); err != nil {
+			t.Fatalf("decode the output: %v\n%s", err, res)
+		}
+	}
+}
+
+// awsErr runs `aws proton <args>`, fails the test unless the CLI fails with
+// the error code errType, and returns the CLI's error message.
+func (s *server) awsErr(t *testing.T, errType string, args ...string) string {
+	t.Helper()
+	res := s.aws(t, args...)
+	if res.Code == 0 || !strings.Contains(res.Stderr, "("+errType+")") {
+		t.Fatalf("want a failure with %s:\n%s", errType, res)
+	}
+	return strings.TrimSpace(res.Stderr)
+}
+
+// python runs testdata/<script> with python3; the script finds the server in
+// HADRON_ENDPOINT and prints its results as JSON, decoded into out.
+func (s *server) python(t *testing.T, out any, script string, args ...string) {
+	t.Helper()
+	env := clientEnv("HADRON_ENDPOINT="+s.endpoint, "HADRON_DATA_DIR="+s.dataDir)
+	res := runClient(t, env, pythonBin, append([]string{filepath.Join("testdata", script)}, args...)...)
+	if res.Code != 0 {
+		t.Fatalf("want success:\n%s", res)
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), out); err != nil {
+		t.Fatalf("decode the output: %v\n%s", err, res)
+	}
+}
+
+// Helpers of the tests.
+
+// writeFile writes content to a new file in a temporary directory and returns its path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// specFile writes an environment spec file with the given inputs (YAML lines
+// "key: value") and returns its file:// argument for the CLI and its text.
+func specFile(t *testing.T, inputs ...string) (arg, text string) {
+	t.Helper()
+	text = "proton: EnvironmentSpec\nspec:\n"
+	for _, in := range inputs {
+		text += "  " + in + "\n"
+	}
+	return "file://" + writeFile(t, "spec.yaml", text), text
+}
+
+// registerTemplate creates an environment template with the CLI (extra
+// arguments such as --provisioning CUSTOMER_MANAGED go to
+// create-environment-template), registers version 1.0 from the bundle, and
+// publishes it.
+func (s *server) registerTemplate(t *testing.T, name, bundle string, extra ...string) {
+	t.Helper()
+	s.putBundle(t, bundle, name+".tar.gz")
+	s.awsOK(t, nil, append([]string{"create-environment-template", "--name", name}, extra...)...)
+	v := s.createVersion(t, name, name+".tar.gz")
+	if v.Status != "DRAFT" {
+		t.Fatalf("version %s:%s.%s is %s (%s), want DRAFT", name, v.MajorVersion, v.MinorVersion, v.Status, v.StatusMessage)
+	}
+	s.publish(t, name, v.MajorVersion, v.MinorVersion)
+}
+
+// createVersion registers a version of template from the bundle key with
+// the CLI (extra arguments such as --major-version 1 go to
+// create-environment-template-version) and waits until registration ends.
+func (s *server) createVersion(t *testing.T, template, key string, extra ...string) templateVersion {
+	t.Helper()
+	var out templateVersionOut
+	s.awsOK(t, &out, append([]string{"create-environment-template-version", "--template-name", template,
+		"--source", fmt.Sprintf("s3={bucket=%s,key=%s}", bundleBucket, key)}, extra...)...)
+	v := out.EnvironmentTemplateVersion
+	return s.waitRegistered(t, template, v.MajorVersion, v.MinorVersion)
+}
+
+// publish publishes a template version with the CLI.
+func (s *server) publish(t *testing.T, template, major, minor string) {
+	t.Helper()
+	var out templateVersionOut
+	s.awsOK(t, &out, "update-environment-template-version", "--template-name", template,
+		"--major-version", major, "--minor-version", minor, "--status", "PUBLISHED")
+	if out.EnvironmentTemplateVersion.Status != "PUBLISHED" {
+		t.Fatalf("update-environment-template-version --status PUBLISHED answered %+v", out.EnvironmentTemplateVersion)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) WriteString(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.WriteString(s)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
