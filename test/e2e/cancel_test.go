@@ -15,9 +15,6 @@ import (
 // directly, so it needs no AWS CLI or boto3.
 func TestCancelGivesCleanupItsGracePeriod(t *testing.T) {
 	t.Parallel()
-	knownBug(t, "internal/provision/codebuild SIGKILLs the command's process group as soon as the "+
-		"command's outer shell (`/bin/sh -c 'sh ./provision.sh'`, which has no trap) dies of the SIGTERM, "+
-		"so the script's trap never gets the grace period")
 	s := startServer(t, t.TempDir())
 	s.publishNetwork(t)
 	s.mustCall(t, "CreateEnvironment", map[string]string{

@@ -162,16 +162,6 @@ func missing(t *testing.T, why string) {
 	t.Skipf("skipping: %s (set HADRON_E2E_REQUIRE=1 to fail instead)", why)
 }
 
-// knownBug skips a test that pins a behaviour the server does not have yet,
-// unless HADRON_E2E_KNOWN_BUGS=1 asks to run it. Remove the call once the
-// bug is fixed.
-func knownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("HADRON_E2E_KNOWN_BUGS") != "1" {
-		t.Skipf("known server bug: %s (set HADRON_E2E_KNOWN_BUGS=1 to run this test)", bug)
-	}
-}
-
 // The server.
 
 // server is one running hadron serve process.

@@ -217,7 +217,9 @@ func (r *run) command(ctx context.Context, i int) error {
 		canceled, killed, shellUp, termPending bool
 		cancel                                 = ctx.Done()
 		graceC, stopC                          <-chan time.Time
+		graceEnd                               time.Time
 	)
+	sendTerm := func() { syscall.Kill(-pgid, syscall.SIGTERM) }
 	onStarted := func(pid int, ok bool) {
 		started = nil
 		if !ok {
@@ -236,7 +238,7 @@ wait:
 		case pid, ok := <-started:
 			onStarted(pid, ok)
 			if shellUp && termPending {
-				syscall.Kill(-pgid, syscall.SIGTERM)
+				sendTerm()
 			}
 		case <-cancel:
 			cancel = nil
@@ -250,11 +252,11 @@ wait:
 			// Before the shell is up the supervisor would swallow the
 			// SIGTERM; it is sent as soon as the shell is there.
 			if shellUp {
-				syscall.Kill(-pgid, syscall.SIGTERM)
+				sendTerm()
 			} else {
 				termPending = true
 			}
-			graceC = time.After(r.grace)
+			graceC, graceEnd = time.After(r.grace), time.Now().Add(r.grace)
 		case <-graceC:
 			graceC = nil
 			r.log.notef("grace period %s over: sending SIGKILL", r.grace)
@@ -277,6 +279,15 @@ wait:
 		onStarted(pid, ok)
 	}
 
+	// A cancelled command's shell often ends at SIGTERM before the processes
+	// it started (dash running a script's own trap): they keep the rest of the
+	// grace period to clean up, as promised, before the SIGKILL below. They
+	// get no second SIGTERM: it would also hit the processes their cleanup
+	// starts.
+	if canceled && !killed && !waitGroupGone(pgid, time.Until(graceEnd)) {
+		r.log.notef("grace period %s over: sending SIGKILL", r.grace)
+		killed = true
+	}
 	// The supervisor has exited but is not reaped, so pgid still names our
 	// group: take the processes the command left behind, then reap.
 	syscall.Kill(-pgid, syscall.SIGKILL)

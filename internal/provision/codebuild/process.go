@@ -47,20 +47,27 @@ func groupAlive(pgid int) bool {
 	if err := syscall.Kill(-pgid, 0); err == syscall.ESRCH {
 		return false
 	}
+	members, err := groupMembers(pgid)
+	return err != nil || len(members) > 0 // on error kill says there are members; we cannot tell more
+}
+
+// groupMembers lists the live (not zombie) processes of group pgid.
+func groupMembers(pgid int) ([]int, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return true // kill says there are members; we cannot tell more
+		return nil, err
 	}
+	var members []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
 		if state, group, ok := procStat(pid); ok && group == pgid && state != 'Z' {
-			return true
+			members = append(members, pid)
 		}
 	}
-	return false
+	return members, nil
 }
 
 // processAlive reports whether process pid exists and is not a zombie.
