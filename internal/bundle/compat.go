@@ -58,4 +58,3 @@ func compatible(what string, old, new *Type) error {
 	}
 	return nil
 }
-
