@@ -1,0 +1,292 @@
+package bench
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/server"
+)
+
+// Settings of the benchmark's servers.
+const (
+	bundleBucket = "bench"
+	codebuildArn = "arn:aws:iam::000000000000:role/hadron-codebuild"
+	// cancelGrace is the server's SIGTERM to SIGKILL grace; the benchmark's
+	// command exits on SIGTERM, so a cancel never waits for it.
+	cancelGrace = 5 * time.Second
+	// setupTimeout bounds one wait of the set-up (a registration, a deployment).
+	setupTimeout = 60 * time.Second
+)
+
+// commandStart is one provisioning command's start, as OnCommandStart saw it.
+type commandStart struct {
+	pid int
+	at  time.Time
+}
+
+// hadron is a real Hadron served over HTTP on a loopback port, with its data
+// (SQLite file, logs, work directories, bundles) in a temporary directory.
+type hadron struct {
+	dataDir  string
+	endpoint string
+	srv      *server.Server
+	httpSrv  *http.Server
+	c        *client
+	// starts receives every provisioning command's start; a full channel
+	// drops starts rather than slow the engine.
+	starts chan commandStart
+	// onClose runs before the server stops (servers started beside it).
+	onClose  []func()
+	stopOnce sync.Once
+}
+
+// startHadron starts a server with its data in a new temporary directory
+// under parent ("" for the default temporary directory).
+func startHadron(name, parent string) (*hadron, error) {
+	dir, err := os.MkdirTemp(parent, "hadron-bench-"+name+"-")
+	if err != nil {
+		return nil, err
+	}
+	return startHadronIn(name, dir)
+}
+
+// startHadronIn starts a server on the data directory dir, which it removes
+// when it is closed.
+func startHadronIn(name, dir string) (*hadron, error) {
+	h := &hadron{dataDir: dir, starts: make(chan commandStart, 1024)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	h.endpoint = "http://" + ln.Addr().String()
+	h.srv, err = server.New(context.Background(), server.Config{
+		DataDir:     dir,
+		BundleDir:   filepath.Join(dir, "bundles"),
+		Region:      "us-east-1",
+		AccountID:   "000000000000",
+		CancelGrace: cancelGrace,
+		Endpoint:    h.endpoint,
+		Owner:       "bench/" + name,
+		OnCommandStart: func(pid int) {
+			at := time.Now()
+			select {
+			case h.starts <- commandStart{pid: pid, at: at}:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		ln.Close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start hadron: %w", err)
+	}
+	h.httpSrv = &http.Server{Handler: h.srv, ReadHeaderTimeout: 10 * time.Second}
+	go h.httpSrv.Serve(ln)
+	h.c = newClient(h.endpoint)
+	return h, nil
+}
+
+// close stops the server and removes its data.
+func (h *hadron) close() {
+	h.stop()
+	os.RemoveAll(h.dataDir)
+}
+
+// stop stops the server and leaves its data directory in place. It is safe
+// to call twice.
+func (h *hadron) stop() {
+	h.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, f := range h.onClose {
+			f()
+		}
+		h.httpSrv.Shutdown(ctx)
+		h.srv.Close()
+	})
+}
+
+// registerTemplate packs testdata/<bundle> as a gzipped tarball into the
+// bundle directory, creates the environment template name (with the given
+// provisioning, "" or CUSTOMER_MANAGED), registers version 1.0 and publishes it.
+func (h *hadron) registerTemplate(ctx context.Context, name, bundle, provisioning string) error {
+	key := bundle + ".tar.gz"
+	if err := packBundle(filepath.Join("testdata", bundle), filepath.Join(h.dataDir, "bundles", bundleBucket, key)); err != nil {
+		return err
+	}
+	in := map[string]any{"name": name, "displayName": name}
+	if provisioning != "" {
+		in["provisioning"] = provisioning
+	}
+	if err := h.c.call(ctx, "CreateEnvironmentTemplate", in, nil); err != nil {
+		return err
+	}
+	var v templateVersionOutput
+	if err := h.c.call(ctx, "CreateEnvironmentTemplateVersion", map[string]any{
+		"templateName": name,
+		"source":       map[string]any{"s3": map[string]string{"bucket": bundleBucket, "key": key}},
+	}, &v); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(setupTimeout)
+	for v.EnvironmentTemplateVersion.Status == "REGISTRATION_IN_PROGRESS" {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("template %s: still registering after %s", name, setupTimeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if err := h.c.call(ctx, "GetEnvironmentTemplateVersion", map[string]any{
+			"templateName": name, "majorVersion": "1", "minorVersion": "0",
+		}, &v); err != nil {
+			return err
+		}
+	}
+	if s := v.EnvironmentTemplateVersion.Status; s != "DRAFT" {
+		return fmt.Errorf("template %s: registration ended %s: %s", name, s, v.EnvironmentTemplateVersion.StatusMessage)
+	}
+	return h.c.call(ctx, "UpdateEnvironmentTemplateVersion", map[string]any{
+		"templateName": name, "majorVersion": "1", "minorVersion": "0", "status": "PUBLISHED",
+	}, nil)
+}
+
+// waitDeployment polls GetDeployment every pollEvery until deployment id is
+// no longer active, and returns its end status and the time the answer that
+// showed it arrived.
+func (h *hadron) waitDeployment(ctx context.Context, id string, pollEvery, timeout time.Duration) (string, time.Time, error) {
+	deadline := time.Now().Add(timeout)
+	body := []byte(`{"id":"` + id + `"}`)
+	var out deploymentOutput
+	for {
+		sent := time.Now()
+		raw, err := h.c.raw(ctx, "GetDeployment", body)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		at := time.Now()
+		out.Deployment.DeploymentStatus = ""
+		if err := decode(raw, &out); err != nil {
+			return "", time.Time{}, err
+		}
+		switch s := out.Deployment.DeploymentStatus; s {
+		case "IN_PROGRESS", "CANCELLING", "DELETE_IN_PROGRESS":
+		default:
+			if s == "FAILED" || s == "DELETE_FAILED" {
+				return s, at, fmt.Errorf("deployment %s ended %s: %s", id, s, out.Deployment.DeploymentStatusMessage)
+			}
+			return s, at, nil
+		}
+		if at.After(deadline) {
+			return "", time.Time{}, fmt.Errorf("deployment %s still %s after %s", id, out.Deployment.DeploymentStatus, timeout)
+		}
+		if d := pollEvery - time.Since(sent); d > 0 {
+			time.Sleep(d)
+		}
+	}
+}
+
+// packBundle writes the files under dir as a gzipped tarball at dst.
+func packBundle(dir, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	f, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	zw := gzip.NewWriter(f)
+	tw := tar.NewWriter(zw)
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == dir {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		hdr, err := tar.FileInfoHeader(info, "")
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		hdr.Name = filepath.ToSlash(rel)
+		if d.IsDir() {
+			hdr.Name += "/"
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		_, err = tw.Write(data)
+		return err
+	})
+	err = errors.Join(err, tw.Close(), zw.Close(), f.Close())
+	if err != nil {
+		return fmt.Errorf("pack bundle %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Fixtures are made once per test binary, on first use, and closed by TestMain.
+
+var (
+	fixturesMu sync.Mutex
+	fixtures   []*hadron
+)
+
+// lazy makes a fixture once and remembers its error.
+type lazy struct {
+	once sync.Once
+	h    *hadron
+	err  error
+}
+
+func (l *lazy) get(make func() (*hadron, error)) (*hadron, error) {
+	l.once.Do(func() {
+		l.h, l.err = make()
+		if l.h != nil {
+			fixturesMu.Lock()
+			fixtures = append(fixtures, l.h)
+			fixturesMu.Unlock()
+		}
+	})
+	return l.h, l.err
+}
+
+func closeFixtures() {
+	fixturesMu.Lock()
+	defer fixturesMu.Unlock()
+	for _, h := range fixtures {
+		h.close()
+	}
+	fixtures = nil
+}
+
+// envName is the name of the i-th environment of a set.
+func envName(prefix string, i int) string { return fmt.Sprintf("%s-%05d", prefix, i) }
+
+// yamlSpec is an environment spec with the given inputs.
+func yamlSpec(inputs ...string) string {
+	var b strings.Builder
+	b.WriteString("proton: EnvironmentSpec\nspec:\n")
+	for i := 0; i+1 < len(inputs); i += 2 {
+		fmt.Fprintf(&b, "  %s: %q\n", inputs[i], inputs[i+1])
+	}
+	return b.String()
+}

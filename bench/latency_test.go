@@ -1,0 +1,290 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/provision/codebuild"
+)
+
+// Targets of the latency benchmarks (p99).
+const (
+	cancelTarget   = 50 * time.Millisecond
+	dispatchTarget = 25 * time.Millisecond
+)
+
+const (
+	// pollEvery is how often a waiting benchmark polls GetDeployment.
+	pollEvery = 500 * time.Microsecond
+	// stepTimeout bounds one step of a cycle (a command's start, a deployment's end).
+	stepTimeout = 30 * time.Second
+	// cbTemplate is the codebuild template of the latency benchmarks.
+	cbTemplate = "bench-codebuild"
+	// readyFile is what the provisioning command creates in its working
+	// directory (DATA_DIR/work/<deployment id>) once its SIGTERM trap is set.
+	readyFile = "ready"
+)
+
+var latencyFixture lazy
+
+// setupLatency starts a server with the codebuild template and the two
+// environments the cancel and dispatch benchmarks redeploy, both deployed.
+func setupLatency() (*hadron, error) {
+	h, err := startHadron("latency", "")
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if err := h.registerTemplate(ctx, cbTemplate, "codebuild", ""); err != nil {
+		return h, err
+	}
+	for _, name := range []string{"cancel", "dispatch"} {
+		var out environmentOutput
+		if err := h.c.call(ctx, "CreateEnvironment", map[string]any{
+			"name": name, "templateName": cbTemplate, "templateMajorVersion": "1",
+			"codebuildRoleArn": codebuildArn, "spec": yamlSpec("mode", "quick"),
+		}, &out); err != nil {
+			return h, err
+		}
+		if _, _, err := h.waitDeployment(ctx, out.Environment.LastAttemptedDeploymentID, time.Millisecond, setupTimeout); err != nil {
+			return h, fmt.Errorf("create environment %s: %w", name, err)
+		}
+	}
+	return h, nil
+}
+
+// updateBody is an UpdateEnvironment of env with the same template version
+// and a spec of the given mode.
+func updateBody(env, mode string) []byte {
+	body, _ := json.Marshal(map[string]string{
+		"name": env, "deploymentType": "CURRENT_VERSION", "spec": yamlSpec("mode", mode),
+	})
+	return body
+}
+
+// drainStarts forgets the command starts seen so far.
+func drainStarts(h *hadron) {
+	for {
+		select {
+		case <-h.starts:
+		default:
+			return
+		}
+	}
+}
+
+// nextStart waits for the next command start.
+func nextStart(h *hadron) (commandStart, error) {
+	select {
+	case s := <-h.starts:
+		return s, nil
+	case <-time.After(stepTimeout):
+		return commandStart{}, fmt.Errorf("no provisioning command started within %s", stepTimeout)
+	}
+}
+
+// waitFile waits until path exists, checking every 100 µs.
+func waitFile(path string) error {
+	deadline := time.Now().Add(stepTimeout)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not appear within %s", path, stepTimeout)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// BenchmarkCancel redeploys one environment with a command that runs until
+// SIGTERM, cancels it once the command has set its trap, and polls
+// GetDeployment every 0.5 ms until it reads CANCELLED. One benchmark
+// iteration is the whole series of -samples cancels.
+func BenchmarkCancel(b *testing.B) {
+	h, err := latencyFixture.get(setupLatency)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	n := *flagSamples
+	b.ResetTimer()
+	for range b.N {
+		var calls, cancels, totals, dispatches []time.Duration
+		for i := range n {
+			drainStarts(h)
+			raw, err := h.c.raw(ctx, "UpdateEnvironment", updateBody("cancel", "hold"))
+			answered := time.Now()
+			if err != nil {
+				b.Fatalf("cancel %d: %v", i, err)
+			}
+			var up environmentOutput
+			if err := decode(raw, &up); err != nil {
+				b.Fatal(err)
+			}
+			id := up.Environment.LastAttemptedDeploymentID
+			start, err := nextStart(h)
+			if err != nil {
+				b.Fatalf("cancel %d: %v", i, err)
+			}
+			if err := waitFile(filepath.Join(h.dataDir, "work", id, readyFile)); err != nil {
+				b.Fatalf("cancel %d: provisioning command not ready: %v", i, err)
+			}
+
+			cancelSent := time.Now()
+			raw, err = h.c.raw(ctx, "CancelEnvironmentDeployment", []byte(`{"environmentName":"cancel"}`))
+			cancelAnswered := time.Now()
+			if err != nil {
+				b.Fatalf("cancel %d: %v", i, err)
+			}
+			var co environmentOutput
+			if err := decode(raw, &co); err != nil {
+				b.Fatal(err)
+			}
+			if s := co.Environment.DeploymentStatus; s != "CANCELLING" {
+				b.Fatalf("cancel %d: CancelEnvironmentDeployment answered %s, want CANCELLING", i, s)
+			}
+			status, done, err := h.waitDeployment(ctx, id, pollEvery, stepTimeout)
+			if err != nil {
+				b.Fatalf("cancel %d: %v", i, err)
+			}
+			if status != "CANCELLED" {
+				b.Fatalf("cancel %d: deployment ended %s, want CANCELLED", i, status)
+			}
+			calls = append(calls, cancelAnswered.Sub(cancelSent))
+			cancels = append(cancels, done.Sub(cancelAnswered))
+			totals = append(totals, done.Sub(cancelSent))
+			dispatches = append(dispatches, start.at.Sub(answered))
+		}
+		b.StopTimer()
+		cancel := summarize(cancels)
+		reportMetrics(b, "", cancel)
+		report.add(fmt.Sprintf("1. Cancel latency (%d cancels of a running codebuild deployment; GetDeployment polled every %s over HTTP)", n, pollEvery),
+			latencyTable([]latencyRow{
+				{"CancelEnvironmentDeployment call (round trip)", summarize(calls), 0},
+				{"cancel answered -> GetDeployment reads CANCELLED", cancel, cancelTarget},
+				{"cancel sent -> GetDeployment reads CANCELLED", summarize(totals), 0},
+				{"(dispatch of the same runs, see 2.)", summarize(dispatches), 0},
+			}))
+		b.StartTimer()
+	}
+}
+
+// BenchmarkDispatch redeploys one environment with a command that exits at
+// once and measures from the UpdateEnvironment answer to the command's shell
+// having started (server.Config.OnCommandStart), then waits for SUCCEEDED.
+func BenchmarkDispatch(b *testing.B) {
+	h, err := latencyFixture.get(setupLatency)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	n := *flagSamples
+	body := updateBody("dispatch", "quick")
+	b.ResetTimer()
+	for range b.N {
+		var fromAnswer, fromRequest, calls, deploys []time.Duration
+		for i := range n {
+			drainStarts(h)
+			sent := time.Now()
+			raw, err := h.c.raw(ctx, "UpdateEnvironment", body)
+			answered := time.Now()
+			if err != nil {
+				b.Fatalf("dispatch %d: %v", i, err)
+			}
+			var up environmentOutput
+			if err := decode(raw, &up); err != nil {
+				b.Fatal(err)
+			}
+			start, err := nextStart(h)
+			if err != nil {
+				b.Fatalf("dispatch %d: %v", i, err)
+			}
+			status, done, err := h.waitDeployment(ctx, up.Environment.LastAttemptedDeploymentID, pollEvery, stepTimeout)
+			if err != nil {
+				b.Fatalf("dispatch %d: %v", i, err)
+			}
+			if status != "SUCCEEDED" {
+				b.Fatalf("dispatch %d: deployment ended %s, want SUCCEEDED", i, status)
+			}
+			calls = append(calls, answered.Sub(sent))
+			fromAnswer = append(fromAnswer, start.at.Sub(answered))
+			fromRequest = append(fromRequest, start.at.Sub(sent))
+			deploys = append(deploys, done.Sub(answered))
+		}
+		b.StopTimer()
+		dispatch := summarize(fromAnswer)
+		reportMetrics(b, "", dispatch)
+		lines := latencyTable([]latencyRow{
+			{"UpdateEnvironment call (round trip)", summarize(calls), 0},
+			{"update answered -> command started", dispatch, dispatchTarget},
+			{"update sent -> command started", summarize(fromRequest), 0},
+			{"update answered -> GetDeployment reads SUCCEEDED", summarize(deploys), 0},
+		})
+		if dispatch.Negative > 0 {
+			lines = append(lines, fmt.Sprintf("  (%d of %d commands started before the UpdateEnvironment answer reached the client: negative samples, kept)", dispatch.Negative, dispatch.N))
+		}
+		report.add(fmt.Sprintf("2. Dispatch latency (%d redeployments of a codebuild environment whose command exits at once)", n), lines)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkSupervisor separates the supervisor's share of a command's start:
+// codebuild.Run of `true` from its call to OnStart (working directory set-up,
+// the supervisor's re-exec of this binary, the shell), beside starting
+// `/bin/sh -c true` directly with os/exec.
+func BenchmarkSupervisor(b *testing.B) {
+	base := b.TempDir()
+	n := *flagSamples
+	b.ResetTimer()
+	for iter := range b.N {
+		var runStart, runTotal, shStart, shTotal []time.Duration
+		for i := range n {
+			begin := time.Now()
+			var started time.Time
+			_, err := codebuild.Run(context.Background(), codebuild.Job{
+				Dir:      filepath.Join(base, strconv.Itoa(iter), strconv.Itoa(i)),
+				Commands: []string{"true"},
+				OnStart:  func(int) { started = time.Now() },
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			runTotal = append(runTotal, time.Since(begin))
+			runStart = append(runStart, started.Sub(begin))
+
+			begin = time.Now()
+			cmd := exec.Command("/bin/sh", "-c", "true")
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			shStart = append(shStart, time.Since(begin))
+			if err := cmd.Wait(); err != nil {
+				b.Fatal(err)
+			}
+			shTotal = append(shTotal, time.Since(begin))
+		}
+		b.StopTimer()
+		rs, ss := summarize(runStart), summarize(shStart)
+		reportMetrics(b, "", rs)
+		lines := latencyTable([]latencyRow{
+			{"codebuild.Run(true): call -> shell started", rs, 0},
+			{"os/exec /bin/sh -c true: Start returned", ss, 0},
+			{"codebuild.Run(true): whole run", summarize(runTotal), 0},
+			{"os/exec /bin/sh -c true: whole run", summarize(shTotal), 0},
+		})
+		lines = append(lines, fmt.Sprintf("  per-command supervisor overhead at start (p50 difference): %s ms", ms(rs.P50-ss.P50)))
+		report.add(fmt.Sprintf("2b. Supervisor overhead (%d runs each, outside the server)", n), lines)
+		b.StartTimer()
+	}
+}
