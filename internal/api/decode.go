@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/hadronhq/hadron/internal/api/internal/model"
@@ -43,8 +44,14 @@ func (e *SerializationError) Error() string { return e.Message }
 //go:embed model.json
 var modelJSON []byte
 
-// spec is the embedded model with its patterns compiled, ready for Decode.
-var spec = mustCompile(modelJSON)
+// spec returns the embedded model with its patterns compiled, ready for
+// Decode. It is built on first use, not at process start: provisioning
+// commands re-execute the hadron binary as their supervisor, and every
+// millisecond of package initialisation delays each command.
+var spec = sync.OnceValue(func() *compiled { return mustCompile(modelJSON) })
+
+// Load prepares the model now, so that the first request does not pay for it.
+func Load() { spec() }
 
 type compiled struct {
 	*model.Model
@@ -102,7 +109,7 @@ func holdsSensitive(m *model.Model, name string, seen map[string]bool) bool {
 // member order, and a plain error for a programming mistake (an unknown
 // operation, or v of the wrong type). v is unchanged unless Decode succeeds.
 func Decode(operation string, body []byte, v any) error {
-	op, ok := spec.Operations[operation]
+	op, ok := spec().Operations[operation]
 	if !ok {
 		return fmt.Errorf("decode: unknown operation %q", operation)
 	}
@@ -200,7 +207,7 @@ func (c *checker) violate(value, path, constraint string) {
 // walk checks v against shape and returns v without unknown members and nulls.
 // sensitive is true under a sensitive shape: values there are never echoed.
 func (c *checker) walk(shapeName string, v any, path string, sensitive bool) (any, error) {
-	s := spec.Shapes[shapeName]
+	s := spec().Shapes[shapeName]
 	sensitive = sensitive || s.Sensitive
 	typeErr := func(want string) error {
 		return &SerializationError{Message: fmt.Sprintf("%q: expected %s, got %s", path, want, kind(v))}
@@ -217,7 +224,7 @@ func (c *checker) walk(shapeName string, v any, path string, sensitive bool) (an
 		if !ok {
 			return nil, typeErr("array")
 		}
-		c.length(s, len(arr), v, path, sensitive || spec.secret[shapeName])
+		c.length(s, len(arr), v, path, sensitive || spec().secret[shapeName])
 		out := make([]any, len(arr))
 		for i, elem := range arr {
 			elemPath := fmt.Sprintf("%s.%d.member", path, i+1)
@@ -235,7 +242,7 @@ func (c *checker) walk(shapeName string, v any, path string, sensitive bool) (an
 		if !ok {
 			return nil, typeErr("object")
 		}
-		c.length(s, len(obj), v, path, sensitive || spec.secret[shapeName])
+		c.length(s, len(obj), v, path, sensitive || spec().secret[shapeName])
 		out := make(map[string]any, len(obj))
 		for _, key := range sortedKeys(obj) {
 			if obj[key] == nil {
@@ -257,7 +264,7 @@ func (c *checker) walk(shapeName string, v any, path string, sensitive bool) (an
 			return nil, typeErr("string")
 		}
 		c.length(s, utf8.RuneCountInString(str), v, path, sensitive)
-		if re := spec.patterns[shapeName]; re != nil && !re.MatchString(str) {
+		if re := spec().patterns[shapeName]; re != nil && !re.MatchString(str) {
 			c.violate(quote(v, sensitive), path, "Member must satisfy regular expression pattern: "+s.Pattern)
 		}
 		if len(s.Enum) > 0 && !slices.Contains(s.Enum, str) {

@@ -263,14 +263,14 @@ func TestDecodeRefusesProgrammingMistakes(t *testing.T) {
 
 func TestOperationsMatchTheModel(t *testing.T) {
 	t.Parallel()
-	if len(Operations) != 87 || len(spec.Operations) != 87 {
-		t.Errorf("%d generated and %d embedded operations, want 87", len(Operations), len(spec.Operations))
+	if len(Operations) != 87 || len(spec().Operations) != 87 {
+		t.Errorf("%d generated and %d embedded operations, want 87", len(Operations), len(spec().Operations))
 	}
-	if TargetPrefix != spec.TargetPrefix || TargetPrefix != "AwsProton20200720" {
-		t.Errorf("TargetPrefix = %q, model says %q", TargetPrefix, spec.TargetPrefix)
+	if TargetPrefix != spec().TargetPrefix || TargetPrefix != "AwsProton20200720" {
+		t.Errorf("TargetPrefix = %q, model says %q", TargetPrefix, spec().TargetPrefix)
 	}
 	for name, op := range Operations {
-		m := spec.Operations[name]
+		m := spec().Operations[name]
 		if m == nil || op.Name != name || op.Input != m.Input || op.Output != m.Output || !HasOperation(name) {
 			t.Errorf("operation %s: %+v, model %+v", name, op, m)
 			continue

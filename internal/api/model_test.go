@@ -64,7 +64,7 @@ func roleArn(n int) string {
 // or false if the shape admits none of that length.
 func sample(t *testing.T, name string, n int) (string, bool) {
 	t.Helper()
-	s := spec.Shapes[name]
+	s := spec().Shapes[name]
 	var v string
 	switch {
 	case len(s.Enum) > 0:
@@ -83,7 +83,7 @@ func sample(t *testing.T, name string, n int) (string, bool) {
 	if len([]rune(v)) != n && len(s.Enum) == 0 {
 		return "", false
 	}
-	if re := spec.patterns[name]; re != nil && !re.MatchString(v) {
+	if re := spec().patterns[name]; re != nil && !re.MatchString(v) {
 		return "", false
 	}
 	return v, true
@@ -92,7 +92,7 @@ func sample(t *testing.T, name string, n int) (string, bool) {
 // validString returns a valid value of the shortest length the shape allows.
 func validString(t *testing.T, name string) string {
 	t.Helper()
-	s := spec.Shapes[name]
+	s := spec().Shapes[name]
 	for n := max(minOf(s), 1); n <= max(minOf(s), 1)+64; n++ {
 		if v, ok := sample(t, name, n); ok {
 			return v
@@ -113,7 +113,7 @@ func minOf(s *model.Shape) int {
 // only, one member of a union, lists at their minimum length.
 func minimal(t *testing.T, name string) any {
 	t.Helper()
-	s := spec.Shapes[name]
+	s := spec().Shapes[name]
 	switch s.Type {
 	case "structure":
 		obj := map[string]any{}
@@ -166,10 +166,10 @@ func casesFor(t *testing.T, shapeName, path string, build builder, depth int) []
 	if depth > 8 {
 		return nil
 	}
-	s := spec.Shapes[shapeName]
+	s := spec().Shapes[shapeName]
 	var cases []validationCase
 	for _, mem := range s.Members {
-		target, memPath := spec.Shapes[mem.Shape], mem.Name
+		target, memPath := spec().Shapes[mem.Shape], mem.Name
 		if path != "" {
 			memPath = path + "." + mem.Name
 		}
@@ -185,7 +185,7 @@ func casesFor(t *testing.T, shapeName, path string, build builder, depth int) []
 			c := validationCase{name: memPath + "/" + what, body: set(v)}
 			if want != "" {
 				c.want = fmt.Sprintf("at '%s' failed to satisfy constraint: %s", memPath, want)
-				if spec.secret[mem.Shape] || s.Sensitive {
+				if spec().secret[mem.Shape] || s.Sensitive {
 					c.want = "Value '***' " + c.want
 					if str, ok := v.(string); ok && str != "" {
 						c.secret = str
@@ -228,7 +228,7 @@ func casesFor(t *testing.T, shapeName, path string, build builder, depth int) []
 				add("longest", elem(int(*target.Max)), "")
 				add("too long", elem(int(*target.Max)+1), fmt.Sprintf("Member must have length less than or equal to %d", *target.Max))
 			}
-			if spec.Shapes[target.Member.Shape].Type == "structure" {
+			if spec().Shapes[target.Member.Shape].Type == "structure" {
 				inner := func(edit func(map[string]any)) map[string]any {
 					return build(func(obj map[string]any) {
 						el := minimal(t, target.Member.Shape).(map[string]any)
@@ -267,7 +267,7 @@ var invalidCandidates = []string{"!", "a b", "-", "é", "?!?", "a\nb"}
 
 func stringCases(t *testing.T, shapeName string, add func(what string, v any, want string)) []validationCase {
 	t.Helper()
-	s := spec.Shapes[shapeName]
+	s := spec().Shapes[shapeName]
 	if len(s.Enum) > 0 {
 		for _, v := range s.Enum {
 			add("enum value "+v, v, "")
@@ -294,7 +294,7 @@ func stringCases(t *testing.T, shapeName string, add func(what string, v any, wa
 		}
 		lengths(int(*s.Max)+1, fmt.Sprintf("Member must have length less than or equal to %d", *s.Max))
 	}
-	if re := spec.patterns[shapeName]; re != nil {
+	if re := spec().patterns[shapeName]; re != nil {
 		i := slices.IndexFunc(invalidCandidates, func(c string) bool {
 			n := len([]rune(c))
 			return !re.MatchString(c) && n >= minOf(s) && (s.Max == nil || int64(n) <= *s.Max)
@@ -359,12 +359,12 @@ var validationPrefix = regexp.MustCompile(`^(1 validation error|[2-9][0-9]* vali
 // that a new patterned shape gets cases as soon as an operation uses it.
 func TestSamplersCoverEveryPatternOfTheModel(t *testing.T) {
 	t.Parallel()
-	for _, name := range slices.Sorted(maps.Keys(spec.patterns)) {
+	for _, name := range slices.Sorted(maps.Keys(spec().patterns)) {
 		if _, ok := samplers[name]; !ok {
 			t.Errorf("no sampler for patterned shape %s", name)
 		}
-		if v := validString(t, name); !spec.patterns[name].MatchString(v) {
-			t.Errorf("sample %q of %s does not match %s", v, name, spec.Shapes[name].Pattern)
+		if v := validString(t, name); !spec().patterns[name].MatchString(v) {
+			t.Errorf("sample %q of %s does not match %s", v, name, spec().Shapes[name].Pattern)
 		}
 	}
 }

@@ -66,7 +66,7 @@ func TestGeneratedTypesFollowTheModel(t *testing.T) {
 		}
 		return true
 	})
-	for name, s := range spec.Shapes {
+	for name, s := range spec().Shapes {
 		if s.Type != "structure" {
 			continue
 		}
@@ -84,7 +84,7 @@ func TestGeneratedTypesFollowTheModel(t *testing.T) {
 			raw, _ := strconv.Unquote(field.Tag.Value)
 			tag := strings.Split(reflect.StructTag(raw).Get("json"), ",")
 			omitted := slices.Contains(tag[1:], "omitempty") || slices.Contains(tag[1:], "omitzero")
-			target := spec.Shapes[mem.Shape]
+			target := spec().Shapes[mem.Shape]
 			required := s.IsRequired(mem.Name) && !s.Union
 			switch {
 			case tag[0] != mem.Name:
