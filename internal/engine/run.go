@@ -33,8 +33,9 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 		e.cfg.OnClaim(d)
 	}
 	// A cancel that landed between the claim and the registration above found
-	// no run to stop; the store knows of it, so ask it once now.
-	if status, err := e.cfg.Store.DeploymentRenew(ctx, d.ID, e.cfg.Owner, e.cfg.Now().Add(e.cfg.Lease)); err == nil && status == store.StatusCancelling {
+	// no run to stop; the store knows of it, so ask it once now (a read: no
+	// commit on the way to starting the work).
+	if cur, err := e.cfg.Store.DeploymentGet(ctx, d.ID); err == nil && cur.Status == store.StatusCancelling {
 		cancel(ErrUserCancelled)
 	}
 
