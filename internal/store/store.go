@@ -286,6 +286,14 @@ type Store interface {
 	// before the given time or whose owner is not alive (owner not in alive).
 	DeploymentsOrphaned(ctx context.Context, expiredBefore time.Time, alive string) ([]*Deployment, error)
 
+	ServiceGet(ctx context.Context, name string) (*Service, error)
+	// ServiceList lists services by name.
+	ServiceList(ctx context.Context, page Page) ([]*Service, error)
+	// ServiceChange applies p in one transaction and returns the service as it
+	// is after it (nil when deleted). When a start fails (ErrActiveDeployment,
+	// ErrExists), nothing is changed.
+	ServiceChange(ctx context.Context, p ServiceChangeParams) (*Service, error)
+
 	Close() error
 }
 
@@ -299,4 +307,48 @@ type TemplateVersionStatusParams struct {
 	StatusMessage string
 	Schema        *string
 	At            time.Time
+}
+
+// Service is a Proton service. Its instances and pipeline are Resources with
+// ServiceName set; the service row holds the service's own status.
+type Service struct {
+	Name                    string
+	Description             string
+	Spec                    string
+	TemplateName            string
+	TemplateMajor           string
+	TemplateMinor           string
+	Status                  string
+	StatusMessage           string
+	BranchName              string
+	RepositoryConnectionArn string
+	RepositoryID            string
+	// Operation describes, as JSON, the change in flight (package proton
+	// drives it); empty when the service is at rest.
+	Operation      string
+	CreatedAt      time.Time
+	LastModifiedAt time.Time
+}
+
+// ServiceChangeParams changes a service and starts its instances' and
+// pipeline's deployments, all in one transaction.
+type ServiceChangeParams struct {
+	Name string
+	// Create inserts the service (ErrExists when the name is taken).
+	Create *Service
+	// From, for an existing service, lists the statuses it must be in
+	// (ErrStatusChanged otherwise); empty accepts any.
+	From []string
+	// Fields to set; nil leaves them.
+	Status, StatusMessage, Spec, Description, Operation *string
+	// Resources are inserted without a deployment (a pipeline that waits for
+	// its instances).
+	Resources []*Resource
+	// DeleteResources removes resources that have no active deployment.
+	DeleteResources []string
+	// Starts are started as DeploymentStart would.
+	Starts []DeploymentStartParams
+	// Delete removes the service row.
+	Delete bool
+	At     time.Time
 }

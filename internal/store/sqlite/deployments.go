@@ -47,62 +47,73 @@ func deploymentGet(ctx context.Context, q querier, id string) (*store.Deployment
 
 // DeploymentStart records a new active deployment and points its resource at it.
 func (s *Store) DeploymentStart(ctx context.Context, p store.DeploymentStartParams) (*store.Resource, error) {
-	d := p.Deployment
 	var r *store.Resource
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if c := p.Create; c != nil {
-			_, err := tx.ExecContext(ctx, `INSERT INTO resources (key, type, name, service_name, environment_name,
-				description, template_name, template_major, template_minor, spec, settings, outputs, deployment_status,
-				last_client_request_token, created_at, last_modified_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-				c.Key, c.Type, c.Name, c.ServiceName, c.EnvironmentName, c.Description, c.TemplateName, c.TemplateMajor,
-				c.TemplateMinor, c.Spec, cmp.Or(c.Settings, "{}"), cmp.Or(c.Outputs, "{}"), d.Status, c.LastClientRequestToken,
-				ms(c.CreatedAt), ms(c.LastModifiedAt))
-			if isUnique(err) {
-				return store.ErrExists
-			}
-			if err != nil {
-				return err
-			}
-		}
-		cur, err := resourceGet(ctx, tx, d.TargetKey)
-		if err != nil {
-			return err
-		}
-		d.TargetCreatedAt = cur.CreatedAt
-		d.LastAttemptedID, d.LastSucceededID = cur.LastAttemptedDeploymentID, cur.LastSucceededDeploymentID
-		err = tx.QueryRowContext(ctx, `INSERT INTO deployments (id, target_key, target_type, target_created_at,
-			environment_name, service_name, service_instance_name, component_name, operation, status, status_message,
-			initial_state, target_state, target_template, target_major, target_minor, target_spec, plan, outputs,
-			last_attempted_id, last_succeeded_id, created_at, last_modified_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-			RETURNING seq`,
-			d.ID, d.TargetKey, d.TargetType, ms(d.TargetCreatedAt), d.EnvironmentName, d.ServiceName, d.ServiceInstance,
-			d.ComponentName, d.Operation, d.Status, d.StatusMessage, d.InitialState, d.TargetState, d.TargetTemplate,
-			d.TargetMajor, d.TargetMinor, d.TargetSpec, d.Plan, cmp.Or(d.Outputs, "{}"), d.LastAttemptedID, d.LastSucceededID,
-			ms(d.CreatedAt), ms(d.LastModifiedAt)).Scan(&d.Seq)
-		if isUnique(err) {
-			r = cur
-			return fmt.Errorf("deployment %s is %s: %w", cur.LastAttemptedDeploymentID, cur.DeploymentStatus, store.ErrActiveDeployment)
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE resources SET deployment_status = $2, deployment_status_message = '',
-			last_attempted_deployment_id = $3, last_deployment_attempted_at = $4,
-			description = coalesce($5, description), settings = coalesce($6, settings),
-			last_client_request_token = coalesce($7, last_client_request_token), last_modified_at = $4
-			WHERE key = $1`, d.TargetKey, d.Status, d.ID, ms(d.CreatedAt), p.Description, p.Settings, p.ClientToken)
-		if err != nil {
-			return err
-		}
-		r, err = resourceGet(ctx, tx, d.TargetKey)
+		var err error
+		r, err = deploymentStart(ctx, tx, p)
 		return err
 	})
 	if err != nil {
-		return r, fmt.Errorf("start deployment of %s: %w", d.TargetKey, err)
+		return r, fmt.Errorf("start deployment of %s: %w", p.Deployment.TargetKey, err)
 	}
 	return r, nil
+}
+
+// deploymentStart is DeploymentStart inside a transaction. On
+// ErrActiveDeployment it returns the resource as it is.
+func deploymentStart(ctx context.Context, tx *sql.Tx, p store.DeploymentStartParams) (*store.Resource, error) {
+	d := p.Deployment
+	if c := p.Create; c != nil {
+		if err := resourceInsert(ctx, tx, c, d.Status); err != nil {
+			return nil, err
+		}
+	}
+	cur, err := resourceGet(ctx, tx, d.TargetKey)
+	if err != nil {
+		return nil, err
+	}
+	d.TargetCreatedAt = cur.CreatedAt
+	d.LastAttemptedID, d.LastSucceededID = cur.LastAttemptedDeploymentID, cur.LastSucceededDeploymentID
+	err = tx.QueryRowContext(ctx, `INSERT INTO deployments (id, target_key, target_type, target_created_at,
+		environment_name, service_name, service_instance_name, component_name, operation, status, status_message,
+		initial_state, target_state, target_template, target_major, target_minor, target_spec, plan, outputs,
+		last_attempted_id, last_succeeded_id, created_at, last_modified_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+		RETURNING seq`,
+		d.ID, d.TargetKey, d.TargetType, ms(d.TargetCreatedAt), d.EnvironmentName, d.ServiceName, d.ServiceInstance,
+		d.ComponentName, d.Operation, d.Status, d.StatusMessage, d.InitialState, d.TargetState, d.TargetTemplate,
+		d.TargetMajor, d.TargetMinor, d.TargetSpec, d.Plan, cmp.Or(d.Outputs, "{}"), d.LastAttemptedID, d.LastSucceededID,
+		ms(d.CreatedAt), ms(d.LastModifiedAt)).Scan(&d.Seq)
+	if isUnique(err) {
+		return cur, fmt.Errorf("deployment %s is %s: %w", cur.LastAttemptedDeploymentID, cur.DeploymentStatus, store.ErrActiveDeployment)
+	}
+	if err != nil {
+		return nil, err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE resources SET deployment_status = $2, deployment_status_message = '',
+		last_attempted_deployment_id = $3, last_deployment_attempted_at = $4,
+		description = coalesce($5, description), settings = coalesce($6, settings),
+		last_client_request_token = coalesce($7, last_client_request_token), last_modified_at = $4
+		WHERE key = $1`, d.TargetKey, d.Status, d.ID, ms(d.CreatedAt), p.Description, p.Settings, p.ClientToken)
+	if err != nil {
+		return nil, err
+	}
+	return resourceGet(ctx, tx, d.TargetKey)
+}
+
+// resourceInsert inserts a new resource showing the given deployment status.
+func resourceInsert(ctx context.Context, tx *sql.Tx, c *store.Resource, status string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO resources (key, type, name, service_name, environment_name,
+		description, template_name, template_major, template_minor, spec, settings, outputs, deployment_status,
+		last_client_request_token, created_at, last_modified_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		c.Key, c.Type, c.Name, c.ServiceName, c.EnvironmentName, c.Description, c.TemplateName, c.TemplateMajor,
+		c.TemplateMinor, c.Spec, cmp.Or(c.Settings, "{}"), cmp.Or(c.Outputs, "{}"), status, c.LastClientRequestToken,
+		ms(c.CreatedAt), ms(c.LastModifiedAt))
+	if isUnique(err) {
+		return fmt.Errorf("resource %s: %w", c.Key, store.ErrExists)
+	}
+	return err
 }
 
 // DeploymentGet reads one deployment.
