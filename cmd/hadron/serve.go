@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/engine"
 	"github.com/hadronhq/hadron/internal/server"
 )
 
@@ -43,6 +45,8 @@ type serveCommand struct {
 	cancelGrace time.Duration
 	workers     int
 	logLevel    string
+	databaseURL string
+	lease       time.Duration
 }
 
 // ParseFlags reads flags, each defaulting to its HADRON_* environment variable.
@@ -65,6 +69,12 @@ func (c *serveCommand) ParseFlags(args []string) error {
 		workers = s
 		return nil
 	})
+	fs.StringVar(&c.databaseURL, "database-url", env("HADRON_DATABASE_URL", ""), "PostgreSQL database shared by several hadron processes, postgres://user:password@host:port/db (HADRON_DATABASE_URL; default the SQLite file in the data directory)")
+	lease := env("HADRON_LEASE", engine.DefaultLease.String())
+	fs.Func("lease", "how long a running deployment's lease lasts without renewal: after a node dies, its deployments are finished by another within about this time (HADRON_LEASE; default "+engine.DefaultLease.String()+")", func(s string) error {
+		lease = s
+		return nil
+	})
 	fs.StringVar(&c.logLevel, "log-level", env("HADRON_LOG_LEVEL", "info"), "debug, info, warn or error (HADRON_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -78,6 +88,13 @@ func (c *serveCommand) ParseFlags(args []string) error {
 	}
 	if c.workers, err = strconv.Atoi(workers); err != nil || c.workers < 1 {
 		return fmt.Errorf("serve: --workers %q is not a positive number", workers)
+	}
+	// Renewal every third of the lease must be able to keep up.
+	if c.lease, err = time.ParseDuration(lease); err != nil || c.lease < 300*time.Millisecond {
+		return fmt.Errorf("serve: --lease %q is not a duration of at least 300ms such as 30s", lease)
+	}
+	if c.databaseURL != "" && !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://") {
+		return fmt.Errorf("serve: --database-url must be a postgres:// URL")
 	}
 	if c.auth != "none" {
 		return fmt.Errorf("serve: --auth %q is not supported: the only mode is none (accept any signature)", c.auth)
@@ -104,11 +121,16 @@ func (c *serveCommand) Run(ctx context.Context) error {
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	unlock, err := lockDataDir(c.dataDir)
-	if err != nil {
-		return err
+	// With SQLite this process must own the database; with PostgreSQL other
+	// nodes share it by design (and may share the data directory too: work
+	// directories and logs are named by deployment, and each runs once).
+	if c.databaseURL == "" {
+		unlock, err := lockDataDir(c.dataDir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
-	defer unlock()
 
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
@@ -125,6 +147,8 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Endpoint:    endpoint,
 		Owner:       newOwnerID(),
 		Logger:      logger,
+		DatabaseURL: c.databaseURL,
+		Lease:       c.lease,
 	})
 	if err != nil {
 		ln.Close()
@@ -135,8 +159,12 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	abs, _ := filepath.Abs(c.dataDir)
 	absBundles, _ := filepath.Abs(c.bundleDir)
 	logger.Warn("authentication is off (--auth none): any access key and signature is accepted; use this only on a trusted machine")
-	fmt.Fprintf(os.Stderr, "hadron %s listening on %s\n  data:    %s (SQLite: %s)\n  bundles: %s (source s3 {bucket, key} is read from %s/<bucket>/<key>)\n  try:     aws proton list-environments --endpoint-url %s --region %s\n",
-		version, endpoint, abs, filepath.Join(abs, server.DatabaseFile), absBundles, absBundles, endpoint, c.region)
+	database := "SQLite: " + filepath.Join(abs, server.DatabaseFile)
+	if c.databaseURL != "" {
+		database = "database: PostgreSQL " + redactURL(c.databaseURL)
+	}
+	fmt.Fprintf(os.Stderr, "hadron %s listening on %s\n  data:    %s (%s)\n  bundles: %s (source s3 {bucket, key} is read from %s/<bucket>/<key>)\n  try:     aws proton list-environments --endpoint-url %s --region %s\n",
+		version, endpoint, abs, database, absBundles, absBundles, endpoint, c.region)
 
 	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -161,6 +189,15 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// redactURL is a database URL fit for a log: without its password.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 func newOwnerID() string {

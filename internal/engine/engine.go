@@ -129,12 +129,31 @@ type Config struct {
 	// OnClaim, when set, is called with each claimed deployment before it runs
 	// (tests use it to hold a run at a known point).
 	OnClaim func(d *store.Deployment)
+	// OnFinish, when set, is called with each deployment this engine ended
+	// (services advance when their instances' and pipeline's deployments end).
+	OnFinish func(d *store.Deployment)
+	// SharedStore says that other processes, alive, share the store
+	// (PostgreSQL): a lease held by another owner is then theirs until it
+	// expires. When false (SQLite), this process owns the store and start-up
+	// treats every other owner's lease as lost.
+	SharedStore bool
+	// Notifier, when set, carries wake-ups and cancels to the other processes
+	// sharing the store; without it they reach only this process's workers.
+	Notifier Notifier
+	// RecoverInterval is how often expired leases are looked for; default a
+	// quarter of Lease.
+	RecoverInterval time.Duration
 }
 
 // Engine runs deployments. Start it once; Stop is safe to call twice or before Start.
 type Engine struct {
 	cfg  Config
 	wake chan struct{}
+	// publish asks the publisher to tell other nodes a deployment was queued;
+	// one pending request stands for any number of them.
+	publish chan struct{}
+	// checkLeases asks the lease keeper to renew (and so learn of cancels) now.
+	checkLeases chan struct{}
 
 	mu      sync.Mutex
 	running map[string]context.CancelCauseFunc
@@ -149,24 +168,31 @@ func New(cfg Config) *Engine {
 	cfg.Workers = cmp.Or(cfg.Workers, DefaultWorkers)
 	cfg.Lease = cmp.Or(cfg.Lease, DefaultLease)
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, DefaultPollInterval)
+	cfg.RecoverInterval = cmp.Or(cfg.RecoverInterval, cfg.Lease/4)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Engine{cfg: cfg, wake: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{}}
+	return &Engine{cfg: cfg, wake: make(chan struct{}, 1), publish: make(chan struct{}, 1),
+		checkLeases: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{}}
 }
 
 // Start finishes deployments left behind by a dead process, then starts the
-// workers and the lease keeper.
+// workers, the lease keeper, the recovery of expired leases and, with a
+// Notifier, the exchange of notifications with other nodes.
 func (e *Engine) Start(ctx context.Context) error {
 	for _, dir := range []string{"work", "logs"} {
 		if err := os.MkdirAll(filepath.Join(e.cfg.DataDir, dir), 0o700); err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
 	}
-	if err := e.Recover(ctx, e.cfg.Owner); err != nil {
+	alive := e.cfg.Owner
+	if e.cfg.SharedStore {
+		alive = ""
+	}
+	if err := e.Recover(ctx, alive); err != nil {
 		return err
 	}
 	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
@@ -175,6 +201,13 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.wg.Go(func() { e.work(runCtx) })
 	}
 	e.wg.Go(func() { e.keepLeases(runCtx) })
+	e.wg.Go(func() { e.recoverExpired(runCtx) })
+	if e.cfg.Notifier != nil {
+		notes := make(chan string, 64)
+		e.wg.Go(func() { e.cfg.Notifier.Listen(runCtx, notes) })
+		e.wg.Go(func() { e.receive(runCtx, notes) })
+		e.wg.Go(func() { e.publishQueued(runCtx) })
+	}
 	return nil
 }
 
@@ -189,33 +222,66 @@ func (e *Engine) Stop() {
 	e.wg.Wait()
 }
 
-// Notify wakes a worker: a deployment was queued.
+// Notify wakes a worker: a deployment was queued. With a Notifier, the other
+// nodes sharing the store hear of it too, so that their idle workers compete
+// for it.
 func (e *Engine) Notify() {
+	e.wakeLocal()
+	if e.cfg.Notifier != nil {
+		select {
+		case e.publish <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wakeLocal wakes one of this engine's idle workers.
+func (e *Engine) wakeLocal() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
 	}
 }
 
-// Cancel stops the local run of deployment id, if this engine runs it. The
-// store already says CANCELLING; the run's end decides the final state.
+// Cancel stops the run of deployment id: at once when this engine runs it,
+// otherwise, with a Notifier, by telling the node that does. The store already
+// says CANCELLING; the run's end decides the final state. A notification that
+// is lost is made up for by the runner's next lease renewal, which reads the
+// status.
 func (e *Engine) Cancel(id string) {
 	e.mu.Lock()
 	cancel := e.running[id]
 	e.mu.Unlock()
 	if cancel != nil {
 		cancel(ErrUserCancelled)
+		return
+	}
+	if e.cfg.Notifier != nil {
+		ctx, done := context.WithTimeout(context.Background(), publishTimeout)
+		defer done()
+		if err := e.cfg.Notifier.Publish(ctx, payloadCancel+id); err != nil {
+			e.cfg.Logger.Warn("publish cancel: the runner learns of it at its next lease renewal", "deployment", id, "err", err)
+		}
 	}
 }
 
 // Recover ends the active deployments whose worker is gone: any other owner
-// than alive (SQLite: one process owns the database), or an expired lease.
+// than alive (SQLite: one process owns the database), or an expired lease
+// (alive empty: the only rule when several live nodes share the store). A
+// deployment this engine still runs is left to its lease keeper, which either
+// renews the lease or gives the run up.
 func (e *Engine) Recover(ctx context.Context, alive string) error {
 	orphans, err := e.cfg.Store.DeploymentsOrphaned(ctx, e.cfg.Now(), alive)
 	if err != nil {
 		return fmt.Errorf("recover deployments: %w", err)
 	}
 	for _, d := range orphans {
+		e.mu.Lock()
+		_, mine := e.running[d.ID]
+		e.mu.Unlock()
+		if mine {
+			continue
+		}
 		to, msg := store.StatusFailed, MessageWorkerLost
 		switch d.Status {
 		case store.StatusCancelling:
@@ -223,11 +289,14 @@ func (e *Engine) Recover(ctx context.Context, alive string) error {
 		case store.StatusDeleteInProgress:
 			to, msg = store.StatusDeleteFailed, "deprovisioning interrupted: worker lost"
 		}
-		_, err := e.cfg.Store.DeploymentFinish(ctx, store.DeploymentFinishParams{
+		ended, err := e.cfg.Store.DeploymentFinish(ctx, store.DeploymentFinishParams{
 			ID: d.ID, From: []string{d.Status}, To: to, Message: msg, Owner: d.LeaseOwner,
 		}, e.cfg.Now())
 		if err != nil && !errors.Is(err, store.ErrStatusChanged) {
 			return fmt.Errorf("recover deployment %s: %w", d.ID, err)
+		}
+		if err == nil && e.cfg.OnFinish != nil {
+			e.cfg.OnFinish(ended)
 		}
 		e.cfg.Logger.Warn("finished deployment left by a lost worker", "deployment", d.ID, "target", d.TargetKey,
 			"was", d.Status, "now", to, "owner", d.LeaseOwner)
@@ -251,7 +320,7 @@ func (e *Engine) work(ctx context.Context) {
 				break
 			}
 			// Another deployment may be queued behind this one: pass the wake-up on.
-			e.Notify()
+			e.wakeLocal()
 			e.run(ctx, d)
 		}
 		select {
@@ -273,6 +342,7 @@ func (e *Engine) keepLeases(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
+		case <-e.checkLeases:
 		}
 		e.mu.Lock()
 		ids := make([]string, 0, len(e.running))

@@ -140,10 +140,26 @@ func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams,
 	// The run's context may be gone (shutdown); the final write must still land.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := e.cfg.Store.DeploymentFinish(ctx, p, e.cfg.Now())
+	// The store may be out of reach for a while (a database restart): the
+	// outcome of the run is worth waiting for, until the lease runs out and
+	// the deployment is another node's to recover.
+	ended, err := e.cfg.Store.DeploymentFinish(ctx, p, e.cfg.Now())
+	for wait := 100 * time.Millisecond; err != nil && !errors.Is(err, store.ErrStatusChanged) && !errors.Is(err, store.ErrNotFound); wait = min(2*wait, 2*time.Second) {
+		log.Warn("finish deployment: retrying", "status", p.To, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+			ended, err = e.cfg.Store.DeploymentFinish(ctx, p, e.cfg.Now())
+			continue
+		}
+		break
+	}
 	switch {
 	case err == nil:
 		log.Info("deployment finished", "status", p.To, "message", p.Message)
+		if e.cfg.OnFinish != nil {
+			e.cfg.OnFinish(ended)
+		}
 		return true
 	case errors.Is(err, store.ErrStatusChanged):
 		return false

@@ -212,20 +212,27 @@ func checkEnvProvisioning(eng string, st envSettings) error {
 }
 
 func (s *Service) newEnvDeployment(key, name, op string, v *store.TemplateVersion, spec string, plan engine.Plan, now time.Time) *store.Deployment {
+	d := s.newDeployment(key, store.ResourceEnvironment, op, v, spec, plan, now)
+	d.EnvironmentName = name
+	target, _ := json.Marshal(api.DeploymentState{Environment: &api.EnvironmentState{
+		TemplateName: v.TemplateName, TemplateMajorVersion: d.TargetMajor, TemplateMinorVersion: d.TargetMinor, Spec: spec,
+	}})
+	d.TargetState = string(target)
+	return d
+}
+
+// newDeployment returns a deployment of resource key to version v with spec,
+// to be started (IN_PROGRESS, or DELETE_IN_PROGRESS for a delete).
+func (s *Service) newDeployment(key, targetType, op string, v *store.TemplateVersion, spec string, plan engine.Plan, now time.Time) *store.Deployment {
 	planJSON, _ := json.Marshal(plan)
 	status := store.StatusInProgress
 	if op == store.OperationDelete {
 		status = store.StatusDeleteInProgress
 	}
-	major, minor := strconv.Itoa(v.Major), strconv.Itoa(v.Minor)
-	target, _ := json.Marshal(api.DeploymentState{Environment: &api.EnvironmentState{
-		TemplateName: v.TemplateName, TemplateMajorVersion: major, TemplateMinorVersion: minor, Spec: spec,
-	}})
 	return &store.Deployment{
-		ID: newDeploymentID(), TargetKey: key, TargetType: store.ResourceEnvironment, EnvironmentName: name,
-		Operation: op, Status: status, TargetState: string(target), Plan: string(planJSON),
-		TargetTemplate: v.TemplateName, TargetMajor: major, TargetMinor: minor, TargetSpec: spec,
-		CreatedAt: now, LastModifiedAt: now,
+		ID: newDeploymentID(), TargetKey: key, TargetType: targetType, Operation: op, Status: status,
+		Plan: string(planJSON), TargetTemplate: v.TemplateName, TargetMajor: strconv.Itoa(v.Major),
+		TargetMinor: strconv.Itoa(v.Minor), TargetSpec: spec, CreatedAt: now, LastModifiedAt: now,
 	}
 }
 
@@ -495,7 +502,10 @@ func (s *Service) cancel(ctx context.Context, noun string, r *store.Resource) (*
 	if r.DeploymentStatus == store.StatusCancelling {
 		return r, nil
 	}
-	if r.DeploymentStatus != store.StatusInProgress {
+	if r.DeploymentStatus != store.StatusInProgress || r.LastAttemptedDeploymentID == "" {
+		if r.LastAttemptedDeploymentID == "" {
+			return nil, conflictf("%s %s has no deployment to cancel yet: it waits for the service's instances", noun, r.Name)
+		}
 		return nil, conflictf("%s %s has no deployment in progress to cancel: its last deployment %s is %s", noun, r.Name, r.LastAttemptedDeploymentID, r.DeploymentStatus)
 	}
 	res, err := s.cfg.Store.DeploymentCancel(ctx, r.LastAttemptedDeploymentID, s.now())

@@ -72,7 +72,7 @@ func (s *Service) Start(ctx context.Context) error {
 	for _, v := range versions {
 		s.registerAsync(v)
 	}
-	return nil
+	return s.resumeServices(ctx)
 }
 
 // Stop waits for background registrations to end.

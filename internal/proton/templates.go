@@ -11,29 +11,21 @@ import (
 	"github.com/hadronhq/hadron/internal/store"
 )
 
+// kindEnv is the environment template kind (kindSvc, the service template
+// kind, is declared beside the services). Environment and service templates
+// share one implementation of every operation; the exported per-kind methods
+// only convert to the api types.
 const kindEnv = store.KindEnvironmentTemplate
 
 // CreateEnvironmentTemplate creates an environment template. A retry with the
 // same parameters returns the template it created.
 func (s *Service) CreateEnvironmentTemplate(ctx context.Context, in *api.CreateEnvironmentTemplateInput) (*api.CreateEnvironmentTemplateOutput, error) {
-	now := s.now()
-	t := &store.Template{
+	t, err := s.createTemplate(ctx, &store.Template{
 		Kind: kindEnv, Name: in.Name, DisplayName: in.DisplayName, Description: deref(in.Description),
-		EncryptionKey: in.EncryptionKey, Provisioning: in.Provisioning, CreatedAt: now, LastModifiedAt: now,
-	}
-	if err := s.cfg.Store.TemplateCreate(ctx, t); err != nil {
-		if !errors.Is(err, store.ErrExists) {
-			return nil, err
-		}
-		prev, gerr := s.cfg.Store.TemplateGet(ctx, kindEnv, in.Name)
-		if gerr != nil {
-			return nil, gerr
-		}
-		if prev.DisplayName != t.DisplayName || prev.Description != t.Description || prev.Provisioning != t.Provisioning ||
-			prev.EncryptionKey != t.EncryptionKey {
-			return nil, conflictf("environment template %s already exists", in.Name)
-		}
-		t = prev
+		EncryptionKey: in.EncryptionKey, Provisioning: in.Provisioning,
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &api.CreateEnvironmentTemplateOutput{EnvironmentTemplate: s.envTemplate(t)}, nil
 }
@@ -49,21 +41,12 @@ func (s *Service) GetEnvironmentTemplate(ctx context.Context, in *api.GetEnviron
 
 // ListEnvironmentTemplates lists environment templates by name.
 func (s *Service) ListEnvironmentTemplates(ctx context.Context, in *api.ListEnvironmentTemplatesInput) (*api.ListEnvironmentTemplatesOutput, error) {
-	after, err := decodeToken("environment-templates", in.NextToken)
+	list, next, err := s.listTemplates(ctx, kindEnv, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
 	}
-	limit := pageSize(in.MaxResults)
-	list, err := s.cfg.Store.TemplateList(ctx, kindEnv, store.Page{After: after, Limit: limit + 1})
-	if err != nil {
-		return nil, err
-	}
-	out := &api.ListEnvironmentTemplatesOutput{Templates: make([]api.EnvironmentTemplateSummary, 0, len(list))}
-	for i, t := range list {
-		if i == limit {
-			out.NextToken = encodeToken("environment-templates", list[i-1].Name)
-			break
-		}
+	out := &api.ListEnvironmentTemplatesOutput{NextToken: next, Templates: make([]api.EnvironmentTemplateSummary, 0, len(list))}
+	for _, t := range list {
 		et := s.envTemplate(t)
 		out.Templates = append(out.Templates, api.EnvironmentTemplateSummary{
 			Arn: et.Arn, CreatedAt: et.CreatedAt, Description: et.Description, DisplayName: et.DisplayName,
@@ -75,10 +58,7 @@ func (s *Service) ListEnvironmentTemplates(ctx context.Context, in *api.ListEnvi
 
 // UpdateEnvironmentTemplate changes an environment template's display name and description.
 func (s *Service) UpdateEnvironmentTemplate(ctx context.Context, in *api.UpdateEnvironmentTemplateInput) (*api.UpdateEnvironmentTemplateOutput, error) {
-	t, err := s.cfg.Store.TemplateUpdate(ctx, kindEnv, in.Name, optional(in.DisplayName), in.Description, s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFoundf("environment template %s not found", in.Name)
-	}
+	t, err := s.updateTemplate(ctx, kindEnv, in.Name, optional(in.DisplayName), in.Description)
 	if err != nil {
 		return nil, err
 	}
@@ -87,16 +67,35 @@ func (s *Service) UpdateEnvironmentTemplate(ctx context.Context, in *api.UpdateE
 
 // DeleteEnvironmentTemplate deletes an environment template without versions.
 func (s *Service) DeleteEnvironmentTemplate(ctx context.Context, in *api.DeleteEnvironmentTemplateInput) (*api.DeleteEnvironmentTemplateOutput, error) {
-	t, err := s.cfg.Store.TemplateDelete(ctx, kindEnv, in.Name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, notFoundf("environment template %s not found", in.Name)
-	case errors.Is(err, store.ErrInUse):
-		return nil, conflictf("environment template %s still has versions: delete them first", in.Name)
-	case err != nil:
+	t, err := s.deleteTemplate(ctx, kindEnv, in.Name)
+	if err != nil {
 		return nil, err
 	}
 	return &api.DeleteEnvironmentTemplateOutput{EnvironmentTemplate: ptr(s.envTemplate(t))}, nil
+}
+
+// createTemplate inserts t (its timestamps set here). A retry with the same
+// parameters returns the template the first call created; a create of a
+// taken name with other parameters is a conflict.
+func (s *Service) createTemplate(ctx context.Context, t *store.Template) (*store.Template, error) {
+	now := s.now()
+	t.CreatedAt, t.LastModifiedAt = now, now
+	err := s.cfg.Store.TemplateCreate(ctx, t)
+	if err == nil {
+		return t, nil
+	}
+	if !errors.Is(err, store.ErrExists) {
+		return nil, err
+	}
+	prev, err := s.cfg.Store.TemplateGet(ctx, t.Kind, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	if prev.DisplayName != t.DisplayName || prev.Description != t.Description || prev.Provisioning != t.Provisioning ||
+		prev.EncryptionKey != t.EncryptionKey {
+		return nil, conflictf("%s template %s already exists", t.Kind, t.Name)
+	}
+	return prev, nil
 }
 
 func (s *Service) getTemplate(ctx context.Context, kind, name string) (*store.Template, error) {
@@ -107,54 +106,119 @@ func (s *Service) getTemplate(ctx context.Context, kind, name string) (*store.Te
 	return t, err
 }
 
+// listTemplates returns one page of a kind's templates by name and the token
+// of the next page ("" after the last).
+func (s *Service) listTemplates(ctx context.Context, kind, token string, maxResults *int32) ([]*store.Template, string, error) {
+	list := kind + "-templates"
+	after, err := decodeToken(list, token)
+	if err != nil {
+		return nil, "", err
+	}
+	limit := pageSize(maxResults)
+	templates, err := s.cfg.Store.TemplateList(ctx, kind, store.Page{After: after, Limit: limit + 1})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(templates) <= limit {
+		return templates, "", nil
+	}
+	return templates[:limit], encodeToken(list, templates[limit-1].Name), nil
+}
+
+// updateTemplate changes a template's display name and description (nil
+// leaves one as it is).
+func (s *Service) updateTemplate(ctx context.Context, kind, name string, displayName, description *string) (*store.Template, error) {
+	t, err := s.cfg.Store.TemplateUpdate(ctx, kind, name, displayName, description, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundf("%s template %s not found", kind, name)
+	}
+	return t, err
+}
+
+// deleteTemplate deletes a template that has no versions left.
+func (s *Service) deleteTemplate(ctx context.Context, kind, name string) (*store.Template, error) {
+	t, err := s.cfg.Store.TemplateDelete(ctx, kind, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, notFoundf("%s template %s not found", kind, name)
+	case errors.Is(err, store.ErrInUse):
+		return nil, conflictf("%s template %s still has versions: delete them first", kind, name)
+	case err != nil:
+		return nil, err
+	}
+	return t, nil
+}
+
+// recommendedVersion is a template's "major.minor" recommended version, "" when none is published.
+func recommendedVersion(t *store.Template) string {
+	if t.RecommendedMajor < 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d.%d", t.RecommendedMajor, t.RecommendedMinor)
+}
+
 func (s *Service) envTemplate(t *store.Template) api.EnvironmentTemplate {
-	out := api.EnvironmentTemplate{
+	return api.EnvironmentTemplate{
 		Arn: s.arn(templateKey(t.Kind, t.Name)), CreatedAt: apiTime(t.CreatedAt), Description: t.Description,
 		DisplayName: t.DisplayName, EncryptionKey: t.EncryptionKey, LastModifiedAt: apiTime(t.LastModifiedAt),
-		Name: t.Name, Provisioning: t.Provisioning,
+		Name: t.Name, Provisioning: t.Provisioning, RecommendedVersion: recommendedVersion(t),
 	}
-	if t.RecommendedMajor >= 0 {
-		out.RecommendedVersion = fmt.Sprintf("%d.%d", t.RecommendedMajor, t.RecommendedMinor)
-	}
-	return out
 }
 
 // CreateEnvironmentTemplateVersion registers a new version from a template
 // bundle: it answers REGISTRATION_IN_PROGRESS and registers in the background,
 // ending DRAFT or REGISTRATION_FAILED with a message saying what is wrong.
 func (s *Service) CreateEnvironmentTemplateVersion(ctx context.Context, in *api.CreateEnvironmentTemplateVersionInput) (*api.CreateEnvironmentTemplateVersionOutput, error) {
-	v, err := s.createVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, deref(in.Description), deref(in.ClientToken), in.Source)
+	v, err := s.createVersion(ctx, newVersion{
+		kind: kindEnv, template: in.TemplateName, major: in.MajorVersion, description: deref(in.Description),
+		clientToken: deref(in.ClientToken), source: in.Source,
+	})
 	if err != nil {
 		return nil, err
 	}
 	return &api.CreateEnvironmentTemplateVersionOutput{EnvironmentTemplateVersion: s.envVersion(v)}, nil
 }
 
-func (s *Service) createVersion(ctx context.Context, kind, template, major, description, token string, src api.TemplateVersionSourceInput) (*store.TemplateVersion, error) {
-	if _, err := s.getTemplate(ctx, kind, template); err != nil {
+// newVersion is what a Create*TemplateVersion call asks for.
+type newVersion struct {
+	kind, template string
+	// major names the major to add a minor to; "" starts a new major.
+	major       string
+	description string
+	clientToken string
+	source      api.TemplateVersionSourceInput
+	// extra is the kind-specific TemplateVersion.Extra, already validated.
+	extra string
+}
+
+// createVersion inserts a version REGISTRATION_IN_PROGRESS and registers its
+// bundle in the background; a bundle that cannot even be read fails at once.
+// A retry with the same client token returns the version the first call created.
+func (s *Service) createVersion(ctx context.Context, in newVersion) (*store.TemplateVersion, error) {
+	if _, err := s.getTemplate(ctx, in.kind, in.template); err != nil {
 		return nil, err
 	}
 	now := s.now()
 	v := &store.TemplateVersion{
-		Kind: kind, TemplateName: template, Major: -1, Status: api.TemplateVersionStatusRegistrationInProgress,
-		Description: description, SourceBucket: src.S3.Bucket, SourceKey: src.S3.Key, ClientToken: token,
-		CreatedAt: now, LastModifiedAt: now,
+		Kind: in.kind, TemplateName: in.template, Major: -1, Status: api.TemplateVersionStatusRegistrationInProgress,
+		Description: in.description, SourceBucket: in.source.S3.Bucket, SourceKey: in.source.S3.Key, ClientToken: in.clientToken,
+		Extra: in.extra, CreatedAt: now, LastModifiedAt: now,
 	}
-	if major != "" {
-		m, err := strconv.Atoi(major)
+	if in.major != "" {
+		m, err := strconv.Atoi(in.major)
 		if err != nil {
-			return nil, validationf("majorVersion %q is not a number", major)
+			return nil, validationf("majorVersion %q is not a number", in.major)
 		}
 		v.Major = m
 	}
-	data, err := bundle.Read(s.cfg.BundleDir, src.S3.Bucket, src.S3.Key)
+	data, err := bundle.Read(s.cfg.BundleDir, in.source.S3.Bucket, in.source.S3.Key)
 	if err != nil {
 		v.Status, v.StatusMessage = api.TemplateVersionStatusRegistrationFailed, err.Error()
 	}
 	v.Bundle = data
 	if err := s.cfg.Store.TemplateVersionCreate(ctx, v); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, notFoundf("%s template %s has no major version %s", kind, template, major)
+			return nil, notFoundf("%s template %s has no major version %s", in.kind, in.template, in.major)
 		}
 		return nil, err
 	}

@@ -21,30 +21,12 @@ func (s *Service) GetEnvironmentTemplateVersion(ctx context.Context, in *api.Get
 
 // ListEnvironmentTemplateVersions lists a template's versions by major, then minor.
 func (s *Service) ListEnvironmentTemplateVersions(ctx context.Context, in *api.ListEnvironmentTemplateVersionsInput) (*api.ListEnvironmentTemplateVersionsOutput, error) {
-	if _, err := s.getTemplate(ctx, kindEnv, in.TemplateName); err != nil {
-		return nil, err
-	}
-	major := -1
-	if in.MajorVersion != "" {
-		major, _ = strconv.Atoi(in.MajorVersion)
-	}
-	list := "environment-template-versions/" + in.TemplateName
-	after, err := decodeToken(list, in.NextToken)
+	versions, next, err := s.listVersions(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
 	}
-	limit := pageSize(in.MaxResults)
-	versions, err := s.cfg.Store.TemplateVersionList(ctx, kindEnv, in.TemplateName, major, store.Page{After: after, Limit: limit + 1})
-	if err != nil {
-		return nil, err
-	}
-	out := &api.ListEnvironmentTemplateVersionsOutput{TemplateVersions: make([]api.EnvironmentTemplateVersionSummary, 0, len(versions))}
-	for i, v := range versions {
-		if i == limit {
-			prev := versions[i-1]
-			out.NextToken = encodeToken(list, fmt.Sprintf("%d.%d", prev.Major, prev.Minor))
-			break
-		}
+	out := &api.ListEnvironmentTemplateVersionsOutput{NextToken: next, TemplateVersions: make([]api.EnvironmentTemplateVersionSummary, 0, len(versions))}
+	for _, v := range versions {
 		ev := s.envVersion(v)
 		out.TemplateVersions = append(out.TemplateVersions, api.EnvironmentTemplateVersionSummary{
 			Arn: ev.Arn, CreatedAt: ev.CreatedAt, Description: ev.Description, LastModifiedAt: ev.LastModifiedAt,
@@ -58,39 +40,11 @@ func (s *Service) ListEnvironmentTemplateVersions(ctx context.Context, in *api.L
 // UpdateEnvironmentTemplateVersion changes a version's description and
 // publishes a DRAFT (the only status change Proton allows).
 func (s *Service) UpdateEnvironmentTemplateVersion(ctx context.Context, in *api.UpdateEnvironmentTemplateVersionInput) (*api.UpdateEnvironmentTemplateVersionOutput, error) {
-	v, err := s.updateVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.MinorVersion, in.Description, in.Status)
+	v, err := s.updateVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.MinorVersion, versionChange{description: in.Description, status: in.Status})
 	if err != nil {
 		return nil, err
 	}
 	return &api.UpdateEnvironmentTemplateVersionOutput{EnvironmentTemplateVersion: s.envVersion(v)}, nil
-}
-
-func (s *Service) updateVersion(ctx context.Context, kind, template, majorS, minorS string, description *string, status string) (*store.TemplateVersion, error) {
-	v, err := s.getVersion(ctx, kind, template, majorS, minorS)
-	if err != nil {
-		return nil, err
-	}
-	if status != "" && status != v.Status {
-		if status != api.TemplateVersionStatusPublished || v.Status != api.TemplateVersionStatusDraft {
-			return nil, validationf("template version %s:%d.%d is %s: the only status change allowed is DRAFT to PUBLISHED", template, v.Major, v.Minor, v.Status)
-		}
-		v, err = s.cfg.Store.TemplateVersionSetStatus(ctx, store.TemplateVersionStatusParams{
-			Kind: kind, Template: template, Major: v.Major, Minor: v.Minor,
-			From: []string{api.TemplateVersionStatusDraft}, To: api.TemplateVersionStatusPublished, At: s.now(),
-		})
-		if errors.Is(err, store.ErrStatusChanged) {
-			return nil, conflictf("template version %s:%d.%d changed to %s meanwhile", template, v.Major, v.Minor, v.Status)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	if description != nil {
-		if v, err = s.cfg.Store.TemplateVersionSetDescription(ctx, kind, template, v.Major, v.Minor, *description, s.now()); err != nil {
-			return nil, err
-		}
-	}
-	return v, nil
 }
 
 // DeleteEnvironmentTemplateVersion deletes a version no environment uses. As in
@@ -103,6 +57,84 @@ func (s *Service) DeleteEnvironmentTemplateVersion(ctx context.Context, in *api.
 	return &api.DeleteEnvironmentTemplateVersionOutput{EnvironmentTemplateVersion: ptr(s.envVersion(v))}, nil
 }
 
+// listVersions returns one page of a template's versions, by major then
+// minor, of one major when major is not "", and the token of the next page.
+func (s *Service) listVersions(ctx context.Context, kind, template, major, token string, maxResults *int32) ([]*store.TemplateVersion, string, error) {
+	if _, err := s.getTemplate(ctx, kind, template); err != nil {
+		return nil, "", err
+	}
+	m := -1
+	if major != "" {
+		var err error
+		if m, err = strconv.Atoi(major); err != nil {
+			return nil, "", validationf("majorVersion %q is not a number", major)
+		}
+	}
+	list := kind + "-template-versions/" + template
+	after, err := decodeToken(list, token)
+	if err != nil {
+		return nil, "", err
+	}
+	limit := pageSize(maxResults)
+	versions, err := s.cfg.Store.TemplateVersionList(ctx, kind, template, m, store.Page{After: after, Limit: limit + 1})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(versions) <= limit {
+		return versions, "", nil
+	}
+	last := versions[limit-1]
+	return versions[:limit], encodeToken(list, fmt.Sprintf("%d.%d", last.Major, last.Minor)), nil
+}
+
+// versionChange is what an Update*TemplateVersion call asks for; nil and ""
+// leave a field as it is.
+type versionChange struct {
+	description *string
+	// status may only publish a DRAFT.
+	status string
+	// extra replaces the kind-specific TemplateVersion.Extra, already validated.
+	extra *string
+}
+
+// updateVersion applies a change to a version. Every rule is checked before
+// anything is written.
+func (s *Service) updateVersion(ctx context.Context, kind, template, majorS, minorS string, c versionChange) (*store.TemplateVersion, error) {
+	v, err := s.getVersion(ctx, kind, template, majorS, minorS)
+	if err != nil {
+		return nil, err
+	}
+	publish := c.status != "" && c.status != v.Status
+	if publish && (c.status != api.TemplateVersionStatusPublished || v.Status != api.TemplateVersionStatusDraft) {
+		return nil, validationf("template version %s:%d.%d is %s: the only status change allowed is DRAFT to PUBLISHED", template, v.Major, v.Minor, v.Status)
+	}
+	if publish {
+		v, err = s.cfg.Store.TemplateVersionSetStatus(ctx, store.TemplateVersionStatusParams{
+			Kind: kind, Template: template, Major: v.Major, Minor: v.Minor,
+			From: []string{api.TemplateVersionStatusDraft}, To: api.TemplateVersionStatusPublished, At: s.now(),
+		})
+		if errors.Is(err, store.ErrStatusChanged) {
+			return nil, conflictf("template version %s:%d.%d changed to %s meanwhile", template, v.Major, v.Minor, v.Status)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if c.description != nil {
+		if v, err = s.cfg.Store.TemplateVersionSetDescription(ctx, kind, template, v.Major, v.Minor, *c.description, s.now()); err != nil {
+			return nil, err
+		}
+	}
+	if c.extra != nil {
+		if v, err = s.cfg.Store.TemplateVersionSetExtra(ctx, kind, template, v.Major, v.Minor, *c.extra, s.now()); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// deleteVersion deletes a version that no resource uses and no active
+// deployment targets.
 func (s *Service) deleteVersion(ctx context.Context, kind, template, majorS, minorS string) (*store.TemplateVersion, error) {
 	v, err := s.getVersion(ctx, kind, template, majorS, minorS)
 	if err != nil {
@@ -120,13 +152,21 @@ func (s *Service) deleteVersion(ctx context.Context, kind, template, majorS, min
 	deleted, err := s.cfg.Store.TemplateVersionDelete(ctx, kind, template, v.Major, v.Minor)
 	switch {
 	case errors.Is(err, store.ErrInUse):
-		return nil, conflictf("template version %s:%d.%d is in use by deployed resources or a running deployment", template, v.Major, v.Minor)
+		return nil, conflictf("template version %s:%d.%d is in use by %s or a running deployment", template, v.Major, v.Minor, usersOf(kind))
 	case errors.Is(err, store.ErrNotFound):
 		return nil, notFoundf("%s template version %s:%d.%d not found", kind, template, v.Major, v.Minor)
 	case err != nil:
 		return nil, err
 	}
 	return deleted, nil
+}
+
+// usersOf names the resources deployed from a template kind.
+func usersOf(kind string) string {
+	if kind == kindEnv {
+		return "deployed environments"
+	}
+	return "deployed service instances or pipelines"
 }
 
 func (s *Service) getVersion(ctx context.Context, kind, template, majorS, minorS string) (*store.TemplateVersion, error) {
@@ -145,21 +185,26 @@ func (s *Service) getVersion(ctx context.Context, kind, template, majorS, minorS
 	return v, err
 }
 
+// recommendedMinor is a version's recommendedMinorVersion, "" when its major has no published minor.
+func recommendedMinor(v *store.TemplateVersion) string {
+	if v.RecommendedMinor < 0 {
+		return ""
+	}
+	return strconv.Itoa(v.RecommendedMinor)
+}
+
 func (s *Service) envVersion(v *store.TemplateVersion) api.EnvironmentTemplateVersion {
-	out := api.EnvironmentTemplateVersion{
-		Arn:            s.arn(templateVersionKey(v.Kind, v.TemplateName, v.Major, v.Minor)),
-		CreatedAt:      apiTime(v.CreatedAt),
-		Description:    v.Description,
-		LastModifiedAt: apiTime(v.LastModifiedAt),
-		MajorVersion:   strconv.Itoa(v.Major),
-		MinorVersion:   strconv.Itoa(v.Minor),
-		Schema:         v.Schema,
-		Status:         v.Status,
-		StatusMessage:  v.StatusMessage,
-		TemplateName:   v.TemplateName,
+	return api.EnvironmentTemplateVersion{
+		Arn:                     s.arn(templateVersionKey(v.Kind, v.TemplateName, v.Major, v.Minor)),
+		CreatedAt:               apiTime(v.CreatedAt),
+		Description:             v.Description,
+		LastModifiedAt:          apiTime(v.LastModifiedAt),
+		MajorVersion:            strconv.Itoa(v.Major),
+		MinorVersion:            strconv.Itoa(v.Minor),
+		RecommendedMinorVersion: recommendedMinor(v),
+		Schema:                  v.Schema,
+		Status:                  v.Status,
+		StatusMessage:           v.StatusMessage,
+		TemplateName:            v.TemplateName,
 	}
-	if v.RecommendedMinor >= 0 {
-		out.RecommendedMinorVersion = strconv.Itoa(v.RecommendedMinor)
-	}
-	return out
 }

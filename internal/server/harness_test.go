@@ -39,7 +39,7 @@ func setup(t *testing.T) *hadron {
 	t.Helper()
 	dir := t.TempDir()
 	bundles := filepath.Join(dir, "bundles")
-	for _, name := range []string{"slow", "cfn", "cm", "incompatible"} {
+	for _, name := range []string{"slow", "cfn", "cm", "incompatible", "svc"} {
 		writeBundle(t, filepath.Join("testdata", name), filepath.Join(bundles, "bundles", name+".tgz"))
 	}
 	os.WriteFile(filepath.Join(bundles, "bundles", "garbage.tgz"), []byte("not a tarball"), 0o600)

@@ -17,6 +17,7 @@ import (
 	"github.com/hadronhq/hadron/internal/engine"
 	"github.com/hadronhq/hadron/internal/proton"
 	"github.com/hadronhq/hadron/internal/store"
+	"github.com/hadronhq/hadron/internal/store/postgres"
 	"github.com/hadronhq/hadron/internal/store/sqlite"
 )
 
@@ -39,6 +40,14 @@ type Config struct {
 	// OnCommandStart, when set, is called as each provisioning command starts
 	// (benchmarks measure dispatch latency with it).
 	OnCommandStart func(pid int)
+	// DatabaseURL, when set (postgres://...), selects a PostgreSQL database
+	// that several Hadron processes may share; empty means the SQLite file in
+	// DataDir, owned by this process alone.
+	DatabaseURL string
+	// Lease is how long a deployment's lease lasts without renewal: how soon
+	// another node finishes the deployments of a node that died (default
+	// engine.DefaultLease).
+	Lease time.Duration
 }
 
 // Server is a running Hadron: an http.Handler plus its background work.
@@ -56,9 +65,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	api.Load()
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
-	if err != nil {
-		return nil, err
+	var (
+		st       store.Store
+		notifier engine.Notifier
+	)
+	if cfg.DatabaseURL != "" {
+		pg, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		st, notifier = pg, pg.Notifier(cfg.Logger)
+	} else {
+		lite, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+		if err != nil {
+			return nil, err
+		}
+		st = lite
 	}
 	svc := proton.New(proton.Config{
 		Store:     st,
@@ -71,7 +93,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Store:   st,
 		Owner:   cfg.Owner,
 		Workers: cfg.Workers,
+		Lease:   cfg.Lease,
 		DataDir: cfg.DataDir,
+		// Other nodes on the same PostgreSQL database are alive: only an
+		// expired lease says a deployment's worker is gone.
+		SharedStore: cfg.DatabaseURL != "",
+		Notifier:    notifier,
 		Provisioners: map[string]engine.Provisioner{
 			engine.EngineCodebuild: engine.Codebuild{
 				Grace:   cfg.CancelGrace,
@@ -80,8 +107,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			},
 			engine.EngineCustomerManaged: engine.CustomerManaged,
 		},
-		Files:  svc,
-		Logger: cfg.Logger,
+		Files:    svc,
+		OnFinish: svc.DeploymentEnded,
+		Logger:   cfg.Logger,
 	})
 	svc.SetEngine(eng)
 	if err := eng.Start(ctx); err != nil {

@@ -175,11 +175,11 @@ func TestBadInputIsRefusedNamingWhatIsWrongAndChangesNothing(t *testing.T) {
 	h.fails("ListEnvironments", m{"nextToken": "bm90IGEgdG9rZW4="}, "ValidationException", "nextToken")
 	h.fails("GetEnvironment", m{}, "ValidationException", "'name'", "null")
 	h.fails("GetEnvironment", m{"name": 7}, "SerializationException")
+	h.fails("ListComponents", m{}, "UnknownOperationException", "ListComponents")
 	r := h.raw("GetEnvironment", `{"name": `)
 	if r.errTyp != "SerializationException" {
 		t.Errorf("truncated JSON: %s", r.errTyp)
 	}
-	h.fails("ListServices", m{}, "UnknownOperationException", "ListServices")
 	if got := h.ok("ListEnvironments", m{}).body["environments"].([]any); len(got) != 0 {
 		t.Errorf("refused creates left environments behind: %v", got)
 	}

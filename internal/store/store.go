@@ -256,6 +256,14 @@ type Store interface {
 	TemplateVersionDelete(ctx context.Context, kind, template string, major, minor int) (*TemplateVersion, error)
 	// TemplateVersionsRegistering lists versions left in REGISTRATION_IN_PROGRESS.
 	TemplateVersionsRegistering(ctx context.Context) ([]*TemplateVersion, error)
+	// TemplateVersionSetExtra replaces a version's kind-specific Extra JSON.
+	TemplateVersionSetExtra(ctx context.Context, kind, template string, major, minor int, extra string, at time.Time) (*TemplateVersion, error)
+
+	// SettingsGet returns every account-wide setting by key; empty when none is set.
+	SettingsGet(ctx context.Context) (map[string]string, error)
+	// SettingsUpdate sets and deletes settings in one transaction and returns
+	// every setting as it is after the change.
+	SettingsUpdate(ctx context.Context, p SettingsUpdateParams) (map[string]string, error)
 
 	ResourceGet(ctx context.Context, key string) (*Resource, error)
 	ResourceList(ctx context.Context, f ResourceFilter, page Page) ([]*Resource, error)
@@ -295,6 +303,15 @@ type Store interface {
 	ServiceChange(ctx context.Context, p ServiceChangeParams) (*Service, error)
 
 	Close() error
+}
+
+// SettingsUpdateParams changes account-wide settings (package proton keeps
+// the account settings of the Proton API there, one key per setting).
+type SettingsUpdateParams struct {
+	// Set gives keys their values; Delete removes keys (absent ones are no error).
+	Set    map[string]string
+	Delete []string
+	At     time.Time
 }
 
 // TemplateVersionStatusParams moves a template version to a new status.
@@ -339,6 +356,10 @@ type ServiceChangeParams struct {
 	// From, for an existing service, lists the statuses it must be in
 	// (ErrStatusChanged otherwise); empty accepts any.
 	From []string
+	// FromOperation, when set, is what the service's Operation must be
+	// (ErrStatusChanged otherwise): a compare-and-set on the change in flight,
+	// so two drivers of one service have one winner.
+	FromOperation *string
 	// Fields to set; nil leaves them.
 	Status, StatusMessage, Spec, Description, Operation *string
 	// Resources are inserted without a deployment (a pipeline that waits for

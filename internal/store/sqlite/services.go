@@ -72,7 +72,8 @@ func (s *Store) ServiceChange(ctx context.Context, p store.ServiceChangeParams) 
 		if err != nil {
 			return err
 		}
-		if p.Create == nil && len(p.From) > 0 && !slices.Contains(p.From, cur.Status) {
+		if p.Create == nil && ((len(p.From) > 0 && !slices.Contains(p.From, cur.Status)) ||
+			(p.FromOperation != nil && *p.FromOperation != cur.Operation)) {
 			out = cur
 			return fmt.Errorf("service is %s: %w", cur.Status, store.ErrStatusChanged)
 		}

@@ -36,6 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Template", templateTests()},
 		{"TemplateVersion", templateVersionTests()},
+		{"TemplateVersionExtra", templateVersionExtraTests()},
+		{"Settings", settingsTests()},
 		{"Resource", resourceTests()},
 		{"Deployment", deploymentTests()},
 	}

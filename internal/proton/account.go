@@ -1,0 +1,119 @@
+package proton
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+// The store keys of the account settings, one per setting so that two
+// updates of different settings never undo each other.
+const (
+	settingPipelineServiceRole      = "account.pipelineServiceRoleArn"
+	settingPipelineCodebuildRole    = "account.pipelineCodebuildRoleArn"
+	settingPipelineProvisioningRepo = "account.pipelineProvisioningRepository" // a repoBranch as JSON
+)
+
+// accountSettings are the account-wide pipeline provisioning settings: the
+// roles pipelines run with and the repository self-managed pipelines are
+// handed to. A field is empty (nil) when it is not set.
+type accountSettings struct {
+	PipelineServiceRoleArn         string
+	PipelineCodebuildRoleArn       string
+	PipelineProvisioningRepository *repoBranch
+}
+
+// GetAccountSettings returns the pipeline provisioning settings.
+func (s *Service) GetAccountSettings(ctx context.Context, in *api.GetAccountSettingsInput) (*api.GetAccountSettingsOutput, error) {
+	st, err := s.accountSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &api.GetAccountSettingsOutput{AccountSettings: ptr(s.apiAccountSettings(st))}, nil
+}
+
+// UpdateAccountSettings changes the pipeline provisioning settings: a role
+// set to "" is removed, and deletePipelineProvisioningRepository removes the
+// repository. Settings the call does not name stay as they are. The changes
+// are made in one transaction.
+func (s *Service) UpdateAccountSettings(ctx context.Context, in *api.UpdateAccountSettingsInput) (*api.UpdateAccountSettingsOutput, error) {
+	deleteRepo := in.DeletePipelineProvisioningRepository != nil && *in.DeletePipelineProvisioningRepository
+	if deleteRepo && in.PipelineProvisioningRepository != nil {
+		return nil, validationf("pipelineProvisioningRepository and deletePipelineProvisioningRepository cannot be given together: set deletePipelineProvisioningRepository only to remove the repository")
+	}
+	p := store.SettingsUpdateParams{Set: map[string]string{}, At: s.now()}
+	role := func(key string, arn *string) {
+		switch {
+		case arn == nil:
+		case *arn == "":
+			p.Delete = append(p.Delete, key)
+		default:
+			p.Set[key] = *arn
+		}
+	}
+	role(settingPipelineServiceRole, in.PipelineServiceRoleArn)
+	role(settingPipelineCodebuildRole, in.PipelineCodebuildRoleArn)
+	if r := in.PipelineProvisioningRepository; r != nil {
+		raw, err := json.Marshal(repoBranch{Provider: r.Provider, Name: r.Name, Branch: r.Branch})
+		if err != nil {
+			return nil, err
+		}
+		p.Set[settingPipelineProvisioningRepo] = string(raw)
+	}
+	if deleteRepo {
+		p.Delete = append(p.Delete, settingPipelineProvisioningRepo)
+	}
+	values, err := s.cfg.Store.SettingsUpdate(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	st, err := parseAccountSettings(values)
+	if err != nil {
+		return nil, err
+	}
+	return &api.UpdateAccountSettingsOutput{AccountSettings: s.apiAccountSettings(st)}, nil
+}
+
+// accountSettings reads the account's pipeline provisioning settings.
+func (s *Service) accountSettings(ctx context.Context) (accountSettings, error) {
+	values, err := s.cfg.Store.SettingsGet(ctx)
+	if err != nil {
+		return accountSettings{}, err
+	}
+	return parseAccountSettings(values)
+}
+
+func parseAccountSettings(values map[string]string) (accountSettings, error) {
+	st := accountSettings{
+		PipelineServiceRoleArn:   values[settingPipelineServiceRole],
+		PipelineCodebuildRoleArn: values[settingPipelineCodebuildRole],
+	}
+	if raw := values[settingPipelineProvisioningRepo]; raw != "" {
+		st.PipelineProvisioningRepository = &repoBranch{}
+		if err := json.Unmarshal([]byte(raw), st.PipelineProvisioningRepository); err != nil {
+			return accountSettings{}, fmt.Errorf("read account setting %s: %w", settingPipelineProvisioningRepo, err)
+		}
+	}
+	return st, nil
+}
+
+func (s *Service) apiAccountSettings(st accountSettings) api.AccountSettings {
+	out := api.AccountSettings{
+		PipelineCodebuildRoleArn: st.PipelineCodebuildRoleArn,
+		PipelineServiceRoleArn:   st.PipelineServiceRoleArn,
+	}
+	if r := st.PipelineProvisioningRepository; r != nil {
+		out.PipelineProvisioningRepository = &api.RepositoryBranch{
+			Arn: s.repositoryArn(r), Branch: r.Branch, Name: r.Name, Provider: r.Provider,
+		}
+	}
+	return out
+}
+
+// repositoryArn is the ARN of a linked repository, as Proton forms it.
+func (s *Service) repositoryArn(r *repoBranch) string {
+	return s.arn(fmt.Sprintf("repository/%s:%s", lower(r.Provider), r.Name))
+}

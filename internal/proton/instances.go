@@ -1,0 +1,424 @@
+package proton
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/bundle"
+	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+// CreateServiceInstance adds an instance to a service. The spec is a service
+// spec whose instances list holds an entry with the instance's name.
+func (s *Service) CreateServiceInstance(ctx context.Context, in *api.CreateServiceInstanceInput) (*api.CreateServiceInstanceOutput, error) {
+	svc, err := s.getService(ctx, in.ServiceName)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(serviceAtRest, svc.Status) {
+		return nil, conflictf("service %s is %s: wait for the change in progress to end", svc.Name, svc.Status)
+	}
+	if r, err := s.cfg.Store.ResourceGet(ctx, instanceKey(svc.Name, in.Name)); err == nil {
+		if token := deref(in.ClientToken); token != "" && r.LastClientRequestToken == token {
+			return &api.CreateServiceInstanceOutput{ServiceInstance: s.instance(r)}, nil // a retry
+		}
+		return nil, conflictf("service %s already has an instance %s", svc.Name, in.Name)
+	}
+	t, err := s.getTemplate(ctx, kindSvc, svc.TemplateName)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.resolveVersion(ctx, t, cmp.Or(in.TemplateMajorVersion, svc.TemplateMajor), in.TemplateMinorVersion)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := s.parseBundle(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := instanceFromSpec(tmpl.Schema, in.Spec, in.Name, nil)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	start, err := s.instanceStart(ctx, svc.Name, inst, in.Spec, v, tmpl, now)
+	if err != nil {
+		return nil, err
+	}
+	start.Create.LastClientRequestToken = deref(in.ClientToken)
+	r, err := s.cfg.Store.DeploymentStart(ctx, start)
+	switch {
+	case errors.Is(err, store.ErrExists):
+		return nil, conflictf("service %s already has an instance %s", svc.Name, in.Name)
+	case err != nil:
+		return nil, err
+	}
+	s.engine.Notify()
+	return &api.CreateServiceInstanceOutput{ServiceInstance: s.instance(r)}, nil
+}
+
+// instanceFromSpec takes an instance's entry out of a whole service spec.
+func instanceFromSpec(schema *bundle.Schema, spec, name string, current *bundle.ServiceSpec) (bundle.InstanceSpec, error) {
+	parsed, err := schema.ServiceSpecWithCurrent(spec, current)
+	if err != nil {
+		return bundle.InstanceSpec{}, validationf("%s", err.Error())
+	}
+	for _, inst := range parsed.Instances {
+		if inst.Name == name {
+			return inst, nil
+		}
+	}
+	return bundle.InstanceSpec{}, validationf("invalid spec: it has no entry for instance '%s' under instances:", name)
+}
+
+// GetServiceInstance returns one instance.
+func (s *Service) GetServiceInstance(ctx context.Context, in *api.GetServiceInstanceInput) (*api.GetServiceInstanceOutput, error) {
+	r, err := s.getInstance(ctx, in.ServiceName, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &api.GetServiceInstanceOutput{ServiceInstance: s.instance(r)}, nil
+}
+
+func (s *Service) getInstance(ctx context.Context, service, name string) (*store.Resource, error) {
+	r, err := s.cfg.Store.ResourceGet(ctx, instanceKey(service, name))
+	if errors.Is(err, store.ErrNotFound) {
+		if _, serr := s.getService(ctx, service); serr != nil {
+			return nil, serr
+		}
+		return nil, notFoundf("service %s has no instance %s", service, name)
+	}
+	return r, err
+}
+
+// ListServiceInstances lists instances, of one service or of all, filtered
+// and sorted as asked (by default by service, then name).
+func (s *Service) ListServiceInstances(ctx context.Context, in *api.ListServiceInstancesInput) (*api.ListServiceInstancesOutput, error) {
+	if in.ServiceName != "" {
+		if _, err := s.getService(ctx, in.ServiceName); err != nil {
+			return nil, err
+		}
+	}
+	offsetS, err := decodeToken("service-instances", in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	offset, _ := strconv.Atoi(offsetS)
+	// Check the filters once, so a bad one is refused also when nothing is listed.
+	if _, err := instanceMatches(&store.Resource{}, in.Filters); err != nil {
+		return nil, err
+	}
+	all, err := s.allResources(ctx, store.ResourceFilter{Type: store.ResourceServiceInstance, ServiceName: in.ServiceName})
+	if err != nil {
+		return nil, err
+	}
+	var list []api.ServiceInstanceSummary
+	for _, r := range all {
+		keep, err := instanceMatches(r, in.Filters)
+		if err != nil {
+			return nil, err
+		}
+		if keep {
+			i := s.instance(r)
+			list = append(list, api.ServiceInstanceSummary{
+				Arn: i.Arn, CreatedAt: i.CreatedAt, DeploymentStatus: i.DeploymentStatus, DeploymentStatusMessage: i.DeploymentStatusMessage,
+				EnvironmentName: i.EnvironmentName, LastAttemptedDeploymentId: i.LastAttemptedDeploymentId,
+				LastDeploymentAttemptedAt: i.LastDeploymentAttemptedAt, LastDeploymentSucceededAt: i.LastDeploymentSucceededAt,
+				LastSucceededDeploymentId: i.LastSucceededDeploymentId, Name: i.Name, ServiceName: i.ServiceName,
+				TemplateMajorVersion: i.TemplateMajorVersion, TemplateMinorVersion: i.TemplateMinorVersion, TemplateName: i.TemplateName,
+			})
+		}
+	}
+	sortInstances(list, in.SortBy, in.SortOrder)
+	out := &api.ListServiceInstancesOutput{ServiceInstances: []api.ServiceInstanceSummary{}}
+	if offset < len(list) {
+		end := min(offset+pageSize(in.MaxResults), len(list))
+		out.ServiceInstances = list[offset:end]
+		if end < len(list) {
+			out.NextToken = encodeToken("service-instances", strconv.Itoa(end))
+		}
+	}
+	return out, nil
+}
+
+// allResources reads every resource a filter selects, page by page.
+func (s *Service) allResources(ctx context.Context, f store.ResourceFilter) ([]*store.Resource, error) {
+	var all []*store.Resource
+	after := ""
+	for {
+		page, err := s.cfg.Store.ResourceList(ctx, f, store.Page{After: after, Limit: 500})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if len(page) < 500 {
+			return all, nil
+		}
+		after = page[len(page)-1].Key
+	}
+}
+
+func instanceMatches(r *store.Resource, filters []api.ListServiceInstancesFilter) (bool, error) {
+	keep := true
+	for _, f := range filters {
+		var ok bool
+		switch f.Key {
+		case api.ListServiceInstancesFilterByName:
+			ok = r.Name == f.Value
+		case api.ListServiceInstancesFilterByDeploymentStatus:
+			ok = r.DeploymentStatus == f.Value
+		case api.ListServiceInstancesFilterByTemplateName:
+			ok = r.TemplateName == f.Value
+		case api.ListServiceInstancesFilterByServiceName:
+			ok = r.ServiceName == f.Value
+		case api.ListServiceInstancesFilterByEnvironmentName:
+			ok = r.EnvironmentName == f.Value
+		case api.ListServiceInstancesFilterByDeployedTemplateVersionStatus:
+			// Only published versions deploy, so every deployed version is PUBLISHED.
+			ok = f.Value == api.TemplateVersionStatusPublished
+		case api.ListServiceInstancesFilterByLastDeploymentAttemptedAtBefore, api.ListServiceInstancesFilterByLastDeploymentAttemptedAtAfter,
+			api.ListServiceInstancesFilterByCreatedAtBefore, api.ListServiceInstancesFilterByCreatedAtAfter:
+			at, err := time.Parse(time.RFC3339, f.Value)
+			if err != nil {
+				return false, validationf("filter %s: value %q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", f.Key, f.Value)
+			}
+			t := r.CreatedAt
+			if strings.HasPrefix(f.Key, "lastDeploymentAttemptedAt") {
+				t = r.LastDeploymentAttemptedAt
+			}
+			ok = (strings.HasSuffix(f.Key, "Before") && t.Before(at)) || (strings.HasSuffix(f.Key, "After") && t.After(at))
+		default:
+			return false, validationf("filter key %q is not supported", f.Key)
+		}
+		keep = keep && ok
+	}
+	return keep, nil
+}
+
+func sortInstances(list []api.ServiceInstanceSummary, by, order string) {
+	key := func(i api.ServiceInstanceSummary) string {
+		switch by {
+		case api.ListServiceInstancesSortByName:
+			return i.Name
+		case api.ListServiceInstancesSortByDeploymentStatus:
+			return i.DeploymentStatus
+		case api.ListServiceInstancesSortByTemplateName:
+			return i.TemplateName
+		case api.ListServiceInstancesSortByEnvironmentName:
+			return i.EnvironmentName
+		case api.ListServiceInstancesSortByLastDeploymentAttemptedAt:
+			return fmt.Sprintf("%020d", i.LastDeploymentAttemptedAt.UnixMilli())
+		case api.ListServiceInstancesSortByCreatedAt:
+			return fmt.Sprintf("%020d", i.CreatedAt.UnixMilli())
+		}
+		return i.ServiceName
+	}
+	slices.SortStableFunc(list, func(a, b api.ServiceInstanceSummary) int {
+		c := cmp.Or(cmp.Compare(key(a), key(b)), cmp.Compare(a.ServiceName, b.ServiceName), cmp.Compare(a.Name, b.Name))
+		if order == api.SortOrderDescending {
+			return -c
+		}
+		return c
+	})
+}
+
+// UpdateServiceInstance deploys an instance again, with the deployment types
+// of UpdateEnvironment. The spec is a whole service spec; the instance takes
+// its entry by name. Refused while the instance (or its service) is changing.
+func (s *Service) UpdateServiceInstance(ctx context.Context, in *api.UpdateServiceInstanceInput) (*api.UpdateServiceInstanceOutput, error) {
+	r, err := s.getInstance(ctx, in.ServiceName, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if token := deref(in.ClientToken); token != "" && token == r.LastClientRequestToken {
+		return &api.UpdateServiceInstanceOutput{ServiceInstance: s.instance(r)}, nil // a retry
+	}
+	if in.DeploymentType == api.DeploymentUpdateTypeNone {
+		if in.Spec != "" || in.TemplateMajorVersion != "" || in.TemplateMinorVersion != "" {
+			return nil, validationf("deploymentType NONE deploys nothing: spec and template versions need CURRENT_VERSION, MINOR_VERSION or MAJOR_VERSION")
+		}
+		return &api.UpdateServiceInstanceOutput{ServiceInstance: s.instance(r)}, nil
+	}
+	if store.IsActive(r.DeploymentStatus) {
+		return nil, activeConflict("service instance", r)
+	}
+	svc, err := s.getService(ctx, in.ServiceName)
+	if err != nil {
+		return nil, err
+	}
+	if svc.Status == svcDeleteInProgress || (svc.Status == svcUpdateInProgress && strings.Contains(svc.Operation, `"`+r.Name+`"`)) {
+		return nil, conflictf("service %s is %s and this instance is part of that change", svc.Name, svc.Status)
+	}
+	t, err := s.getTemplate(ctx, kindSvc, r.TemplateName)
+	if err != nil {
+		return nil, err
+	}
+	major, minor, err := targetVersion(t, r, in.DeploymentType, in.TemplateMajorVersion, in.TemplateMinorVersion)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.resolveVersion(ctx, t, major, minor)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := s.parseBundle(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	spec := cmp.Or(in.Spec, r.Spec)
+	current, _ := tmpl.Schema.ServiceSpec(r.Spec)
+	inst, err := instanceFromSpec(tmpl.Schema, spec, r.Name, current)
+	if err != nil {
+		return nil, err
+	}
+	if inst.Environment != r.EnvironmentName {
+		return nil, validationf("invalid spec: instance '%s' is in environment %s, not %s", r.Name, r.EnvironmentName, inst.Environment)
+	}
+	env, err := s.instanceEnvironment(ctx, r.EnvironmentName, v)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := s.instancePlan(r.ServiceName, r.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy)
+	if err != nil {
+		return nil, err
+	}
+	d := s.newDeployment(r.Key, store.ResourceServiceInstance, store.OperationDeploy, v, spec, plan, s.now())
+	d.EnvironmentName, d.ServiceName, d.ServiceInstance = r.EnvironmentName, r.ServiceName, r.Name
+	pipelineID := ""
+	if pipe, err := s.cfg.Store.ResourceGet(ctx, pipelineKey(r.ServiceName)); err == nil {
+		pipelineID = pipe.LastSucceededDeploymentID
+	}
+	d.InitialState = instanceState(r.TemplateName, r.TemplateMajor, r.TemplateMinor, r.Spec, "", "")
+	d.TargetState = instanceState(v.TemplateName, d.TargetMajor, d.TargetMinor, spec, env.LastSucceededDeploymentID, pipelineID)
+	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, ClientToken: in.ClientToken})
+	if errors.Is(err, store.ErrActiveDeployment) {
+		return nil, activeConflict("service instance", r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.engine.Notify()
+	return &api.UpdateServiceInstanceOutput{ServiceInstance: s.instance(r)}, nil
+}
+
+// CancelServiceInstanceDeployment cancels the instance's IN_PROGRESS
+// deployment, exactly as CancelEnvironmentDeployment does.
+func (s *Service) CancelServiceInstanceDeployment(ctx context.Context, in *api.CancelServiceInstanceDeploymentInput) (*api.CancelServiceInstanceDeploymentOutput, error) {
+	r, err := s.getInstance(ctx, in.ServiceName, in.ServiceInstanceName)
+	if err != nil {
+		return nil, err
+	}
+	if r, err = s.cancel(ctx, "service instance", r); err != nil {
+		return nil, err
+	}
+	return &api.CancelServiceInstanceDeploymentOutput{ServiceInstance: s.instance(r)}, nil
+}
+
+// ListServiceInstanceOutputs lists an instance's outputs, or those of one of its deployments.
+func (s *Service) ListServiceInstanceOutputs(ctx context.Context, in *api.ListServiceInstanceOutputsInput) (*api.ListServiceInstanceOutputsOutput, error) {
+	r, err := s.getInstance(ctx, in.ServiceName, in.ServiceInstanceName)
+	if err != nil {
+		return nil, err
+	}
+	outputs, err := s.outputs(ctx, r, in.DeploymentId)
+	if err != nil {
+		return nil, err
+	}
+	return &api.ListServiceInstanceOutputsOutput{Outputs: outputs}, nil
+}
+
+// ListServiceInstanceProvisionedResources lists what the instance's
+// provisioning created: nothing Hadron can know of for commands it ran.
+func (s *Service) ListServiceInstanceProvisionedResources(ctx context.Context, in *api.ListServiceInstanceProvisionedResourcesInput) (*api.ListServiceInstanceProvisionedResourcesOutput, error) {
+	if _, err := s.getInstance(ctx, in.ServiceName, in.ServiceInstanceName); err != nil {
+		return nil, err
+	}
+	return &api.ListServiceInstanceProvisionedResourcesOutput{ProvisionedResources: []api.ProvisionedResource{}}, nil
+}
+
+// resourceDeleteStart starts the de-provisioning of a service's instance or
+// pipeline, with the manifest of the version it runs. As for environments,
+// nothing is run for a resource that never deployed on an engine other than
+// codebuild, whose commands may have half-built something.
+func (s *Service) resourceDeleteStart(ctx context.Context, r *store.Resource, now time.Time) (store.DeploymentStartParams, error) {
+	v, tmpl, err := s.parsedVersion(ctx, kindSvc, r.TemplateName, r.TemplateMajor, r.TemplateMinor)
+	plan := engine.Plan{Engine: engine.EngineCustomerManaged}
+	if err == nil {
+		plan, err = s.deletePlan(ctx, r, v, tmpl)
+	}
+	if err != nil && v == nil {
+		return store.DeploymentStartParams{}, err
+	}
+	if err != nil {
+		plan = engine.Plan{Engine: engine.EngineCustomerManaged}
+	}
+	d := s.newDeployment(r.Key, r.Type, store.OperationDelete, v, r.Spec, plan, now)
+	d.EnvironmentName, d.ServiceName = r.EnvironmentName, r.ServiceName
+	if r.Type == store.ResourceServiceInstance {
+		d.ServiceInstance = r.Name
+		d.InitialState = instanceState(r.TemplateName, r.TemplateMajor, r.TemplateMinor, r.Spec, "", "")
+	} else {
+		d.InitialState = pipelineState(r.TemplateName, r.TemplateMajor, r.TemplateMinor, r.Spec)
+	}
+	d.TargetState = d.InitialState
+	return store.DeploymentStartParams{Deployment: d}, nil
+}
+
+func (s *Service) deletePlan(ctx context.Context, r *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template) (engine.Plan, error) {
+	none := engine.Plan{Engine: engine.EngineCustomerManaged}
+	infra, dir := tmpl.Infrastructure, "instance_infrastructure"
+	if r.Type == store.ResourceServicePipeline {
+		infra, dir = tmpl.Pipeline, "pipeline_infrastructure"
+	}
+	if infra == nil || r.LastAttemptedDeploymentID == "" {
+		return none, nil // never deployed: a pipeline still waiting for its instances
+	}
+	eng := infra.Manifest.Engine()
+	if eng != engine.EngineCodebuild && r.LastSucceededDeploymentID == "" {
+		return none, nil
+	}
+	if r.Type == store.ResourceServicePipeline {
+		inputs, err := s.pipelineInputs(ctx, r.ServiceName, tmpl.Schema, r.Spec)
+		if err != nil {
+			return none, err
+		}
+		return s.codebuildPlan(eng, infra, v, dir, r.Key, inputs, store.OperationDelete), nil
+	}
+	env, err := s.cfg.Store.ResourceGet(ctx, environmentKey(r.EnvironmentName))
+	if err != nil {
+		return none, err
+	}
+	inst, err := instanceFromSpec(tmpl.Schema, r.Spec, r.Name, nil)
+	if err != nil {
+		inst.Inputs = map[string]any{}
+	}
+	return s.instancePlan(r.ServiceName, r.Name, inst.Inputs, env, v, tmpl, store.OperationDelete)
+}
+
+func instanceState(template, major, minor, spec, envDeployment, pipelineDeployment string) string {
+	raw, _ := json.Marshal(api.DeploymentState{ServiceInstance: &api.ServiceInstanceState{
+		TemplateName: template, TemplateMajorVersion: major, TemplateMinorVersion: minor, Spec: spec,
+		LastSuccessfulEnvironmentDeploymentId: envDeployment, LastSuccessfulServicePipelineDeploymentId: pipelineDeployment,
+	}})
+	return string(raw)
+}
+
+func (s *Service) instance(r *store.Resource) api.ServiceInstance {
+	return api.ServiceInstance{
+		Arn: s.arn(r.Key), CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus,
+		DeploymentStatusMessage: r.DeploymentStatusMessage, EnvironmentName: r.EnvironmentName,
+		LastAttemptedDeploymentId: r.LastAttemptedDeploymentID, LastClientRequestToken: r.LastClientRequestToken,
+		LastDeploymentAttemptedAt: apiTime(r.LastDeploymentAttemptedAt), LastDeploymentSucceededAt: apiTime(r.LastDeploymentSucceededAt),
+		LastSucceededDeploymentId: r.LastSucceededDeploymentID, Name: r.Name, ServiceName: r.ServiceName, Spec: r.Spec,
+		TemplateMajorVersion: r.TemplateMajor, TemplateMinorVersion: r.TemplateMinor, TemplateName: r.TemplateName,
+	}
+}

@@ -1,0 +1,221 @@
+package postgres
+
+import (
+	"context"
+	"io/fs"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/store"
+	"github.com/hadronhq/hadron/internal/store/postgres/pgtest"
+	"github.com/hadronhq/hadron/internal/store/storetest"
+)
+
+// openURL opens a store on url and closes it when t ends.
+func openURL(t *testing.T, url string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), url)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	pgtest.URL(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return openURL(t, pgtest.Schema(t)) })
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// Nodes starting at once on an empty schema apply every migration exactly
+// once: the advisory lock makes all but one wait, and they find them applied.
+func TestMigrationsOfNodesStartingAtOnce(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Schema(t)
+	const nodes = 6
+	stores := make([]*Store, nodes)
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Go(func() { stores[i], errs[i] = Open(t.Context(), url) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var applied int
+	if err := stores[0].pool.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	if applied != len(files) {
+		t.Errorf("schema_migrations has %d rows, want one per migration (%d)", applied, len(files))
+	}
+	// Every node sees what another wrote.
+	if err := stores[1].TemplateCreate(t.Context(), &store.Template{Kind: store.KindEnvironmentTemplate, Name: "base",
+		CreatedAt: t0, LastModifiedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stores[nodes-1].TemplateGet(t.Context(), store.KindEnvironmentTemplate, "base"); err != nil {
+		t.Errorf("template written by another node: %v", err)
+	}
+}
+
+// When the database drops the store's connections (a restart, a failover),
+// calls fail with an error rather than hang, and the store recovers by itself.
+func TestStoreRecoversFromLostConnections(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Schema(t)
+	s := openURL(t, url+"&application_name=victim")
+	defer s.Close()
+	ctx := t.Context()
+	if err := s.TemplateCreate(ctx, &store.Template{Kind: store.KindEnvironmentTemplate, Name: "base",
+		CreatedAt: t0, LastModifiedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	killConnections(t, url, "victim")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := s.TemplateGet(callCtx, store.KindEnvironmentTemplate, "base")
+		hung := callCtx.Err() != nil
+		cancel()
+		if err == nil {
+			break
+		}
+		if hung {
+			t.Fatalf("a call after the connections were dropped hung: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store did not recover: %v", err)
+		}
+		t.Logf("call while reconnecting failed fast: %v", err)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// killConnections terminates the connections to the schema of url that
+// carry application_name app (the store under test), as a database restart
+// would.
+func killConnections(t *testing.T, url, app string) {
+	t.Helper()
+	s := openURL(t, url)
+	defer s.Close()
+	var n int
+	err := s.pool.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = $1`, app).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatalf("no connection named %s to terminate", app)
+	}
+	t.Logf("terminated %d connections", n)
+}
+
+// A payload published by one node reaches the listeners of every node on the
+// schema, and a listener whose connection was dropped reconnects, says that
+// it may have missed payloads, and hears the next ones.
+func TestNotifierDeliversAcrossNodesAndAfterReconnecting(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Schema(t)
+	a := openURL(t, url)
+	defer a.Close()
+	b := openURL(t, url+"&application_name=listener")
+	defer b.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	heard := make(chan string, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Notifier(nil).Listen(ctx, heard)
+	}()
+	defer func() { cancel(); <-done }()
+
+	expect := func(want string) {
+		t.Helper()
+		select {
+		case got := <-heard:
+			if got != want {
+				t.Fatalf("heard %q, want %q", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("did not hear %q", want)
+		}
+	}
+	// The listener may not be listening yet: publish until it hears.
+	publishUntilHeard(t, a.Notifier(nil), heard, "hello")
+	if err := a.Notifier(nil).Publish(ctx, "cancel:x"); err != nil {
+		t.Fatal(err)
+	}
+	expect("cancel:x")
+
+	killConnections(t, url, "listener")
+	expect("") // reconnected: anything may have been missed
+	if err := a.Notifier(nil).Publish(ctx, "queued"); err != nil {
+		t.Fatal(err)
+	}
+	expect("queued")
+}
+
+// Schemas are separate Hadron installations: a node does not hear another
+// schema's payloads.
+func TestNotifierStaysInItsSchema(t *testing.T) {
+	t.Parallel()
+	a := openURL(t, pgtest.Schema(t))
+	defer a.Close()
+	b := openURL(t, pgtest.Schema(t))
+	defer b.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	heardA, heardB := make(chan string, 16), make(chan string, 16)
+	go a.Notifier(nil).Listen(ctx, heardA)
+	go b.Notifier(nil).Listen(ctx, heardB)
+	publishUntilHeard(t, b.Notifier(nil), heardB, "b")
+	publishUntilHeard(t, a.Notifier(nil), heardA, "a")
+	select {
+	case got := <-heardB:
+		t.Errorf("schema b heard %q from schema a", got)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// publishUntilHeard publishes payload until heard receives it: a listener
+// that has just started may not be listening yet.
+func publishUntilHeard(t *testing.T, n *Notifier, heard <-chan string, payload string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := n.Publish(t.Context(), payload); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-heard:
+			if got != payload {
+				t.Fatalf("heard %q, want %q", got, payload)
+			}
+			// Drain the copies of earlier attempts.
+			for {
+				select {
+				case got := <-heard:
+					if got != payload {
+						t.Fatalf("heard %q, want %q", got, payload)
+					}
+				case <-time.After(100 * time.Millisecond):
+					return
+				}
+			}
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no listener heard %q", payload)
+}
