@@ -70,19 +70,35 @@ func (f *fixture) start(t *testing.T) {
 // deploy queues a deployment of a new environment with the given plan.
 func (f *fixture) deploy(t *testing.T, plan engine.Plan) *store.Deployment {
 	t.Helper()
+	return f.deployAs(t, store.ResourceEnvironment, plan)
+}
+
+// deployAs queues a deployment of a new resource of the given type: the
+// engine treats every deployable type alike, and the race tests prove it.
+func (f *fixture) deployAs(t *testing.T, typ string, plan engine.Plan) *store.Deployment {
+	t.Helper()
 	n := seq.Add(1)
 	raw, _ := json.Marshal(plan)
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	key := fmt.Sprintf("environment/env%d", n)
+	env := fmt.Sprintf("env%d", n)
+	key, name, service := "environment/"+env, env, ""
+	switch typ {
+	case store.ResourceServiceInstance:
+		service, name = fmt.Sprintf("svc%d", n), "inst"
+		key = "service/" + service + "/service-instance/inst"
+	case store.ResourceServicePipeline:
+		service, name = fmt.Sprintf("svc%d", n), "pipeline"
+		key = "service/" + service + "/pipeline"
+	}
 	d := &store.Deployment{
-		ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n), TargetKey: key, TargetType: store.ResourceEnvironment,
-		EnvironmentName: fmt.Sprintf("env%d", n), Operation: store.OperationDeploy, Status: store.StatusInProgress,
+		ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n), TargetKey: key, TargetType: typ,
+		EnvironmentName: env, ServiceName: service, Operation: store.OperationDeploy, Status: store.StatusInProgress,
 		Plan: string(raw), TargetTemplate: "t", TargetMajor: "1", TargetMinor: "0", TargetSpec: "new spec",
 		CreatedAt: now, LastModifiedAt: now,
 	}
 	_, err := f.store.DeploymentStart(context.Background(), store.DeploymentStartParams{
 		Deployment: d,
-		Create: &store.Resource{Key: key, Type: store.ResourceEnvironment, Name: d.EnvironmentName, TemplateName: "t",
+		Create: &store.Resource{Key: key, Type: typ, Name: name, ServiceName: service, EnvironmentName: env, TemplateName: "t",
 			TemplateMajor: "1", TemplateMinor: "0", Spec: "old spec", CreatedAt: now, LastModifiedAt: now},
 	})
 	if err != nil {
@@ -192,50 +208,54 @@ func TestEngineHadronCannotRunFailsNamingIt(t *testing.T) {
 
 func TestCancelBeforePickupEndsCancelledAndNothingRuns(t *testing.T) {
 	t.Parallel()
-	f := setup(t, nil) // not started: nothing can claim
-	marker := filepath.Join(t.TempDir(), "ran")
-	d := f.deploy(t, codebuildPlan("touch "+marker))
-	if res := f.cancel(t, d.ID); res.Status != store.StatusCancelled {
-		t.Fatalf("cancel of an unclaimed deployment = %s, want CANCELLED", res.Status)
-	}
-	f.start(t)
-	// A deployment queued after the cancelled one runs; by then the cancelled one
-	// would have run too, since claims go oldest first.
-	later := f.deploy(t, codebuildPlan("true"))
-	f.waitEnded(t, later.ID)
-	if _, err := os.Stat(marker); err == nil {
-		t.Error("the cancelled deployment ran")
-	}
-	got, _ := f.store.DeploymentGet(context.Background(), d.ID)
-	if got.Status != store.StatusCancelled || got.StatusMessage != store.CancelledMessage {
-		t.Errorf("deployment = %s %q", got.Status, got.StatusMessage)
-	}
+	forEachResourceType(t, func(t *testing.T, typ string) {
+		f := setup(t, nil) // not started: nothing can claim
+		marker := filepath.Join(t.TempDir(), "ran")
+		d := f.deployAs(t, typ, codebuildPlan("touch "+marker))
+		if res := f.cancel(t, d.ID); res.Status != store.StatusCancelled {
+			t.Fatalf("cancel of an unclaimed deployment = %s, want CANCELLED", res.Status)
+		}
+		f.start(t)
+		// A deployment queued after the cancelled one runs; by then the cancelled one
+		// would have run too, since claims go oldest first.
+		later := f.deployAs(t, typ, codebuildPlan("true"))
+		f.waitEnded(t, later.ID)
+		if _, err := os.Stat(marker); err == nil {
+			t.Error("the cancelled deployment ran")
+		}
+		got, _ := f.store.DeploymentGet(context.Background(), d.ID)
+		if got.Status != store.StatusCancelled || got.StatusMessage != store.CancelledMessage {
+			t.Errorf("deployment = %s %q", got.Status, got.StatusMessage)
+		}
+	})
 }
 
 func TestCancelWhileRunningStopsTheProcessAndEndsCancelled(t *testing.T) {
 	t.Parallel()
-	f := setup(t, nil)
-	f.start(t)
-	dir := t.TempDir()
-	started, pidfile := filepath.Join(dir, "started"), filepath.Join(dir, "pid")
-	d := f.deploy(t, codebuildPlan(fmt.Sprintf(`sleep 300 & echo $! > %s; trap 'kill $!; exit 143' TERM; touch %s; wait`, pidfile, started)))
-	waitFile(t, started)
-	if res := f.cancel(t, d.ID); res.Status != store.StatusCancelling {
-		t.Fatalf("cancel of a running deployment = %s, want CANCELLING", res.Status)
-	}
-	r, _ := f.store.ResourceGet(context.Background(), d.TargetKey)
-	if r.DeploymentStatus != store.StatusCancelling {
-		t.Errorf("resource right after cancel = %s, want CANCELLING", r.DeploymentStatus)
-	}
-	got := f.waitEnded(t, d.ID)
-	if got.Status != store.StatusCancelled || got.StatusMessage != store.CancelledMessage {
-		t.Fatalf("deployment = %s %q, want CANCELLED", got.Status, got.StatusMessage)
-	}
-	r, _ = f.store.ResourceGet(context.Background(), d.TargetKey)
-	if r.Spec != "old spec" || r.DeploymentStatus != store.StatusCancelled {
-		t.Errorf("resource = spec %q status %s; want old spec, CANCELLED", r.Spec, r.DeploymentStatus)
-	}
-	assertProcessGone(t, pidfile)
+	forEachResourceType(t, func(t *testing.T, typ string) {
+		f := setup(t, nil)
+		f.start(t)
+		dir := t.TempDir()
+		started, pidfile := filepath.Join(dir, "started"), filepath.Join(dir, "pid")
+		d := f.deployAs(t, typ, codebuildPlan(fmt.Sprintf(`sleep 300 & echo $! > %s; trap 'kill $!; exit 143' TERM; touch %s; wait`, pidfile, started)))
+		waitFile(t, started)
+		if res := f.cancel(t, d.ID); res.Status != store.StatusCancelling {
+			t.Fatalf("cancel of a running deployment = %s, want CANCELLING", res.Status)
+		}
+		r, _ := f.store.ResourceGet(context.Background(), d.TargetKey)
+		if r.DeploymentStatus != store.StatusCancelling {
+			t.Errorf("resource right after cancel = %s, want CANCELLING", r.DeploymentStatus)
+		}
+		got := f.waitEnded(t, d.ID)
+		if got.Status != store.StatusCancelled || got.StatusMessage != store.CancelledMessage {
+			t.Fatalf("deployment = %s %q, want CANCELLED", got.Status, got.StatusMessage)
+		}
+		r, _ = f.store.ResourceGet(context.Background(), d.TargetKey)
+		if r.Spec != "old spec" || r.DeploymentStatus != store.StatusCancelled {
+			t.Errorf("resource = spec %q status %s; want old spec, CANCELLED", r.Spec, r.DeploymentStatus)
+		}
+		assertProcessGone(t, pidfile)
+	})
 }
 
 func TestCancelOfCommandIgnoringSIGTERMKillsAfterGrace(t *testing.T) {
@@ -261,29 +281,31 @@ func TestCancelOfCommandIgnoringSIGTERMKillsAfterGrace(t *testing.T) {
 // deterministic with a provisioner that waits at the finish line.
 func TestRunThatFinishesWhileCancelLandsEndsSucceeded(t *testing.T) {
 	t.Parallel()
-	atFinish, release := make(chan struct{}), make(chan struct{})
-	f := setup(t, func(c *engine.Config) {
-		c.Provisioners["hold"] = engine.ProvisionerFunc(func(ctx context.Context, w engine.Work) (map[string]string, error) {
-			close(atFinish)
-			<-release
-			return map[string]string{"done": "yes"}, nil // the work completed: the cancel came too late
+	forEachResourceType(t, func(t *testing.T, typ string) {
+		atFinish, release := make(chan struct{}), make(chan struct{})
+		f := setup(t, func(c *engine.Config) {
+			c.Provisioners["hold"] = engine.ProvisionerFunc(func(ctx context.Context, w engine.Work) (map[string]string, error) {
+				close(atFinish)
+				<-release
+				return map[string]string{"done": "yes"}, nil // the work completed: the cancel came too late
+			})
 		})
+		f.start(t)
+		d := f.deployAs(t, typ, engine.Plan{Engine: "hold"})
+		<-atFinish
+		if res := f.cancel(t, d.ID); res.Status != store.StatusCancelling {
+			t.Fatalf("cancel = %s, want CANCELLING", res.Status)
+		}
+		close(release)
+		got := f.waitEnded(t, d.ID)
+		if got.Status != store.StatusSucceeded {
+			t.Fatalf("deployment = %s %q, want SUCCEEDED: the work won the race", got.Status, got.StatusMessage)
+		}
+		r, _ := f.store.ResourceGet(context.Background(), d.TargetKey)
+		if r.Spec != "new spec" || r.DeploymentStatus != store.StatusSucceeded {
+			t.Errorf("resource = spec %q status %s; want the new state", r.Spec, r.DeploymentStatus)
+		}
 	})
-	f.start(t)
-	d := f.deploy(t, engine.Plan{Engine: "hold"})
-	<-atFinish
-	if res := f.cancel(t, d.ID); res.Status != store.StatusCancelling {
-		t.Fatalf("cancel = %s, want CANCELLING", res.Status)
-	}
-	close(release)
-	got := f.waitEnded(t, d.ID)
-	if got.Status != store.StatusSucceeded {
-		t.Fatalf("deployment = %s %q, want SUCCEEDED: the work won the race", got.Status, got.StatusMessage)
-	}
-	r, _ := f.store.ResourceGet(context.Background(), d.TargetKey)
-	if r.Spec != "new spec" || r.DeploymentStatus != store.StatusSucceeded {
-		t.Errorf("resource = spec %q status %s; want the new state", r.Spec, r.DeploymentStatus)
-	}
 }
 
 func TestCancelAfterTheRunFinishedIsRefusedNamingStatus(t *testing.T) {
@@ -379,4 +401,15 @@ func assertProcessGone(t *testing.T, pidfile string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Errorf("process %d survived the cancel", pid)
+}
+
+// forEachResourceType runs a test for environments, service instances and
+// service pipelines: one cancel path serves them all.
+func forEachResourceType(t *testing.T, fn func(t *testing.T, typ string)) {
+	for _, typ := range []string{store.ResourceEnvironment, store.ResourceServiceInstance, store.ResourceServicePipeline} {
+		t.Run(typ, func(t *testing.T) {
+			t.Parallel()
+			fn(t, typ)
+		})
+	}
 }
