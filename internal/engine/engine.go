@@ -63,6 +63,9 @@ type Plan struct {
 	Inputs json.RawMessage `json:"inputs,omitempty"`
 	// Bundle names the template version whose files the run needs.
 	Bundle *BundleRef `json:"bundle,omitempty"`
+	// Files are more files for the working directory, by name (a component's
+	// template file, which is not part of any bundle).
+	Files map[string]string `json:"files,omitempty"`
 	// Outputs are known in advance for customer-managed resources.
 	Outputs map[string]string `json:"outputs,omitempty"`
 	// Env is added to the commands' environment (RESOURCE_ARN, ...).

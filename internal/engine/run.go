@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -71,6 +72,15 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, logw io.Wri
 		var err error
 		if files, err = e.cfg.Files.BundleFiles(ctx, *plan.Bundle); err != nil {
 			return nil, fmt.Errorf("read template bundle: %w", err)
+		}
+	}
+	if len(plan.Files) > 0 {
+		files = maps.Clone(files)
+		if files == nil {
+			files = map[string][]byte{}
+		}
+		for name, data := range plan.Files {
+			files[name] = []byte(data)
 		}
 	}
 	dir := filepath.Join(e.cfg.DataDir, "work", d.ID)

@@ -287,7 +287,20 @@ func (s *Service) UpdateServiceInstance(ctx context.Context, in *api.UpdateServi
 	if err != nil {
 		return nil, err
 	}
-	plan, err := s.instancePlan(r.ServiceName, r.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy)
+	components, err := s.attachedComponents(ctx, r.ServiceName, r.Name)
+	if err != nil {
+		return nil, err
+	}
+	var componentIDs []string
+	for _, c := range components {
+		if store.IsActive(c.DeploymentStatus) {
+			return nil, conflictf("service instance %s: its component %s is being deployed (%s): wait for it to end", r.Name, c.Name, c.DeploymentStatus)
+		}
+		if c.LastSucceededDeploymentID != "" {
+			componentIDs = append(componentIDs, c.LastSucceededDeploymentID)
+		}
+	}
+	plan, err := s.instancePlan(r.ServiceName, r.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, components...)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +311,7 @@ func (s *Service) UpdateServiceInstance(ctx context.Context, in *api.UpdateServi
 		pipelineID = pipe.LastSucceededDeploymentID
 	}
 	d.InitialState = instanceState(r.TemplateName, r.TemplateMajor, r.TemplateMinor, r.Spec, "", "")
-	d.TargetState = instanceState(v.TemplateName, d.TargetMajor, d.TargetMinor, spec, env.LastSucceededDeploymentID, pipelineID)
+	d.TargetState = instanceState(v.TemplateName, d.TargetMajor, d.TargetMinor, spec, env.LastSucceededDeploymentID, pipelineID, componentIDs...)
 	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, ClientToken: in.ClientToken})
 	if errors.Is(err, store.ErrActiveDeployment) {
 		return nil, activeConflict("service instance", r)
@@ -404,10 +417,11 @@ func (s *Service) deletePlan(ctx context.Context, r *store.Resource, v *store.Te
 	return s.instancePlan(r.ServiceName, r.Name, inst.Inputs, env, v, tmpl, store.OperationDelete)
 }
 
-func instanceState(template, major, minor, spec, envDeployment, pipelineDeployment string) string {
+func instanceState(template, major, minor, spec, envDeployment, pipelineDeployment string, componentDeployments ...string) string {
 	raw, _ := json.Marshal(api.DeploymentState{ServiceInstance: &api.ServiceInstanceState{
 		TemplateName: template, TemplateMajorVersion: major, TemplateMinorVersion: minor, Spec: spec,
 		LastSuccessfulEnvironmentDeploymentId: envDeployment, LastSuccessfulServicePipelineDeploymentId: pipelineDeployment,
+		LastSuccessfulComponentDeploymentIds: componentDeployments,
 	}})
 	return string(raw)
 }

@@ -197,15 +197,23 @@ func (s *Service) instanceEnvironment(ctx context.Context, name string, v *store
 // instancePlan builds the plan of an instance deployment: Proton's inputs
 // file for an instance holds the service's name, the instance's inputs and
 // its environment's outputs.
-func (s *Service) instancePlan(service, name string, inputs map[string]any, env *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, op string) (engine.Plan, error) {
+func (s *Service) instancePlan(service, name string, inputs map[string]any, env *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, op string, components ...*store.Resource) (engine.Plan, error) {
 	if tmpl.Infrastructure == nil {
 		return engine.Plan{}, validationf("service template version %s:%d.%d has no instance_infrastructure", v.TemplateName, v.Major, v.Minor)
 	}
 	var envOutputs map[string]string
 	json.Unmarshal([]byte(env.Outputs), &envOutputs)
+	instance := map[string]any{"name": name, "inputs": inputs}
+	// An attached component's outputs reach the instance as
+	// service_instance.components.default.outputs.
+	for _, c := range components {
+		var outputs map[string]string
+		json.Unmarshal([]byte(c.Outputs), &outputs)
+		instance["components"] = map[string]any{"default": map[string]any{"name": c.Name, "outputs": outputs}}
+	}
 	raw, err := json.Marshal(map[string]any{
 		"service":          map[string]any{"name": service},
-		"service_instance": map[string]any{"name": name, "inputs": inputs},
+		"service_instance": instance,
 		"environment":      map[string]any{"name": env.Name, "account_id": s.cfg.AccountID, "outputs": envOutputs},
 	})
 	if err != nil {
@@ -355,6 +363,11 @@ func (s *Service) UpdateService(ctx context.Context, in *api.UpdateServiceInput)
 		if store.IsActive(r.DeploymentStatus) {
 			return nil, conflictf("service instance %s is being deployed (%s): it cannot be removed now", r.Name, r.DeploymentStatus)
 		}
+		if attached, err := s.attachedComponents(ctx, in.Name, r.Name); err != nil {
+			return nil, err
+		} else if len(attached) > 0 {
+			return nil, conflictf("service instance %s has component %s attached: detach or delete it before removing the instance", r.Name, attached[0].Name)
+		}
 		start, err := s.resourceDeleteStart(ctx, r, now)
 		if err != nil {
 			return nil, err
@@ -404,10 +417,12 @@ func (s *Service) DeleteService(ctx context.Context, in *api.DeleteServiceInput)
 	op := serviceOp{Kind: "delete", Phase: "instances"}
 	p := store.ServiceChangeParams{Name: in.Name, From: serviceAtRest, FromOperation: &svc.Operation,
 		Status: ptr(svcDeleteInProgress), StatusMessage: ptr(""), At: now}
+	if attached, err := s.attachedComponents(ctx, in.Name, ""); err != nil {
+		return nil, err
+	} else if len(attached) > 0 {
+		return nil, conflictf("service %s has component %s attached: detach or delete it first", in.Name, attached[0].Name)
+	}
 	for _, r := range resources {
-		if r.Type == store.ResourceComponent {
-			return nil, conflictf("service %s has component %s attached: detach or delete it first", in.Name, r.Name)
-		}
 		if store.IsActive(r.DeploymentStatus) {
 			return nil, conflictf("%s is being deployed (%s): wait for it to end or cancel it", r.Key, r.DeploymentStatus)
 		}

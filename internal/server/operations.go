@@ -62,6 +62,15 @@ func register(s *awsjson.Server, p *proton.Service) {
 	handle(s, "ListServicePipelineOutputs", p.ListServicePipelineOutputs)
 	handle(s, "ListServicePipelineProvisionedResources", p.ListServicePipelineProvisionedResources)
 
+	handle(s, "CreateComponent", p.CreateComponent)
+	handle(s, "GetComponent", p.GetComponent)
+	handle(s, "ListComponents", p.ListComponents)
+	handle(s, "UpdateComponent", p.UpdateComponent)
+	handle(s, "DeleteComponent", p.DeleteComponent)
+	handle(s, "CancelComponentDeployment", p.CancelComponentDeployment)
+	handle(s, "ListComponentOutputs", p.ListComponentOutputs)
+	handle(s, "ListComponentProvisionedResources", p.ListComponentProvisionedResources)
+
 	handle(s, "GetDeployment", p.GetDeployment)
 	handle(s, "ListDeployments", p.ListDeployments)
 	handle(s, "DeleteDeployment", p.DeleteDeployment)

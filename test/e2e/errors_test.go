@@ -26,8 +26,8 @@ func TestCLIErrors(t *testing.T) {
 		s.awsErr(t, "ResourceNotFoundException", "cancel-environment-deployment", "--environment-name", "nowhere")
 	})
 	t.Run("an operation not implemented yet is an UnknownOperationException", func(t *testing.T) {
-		msg := s.awsErr(t, "UnknownOperationException", "list-services")
-		if !strings.Contains(msg, "ListServices") {
+		msg := s.awsErr(t, "UnknownOperationException", "list-repositories")
+		if !strings.Contains(msg, "ListRepositories") {
 			t.Errorf("the error does not name the operation: %s", msg)
 		}
 	})

@@ -14,7 +14,6 @@ func newService(name, status string) *store.Service {
 	}
 }
 
-
 func serviceTests() []test {
 	svc1 := target{svcTemplate, "1", "0", "spec: service"}
 	return []test{

@@ -1,0 +1,440 @@
+package proton
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/bundle"
+	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+func componentKey(name string) string { return "component/" + name }
+
+// componentState is a component's deployed state, kept as its resource's Spec:
+// what a deployment sets and a failed or cancelled one leaves as it was. The
+// attachment is part of it, so a cancelled attach leaves the component detached.
+type componentState struct {
+	Manifest            string `json:"manifest"`
+	TemplateFile        string `json:"templateFile"`
+	ServiceSpec         string `json:"serviceSpec,omitempty"`
+	ServiceName         string `json:"serviceName,omitempty"`
+	ServiceInstanceName string `json:"serviceInstanceName,omitempty"`
+}
+
+func (c componentState) encode() string {
+	raw, _ := json.Marshal(c)
+	return string(raw)
+}
+
+func decodeComponentState(spec string) componentState {
+	var c componentState
+	json.Unmarshal([]byte(spec), &c)
+	return c
+}
+
+// apiState is the model's ComponentState of c.
+func (c componentState) apiState() string {
+	raw, _ := json.Marshal(api.DeploymentState{Component: &api.ComponentState{
+		ServiceInstanceName: c.ServiceInstanceName, ServiceName: c.ServiceName, ServiceSpec: c.ServiceSpec, TemplateFile: c.TemplateFile,
+	}})
+	return string(raw)
+}
+
+// CreateComponent creates a directly defined component, in an environment or
+// attached to a service instance, and deploys it.
+func (s *Service) CreateComponent(ctx context.Context, in *api.CreateComponentInput) (*api.CreateComponentOutput, error) {
+	if (in.ServiceName == "") != (in.ServiceInstanceName == "") {
+		return nil, validationf("serviceName and serviceInstanceName go together: give both to attach the component, or neither")
+	}
+	if in.ServiceName == "" && in.EnvironmentName == "" {
+		return nil, validationf("a component needs environmentName, or serviceName and serviceInstanceName to attach it")
+	}
+	if r, err := s.cfg.Store.ResourceGet(ctx, componentKey(in.Name)); err == nil {
+		if token := deref(in.ClientToken); token != "" && token == r.LastClientRequestToken {
+			return &api.CreateComponentOutput{Component: s.component(r)}, nil // a retry
+		}
+		return nil, conflictf("component %s already exists", in.Name)
+	}
+	target := componentState{Manifest: in.Manifest, TemplateFile: in.TemplateFile, ServiceSpec: in.ServiceSpec,
+		ServiceName: in.ServiceName, ServiceInstanceName: in.ServiceInstanceName}
+	envName, err := s.componentEnvironment(ctx, in.EnvironmentName, target)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	r := &store.Resource{
+		Key: componentKey(in.Name), Type: store.ResourceComponent, Name: in.Name, EnvironmentName: envName,
+		Description: deref(in.Description), Spec: target.encode(), LastClientRequestToken: deref(in.ClientToken),
+		CreatedAt: now, LastModifiedAt: now,
+	}
+	d, err := s.componentDeployment(ctx, r, target, store.OperationDeploy, now)
+	if err != nil {
+		return nil, err
+	}
+	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Create: r})
+	if errors.Is(err, store.ErrExists) {
+		return nil, conflictf("component %s already exists", in.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.engine.Notify()
+	return &api.CreateComponentOutput{Component: s.component(r)}, nil
+}
+
+// componentEnvironment checks Proton's rules for a component's place and
+// returns its environment: an attached component lives in its instance's
+// environment, whose service template version must allow directly defined
+// components; the environment must have a componentRoleArn.
+func (s *Service) componentEnvironment(ctx context.Context, envName string, c componentState) (string, error) {
+	if c.ServiceName != "" {
+		inst, err := s.getInstance(ctx, c.ServiceName, c.ServiceInstanceName)
+		if err != nil {
+			return "", err
+		}
+		if envName != "" && envName != inst.EnvironmentName {
+			return "", validationf("service instance %s is in environment %s, not %s", inst.Name, inst.EnvironmentName, envName)
+		}
+		envName = inst.EnvironmentName
+		v, err := s.getVersion(ctx, kindSvc, inst.TemplateName, inst.TemplateMajor, inst.TemplateMinor)
+		if err != nil {
+			return "", err
+		}
+		extra, err := serviceVersionExtra(v)
+		if err != nil {
+			return "", err
+		}
+		if !extra.supportsComponentSource(api.ServiceTemplateSupportedComponentSourceTypeDirectlyDefined) {
+			return "", validationf("service instance %s runs service template version %s:%d.%d, whose supportedComponentSources does not include DIRECTLY_DEFINED",
+				inst.Name, v.TemplateName, v.Major, v.Minor)
+		}
+	}
+	env, err := s.getEnvironment(ctx, envName)
+	if err != nil {
+		return "", err
+	}
+	var st envSettings
+	json.Unmarshal([]byte(env.Settings), &st)
+	if st.ComponentRoleArn == "" {
+		return "", validationf("environment %s has no componentRoleArn: directly defined components need one (UpdateEnvironment --component-role-arn)", envName)
+	}
+	return envName, nil
+}
+
+// componentDeployment validates a component's manifest and builds the
+// deployment of r toward target (or its de-provisioning). A manifest naming
+// an engine Hadron does not run is accepted; its deployment fails naming it.
+func (s *Service) componentDeployment(ctx context.Context, r *store.Resource, target componentState, op string, now time.Time) (*store.Deployment, error) {
+	m, files, err := bundle.ParseComponentManifest(target.Manifest, target.TemplateFile)
+	if err != nil {
+		return nil, validationf("manifest: %s", err.Error())
+	}
+	plan := engine.Plan{Engine: m.Engine(), Env: map[string]string{"RESOURCE_ARN": s.arn(r.Key)}, Files: map[string]string{}}
+	for name, data := range files {
+		plan.Files[name] = string(data)
+	}
+	if plan.Engine == engine.EngineCodebuild {
+		inputs, err := s.componentInputs(ctx, r, target)
+		if err != nil {
+			return nil, err
+		}
+		plan.Inputs = inputs
+		plan.Commands = m.Templates[0].Settings.Provision
+		if op == store.OperationDelete {
+			plan.Commands = m.Templates[0].Settings.Deprovision
+		}
+	}
+	if op == store.OperationDelete && plan.Engine != engine.EngineCodebuild && r.LastSucceededDeploymentID == "" {
+		plan = engine.Plan{Engine: engine.EngineCustomerManaged} // nothing was ever provisioned
+	}
+	planJSON, _ := json.Marshal(plan)
+	status := store.StatusInProgress
+	if op == store.OperationDelete {
+		status = store.StatusDeleteInProgress
+	}
+	d := &store.Deployment{
+		ID: newDeploymentID(), TargetKey: r.Key, TargetType: store.ResourceComponent, EnvironmentName: r.EnvironmentName,
+		ServiceName: target.ServiceName, ServiceInstance: target.ServiceInstanceName, ComponentName: r.Name,
+		Operation: op, Status: status, Plan: string(planJSON), TargetSpec: target.encode(), TargetState: target.apiState(),
+		CreatedAt: now, LastModifiedAt: now,
+	}
+	if r.LastAttemptedDeploymentID != "" {
+		d.InitialState = decodeComponentState(r.Spec).apiState()
+	}
+	return d, nil
+}
+
+// componentInputs is the inputs file of a component: its name, the service
+// and instance it is attached to with the instance's inputs, and its
+// environment's outputs.
+func (s *Service) componentInputs(ctx context.Context, r *store.Resource, c componentState) ([]byte, error) {
+	env, err := s.getEnvironment(ctx, r.EnvironmentName)
+	if err != nil {
+		return nil, err
+	}
+	var envOutputs map[string]string
+	json.Unmarshal([]byte(env.Outputs), &envOutputs)
+	in := map[string]any{
+		"component":   map[string]any{"name": r.Name},
+		"environment": map[string]any{"name": env.Name, "account_id": s.cfg.AccountID, "outputs": envOutputs},
+	}
+	if c.ServiceName != "" {
+		inputs := map[string]any{}
+		if inst, err := s.getInstance(ctx, c.ServiceName, c.ServiceInstanceName); err == nil {
+			if _, tmpl, err := s.parsedVersion(ctx, kindSvc, inst.TemplateName, inst.TemplateMajor, inst.TemplateMinor); err == nil {
+				spec := cmp.Or(c.ServiceSpec, inst.Spec)
+				if i, err := instanceFromSpec(tmpl.Schema, spec, inst.Name, nil); err == nil {
+					inputs = i.Inputs
+				}
+			}
+		}
+		in["service"] = map[string]any{"name": c.ServiceName}
+		in["service_instance"] = map[string]any{"name": c.ServiceInstanceName, "inputs": inputs}
+	}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("encode proton-inputs.json: %w", err)
+	}
+	return raw, nil
+}
+
+// GetComponent returns one component.
+func (s *Service) GetComponent(ctx context.Context, in *api.GetComponentInput) (*api.GetComponentOutput, error) {
+	r, err := s.getComponent(ctx, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	c := s.component(r)
+	return &api.GetComponentOutput{Component: &c}, nil
+}
+
+func (s *Service) getComponent(ctx context.Context, name string) (*store.Resource, error) {
+	r, err := s.cfg.Store.ResourceGet(ctx, componentKey(name))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundf("component %s not found", name)
+	}
+	return r, err
+}
+
+// ListComponents lists components by name, filtered by environment, service
+// or service instance.
+func (s *Service) ListComponents(ctx context.Context, in *api.ListComponentsInput) (*api.ListComponentsOutput, error) {
+	if in.ServiceInstanceName != "" && in.ServiceName == "" {
+		return nil, validationf("serviceInstanceName needs serviceName")
+	}
+	offsetS, err := decodeToken("components", in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	offset, _ := strconv.Atoi(offsetS)
+	all, err := s.allResources(ctx, store.ResourceFilter{Type: store.ResourceComponent, EnvironmentName: in.EnvironmentName})
+	if err != nil {
+		return nil, err
+	}
+	var list []api.ComponentSummary
+	for _, r := range all {
+		c := decodeComponentState(r.Spec)
+		if (in.ServiceName != "" && c.ServiceName != in.ServiceName) || (in.ServiceInstanceName != "" && c.ServiceInstanceName != in.ServiceInstanceName) {
+			continue
+		}
+		full := s.component(r)
+		list = append(list, api.ComponentSummary{
+			Arn: full.Arn, CreatedAt: full.CreatedAt, DeploymentStatus: full.DeploymentStatus, DeploymentStatusMessage: full.DeploymentStatusMessage,
+			EnvironmentName: full.EnvironmentName, LastAttemptedDeploymentId: full.LastAttemptedDeploymentId,
+			LastDeploymentAttemptedAt: full.LastDeploymentAttemptedAt, LastDeploymentSucceededAt: full.LastDeploymentSucceededAt,
+			LastModifiedAt: full.LastModifiedAt, LastSucceededDeploymentId: full.LastSucceededDeploymentId, Name: full.Name,
+			ServiceInstanceName: full.ServiceInstanceName, ServiceName: full.ServiceName,
+		})
+	}
+	out := &api.ListComponentsOutput{Components: []api.ComponentSummary{}}
+	if offset < len(list) {
+		end := min(offset+pageSize(in.MaxResults), len(list))
+		out.Components = list[offset:end]
+		if end < len(list) {
+			out.NextToken = encodeToken("components", strconv.Itoa(end))
+		}
+	}
+	return out, nil
+}
+
+// UpdateComponent changes a component's description (NONE) or deploys it
+// again with a new template file, service spec or attachment (CURRENT_VERSION).
+// Omitted names keep the attachment; empty names detach.
+func (s *Service) UpdateComponent(ctx context.Context, in *api.UpdateComponentInput) (*api.UpdateComponentOutput, error) {
+	r, err := s.getComponent(ctx, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if token := deref(in.ClientToken); token != "" && token == r.LastClientRequestToken {
+		return &api.UpdateComponentOutput{Component: s.component(r)}, nil // a retry
+	}
+	if in.DeploymentType == api.ComponentDeploymentUpdateTypeNone {
+		if in.ServiceSpec != "" || in.TemplateFile != "" || in.ServiceName != nil || in.ServiceInstanceName != nil {
+			return nil, validationf("deploymentType NONE changes the description only: templateFile, serviceSpec and the attachment need CURRENT_VERSION")
+		}
+		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, r.Key, in.Description, nil, s.now())
+		if errors.Is(err, store.ErrActiveDeployment) {
+			return nil, activeConflict("component", r)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &api.UpdateComponentOutput{Component: s.component(r)}, nil
+	}
+	if store.IsActive(r.DeploymentStatus) {
+		return nil, activeConflict("component", r)
+	}
+	cur := decodeComponentState(r.Spec)
+	target := cur
+	target.TemplateFile = cmp.Or(in.TemplateFile, cur.TemplateFile)
+	target.ServiceSpec = cmp.Or(in.ServiceSpec, cur.ServiceSpec)
+	if (in.ServiceName == nil) != (in.ServiceInstanceName == nil) || (in.ServiceName != nil && (*in.ServiceName == "") != (*in.ServiceInstanceName == "")) {
+		return nil, validationf("serviceName and serviceInstanceName go together: give both (empty to detach), or neither to keep the attachment")
+	}
+	if in.ServiceName != nil {
+		target.ServiceName, target.ServiceInstanceName = *in.ServiceName, *in.ServiceInstanceName
+		if target.ServiceName == "" {
+			target.ServiceSpec = ""
+		}
+	}
+	if cur.ServiceName != "" && target.ServiceName != "" && (cur.ServiceName != target.ServiceName || cur.ServiceInstanceName != target.ServiceInstanceName) {
+		return nil, validationf("component %s is attached to %s/%s: detach it first (empty serviceName and serviceInstanceName), then attach it elsewhere",
+			r.Name, cur.ServiceName, cur.ServiceInstanceName)
+	}
+	if _, err := s.componentEnvironment(ctx, r.EnvironmentName, target); err != nil {
+		return nil, err
+	}
+	for _, c := range []componentState{cur, target} {
+		if c.ServiceName == "" {
+			continue
+		}
+		if inst, err := s.getInstance(ctx, c.ServiceName, c.ServiceInstanceName); err == nil && store.IsActive(inst.DeploymentStatus) {
+			return nil, conflictf("component %s: service instance %s/%s is being deployed (%s): wait for it to end", r.Name, c.ServiceName, c.ServiceInstanceName, inst.DeploymentStatus)
+		}
+	}
+	d, err := s.componentDeployment(ctx, r, target, store.OperationDeploy, s.now())
+	if err != nil {
+		return nil, err
+	}
+	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Description: in.Description, ClientToken: in.ClientToken})
+	if errors.Is(err, store.ErrActiveDeployment) {
+		return nil, activeConflict("component", r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.engine.Notify()
+	return &api.UpdateComponentOutput{Component: s.component(r)}, nil
+}
+
+// DeleteComponent de-provisions and deletes a detached component. A retry
+// while it runs returns the component.
+func (s *Service) DeleteComponent(ctx context.Context, in *api.DeleteComponentInput) (*api.DeleteComponentOutput, error) {
+	r, err := s.getComponent(ctx, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if r.DeploymentStatus == store.StatusDeleteInProgress {
+		c := s.component(r)
+		return &api.DeleteComponentOutput{Component: &c}, nil
+	}
+	if store.IsActive(r.DeploymentStatus) {
+		return nil, activeConflict("component", r)
+	}
+	cur := decodeComponentState(r.Spec)
+	if cur.ServiceName != "" {
+		return nil, conflictf("component %s is attached to service instance %s/%s: detach it first", r.Name, cur.ServiceName, cur.ServiceInstanceName)
+	}
+	d, err := s.componentDeployment(ctx, r, cur, store.OperationDelete, s.now())
+	if err != nil {
+		return nil, err
+	}
+	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d})
+	if errors.Is(err, store.ErrActiveDeployment) {
+		return nil, activeConflict("component", r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.engine.Notify()
+	c := s.component(r)
+	return &api.DeleteComponentOutput{Component: &c}, nil
+}
+
+// CancelComponentDeployment cancels the component's IN_PROGRESS deployment,
+// exactly as CancelEnvironmentDeployment does.
+func (s *Service) CancelComponentDeployment(ctx context.Context, in *api.CancelComponentDeploymentInput) (*api.CancelComponentDeploymentOutput, error) {
+	r, err := s.getComponent(ctx, in.ComponentName)
+	if err != nil {
+		return nil, err
+	}
+	if r, err = s.cancel(ctx, "component", r); err != nil {
+		return nil, err
+	}
+	return &api.CancelComponentDeploymentOutput{Component: s.component(r)}, nil
+}
+
+// ListComponentOutputs lists a component's outputs, or those of one of its deployments.
+func (s *Service) ListComponentOutputs(ctx context.Context, in *api.ListComponentOutputsInput) (*api.ListComponentOutputsOutput, error) {
+	r, err := s.getComponent(ctx, in.ComponentName)
+	if err != nil {
+		return nil, err
+	}
+	outputs, err := s.outputs(ctx, r, in.DeploymentId)
+	if err != nil {
+		return nil, err
+	}
+	return &api.ListComponentOutputsOutput{Outputs: outputs}, nil
+}
+
+// ListComponentProvisionedResources lists what the component's provisioning
+// created: nothing Hadron can know of for commands it ran.
+func (s *Service) ListComponentProvisionedResources(ctx context.Context, in *api.ListComponentProvisionedResourcesInput) (*api.ListComponentProvisionedResourcesOutput, error) {
+	if _, err := s.getComponent(ctx, in.ComponentName); err != nil {
+		return nil, err
+	}
+	return &api.ListComponentProvisionedResourcesOutput{ProvisionedResources: []api.ProvisionedResource{}}, nil
+}
+
+// attachedComponents returns the components attached to an instance of
+// service (instance "" for any), as deployed or as an active deployment aims.
+func (s *Service) attachedComponents(ctx context.Context, service, instance string) ([]*store.Resource, error) {
+	all, err := s.allResources(ctx, store.ResourceFilter{Type: store.ResourceComponent})
+	if err != nil {
+		return nil, err
+	}
+	var out []*store.Resource
+	for _, r := range all {
+		c := decodeComponentState(r.Spec)
+		attached := c.ServiceName == service && (instance == "" || c.ServiceInstanceName == instance)
+		if !attached && store.IsActive(r.DeploymentStatus) {
+			if d, err := s.cfg.Store.DeploymentGet(ctx, r.LastAttemptedDeploymentID); err == nil {
+				t := decodeComponentState(d.TargetSpec)
+				attached = t.ServiceName == service && (instance == "" || t.ServiceInstanceName == instance)
+			}
+		}
+		if attached {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) component(r *store.Resource) api.Component {
+	c := decodeComponentState(r.Spec)
+	return api.Component{
+		Arn: s.arn(r.Key), CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus,
+		DeploymentStatusMessage: r.DeploymentStatusMessage, Description: r.Description, EnvironmentName: r.EnvironmentName,
+		LastAttemptedDeploymentId: r.LastAttemptedDeploymentID, LastClientRequestToken: r.LastClientRequestToken,
+		LastDeploymentAttemptedAt: apiTime(r.LastDeploymentAttemptedAt), LastDeploymentSucceededAt: apiTime(r.LastDeploymentSucceededAt),
+		LastModifiedAt: apiTime(r.LastModifiedAt), LastSucceededDeploymentId: r.LastSucceededDeploymentID, Name: r.Name,
+		ServiceInstanceName: c.ServiceInstanceName, ServiceName: c.ServiceName, ServiceSpec: c.ServiceSpec,
+	}
+}
