@@ -516,7 +516,12 @@ func (s *Service) cancel(ctx context.Context, noun string, r *store.Resource) (*
 	case err != nil:
 		return nil, err
 	case res.Status == store.StatusCancelling:
+		// The answer is read before the run is told to stop: a run that stops
+		// at once (on another node, the read is a round trip later) would
+		// otherwise show CANCELLED in the cancel's own answer.
+		after, err := s.cfg.Store.ResourceGet(ctx, r.Key)
 		s.engine.Cancel(r.LastAttemptedDeploymentID)
+		return after, err
 	}
 	return s.cfg.Store.ResourceGet(ctx, r.Key)
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -128,7 +127,7 @@ func startNode(t *testing.T, i int, db, dataDir, bundles string) *node {
 		hc: &http.Client{Timeout: 30 * time.Second}}
 	nd.cmd = exec.Command(hadronBin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--bundle-dir", bundles,
 		"--database-url", db, "--lease", lease.String(), "--workers", workers, "--cancel-grace", cancelGrace,
-		"--log-level", "debug")
+		"--log-level", "debug", "--auth", "none")
 	nd.cmd.Env = withoutPrefix(os.Environ(), "HADRON_")
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -222,7 +221,9 @@ type apiError struct {
 	Message string `json:"message"`
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("%s (HTTP %d): %s", e.Type, e.Status, e.Message) }
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%s (HTTP %d): %s", e.Type, e.Status, e.Message)
+}
 
 // call sends op to the node as AWS JSON 1.0 and decodes the answer into out
 // (when not nil); an error answer is an *apiError.
@@ -451,5 +452,3 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
-
-var _ fs.FS = os.DirFS(".")
