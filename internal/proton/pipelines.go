@@ -104,11 +104,16 @@ func (s *Service) pipelineInputs(ctx context.Context, service string, schema *bu
 		return nil, err
 	}
 	list := make([]map[string]any, 0, len(instances))
+	envOutputsOf := map[string]map[string]string{} // instances share environments
 	for _, r := range instances {
-		var outputs, envOutputs map[string]string
+		var outputs map[string]string
 		json.Unmarshal([]byte(r.Outputs), &outputs)
-		if env, err := s.cfg.Store.ResourceGet(ctx, environmentKey(r.EnvironmentName)); err == nil {
-			json.Unmarshal([]byte(env.Outputs), &envOutputs)
+		envOutputs, seen := envOutputsOf[r.EnvironmentName]
+		if !seen {
+			if env, err := s.cfg.Store.ResourceGet(ctx, environmentKey(r.EnvironmentName)); err == nil {
+				json.Unmarshal([]byte(env.Outputs), &envOutputs)
+			}
+			envOutputsOf[r.EnvironmentName] = envOutputs
 		}
 		inputs := map[string]any{}
 		if inst, err := instanceFromSpec(schema, r.Spec, r.Name, nil); err == nil {
