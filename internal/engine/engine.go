@@ -172,6 +172,9 @@ func New(cfg Config) *Engine {
 	cfg.Lease = cmp.Or(cfg.Lease, DefaultLease)
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, DefaultPollInterval)
 	cfg.RecoverInterval = cmp.Or(cfg.RecoverInterval, cfg.Lease/4)
+	if cfg.RecoverInterval >= cfg.Lease {
+		cfg.RecoverInterval = cfg.Lease / 4
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -312,7 +315,7 @@ func (e *Engine) work(ctx context.Context) {
 	defer ticker.Stop()
 	for {
 		for ctx.Err() == nil {
-			d, err := e.cfg.Store.DeploymentClaim(ctx, e.cfg.Owner, e.cfg.Now().Add(e.cfg.Lease))
+			d, err := e.cfg.Store.DeploymentClaim(ctx, e.cfg.Owner, e.leaseExpiry())
 			if err != nil {
 				if ctx.Err() == nil {
 					e.cfg.Logger.Error("claim deployment", "err", err)
@@ -335,10 +338,18 @@ func (e *Engine) work(ctx context.Context) {
 	}
 }
 
+// leaseExpiry is when a lease taken or renewed now runs out: early enough that
+// a dead owner's deployments are recovered (RecoverInterval later at most)
+// within Lease of its death, with the renewals (every Lease/4) leaving room
+// for two to fail.
+func (e *Engine) leaseExpiry() time.Time {
+	return e.cfg.Now().Add(e.cfg.Lease - e.cfg.RecoverInterval)
+}
+
 // keepLeases renews the leases of running deployments, and learns through the
 // store of cancels this process did not see (sent to another node).
 func (e *Engine) keepLeases(ctx context.Context) {
-	ticker := time.NewTicker(e.cfg.Lease / 3)
+	ticker := time.NewTicker(e.cfg.Lease / 4)
 	defer ticker.Stop()
 	for {
 		select {
@@ -354,7 +365,7 @@ func (e *Engine) keepLeases(ctx context.Context) {
 		}
 		e.mu.Unlock()
 		for _, id := range ids {
-			status, err := e.cfg.Store.DeploymentRenew(ctx, id, e.cfg.Owner, e.cfg.Now().Add(e.cfg.Lease))
+			status, err := e.cfg.Store.DeploymentRenew(ctx, id, e.cfg.Owner, e.leaseExpiry())
 			switch {
 			case errors.Is(err, store.ErrStatusChanged):
 				e.cancelRun(id, ErrLeaseLost)

@@ -71,7 +71,7 @@ func TestDeploymentsSpreadOverNodesRunOnce(t *testing.T) {
 }
 
 // A cancel accepted by one node stops the run on another at once, through
-// the notification (the lease heartbeat, every lease/3, would take longer).
+// the notification (the lease heartbeat, every lease/4, would take longer).
 func TestCancelThroughOneNodeStopsTheRunOnAnother(t *testing.T) {
 	c := setup(t, 3)
 	for round := range 3 {
@@ -96,8 +96,8 @@ func TestCancelThroughOneNodeStopsTheRunOnAnother(t *testing.T) {
 			t.Errorf("deployment ended %s: %s, want CANCELLED", d.Deployment.DeploymentStatus, d.Deployment.DeploymentStatusMessage)
 		}
 		t.Logf("round %d: run on %s cancelled through %s in %s", round, runner.name, other.name, took.Round(time.Millisecond))
-		if took > lease/3 {
-			t.Errorf("the cancel took %s: slower than a lease renewal (%s), so the notification did not carry it", took, lease/3)
+		if took > lease/4 {
+			t.Errorf("the cancel took %s: slower than a lease renewal (%s), so the notification did not carry it", took, lease/4)
 		}
 	}
 }
@@ -122,9 +122,11 @@ func TestKilledNodesDeploymentIsFinishedByAnother(t *testing.T) {
 			d.Deployment.DeploymentStatus, d.Deployment.DeploymentStatusMessage)
 	}
 	t.Logf("%s killed; %s finished its deployment %s later (lease %s)", victim.name, survivor.name, took.Round(time.Millisecond), lease)
-	// The lease expires at most one lease after the kill; recovery looks every quarter lease.
+	// A lease runs out three quarters of a lease after its last renewal, and
+	// recovery looks every quarter lease: within a lease of the kill, plus
+	// slack for a loaded machine.
 	if took > lease+lease/2 {
-		t.Errorf("recovery took %s, more than the lease (%s) and a recovery interval", took, lease)
+		t.Errorf("recovery took %s, more than the lease (%s) and slack", took, lease)
 	}
 	if runs := c.recorded(t)[id]; runs != 1 {
 		t.Errorf("the deployment ran %d times, want once", runs)
