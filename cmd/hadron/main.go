@@ -1,6 +1,7 @@
 // Command hadron is a self-hosted control plane that speaks the AWS Proton API.
 //
 //	hadron serve     run the server (embedded SQLite under --data-dir)
+//	hadron keys      create, list, disable, enable and delete access keys
 //	hadron version   print the version
 package main
 
@@ -48,6 +49,12 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return cmd.Run(ctx)
+	case "keys":
+		cmd := &keysCommand{}
+		if err := cmd.ParseFlags(args[1:]); err != nil {
+			return err
+		}
+		return cmd.Run()
 	case "version":
 		fmt.Println("hadron", version)
 		return nil
@@ -65,6 +72,7 @@ func usage() {
 
 Usage:
   hadron serve [flags]   run the server (hadron serve -h lists the flags)
+  hadron keys ACTION     create, list, disable, enable or delete access keys (hadron keys for help)
   hadron version         print the version
 `)
 }

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/engine"
 	"github.com/hadronhq/hadron/internal/server"
 )
@@ -31,6 +33,8 @@ const (
 	DefaultRegion      = "us-east-1"
 	DefaultAccountID   = "000000000000"
 	DefaultCancelGrace = 10 * time.Second
+	// DefaultAuth is the authentication mode: SigV4 with the data directory's keys.
+	DefaultAuth = "sigv4"
 	// shutdownTimeout bounds how long in-flight requests and runs may take to end.
 	shutdownTimeout = 30 * time.Second
 )
@@ -47,6 +51,10 @@ type serveCommand struct {
 	logLevel    string
 	databaseURL string
 	lease       time.Duration
+	rate        float64
+	burst       int
+	regions     []string
+	keysDir     string
 }
 
 // ParseFlags reads flags, each defaulting to its HADRON_* environment variable.
@@ -58,7 +66,23 @@ func (c *serveCommand) ParseFlags(args []string) error {
 	fs.StringVar(&c.bundleDir, "bundle-dir", env("HADRON_BUNDLE_DIR", ""), "template bundles: source s3 {bucket, key} is read from DIR/bucket/key (HADRON_BUNDLE_DIR; default DATA_DIR/bundles)")
 	fs.StringVar(&c.region, "region", env("HADRON_REGION", DefaultRegion), "region in ARNs (HADRON_REGION)")
 	fs.StringVar(&c.accountID, "account-id", env("HADRON_ACCOUNT_ID", DefaultAccountID), "12-digit account id in ARNs (HADRON_ACCOUNT_ID)")
-	fs.StringVar(&c.auth, "auth", env("HADRON_AUTH", "none"), "request authentication: none accepts any signature (HADRON_AUTH)")
+	fs.StringVar(&c.auth, "auth", env("HADRON_AUTH", DefaultAuth), "request authentication: sigv4 verifies every call against the access keys of the data directory (hadron keys); none accepts anyone, for local development only (HADRON_AUTH)")
+	rate := env("HADRON_THROTTLE_RATE", strconv.Itoa(auth.DefaultRate))
+	fs.Func("throttle-rate", "requests per second each access key may make, sustained; over it calls get ThrottlingException, which the SDKs retry; 0 turns throttling off (HADRON_THROTTLE_RATE; default "+strconv.Itoa(auth.DefaultRate)+"; --auth sigv4 only)", func(s string) error {
+		rate = s
+		return nil
+	})
+	burst := env("HADRON_THROTTLE_BURST", strconv.Itoa(auth.DefaultBurst))
+	fs.Func("throttle-burst", "requests each access key may make at once above the rate (HADRON_THROTTLE_BURST; default "+strconv.Itoa(auth.DefaultBurst)+")", func(s string) error {
+		burst = s
+		return nil
+	})
+	fs.StringVar(&c.keysDir, "keys-dir", env("HADRON_KEYS_DIR", ""), "directory of the access keys (keys.json, keys.master); nodes sharing a PostgreSQL database should share one (HADRON_KEYS_DIR; default the data directory)")
+	regions := env("HADRON_SIGNING_REGIONS", "")
+	fs.Func("signing-regions", "comma-separated regions a signature may be scoped to (HADRON_SIGNING_REGIONS; default any)", func(s string) error {
+		regions = s
+		return nil
+	})
 	grace := env("HADRON_CANCEL_GRACE", DefaultCancelGrace.String())
 	fs.Func("cancel-grace", "SIGTERM to SIGKILL grace period for provisioning commands on cancel, e.g. 10s (HADRON_CANCEL_GRACE; default "+DefaultCancelGrace.String()+")", func(s string) error {
 		grace = s
@@ -96,8 +120,19 @@ func (c *serveCommand) ParseFlags(args []string) error {
 	if c.databaseURL != "" && !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://") {
 		return fmt.Errorf("serve: --database-url must be a postgres:// URL")
 	}
-	if c.auth != "none" {
-		return fmt.Errorf("serve: --auth %q is not supported: the only mode is none (accept any signature)", c.auth)
+	if c.auth != "sigv4" && c.auth != "none" {
+		return fmt.Errorf("serve: --auth %q: the modes are sigv4 (verify signatures) and none (accept anyone)", c.auth)
+	}
+	if c.rate, err = strconv.ParseFloat(rate, 64); err != nil || c.rate < 0 || math.IsInf(c.rate, 0) || math.IsNaN(c.rate) {
+		return fmt.Errorf("serve: --throttle-rate %q is not a number of requests per second (0 for no throttling)", rate)
+	}
+	if c.burst, err = strconv.Atoi(burst); err != nil || c.burst < 1 {
+		return fmt.Errorf("serve: --throttle-burst %q is not a positive number", burst)
+	}
+	for r := range strings.SplitSeq(regions, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			c.regions = append(c.regions, r)
+		}
 	}
 	if len(c.accountID) != 12 || strings.Trim(c.accountID, "0123456789") != "" {
 		return fmt.Errorf("serve: --account-id %q must be 12 digits", c.accountID)
@@ -105,6 +140,7 @@ func (c *serveCommand) ParseFlags(args []string) error {
 	if c.bundleDir == "" {
 		c.bundleDir = filepath.Join(c.dataDir, "bundles")
 	}
+	c.keysDir = cmp.Or(c.keysDir, c.dataDir)
 	return nil
 }
 
@@ -137,6 +173,13 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	endpoint := "http://" + ln.Addr().String()
+	var authn *auth.Authenticator
+	if c.auth == "sigv4" {
+		if authn, err = c.authenticator(logger); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	srv, err := server.New(ctx, server.Config{
 		DataDir:     c.dataDir,
 		BundleDir:   c.bundleDir,
@@ -149,6 +192,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Logger:      logger,
 		DatabaseURL: c.databaseURL,
 		Lease:       c.lease,
+		Auth:        authn,
 	})
 	if err != nil {
 		ln.Close()
@@ -158,7 +202,10 @@ func (c *serveCommand) Run(ctx context.Context) error {
 
 	abs, _ := filepath.Abs(c.dataDir)
 	absBundles, _ := filepath.Abs(c.bundleDir)
-	logger.Warn("authentication is off (--auth none): any access key and signature is accepted; use this only on a trusted machine")
+	if c.auth == "none" {
+		logger.Warn("authentication is off (--auth none): any access key and signature is accepted; use this only on a trusted machine")
+		fmt.Fprintf(os.Stderr, "\n  !!! AUTHENTICATION IS OFF (--auth none): ANYONE WHO CAN REACH %s MAY CALL EVERY OPERATION !!!\n\n", endpoint)
+	}
 	database := "SQLite: " + filepath.Join(abs, server.DatabaseFile)
 	if c.databaseURL != "" {
 		database = "database: PostgreSQL " + redactURL(c.databaseURL)
@@ -189,6 +236,39 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// authenticator opens the data directory's access keys for --auth sigv4. On
+// the first start (no keys file yet) it creates an administrator key and
+// prints it, once, as the lines that configure the AWS CLI with it.
+func (c *serveCommand) authenticator(logger *slog.Logger) (*auth.Authenticator, error) {
+	st := &auth.Store{Dir: c.keysDir}
+	nk, created, err := st.CreateFirst("administrator, created by hadron serve on first start")
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	if created {
+		abs, _ := filepath.Abs(c.keysDir)
+		fmt.Fprintf(os.Stderr, `hadron: created an administrator access key. Its secret is shown only now (it is stored
+encrypted in %s). Configure the AWS CLI with it:
+
+  aws configure set aws_access_key_id %s
+  aws configure set aws_secret_access_key %s
+  aws configure set region %s
+
+More keys, with policies: hadron keys create --data-dir %s --allow 'proton:Get*' ...
+
+`, filepath.Join(abs, auth.KeysFile), nk.AccessKeyID, nk.SecretAccessKey, c.region, c.keysDir)
+	}
+	keys, err := auth.OpenKeyring(c.keysDir, logger)
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	if keys.Len() == 0 {
+		logger.Warn("no enabled access keys: every call will be refused until one is created (hadron keys create --data-dir " + c.keysDir + ")")
+	}
+	logger.Info("authentication: SigV4", "keys", keys.Len(), "throttle_rate", c.rate, "throttle_burst", c.burst, "signing_regions", cmp.Or(strings.Join(c.regions, ","), "any"))
+	return auth.New(auth.Config{Keys: keys, Regions: c.regions, Rate: c.rate, Burst: c.burst}), nil
 }
 
 // redactURL is a database URL fit for a log: without its password.

@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/awsjson"
 	"github.com/hadronhq/hadron/internal/engine"
 	"github.com/hadronhq/hadron/internal/proton"
+	"github.com/hadronhq/hadron/internal/sigv4"
 	"github.com/hadronhq/hadron/internal/store"
 	"github.com/hadronhq/hadron/internal/store/postgres"
 	"github.com/hadronhq/hadron/internal/store/sqlite"
@@ -48,6 +50,9 @@ type Config struct {
 	// another node finishes the deployments of a node that died (default
 	// engine.DefaultLease).
 	Lease time.Duration
+	// Auth verifies, throttles and authorizes every call before it is
+	// dispatched; nil accepts any signature or none (hadron serve --auth none).
+	Auth *auth.Authenticator
 }
 
 // Server is a running Hadron: an http.Handler plus its background work.
@@ -122,10 +127,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{store: st, engine: eng, service: svc}
+	check := acceptAnySignature
+	if cfg.Auth != nil {
+		check = cfg.Auth.Check
+	}
 	s.http = &awsjson.Server{
 		TargetPrefix: api.TargetPrefix,
 		Known:        api.HasOperation,
-		Auth:         acceptAnySignature,
+		Auth:         check,
 		MapError:     mapError,
 		Logger:       cfg.Logger,
 	}
@@ -144,8 +153,7 @@ func (s *Server) Close() error {
 	return s.store.Close()
 }
 
-// acceptAnySignature is the --auth none mode: requests are not verified. Signature
-// verification plugs in here.
+// acceptAnySignature is the --auth none mode: requests are not verified.
 func acceptAnySignature(*http.Request, string, []byte) error { return nil }
 
 // mapError turns domain and decoding errors into Proton's wire errors.
@@ -154,8 +162,22 @@ func mapError(err error) *awsjson.Error {
 		pe *proton.Error
 		ve *api.ValidationError
 		se *api.SerializationError
+		ae *auth.AccessDeniedError
+		te *auth.ThrottlingError
+		sv *sigv4.Error
 	)
 	switch {
+	case errors.As(err, &sv):
+		// AWS answers IncompleteSignatureException with 400, the others with 403.
+		status := http.StatusForbidden
+		if sv.Code == sigv4.IncompleteSignature {
+			status = http.StatusBadRequest
+		}
+		return &awsjson.Error{Type: string(sv.Code), Status: status, Message: sv.Message}
+	case errors.As(err, &ae):
+		return &awsjson.Error{Type: "AccessDeniedException", Status: http.StatusBadRequest, Message: ae.Error()}
+	case errors.As(err, &te):
+		return &awsjson.Error{Type: "ThrottlingException", Status: http.StatusBadRequest, Message: te.Error()}
 	case errors.As(err, &ve):
 		return &awsjson.Error{Type: "ValidationException", Status: http.StatusBadRequest, Message: ve.Message}
 	case errors.As(err, &se):

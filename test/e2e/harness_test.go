@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hadronhq/hadron/internal/sigv4"
 )
 
 // Settings shared by every test.
@@ -168,6 +170,9 @@ func missing(t *testing.T, why string) {
 type server struct {
 	dataDir  string
 	endpoint string // http://127.0.0.1:port
+	// key and secret, when set, sign the harness's calls (a server started
+	// with --auth sigv4); empty, calls go unsigned.
+	key, secret string
 
 	cmd     *exec.Cmd
 	log     *syncBuffer   // the server's stdout and stderr
@@ -177,14 +182,15 @@ type server struct {
 
 var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 
-// startServer starts hadron serve on a free loopback port with data in dataDir
-// and a short --cancel-grace. At the test's end the server gets SIGTERM and
+// startServer starts hadron serve on a free loopback port with data in dataDir,
+// authentication off (--auth none) and a short --cancel-grace. At the test's end the server gets SIGTERM and
 // must exit 0 within stopTimeout, unless the test has already stopped it.
-func startServer(t *testing.T, dataDir string) *server {
+func startServer(t *testing.T, dataDir string, flags ...string) *server {
 	t.Helper()
 	s := &server{dataDir: dataDir, log: &syncBuffer{}, done: make(chan struct{})}
 	// Port 0: the kernel picks a free port and the server prints it.
-	s.cmd = exec.Command(hadronBin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--cancel-grace", cancelGrace)
+	s.cmd = exec.Command(hadronBin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--cancel-grace", cancelGrace, "--auth", "none")
+	s.cmd.Args = append(s.cmd.Args, flags...) // later flags win
 	s.cmd.Env = withoutPrefixes(os.Environ(), "HADRON_")
 	// The server's children may hold the pipe's write end after the server
 	// exits; an *os.File (not an io.Writer) keeps Wait from waiting for them.
@@ -383,6 +389,9 @@ func (s *server) call(op string, in, out any) error {
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	req.Header.Set("X-Amz-Target", "AwsProton20200720."+op)
+	if s.key != "" {
+		sigv4.Sign(req, body, s.key, s.secret, "", region, "proton", time.Now())
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err

@@ -1,0 +1,382 @@
+// Package auth holds Hadron's access keys, their policies and their request
+// rates, and decides for each call who made it and whether it may.
+//
+// # Where keys live
+//
+// Keys live in the data directory, beside the SQLite database, so they work
+// with every store and need no database of their own:
+//
+//	keys.json    the keys: id, secret (encrypted), policy, state; mode 0600
+//	keys.master  32 random bytes (hex) that encrypt the secrets; mode 0600
+//	keys.lock    serialises writers (hadron keys, first start of hadron serve)
+//
+// Secrets are encrypted at rest with AES-256-GCM under the master key, the
+// access key id being the additional data (a secret cannot be moved to
+// another key). They cannot be hashed: SigV4 is an HMAC keyed by the secret,
+// so the server must hold the secret itself to recompute a signature. The
+// encryption keeps secrets out of anything that copies keys.json alone (a
+// backup, a support bundle, a paste); whoever can read both files can read
+// the secrets, which is why both are 0600 and a looser mode is refused.
+//
+// Writers replace keys.json whole (write a temporary file, fsync, rename) under
+// an exclusive lock on keys.lock. A running server notices a new keys.json by
+// its inode, size and modification time: it looks at most once a second, and
+// at once when a request names a key it does not know. So a key made with
+// `hadron keys create` works at its first use, and a disabled or deleted key
+// stops working within a second, without a restart.
+package auth
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Files in the data directory.
+const (
+	KeysFile      = "keys.json"
+	MasterKeyFile = "keys.master"
+	lockFile      = "keys.lock"
+)
+
+// keysFormat is the version of keys.json this code writes and reads.
+const keysFormat = 1
+
+// KeyIDPrefix starts every access key id Hadron makes. It is not AWS's AKIA,
+// so that secret scanners and people never take a Hadron key for an AWS one.
+const KeyIDPrefix = "HK"
+
+// ErrNotFound is returned for an access key id that is not in the file.
+var ErrNotFound = errors.New("no such access key")
+
+// Policy says what a key may do. An empty list allows everything of its kind.
+type Policy struct {
+	// Allow are action patterns such as "proton:Get*", "proton:*" or
+	// "proton:CancelEnvironmentDeployment"; '*' matches any run of
+	// characters and '?' one character, case-insensitively as in IAM.
+	Allow []string `json:"allow,omitempty"`
+	// Resources are patterns of resource names (see ResourceNames), matched
+	// case-sensitively with the same wildcards.
+	Resources []string `json:"resources,omitempty"`
+}
+
+// Key is an access key as keys.json holds it.
+type Key struct {
+	AccessKeyID string    `json:"accessKeyId"`
+	Description string    `json:"description,omitempty"`
+	Created     time.Time `json:"created"`
+	Disabled    bool      `json:"disabled,omitempty"`
+	Policy      Policy    `json:"policy"`
+	// SealedSecret is base64(nonce || AES-256-GCM(secret)).
+	SealedSecret string `json:"sealedSecret"`
+}
+
+type keysDoc struct {
+	Format int   `json:"format"`
+	Keys   []Key `json:"keys"`
+}
+
+// Store reads and changes the keys of a data directory.
+type Store struct {
+	Dir string
+}
+
+// NewKey is a key just made: the only time its secret is shown.
+type NewKey struct {
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+}
+
+// Exists reports whether the data directory has a keys file.
+func (s *Store) Exists() (bool, error) {
+	_, err := os.Stat(filepath.Join(s.Dir, KeysFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Create makes a key with the given policy and description.
+func (s *Store) Create(p Policy, description string) (NewKey, error) {
+	var nk NewKey
+	err := s.update(func(doc *keysDoc, master []byte) error {
+		var err error
+		nk, err = addKey(doc, master, p, description)
+		return err
+	})
+	return nk, err
+}
+
+// CreateFirst makes an administrator key (no policy: every action on every
+// resource) if and only if the data directory has no keys file yet; created
+// is false, and nk empty, when it had one.
+func (s *Store) CreateFirst(description string) (nk NewKey, created bool, err error) {
+	err = s.update(func(doc *keysDoc, master []byte) error {
+		if doc != nil && doc.Format != 0 {
+			return errSkip
+		}
+		created = true
+		nk, err = addKey(doc, master, Policy{}, description)
+		return err
+	})
+	if errors.Is(err, errSkip) {
+		err = nil
+	}
+	return nk, created, err
+}
+
+var errSkip = errors.New("skip")
+
+func addKey(doc *keysDoc, master []byte, p Policy, description string) (NewKey, error) {
+	if err := p.Validate(); err != nil {
+		return NewKey{}, err
+	}
+	nk := NewKey{AccessKeyID: newKeyID(), SecretAccessKey: newSecret()}
+	sealed, err := seal(master, nk.AccessKeyID, nk.SecretAccessKey)
+	if err != nil {
+		return NewKey{}, err
+	}
+	doc.Keys = append(doc.Keys, Key{AccessKeyID: nk.AccessKeyID, Description: description,
+		Created: time.Now().UTC().Truncate(time.Second), Policy: p, SealedSecret: sealed})
+	return nk, nil
+}
+
+// List returns the keys, secrets sealed, in order of creation.
+func (s *Store) List() ([]Key, error) {
+	doc, err := readKeys(filepath.Join(s.Dir, KeysFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return doc.Keys, err
+}
+
+// SetDisabled disables or enables a key.
+func (s *Store) SetDisabled(id string, disabled bool) error {
+	return s.update(func(doc *keysDoc, _ []byte) error {
+		i := slices.IndexFunc(doc.Keys, func(k Key) bool { return k.AccessKeyID == id })
+		if i < 0 {
+			return fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		doc.Keys[i].Disabled = disabled
+		return nil
+	})
+}
+
+// Delete removes a key.
+func (s *Store) Delete(id string) error {
+	return s.update(func(doc *keysDoc, _ []byte) error {
+		n := len(doc.Keys)
+		doc.Keys = slices.DeleteFunc(doc.Keys, func(k Key) bool { return k.AccessKeyID == id })
+		if len(doc.Keys) == n {
+			return fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		return nil
+	})
+}
+
+// update runs change on the keys under the lock and writes them back. A
+// missing keys file is an empty one whose Format is 0 when change runs.
+func (s *Store) update(change func(doc *keysDoc, master []byte) error) error {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	unlock, err := lock(filepath.Join(s.Dir, lockFile))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	master, err := loadMaster(s.Dir, true)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(s.Dir, KeysFile)
+	doc, err := readKeys(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		doc, err = &keysDoc{}, nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := change(doc, master); err != nil {
+		return err
+	}
+	doc.Format = keysFormat
+	if doc.Keys == nil {
+		doc.Keys = []Key{}
+	}
+	data, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, append(data, '\n'))
+}
+
+func lock(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("keys: lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("keys: lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".keys-*.tmp")
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("keys: %w", err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("keys: write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("keys: write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("keys: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	return nil
+}
+
+// checkPrivate refuses a file that others than its owner may read or write.
+func checkPrivate(path string, info fs.FileInfo) error {
+	if info.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("keys: %s has mode %04o: it holds secrets, so only its owner may read it (chmod 600 %s)", path, info.Mode().Perm(), path)
+	}
+	return nil
+}
+
+func readKeys(path string) (*keysDoc, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPrivate(path, info); err != nil {
+		return nil, err
+	}
+	doc := &keysDoc{}
+	if err := json.NewDecoder(f).Decode(doc); err != nil {
+		return nil, fmt.Errorf("keys: %s is not a keys file: %w", path, err)
+	}
+	if doc.Format != keysFormat {
+		return nil, fmt.Errorf("keys: %s has format %d; this hadron reads format %d", path, doc.Format, keysFormat)
+	}
+	return doc, nil
+}
+
+// loadMaster reads the master key, making it first when create is set.
+func loadMaster(dir string, create bool) ([]byte, error) {
+	path := filepath.Join(dir, MasterKeyFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		key := make([]byte, 32)
+		rand.Read(key)
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("keys: create master key: %w", err)
+		}
+		_, err = f.WriteString(hex.EncodeToString(key) + "\n")
+		err = errors.Join(err, f.Sync(), f.Close())
+		if err != nil {
+			return nil, fmt.Errorf("keys: create master key: %w", err)
+		}
+		return key, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keys: master key: %w", err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("keys: master key: %w", err)
+	}
+	if err := checkPrivate(path, info); err != nil {
+		return nil, err
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("keys: %s is not a master key (64 hexadecimal characters)", path)
+	}
+	return key, nil
+}
+
+func seal(master []byte, id, secret string) (string, error) {
+	gcm, err := newGCM(master)
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	rand.Read(nonce)
+	return base64.StdEncoding.EncodeToString(gcm.Seal(nonce, nonce, []byte(secret), []byte(id))), nil
+}
+
+func open(master []byte, id, sealed string) (string, error) {
+	gcm, err := newGCM(master)
+	if err != nil {
+		return "", err
+	}
+	raw, err := base64.StdEncoding.DecodeString(sealed)
+	if err != nil || len(raw) < gcm.NonceSize() {
+		return "", fmt.Errorf("keys: the secret of %s is damaged", id)
+	}
+	plain, err := gcm.Open(nil, raw[:gcm.NonceSize()], raw[gcm.NonceSize():], []byte(id))
+	if err != nil {
+		return "", fmt.Errorf("keys: the secret of %s does not open with %s (was the master key replaced?)", id, MasterKeyFile)
+	}
+	return string(plain), nil
+}
+
+func newGCM(master []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(master)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// newKeyID is "HK" and 18 characters of base32 (A-Z, 2-7): 20 characters
+// like an AWS access key id, 90 random bits.
+func newKeyID() string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	b := make([]byte, 18)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[b[i]&31]
+	}
+	return KeyIDPrefix + string(b)
+}
+
+// newSecret is 40 characters of URL-safe base64: 240 random bits.
+func newSecret() string {
+	b := make([]byte, 30)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
