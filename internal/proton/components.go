@@ -68,6 +68,9 @@ func (s *Service) CreateComponent(ctx context.Context, in *api.CreateComponentIn
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkInstanceFree(ctx, in.Name, target); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	r := &store.Resource{
 		Key: componentKey(in.Name), Type: store.ResourceComponent, Name: in.Name, EnvironmentName: envName,
@@ -311,6 +314,9 @@ func (s *Service) UpdateComponent(ctx context.Context, in *api.UpdateComponentIn
 	if _, err := s.componentEnvironment(ctx, r.EnvironmentName, target); err != nil {
 		return nil, err
 	}
+	if err := s.checkInstanceFree(ctx, r.Name, target); err != nil {
+		return nil, err
+	}
 	for _, c := range []componentState{cur, target} {
 		if c.ServiceName == "" {
 			continue
@@ -401,6 +407,24 @@ func (s *Service) ListComponentProvisionedResources(ctx context.Context, in *api
 		return nil, err
 	}
 	return &api.ListComponentProvisionedResourcesOutput{ProvisionedResources: []api.ProvisionedResource{}}, nil
+}
+
+// checkInstanceFree refuses to attach component name to an instance that has
+// another component: an instance has one component, its "default".
+func (s *Service) checkInstanceFree(ctx context.Context, name string, c componentState) error {
+	if c.ServiceName == "" {
+		return nil
+	}
+	attached, err := s.attachedComponents(ctx, c.ServiceName, c.ServiceInstanceName)
+	if err != nil {
+		return err
+	}
+	for _, other := range attached {
+		if other.Name != name {
+			return conflictf("service instance %s/%s already has component %s attached: an instance has one component", c.ServiceName, c.ServiceInstanceName, other.Name)
+		}
+	}
+	return nil
 }
 
 // attachedComponents returns the components attached to an instance of

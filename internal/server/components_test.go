@@ -88,6 +88,10 @@ func TestComponentLifecycleAttachedToAnInstance(t *testing.T) {
 		t.Errorf("after the cancel the component runs template %q, want the last successful one (first)", got)
 	}
 
+	// An instance has one component.
+	h.fails("CreateComponent", m{"name": "second", "manifest": componentManifest, "templateFile": componentScript("x", 0),
+		"serviceName": "api", "serviceInstanceName": "one"}, "ConflictException", "storage")
+
 	// Attached: neither it nor its service can be deleted.
 	h.fails("DeleteComponent", m{"name": "storage"}, "ConflictException", "attached")
 	h.fails("DeleteService", m{"name": "api"}, "ConflictException", "storage")

@@ -1,0 +1,302 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// The component benchmarks: cancel and dispatch latency of directly defined
+// components, measured as for environments (BenchmarkCancel,
+// BenchmarkDispatch), for a component in an environment and for one
+// attached to a service instance.
+
+const (
+	// compEnvName is the environment of the component benchmarks, with a
+	// component role.
+	compEnvName = "comp-env"
+	// compSvcTemplate is the service template of the attached components:
+	// testdata/service with supportedComponentSources DIRECTLY_DEFINED.
+	compSvcTemplate = "bench-component-service"
+	// compService is the service whose instances the attached components
+	// are attached to.
+	compService = "comp-svc"
+	// componentArn is the environment's componentRoleArn.
+	componentArn = "arn:aws:iam::000000000000:role/hadron-component"
+)
+
+// compManifest sources the component's template file, written into the
+// working directory as component.sh: no extra process between the shell's
+// start and its work.
+const compManifest = `infrastructure:
+  templates:
+    - file: component.sh
+      rendering_engine: codebuild
+      settings:
+        provision:
+          - . ./component.sh
+        deprovision:
+          - "true"
+`
+
+// compScripts are the component's template files by mode, as the service
+// benchmarks' modes (testdata/service/instance_infrastructure/provision.sh):
+// quick ends at once; hold traps SIGTERM, starts a long sleep in the
+// background, creates the file "ready" in the working directory once the
+// sleep has exec'd (so that a SIGTERM to the group surely ends it), then
+// waits until a cancel's SIGTERM ends it (143).
+var compScripts = map[string]string{
+	"quick": "# quick: nothing to do\n:\n",
+	"hold": `# hold: work until a cancel's SIGTERM
+trap 'exit 143' TERM
+sleep 3600 &
+comm=
+while [ "$comm" != sleep ]; do
+  IFS= read -r comm < /proc/$!/comm || comm=
+done
+: > ready
+while :; do
+  wait $!
+  sleep 3600 &
+done
+`,
+}
+
+var componentFixture lazy
+
+// setupComponents starts a server with the codebuild environment compEnvName
+// (with a component role), the service compService (instances "one" and
+// "two" there) of a service template that allows directly defined
+// components, and four components, all deployed: "env-cancel" and
+// "env-dispatch" in the environment, "attached-cancel" attached to
+// compService/one and "attached-dispatch" to compService/two.
+func setupComponents() (*hadron, error) {
+	h, err := startHadron("components", "")
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	if err := h.registerTemplate(ctx, cbTemplate, "codebuild", ""); err != nil {
+		return h, err
+	}
+	var env environmentOutput
+	if err := h.c.call(ctx, "CreateEnvironment", map[string]any{
+		"name": compEnvName, "templateName": cbTemplate, "templateMajorVersion": "1",
+		"codebuildRoleArn": codebuildArn, "componentRoleArn": componentArn, "spec": yamlSpec("mode", "quick"),
+	}, &env); err != nil {
+		return h, err
+	}
+	if _, _, err := h.waitDeployment(ctx, env.Environment.LastAttemptedDeploymentID, time.Millisecond, setupTimeout); err != nil {
+		return h, fmt.Errorf("create environment %s: %w", compEnvName, err)
+	}
+	if err := h.c.call(ctx, "UpdateAccountSettings", map[string]any{"pipelineCodebuildRoleArn": pipelineArn}, nil); err != nil {
+		return h, err
+	}
+	if err := h.registerServiceTemplate(ctx, compSvcTemplate, "service"); err != nil {
+		return h, err
+	}
+	if err := h.c.call(ctx, "UpdateServiceTemplateVersion", map[string]any{
+		"templateName": compSvcTemplate, "majorVersion": "1", "minorVersion": "0", "supportedComponentSources": []string{"DIRECTLY_DEFINED"},
+	}, nil); err != nil {
+		return h, err
+	}
+	spec := svcSpec("quick", "0", svcInstance{"one", compEnvName, "quick", "0"}, svcInstance{"two", compEnvName, "quick", "0"})
+	if err := h.c.call(ctx, "CreateService", map[string]any{
+		"name": compService, "templateName": compSvcTemplate, "templateMajorVersion": "1", "spec": spec,
+	}, nil); err != nil {
+		return h, err
+	}
+	if _, _, _, err := h.waitService(ctx, compService, 5*time.Millisecond, setupTimeout); err != nil {
+		return h, err
+	}
+	for _, c := range []struct{ name, instance string }{
+		{"env-cancel", ""}, {"env-dispatch", ""}, {"attached-cancel", "one"}, {"attached-dispatch", "two"},
+	} {
+		in := map[string]any{"name": c.name, "manifest": compManifest, "templateFile": compScripts["quick"]}
+		if c.instance == "" {
+			in["environmentName"] = compEnvName
+		} else {
+			in["serviceName"], in["serviceInstanceName"] = compService, c.instance
+		}
+		var out compOutput
+		if err := h.c.call(ctx, "CreateComponent", in, &out); err != nil {
+			return h, err
+		}
+		if _, _, err := h.waitDeployment(ctx, out.Component.LastAttemptedDeploymentID, time.Millisecond, setupTimeout); err != nil {
+			return h, fmt.Errorf("create component %s: %w", c.name, err)
+		}
+	}
+	return h, nil
+}
+
+// compOutput is the member of a component answer the benchmarks read.
+type compOutput struct {
+	Component struct {
+		DeploymentStatus          string `json:"deploymentStatus"`
+		LastAttemptedDeploymentID string `json:"lastAttemptedDeploymentId"`
+	} `json:"component"`
+}
+
+// compTarget is a component the benchmarks redeploy.
+type compTarget struct {
+	kind string // "in an environment", "attached to a service instance"
+	name string
+}
+
+// update is the body of a CURRENT_VERSION UpdateComponent whose command
+// behaves as mode says.
+func (c compTarget) update(mode string) []byte {
+	return mustMarshal(map[string]string{"name": c.name, "deploymentType": "CURRENT_VERSION", "templateFile": compScripts[mode]})
+}
+
+// BenchmarkComponentCancel is BenchmarkCancel for components
+// (UpdateComponent, CancelComponentDeployment), in an environment and
+// attached to a service instance: -samples cancels each of a command that
+// runs until SIGTERM, once it has set its trap, with GetDeployment polled
+// every 0.5 ms until it reads CANCELLED.
+func BenchmarkComponentCancel(b *testing.B) {
+	h, err := componentFixture.get(setupComponents)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, c := range []compTarget{{"in an environment", "env-cancel"}, {"attached to a service instance", "attached-cancel"}} {
+		b.Run(c.name, func(b *testing.B) {
+			for range b.N {
+				benchComponentCancel(b, h, c, fmt.Sprintf("10%c", 'a'+i))
+			}
+		})
+	}
+}
+
+func benchComponentCancel(b *testing.B, h *hadron, c compTarget, section string) {
+	ctx := context.Background()
+	n := *flagSamples
+	hold := c.update("hold")
+	cancelBody := mustMarshal(map[string]string{"componentName": c.name})
+	var calls, cancels, totals, dispatches []time.Duration
+	for i := range n {
+		drainStarts(h)
+		raw, err := h.c.raw(ctx, "UpdateComponent", hold)
+		answered := time.Now()
+		if err != nil {
+			b.Fatalf("cancel %d: %v", i, err)
+		}
+		var up compOutput
+		if err := decode(raw, &up); err != nil {
+			b.Fatal(err)
+		}
+		id := up.Component.LastAttemptedDeploymentID
+		start, err := nextStart(h)
+		if err != nil {
+			b.Fatalf("cancel %d: %v", i, err)
+		}
+		if err := waitFile(filepath.Join(h.dataDir, "work", id, readyFile)); err != nil {
+			b.Fatalf("cancel %d: provisioning command not ready: %v", i, err)
+		}
+
+		cancelSent := time.Now()
+		raw, err = h.c.raw(ctx, "CancelComponentDeployment", cancelBody)
+		cancelAnswered := time.Now()
+		if err != nil {
+			b.Fatalf("cancel %d: %v", i, err)
+		}
+		var co compOutput
+		if err := decode(raw, &co); err != nil {
+			b.Fatal(err)
+		}
+		if s := co.Component.DeploymentStatus; s != "CANCELLING" {
+			b.Fatalf("cancel %d: CancelComponentDeployment answered %s, want CANCELLING", i, s)
+		}
+		status, done, err := h.waitDeployment(ctx, id, pollEvery, stepTimeout)
+		if err != nil {
+			b.Fatalf("cancel %d: %v", i, err)
+		}
+		if status != "CANCELLED" {
+			b.Fatalf("cancel %d: deployment ended %s, want CANCELLED", i, status)
+		}
+		calls = append(calls, cancelAnswered.Sub(cancelSent))
+		cancels = append(cancels, done.Sub(cancelAnswered))
+		totals = append(totals, done.Sub(cancelSent))
+		dispatches = append(dispatches, start.at.Sub(answered))
+	}
+	b.StopTimer()
+	cancel := summarize(cancels)
+	reportMetrics(b, "", cancel)
+	report.add(fmt.Sprintf("%s. Cancel latency, component %s (%d cancels of a running codebuild deployment; GetDeployment polled every %s over HTTP)", section, c.kind, n, pollEvery),
+		latencyTable([]latencyRow{
+			{"CancelComponentDeployment call", summarize(calls), 0},
+			{"cancel answered -> GetDeployment reads CANCELLED", cancel, cancelTarget},
+			{"cancel sent -> GetDeployment reads CANCELLED", summarize(totals), 0},
+			{"(dispatch of the same runs, see 11.)", summarize(dispatches), 0},
+		}))
+	b.StartTimer()
+}
+
+// BenchmarkComponentDispatch is BenchmarkDispatch for components
+// (UpdateComponent), in an environment and attached to a service instance:
+// -samples redeployments each with a command that exits at once, from the
+// update's answer to the command's shell having started.
+func BenchmarkComponentDispatch(b *testing.B) {
+	h, err := componentFixture.get(setupComponents)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, c := range []compTarget{{"in an environment", "env-dispatch"}, {"attached to a service instance", "attached-dispatch"}} {
+		b.Run(c.name, func(b *testing.B) {
+			for range b.N {
+				benchComponentDispatch(b, h, c, fmt.Sprintf("11%c", 'a'+i))
+			}
+		})
+	}
+}
+
+func benchComponentDispatch(b *testing.B, h *hadron, c compTarget, section string) {
+	ctx := context.Background()
+	n := *flagSamples
+	body := c.update("quick")
+	var fromAnswer, fromRequest, calls, deploys []time.Duration
+	for i := range n {
+		drainStarts(h)
+		sent := time.Now()
+		raw, err := h.c.raw(ctx, "UpdateComponent", body)
+		answered := time.Now()
+		if err != nil {
+			b.Fatalf("dispatch %d: %v", i, err)
+		}
+		var up compOutput
+		if err := decode(raw, &up); err != nil {
+			b.Fatal(err)
+		}
+		start, err := nextStart(h)
+		if err != nil {
+			b.Fatalf("dispatch %d: %v", i, err)
+		}
+		status, done, err := h.waitDeployment(ctx, up.Component.LastAttemptedDeploymentID, pollEvery, stepTimeout)
+		if err != nil {
+			b.Fatalf("dispatch %d: %v", i, err)
+		}
+		if status != "SUCCEEDED" {
+			b.Fatalf("dispatch %d: deployment ended %s, want SUCCEEDED", i, status)
+		}
+		calls = append(calls, answered.Sub(sent))
+		fromAnswer = append(fromAnswer, start.at.Sub(answered))
+		fromRequest = append(fromRequest, start.at.Sub(sent))
+		deploys = append(deploys, done.Sub(answered))
+	}
+	b.StopTimer()
+	dispatch := summarize(fromAnswer)
+	reportMetrics(b, "", dispatch)
+	lines := latencyTable([]latencyRow{
+		{"UpdateComponent call", summarize(calls), 0},
+		{"update answered -> command started", dispatch, dispatchTarget},
+		{"update sent -> command started", summarize(fromRequest), 0},
+		{"update answered -> GetDeployment reads SUCCEEDED", summarize(deploys), 0},
+	})
+	if dispatch.Negative > 0 {
+		lines = append(lines, fmt.Sprintf("  (%d of %d commands started before the UpdateComponent answer reached the client: negative samples, kept)", dispatch.Negative, dispatch.N))
+	}
+	report.add(fmt.Sprintf("%s. Dispatch latency, component %s (%d redeployments whose command exits at once)", section, c.kind, n), lines)
+	b.StartTimer()
+}
