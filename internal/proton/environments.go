@@ -59,7 +59,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *api.CreateEnvironme
 	settings.CreateRequest = string(fingerprint)
 
 	key := environmentKey(in.Name)
-	plan, err := s.envDeployPlan(ctx, key, in.Name, v, in.Spec, "", settings)
+	plan, _, err := s.envDeployPlan(ctx, key, in.Name, v, in.Spec, "", settings)
 	if err != nil {
 		return nil, err
 	}
@@ -143,10 +143,11 @@ func (s *Service) resolveVersion(ctx context.Context, t *store.Template, majorS,
 // envDeployPlan validates spec against the version's schema and the settings
 // against its manifest, and returns what the deployment will run.
 // currentSpec, when set, supplies the values ${Proton::CURRENT_VAL} keeps.
-func (s *Service) envDeployPlan(ctx context.Context, key, name string, v *store.TemplateVersion, spec, currentSpec string, settings envSettings) (engine.Plan, error) {
+// It also returns spec with ${Proton::CURRENT_VAL} resolved, the spec to keep.
+func (s *Service) envDeployPlan(ctx context.Context, key, name string, v *store.TemplateVersion, spec, currentSpec string, settings envSettings) (engine.Plan, string, error) {
 	tmpl, err := s.parseBundle(ctx, v)
 	if err != nil {
-		return engine.Plan{}, fmt.Errorf("template version %s:%d.%d no longer parses: %w", v.TemplateName, v.Major, v.Minor, err)
+		return engine.Plan{}, "", fmt.Errorf("template version %s:%d.%d no longer parses: %w", v.TemplateName, v.Major, v.Minor, err)
 	}
 	var current map[string]any
 	if currentSpec != "" {
@@ -154,15 +155,23 @@ func (s *Service) envDeployPlan(ctx context.Context, key, name string, v *store.
 	}
 	inputs, err := tmpl.Schema.EnvironmentInputsWithCurrent(spec, current)
 	if err != nil {
-		return engine.Plan{}, validationf("%s", err.Error())
+		return engine.Plan{}, "", validationf("%s", err.Error())
+	}
+	spec, err = bundle.ResolveCurrentValues(spec, func(section, input string) (any, bool) {
+		v, ok := inputs[input]
+		return v, ok && section == bundle.SectionEnvironment
+	})
+	if err != nil {
+		return engine.Plan{}, "", err
 	}
 	if settings.Provisioning == api.ProvisioningCustomerManaged || tmpl.Infrastructure == nil {
-		return engine.Plan{Engine: engine.EngineCustomerManaged, Outputs: stringValues(inputs)}, nil
+		return engine.Plan{Engine: engine.EngineCustomerManaged, Outputs: stringValues(inputs)}, spec, nil
 	}
 	if err := checkEnvProvisioning(tmpl.Infrastructure.Manifest.Engine(), settings); err != nil {
-		return engine.Plan{}, err
+		return engine.Plan{}, "", err
 	}
-	return s.envPlan(key, name, v, tmpl, inputs, store.OperationDeploy)
+	plan, err := s.envPlan(key, name, v, tmpl, inputs, store.OperationDeploy)
+	return plan, spec, err
 }
 
 // envPlan builds the plan of a deployment (deploy or delete) of an environment.
@@ -337,7 +346,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironme
 	if spec == "" {
 		spec = r.Spec
 	}
-	plan, err := s.envDeployPlan(ctx, r.Key, r.Name, v, spec, r.Spec, settings)
+	plan, spec, err := s.envDeployPlan(ctx, r.Key, r.Name, v, spec, r.Spec, settings)
 	if err != nil {
 		return nil, err
 	}

@@ -280,6 +280,9 @@ func (s *Service) UpdateServiceInstance(ctx context.Context, in *api.UpdateServi
 	if err != nil {
 		return nil, err
 	}
+	if spec, err = resolveServiceSpec(tmpl.Schema, spec, current); err != nil {
+		return nil, err
+	}
 	if inst.Environment != r.EnvironmentName {
 		return nil, validationf("invalid spec: instance '%s' is in environment %s, not %s", r.Name, r.EnvironmentName, inst.Environment)
 	}
@@ -435,4 +438,27 @@ func (s *Service) instance(r *store.Resource) api.ServiceInstance {
 		LastSucceededDeploymentId: r.LastSucceededDeploymentID, Name: r.Name, ServiceName: r.ServiceName, Spec: r.Spec,
 		TemplateMajorVersion: r.TemplateMajor, TemplateMinorVersion: r.TemplateMinor, TemplateName: r.TemplateName,
 	}
+}
+
+// resolveServiceSpec returns a service spec with ${Proton::CURRENT_VAL}
+// resolved against current, the spec to keep: the next update reads its
+// values as the current ones.
+func resolveServiceSpec(schema *bundle.Schema, spec string, current *bundle.ServiceSpec) (string, error) {
+	parsed, err := schema.ServiceSpecWithCurrent(spec, current)
+	if err != nil {
+		return "", validationf("%s", err.Error())
+	}
+	return bundle.ResolveCurrentValues(spec, func(section, input string) (any, bool) {
+		if section == bundle.SectionPipeline {
+			v, ok := parsed.Pipeline[input]
+			return v, ok
+		}
+		for _, i := range parsed.Instances {
+			if bundle.SectionInstance(i.Name) == section {
+				v, ok := i.Inputs[input]
+				return v, ok
+			}
+		}
+		return nil, false
+	})
 }

@@ -73,6 +73,10 @@ func (s *Service) pipelineStart(ctx context.Context, r *store.Resource, v *store
 	if err := s.checkPipelineProvisioning(ctx, tmpl); err != nil {
 		return store.DeploymentStartParams{}, err
 	}
+	current, _ := tmpl.Schema.ServiceSpec(r.Spec)
+	if spec, err = resolveServiceSpec(tmpl.Schema, spec, current); err != nil {
+		return store.DeploymentStartParams{}, err
+	}
 	inputs, err := s.pipelineInputs(ctx, r.ServiceName, tmpl.Schema, spec)
 	if err != nil {
 		return store.DeploymentStartParams{}, err

@@ -290,3 +290,23 @@ func waitLog(t *testing.T, h *hadron, id, text string) {
 	}
 	t.Fatalf("log of %s never showed %q", id, text)
 }
+
+func TestCurrentValueKeepsTheValueUpdateAfterUpdate(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	h.publishedTemplate("net", "slow.tgz", "")
+	h.ok("CreateEnvironment", m{"name": "e", "templateName": "net", "templateMajorVersion": "1", "codebuildRoleArn": codebuildRole, "spec": spec("  name: kept\n")})
+	h.waitEnvironment("e", "SUCCEEDED")
+	for range 2 {
+		h.ok("UpdateEnvironment", m{"name": "e", "deploymentType": "CURRENT_VERSION", "spec": spec("  name: \"${Proton::CURRENT_VAL}\"\n")})
+		e := h.waitEnvironment("e", "SUCCEEDED")
+		if got := e.str("environment.spec"); strings.Contains(got, "CURRENT_VAL") || !strings.Contains(got, "kept") {
+			t.Fatalf("spec kept after the update = %q, want the resolved value", got)
+		}
+	}
+	h.ok("UpdateEnvironment", m{"name": "e", "deploymentType": "CURRENT_VERSION"}) // no spec: the kept one
+	h.waitEnvironment("e", "SUCCEEDED")
+	if got := outputValue(t, h.ok("ListEnvironmentOutputs", m{"environmentName": "e"}), "Name"); got != "kept" {
+		t.Errorf("output Name = %q, want kept", got)
+	}
+}

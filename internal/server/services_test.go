@@ -203,3 +203,25 @@ func TestServiceRulesRefuseBadInput(t *testing.T) {
 	h.fails("CancelServicePipelineDeployment", m{"serviceName": "api"}, "ResourceNotFoundException", "api")
 	h.fails("ListServiceInstances", m{"filters": []m{{"key": "createdAtBefore", "value": "yesterday"}}}, "ValidationException", "createdAtBefore")
 }
+
+func TestCurrentValueInAServiceSpecKeepsTheInstancesValue(t *testing.T) {
+	t.Parallel()
+	h := serviceSetup(t, "alpha")
+	h.ok("CreateService", m{"name": "api", "templateName": "web", "templateMajorVersion": "1", "spec": serviceSpec("", "one@alpha seconds=1")})
+	h.waitService("api", "ACTIVE")
+	for range 2 {
+		h.ok("UpdateServiceInstance", m{"serviceName": "api", "name": "one", "deploymentType": "CURRENT_VERSION",
+			"spec": serviceSpec("", `one@alpha seconds="${Proton::CURRENT_VAL}"`)})
+		inst := h.waitInstance("api", "one", "SUCCEEDED")
+		if got := inst.str("serviceInstance.spec"); strings.Contains(got, "CURRENT_VAL") || !strings.Contains(got, "seconds: 1") {
+			t.Fatalf("instance spec kept after the update = %q, want seconds: 1", got)
+		}
+	}
+	h.ok("UpdateServiceInstance", m{"serviceName": "api", "name": "one", "deploymentType": "CURRENT_VERSION"})
+	h.waitInstance("api", "one", "SUCCEEDED")
+	h.ok("UpdateServicePipeline", m{"serviceName": "api", "deploymentType": "CURRENT_VERSION", "spec": serviceSpec("  seconds: \"${Proton::CURRENT_VAL}\"\n", "one@alpha seconds=1")})
+	h.waitFor("GetService", m{"name": "api"}, "service.pipeline.deploymentStatus", "SUCCEEDED", "IN_PROGRESS")
+	if got := h.ok("GetService", m{"name": "api"}).str("service.pipeline.spec"); strings.Contains(got, "CURRENT_VAL") {
+		t.Errorf("pipeline spec kept the placeholder: %q", got)
+	}
+}
