@@ -330,15 +330,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironme
 	if store.IsActive(r.DeploymentStatus) {
 		return nil, activeConflict("environment", r)
 	}
-	t, err := s.getTemplate(ctx, kindEnv, r.TemplateName)
-	if err != nil {
-		return nil, err
-	}
-	major, minor, err := targetVersion(t, r, in.DeploymentType, in.TemplateMajorVersion, in.TemplateMinorVersion)
-	if err != nil {
-		return nil, err
-	}
-	v, err := s.resolveVersion(ctx, t, major, minor)
+	v, err := s.deployVersion(ctx, kindEnv, r, in.DeploymentType, in.TemplateMajorVersion, in.TemplateMinorVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -361,6 +353,19 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironme
 	}
 	s.engine.Notify()
 	return &api.UpdateEnvironmentOutput{Environment: s.environment(r)}, nil
+}
+
+// deployVersion returns the published template version an update of r with
+// deploymentType deploys (see targetVersion).
+func (s *Service) deployVersion(ctx context.Context, kind string, r *store.Resource, deploymentType, major, minor string) (*store.TemplateVersion, error) {
+	t, err := s.getTemplate(ctx, kind, r.TemplateName)
+	if err != nil {
+		return nil, err
+	}
+	if major, minor, err = targetVersion(t, r, deploymentType, major, minor); err != nil {
+		return nil, err
+	}
+	return s.resolveVersion(ctx, t, major, minor)
 }
 
 // targetVersion applies Proton's version rules of an update's deploymentType

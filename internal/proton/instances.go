@@ -258,15 +258,7 @@ func (s *Service) UpdateServiceInstance(ctx context.Context, in *api.UpdateServi
 	if svc.Status == svcDeleteInProgress || (svc.Status == svcUpdateInProgress && strings.Contains(svc.Operation, `"`+r.Name+`"`)) {
 		return nil, conflictf("service %s is %s and this instance is part of that change", svc.Name, svc.Status)
 	}
-	t, err := s.getTemplate(ctx, kindSvc, r.TemplateName)
-	if err != nil {
-		return nil, err
-	}
-	major, minor, err := targetVersion(t, r, in.DeploymentType, in.TemplateMajorVersion, in.TemplateMinorVersion)
-	if err != nil {
-		return nil, err
-	}
-	v, err := s.resolveVersion(ctx, t, major, minor)
+	v, err := s.deployVersion(ctx, kindSvc, r, in.DeploymentType, in.TemplateMajorVersion, in.TemplateMinorVersion)
 	if err != nil {
 		return nil, err
 	}

@@ -33,15 +33,7 @@ func (s *Service) UpdateServicePipeline(ctx context.Context, in *api.UpdateServi
 	if svc.Operation != "" {
 		return nil, conflictf("service %s is %s: its pipeline changes with it", svc.Name, svc.Status)
 	}
-	t, err := s.getTemplate(ctx, kindSvc, r.TemplateName)
-	if err != nil {
-		return nil, err
-	}
-	major, minor, err := targetVersion(t, r, in.DeploymentType, in.TemplateMajorVersion, in.TemplateMinorVersion)
-	if err != nil {
-		return nil, err
-	}
-	v, err := s.resolveVersion(ctx, t, major, minor)
+	v, err := s.deployVersion(ctx, kindSvc, r, in.DeploymentType, in.TemplateMajorVersion, in.TemplateMinorVersion)
 	if err != nil {
 		return nil, err
 	}
