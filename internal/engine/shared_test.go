@@ -85,7 +85,7 @@ func TestCancelReachesTheRunOnAnotherEngineThroughTheNotifier(t *testing.T) {
 		}
 	}
 	f := setup(t, func(c *engine.Config) {
-		c.SharedStore, c.Notifier, c.Lease = true, b, time.Minute // renewals every 20 s: too slow to matter
+		c.SharedStore, c.Notifier, c.Lease = true, b, time.Minute // renewals every 15 s: too slow to matter
 		c.OnClaim = onClaim(c.Owner)
 	})
 	cfg := f.cfg
