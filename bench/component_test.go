@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -139,16 +138,29 @@ type compOutput struct {
 	} `json:"component"`
 }
 
-// compTarget is a component the benchmarks redeploy.
-type compTarget struct {
-	kind string // "in an environment", "attached to a service instance"
-	name string
-}
+// componentKinds say where the benchmarks' two components are.
+var componentKinds = []string{"in an environment", "attached to a service instance"}
 
-// update is the body of a CURRENT_VERSION UpdateComponent whose command
-// behaves as mode says.
-func (c compTarget) update(mode string) []byte {
-	return mustMarshal(map[string]string{"name": c.name, "deploymentType": "CURRENT_VERSION", "templateFile": compScripts[mode]})
+// componentTarget redeploys component name (kind says where it is) with
+// CURRENT_VERSION updates whose template file behaves as the mode says.
+func componentTarget(kind, name string) redeployTarget {
+	return redeployTarget{
+		kind: "component " + kind, updateOp: "UpdateComponent", cancelOp: "CancelComponentDeployment", dispatchSection: "11",
+		update: func(mode string) []byte {
+			return mustMarshal(map[string]string{"name": name, "deploymentType": "CURRENT_VERSION", "templateFile": compScripts[mode]})
+		},
+		cancel: mustMarshal(map[string]string{"componentName": name}),
+		deployment: func(raw []byte) (string, error) {
+			var out compOutput
+			err := decode(raw, &out)
+			return out.Component.LastAttemptedDeploymentID, err
+		},
+		status: func(raw []byte) (string, error) {
+			var out compOutput
+			err := decode(raw, &out)
+			return out.Component.DeploymentStatus, err
+		},
+	}
 }
 
 // BenchmarkComponentCancel is BenchmarkCancel for components
@@ -161,77 +173,14 @@ func BenchmarkComponentCancel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i, c := range []compTarget{{"in an environment", "env-cancel"}, {"attached to a service instance", "attached-cancel"}} {
-		b.Run(c.name, func(b *testing.B) {
+	for i, name := range []string{"env-cancel", "attached-cancel"} {
+		t := componentTarget(componentKinds[i], name)
+		b.Run(name, func(b *testing.B) {
 			for range b.N {
-				benchComponentCancel(b, h, c, fmt.Sprintf("10%c", 'a'+i))
+				benchRedeployCancel(b, h, t, fmt.Sprintf("10%c", 'a'+i))
 			}
 		})
 	}
-}
-
-func benchComponentCancel(b *testing.B, h *hadron, c compTarget, section string) {
-	ctx := context.Background()
-	n := *flagSamples
-	hold := c.update("hold")
-	cancelBody := mustMarshal(map[string]string{"componentName": c.name})
-	var calls, cancels, totals, dispatches []time.Duration
-	for i := range n {
-		drainStarts(h)
-		raw, err := h.c.raw(ctx, "UpdateComponent", hold)
-		answered := time.Now()
-		if err != nil {
-			b.Fatalf("cancel %d: %v", i, err)
-		}
-		var up compOutput
-		if err := decode(raw, &up); err != nil {
-			b.Fatal(err)
-		}
-		id := up.Component.LastAttemptedDeploymentID
-		start, err := nextStart(h)
-		if err != nil {
-			b.Fatalf("cancel %d: %v", i, err)
-		}
-		if err := waitFile(filepath.Join(h.dataDir, "work", id, readyFile)); err != nil {
-			b.Fatalf("cancel %d: provisioning command not ready: %v", i, err)
-		}
-
-		cancelSent := time.Now()
-		raw, err = h.c.raw(ctx, "CancelComponentDeployment", cancelBody)
-		cancelAnswered := time.Now()
-		if err != nil {
-			b.Fatalf("cancel %d: %v", i, err)
-		}
-		var co compOutput
-		if err := decode(raw, &co); err != nil {
-			b.Fatal(err)
-		}
-		if s := co.Component.DeploymentStatus; s != "CANCELLING" {
-			b.Fatalf("cancel %d: CancelComponentDeployment answered %s, want CANCELLING", i, s)
-		}
-		status, done, err := h.waitDeployment(ctx, id, pollEvery, stepTimeout)
-		if err != nil {
-			b.Fatalf("cancel %d: %v", i, err)
-		}
-		if status != "CANCELLED" {
-			b.Fatalf("cancel %d: deployment ended %s, want CANCELLED", i, status)
-		}
-		calls = append(calls, cancelAnswered.Sub(cancelSent))
-		cancels = append(cancels, done.Sub(cancelAnswered))
-		totals = append(totals, done.Sub(cancelSent))
-		dispatches = append(dispatches, start.at.Sub(answered))
-	}
-	b.StopTimer()
-	cancel := summarize(cancels)
-	reportMetrics(b, "", cancel)
-	report.add(fmt.Sprintf("%s. Cancel latency, component %s (%d cancels of a running codebuild deployment; GetDeployment polled every %s over HTTP)", section, c.kind, n, pollEvery),
-		latencyTable([]latencyRow{
-			{"CancelComponentDeployment call", summarize(calls), 0},
-			{"cancel answered -> GetDeployment reads CANCELLED", cancel, cancelTarget},
-			{"cancel sent -> GetDeployment reads CANCELLED", summarize(totals), 0},
-			{"(dispatch of the same runs, see 11.)", summarize(dispatches), 0},
-		}))
-	b.StartTimer()
 }
 
 // BenchmarkComponentDispatch is BenchmarkDispatch for components
@@ -243,60 +192,12 @@ func BenchmarkComponentDispatch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i, c := range []compTarget{{"in an environment", "env-dispatch"}, {"attached to a service instance", "attached-dispatch"}} {
-		b.Run(c.name, func(b *testing.B) {
+	for i, name := range []string{"env-dispatch", "attached-dispatch"} {
+		t := componentTarget(componentKinds[i], name)
+		b.Run(name, func(b *testing.B) {
 			for range b.N {
-				benchComponentDispatch(b, h, c, fmt.Sprintf("11%c", 'a'+i))
+				benchRedeployDispatch(b, h, t, fmt.Sprintf("11%c", 'a'+i))
 			}
 		})
 	}
-}
-
-func benchComponentDispatch(b *testing.B, h *hadron, c compTarget, section string) {
-	ctx := context.Background()
-	n := *flagSamples
-	body := c.update("quick")
-	var fromAnswer, fromRequest, calls, deploys []time.Duration
-	for i := range n {
-		drainStarts(h)
-		sent := time.Now()
-		raw, err := h.c.raw(ctx, "UpdateComponent", body)
-		answered := time.Now()
-		if err != nil {
-			b.Fatalf("dispatch %d: %v", i, err)
-		}
-		var up compOutput
-		if err := decode(raw, &up); err != nil {
-			b.Fatal(err)
-		}
-		start, err := nextStart(h)
-		if err != nil {
-			b.Fatalf("dispatch %d: %v", i, err)
-		}
-		status, done, err := h.waitDeployment(ctx, up.Component.LastAttemptedDeploymentID, pollEvery, stepTimeout)
-		if err != nil {
-			b.Fatalf("dispatch %d: %v", i, err)
-		}
-		if status != "SUCCEEDED" {
-			b.Fatalf("dispatch %d: deployment ended %s, want SUCCEEDED", i, status)
-		}
-		calls = append(calls, answered.Sub(sent))
-		fromAnswer = append(fromAnswer, start.at.Sub(answered))
-		fromRequest = append(fromRequest, start.at.Sub(sent))
-		deploys = append(deploys, done.Sub(answered))
-	}
-	b.StopTimer()
-	dispatch := summarize(fromAnswer)
-	reportMetrics(b, "", dispatch)
-	lines := latencyTable([]latencyRow{
-		{"UpdateComponent call", summarize(calls), 0},
-		{"update answered -> command started", dispatch, dispatchTarget},
-		{"update sent -> command started", summarize(fromRequest), 0},
-		{"update answered -> GetDeployment reads SUCCEEDED", summarize(deploys), 0},
-	})
-	if dispatch.Negative > 0 {
-		lines = append(lines, fmt.Sprintf("  (%d of %d commands started before the UpdateComponent answer reached the client: negative samples, kept)", dispatch.Negative, dispatch.N))
-	}
-	report.add(fmt.Sprintf("%s. Dispatch latency, component %s (%d redeployments whose command exits at once)", section, c.kind, n), lines)
-	b.StartTimer()
 }

@@ -225,9 +225,9 @@ func (h *hadron) waitService(ctx context.Context, name string, pollEvery, timeou
 	}
 }
 
-// svcTarget is what the cancel and dispatch benchmarks redeploy: a service
+// redeployTarget is what the cancel and dispatch benchmarks redeploy: a service
 // instance or a service pipeline.
-type svcTarget struct {
+type redeployTarget struct {
 	kind     string // "service instance", "service pipeline"
 	updateOp string
 	cancelOp string
@@ -239,12 +239,14 @@ type svcTarget struct {
 	// the deployment status from the cancel's answer.
 	deployment func(raw []byte) (string, error)
 	status     func(raw []byte) (string, error)
+	// dispatchSection names the report section of the same kind's dispatch.
+	dispatchSection string
 }
 
 // instanceTarget redeploys instance "one" of service.
-func instanceTarget(service string) svcTarget {
-	return svcTarget{
-		kind: "service instance", updateOp: "UpdateServiceInstance", cancelOp: "CancelServiceInstanceDeployment",
+func instanceTarget(service string) redeployTarget {
+	return redeployTarget{
+		kind: "service instance", updateOp: "UpdateServiceInstance", cancelOp: "CancelServiceInstanceDeployment", dispatchSection: "8",
 		update: func(mode string) []byte {
 			return mustMarshal(map[string]string{
 				"serviceName": service, "name": "one", "deploymentType": "CURRENT_VERSION",
@@ -266,9 +268,9 @@ func instanceTarget(service string) svcTarget {
 }
 
 // pipelineTarget redeploys the pipeline of service.
-func pipelineTarget(service string) svcTarget {
-	return svcTarget{
-		kind: "service pipeline", updateOp: "UpdateServicePipeline", cancelOp: "CancelServicePipelineDeployment",
+func pipelineTarget(service string) redeployTarget {
+	return redeployTarget{
+		kind: "service pipeline", updateOp: "UpdateServicePipeline", cancelOp: "CancelServicePipelineDeployment", dispatchSection: "8",
 		update: func(mode string) []byte {
 			return mustMarshal(map[string]string{
 				"serviceName": service, "deploymentType": "CURRENT_VERSION",
@@ -307,16 +309,16 @@ func BenchmarkServiceCancel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i, t := range []svcTarget{instanceTarget("cancel"), pipelineTarget("cancel")} {
+	for i, t := range []redeployTarget{instanceTarget("cancel"), pipelineTarget("cancel")} {
 		b.Run(strings.TrimPrefix(t.kind, "service "), func(b *testing.B) {
 			for range b.N {
-				benchServiceCancel(b, h, t, fmt.Sprintf("7%c", 'a'+i))
+				benchRedeployCancel(b, h, t, fmt.Sprintf("7%c", 'a'+i))
 			}
 		})
 	}
 }
 
-func benchServiceCancel(b *testing.B, h *hadron, t svcTarget, section string) {
+func benchRedeployCancel(b *testing.B, h *hadron, t redeployTarget, section string) {
 	ctx := context.Background()
 	n := *flagSamples
 	hold := t.update("hold")
@@ -369,7 +371,7 @@ func benchServiceCancel(b *testing.B, h *hadron, t svcTarget, section string) {
 			{t.cancelOp + " call", summarize(calls), 0},
 			{"cancel answered -> GetDeployment reads CANCELLED", cancel, cancelTarget},
 			{"cancel sent -> GetDeployment reads CANCELLED", summarize(totals), 0},
-			{"(dispatch of the same runs, see 8.)", summarize(dispatches), 0},
+			{"(dispatch of the same runs, see " + t.dispatchSection + ".)", summarize(dispatches), 0},
 		}))
 	b.StartTimer()
 }
@@ -383,16 +385,16 @@ func BenchmarkServiceDispatch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i, t := range []svcTarget{instanceTarget("dispatch"), pipelineTarget("dispatch")} {
+	for i, t := range []redeployTarget{instanceTarget("dispatch"), pipelineTarget("dispatch")} {
 		b.Run(strings.TrimPrefix(t.kind, "service "), func(b *testing.B) {
 			for range b.N {
-				benchServiceDispatch(b, h, t, fmt.Sprintf("8%c", 'a'+i))
+				benchRedeployDispatch(b, h, t, fmt.Sprintf("8%c", 'a'+i))
 			}
 		})
 	}
 }
 
-func benchServiceDispatch(b *testing.B, h *hadron, t svcTarget, section string) {
+func benchRedeployDispatch(b *testing.B, h *hadron, t redeployTarget, section string) {
 	ctx := context.Background()
 	n := *flagSamples
 	body := t.update("quick")
