@@ -78,7 +78,7 @@ func phaseScript(sh shell, token string, commands []string) string {
 	}
 	for i, c := range commands {
 		fmt.Fprintf(&b, "%s >&%d\n", marker("s "+strconv.Itoa(i)), sh.markerFD)
-		fmt.Fprintf(&b, "eval %s\n", shellQuote(c))
+		fmt.Fprintf(&b, "command eval %s\n", shellQuote(c))
 		fmt.Fprintf(&b, "%s=$?\n", shellStatusVar)
 		fmt.Fprintf(&b, "%s \"$%s\" >&%d\n", marker("e "+strconv.Itoa(i)+" %d"), shellStatusVar, sh.markerFD)
 		fmt.Fprintf(&b, "command test \"$%s\" -eq 0 || exit \"$%s\"\n", shellStatusVar, shellStatusVar)
@@ -220,20 +220,21 @@ func (m *masker) mask(data []byte, final bool) []byte {
 	out := make([]byte, 0, len(data))
 next:
 	for i := 0; i < len(data); {
-		for _, s := range m.secrets {
-			if bytes.HasPrefix(data[i:], s) {
-				out = append(out, maskText...)
-				i += len(s)
-				continue next
-			}
-		}
+		rest := data[i:]
 		if !final {
-			rest := data[i:]
+			// Wait for more when the rest may still become a (longer) value.
 			for _, s := range m.secrets {
 				if len(rest) < len(s) && bytes.HasPrefix(s, rest) {
 					m.held = append([]byte(nil), rest...)
 					return out
 				}
+			}
+		}
+		for _, s := range m.secrets {
+			if bytes.HasPrefix(rest, s) {
+				out = append(out, maskText...)
+				i += len(s)
+				continue next
 			}
 		}
 		out = append(out, data[i])
