@@ -131,15 +131,17 @@ type Result struct {
 	Outputs map[string]string
 }
 
-// Run runs job's commands in order and returns their outputs.
+// Run runs job's commands in order, in one shell, and returns their
+// outputs.
 //
 // A command that fails ends the run with a *CommandError. Cancellation
-// comes only through ctx: when ctx is done, the running command's process
-// group gets SIGTERM, then SIGKILL if the command has not exited after the
-// grace period, and Run returns a *CanceledError that wraps
-// context.Cause(ctx). Whatever the outcome, no process of a command's
-// group outlives it: its leftovers are SIGKILLed when the command ends. If
-// some process cannot be stopped, Run returns a *StopError instead.
+// comes only through ctx: when ctx is done, the shell's process group gets
+// SIGTERM, then SIGKILL if the shell has not exited after the grace
+// period, and Run returns a *CanceledError that wraps context.Cause(ctx).
+// Processes a command leaves in the background live on through the next
+// commands, as on CodeBuild; whatever the outcome, none outlives the run:
+// the group's leftovers are SIGKILLed when the shell ends. If some process
+// cannot be stopped, Run returns a *StopError instead.
 //
 // A cancel that comes after the last command has exited does not count:
 // the run has finished, and Run returns its result.
