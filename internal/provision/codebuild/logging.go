@@ -181,7 +181,8 @@ func (p *pump) marker(ev markerEvent) {
 		p.log.notef("command exited with status %d", ev.status)
 	} else {
 		p.tail.Reset()
-		p.log.notef("$ %s", p.commands[ev.index])
+		// A YAML `|` block ends in a newline; the log needs no blank line.
+		p.log.notef("$ %s", strings.TrimRight(p.commands[ev.index], "\n"))
 	}
 	select {
 	case p.events <- ev:
