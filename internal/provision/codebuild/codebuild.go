@@ -102,6 +102,10 @@ type Job struct {
 	// Secrets; it wins over all of them. It is for what the server gives
 	// every run (RESOURCE_ARN and the like).
 	Env []string
+	// Mask lists further values to replace by "***" in the output, as
+	// Secrets' values are: credentials the caller gives through Env, say.
+	// Empty strings are ignored.
+	Mask []string
 	// Image and Runtimes are the manifest's settings of those names. Run
 	// does not apply them (the commands run on this host): it says so once
 	// in the Log, naming the tools of those runtimes missing from PATH.
@@ -246,7 +250,8 @@ func (r *run) phase(ctx context.Context) error {
 		return fmt.Errorf("start supervisor: %w", err)
 	}
 	pgid := sup.Process.Pid
-	out := startPump(outR, r.log, token, r.job.Commands, slices.Collect(maps.Values(r.job.Secrets)))
+	masked := append(slices.Collect(maps.Values(r.job.Secrets)), r.job.Mask...)
+	out := startPump(outR, r.log, token, r.job.Commands, masked)
 
 	started := make(chan int, 1)
 	go func() {

@@ -325,13 +325,16 @@ func TestRunMasksSecrets(t *testing.T) {
 		`printf 'split: %s' "${DB_PASSWORD:0:8}"; sleep 0.2; printf '%s!\n' "${DB_PASSWORD:8}"`,
 		`env | grep '^DB_PASSWORD='`,
 		`printf '%s' "$DB_PASSWORD" > value.txt`,
+		`echo "token $SESSION_TOKEN"`,
 		`echo "failing with $DB_PASSWORD" >&2; exit 1`,
 	)
+	job.Env = []string{"SESSION_TOKEN=credential-from-env"}
+	job.Mask = []string{"credential-from-env"}
 	job.Variables = map[string]string{"DB_PASSWORD": "plain variable loses to the secret"}
 	job.Secrets = map[string]string{"DB_PASSWORD": secret, "EMPTY_SECRET": ""}
 	_, err := Run(context.Background(), job)
 	var cerr *CommandError
-	if !errors.As(err, &cerr) || cerr.Index != 4 {
+	if !errors.As(err, &cerr) || cerr.Index != 5 {
 		t.Fatalf("Run error = %v, want the last command's failure\nlog:\n%s", err, log)
 	}
 	if got := readFile(t, filepath.Join(job.Dir, "value.txt")); got != secret {
@@ -339,11 +342,11 @@ func TestRunMasksSecrets(t *testing.T) {
 	}
 	got := log.String()
 	for _, leak := range []string{got, err.Error()} {
-		if strings.Contains(leak, secret) || strings.Contains(leak, "hunter2-") {
+		if strings.Contains(leak, secret) || strings.Contains(leak, "hunter2-") || strings.Contains(leak, "credential-from-env") {
 			t.Errorf("secret shown:\n%s", leak)
 		}
 	}
-	for _, want := range []string{"password is ***\n", "split: ***!\n", "DB_PASSWORD=***\n"} {
+	for _, want := range []string{"password is ***\n", "split: ***!\n", "DB_PASSWORD=***\n", "token ***\n"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("log lacks %q:\n%s", want, got)
 		}
