@@ -404,11 +404,11 @@ wait:
 			cause = context.Cause(ctx)
 		}
 		return &StopError{Index: i, Count: n, Command: text, Pgid: pgid, Cause: cause}
+	case prog.allDone(n):
+		return nil // even if a cancel came after the last command ended
 	case canceled:
 		started := prog.current == i && !endedInShell
 		return &CanceledError{Cause: context.Cause(ctx), Killed: killed, Started: started, Index: i, Count: n, Command: text}
-	case prog.allDone(n):
-		return nil
 	case endedInShell && prog.status != 0:
 		return &CommandError{Index: i, Count: n, Command: text, ExitCode: prog.status, Tail: out.tail.String()}
 	case ws.Signaled():
