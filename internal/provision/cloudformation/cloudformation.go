@@ -475,7 +475,8 @@ func (op *operation) deleteAndWait(ctx context.Context, id, what string) error {
 // streaming new events into the log. It returns the stack (nil once it is
 // gone), or an error when ctx is done.
 func (op *operation) wait(ctx context.Context, id string, ev *events) (*types.Stack, error) {
-	delay := op.d.cfg.PollInitial
+	// The first look is at once: after a cancel, the stack may be done.
+	delay := time.Duration(0)
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
 	for {
@@ -495,7 +496,7 @@ func (op *operation) wait(ctx context.Context, id string, ev *events) (*types.St
 		if st == nil || !inProgress(st.StackStatus) {
 			return st, nil
 		}
-		delay = min(2*delay, op.d.cfg.PollMax)
+		delay = min(max(2*delay, op.d.cfg.PollInitial), op.d.cfg.PollMax)
 		timer.Reset(delay)
 	}
 }
