@@ -317,12 +317,12 @@ func TestCancel(t *testing.T) {
 	)
 	tests := []struct {
 		name     string
-		update   bool              // update a stack (else create one)
-		behavior cfnfake.Behavior  // during the deployment
-		slowPoll bool              // the driver sees the stack only when cancelled
-		cause    error             // of the cancel
-		before   []string          // statuses released before the cancel
-		after    []string          // statuses held, checked and released after the cancel
+		update   bool             // update a stack (else create one)
+		behavior cfnfake.Behavior // during the deployment
+		slowPoll bool             // the driver sees the stack only when cancelled
+		cause    error            // of the cancel
+		before   []string         // statuses released before the cancel
+		after    []string         // statuses held, checked and released after the cancel
 		want     outcome
 		status   string // of the stack at the end ("" = gone)
 		calls    map[string]int
