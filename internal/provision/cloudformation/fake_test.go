@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cfn "github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/hadronhq/hadron/internal/provision/cloudformation/cfnfake"
 )
 
@@ -500,5 +502,59 @@ func TestDelete(t *testing.T) {
 	}
 	if f.fake.Status(f.stack) != "" || !strings.Contains(log.String(), "DELETE_COMPLETE") {
 		t.Fatalf("after delete: status %q, log:\n%s", f.fake.Status(f.stack), log.String())
+	}
+}
+
+// TestDeleteCancelStopsOnlyTheWait pins that a cancel of a delete in flight
+// leaves the delete to CloudFormation: Proton cannot cancel a delete either.
+func TestDeleteCancelStopsOnlyTheWait(t *testing.T) {
+	t.Parallel()
+	f := setupFake(t)
+	ctx := waitCtx(t)
+	f.deploy(t, templateV1, "d0")
+	f.fake.SetBehavior(f.stack, cfnfake.Behavior{Hold: true})
+	dctx, cancel := context.WithCancelCause(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- f.d.Delete(dctx, DeleteRequest{StackName: f.stack, RoleARN: testRole, DeploymentID: "del"})
+	}()
+	must(t, f.fake.WaitForStatus(ctx, f.stack, "DELETE_IN_PROGRESS"))
+	cancel(errUserCancel)
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		t.Fatal("Delete did not return after the cancel")
+	}
+	var ce *CanceledError
+	if !errors.As(err, &ce) || ce.Stopped || !errors.Is(err, errUserCancel) {
+		t.Fatalf("err = %v, want a cancel that stopped only the wait", err)
+	}
+	if got := f.fake.Status(f.stack); got != "DELETE_IN_PROGRESS" {
+		t.Errorf("stack status = %q, want the delete still going", got)
+	}
+}
+
+// TestDeploySendsParametersAndTags pins that the request's parameters and
+// tags reach the stack.
+func TestDeploySendsParametersAndTags(t *testing.T) {
+	t.Parallel()
+	f := setupFake(t)
+	req := f.req(templateV1, "d1")
+	req.Parameters = map[string]string{"Greeting": "hola"}
+	req.Tags = ProtonTags(TagValues{Environment: "arn:aws:proton:us-east-1:123456789012:environment/dev"})
+	res, err := f.d.Deploy(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outputs["Greeting"] != "hola" {
+		t.Errorf("outputs = %v, want the parameter's value", res.Outputs)
+	}
+	out, err := cfn.NewFromConfig(f.d.base).DescribeStacks(context.Background(), &cfn.DescribeStacksInput{StackName: aws.String(f.stack)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tags := out.Stacks[0].Tags; len(tags) != 1 || aws.ToString(tags[0].Key) != TagEnvironment {
+		t.Errorf("tags = %+v", tags)
 	}
 }
