@@ -479,24 +479,21 @@ func (s *Server) runCreate(st *stack) {
 	s.enter(st, "ROLLBACK_IN_PROGRESS",
 		fmt.Sprintf("The following resource(s) failed to create: [%s]. Rollback requested by user.", failed),
 		func() {
-			s.removeResources(st, "")
+			s.removeResources(st, nil)
 			s.enter(st, "ROLLBACK_COMPLETE", "", nil)
 		})
 }
 
-// removeResources deletes the stack's resources not in keep (nil: all).
-func (s *Server) removeResources(st *stack, keepTemplate string) {
-	var keep *template
-	if keepTemplate != "" {
-		keep = st.prevTpl
-	}
+// removeResources deletes the stack's resources that keep does not
+// declare (all of them when keep is nil).
+func (s *Server) removeResources(st *stack, keep *template) {
 	for _, id := range sortedKeys(st.resources) {
-		r := st.resources[id]
 		if keep != nil {
 			if _, ok := keep.resources[id]; ok {
 				continue
 			}
 		}
+		r := st.resources[id]
 		s.event(st, id, r.physicalID, r.typ, "DELETE_IN_PROGRESS", "")
 		s.event(st, id, r.physicalID, r.typ, "DELETE_COMPLETE", "")
 		delete(st.resources, id)
@@ -534,9 +531,8 @@ func (s *Server) updateStack(f url.Values) (any, *apiErr) {
 func (s *Server) runUpdate(st *stack) {
 	if s.applyResources(st, st.tpl, "UPDATE") {
 		s.enter(st, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "", func() {
-			st.prevTpl = st.tpl
-			s.removeResources(st, "keep")
-			st.prevTemplate, st.prevParams = st.template, st.params
+			s.removeResources(st, st.tpl)
+			st.prevTemplate, st.prevParams, st.prevTpl = st.template, st.params, st.tpl
 			s.enter(st, "UPDATE_COMPLETE", "", nil)
 		})
 		return
@@ -571,7 +567,7 @@ func (s *Server) rollback(st *stack, reason string) {
 			}
 		}
 		s.enter(st, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "", func() {
-			s.removeResources(st, "keep")
+			s.removeResources(st, st.tpl)
 			s.enter(st, "UPDATE_ROLLBACK_COMPLETE", "", nil)
 		})
 	})
@@ -609,7 +605,7 @@ func (s *Server) deleteStack(name string) (any, *apiErr) {
 	}
 	st.pending = nil // a create or update in flight is abandoned, as CloudFormation does
 	s.enter(st, "DELETE_IN_PROGRESS", "User Initiated", func() {
-		s.removeResources(st, "")
+		s.removeResources(st, nil)
 		s.enter(st, "DELETE_COMPLETE", "", nil)
 		st.deleted = true
 	})
