@@ -35,6 +35,10 @@ func newTests() *exec.TestSet {
 	must(ts.Replace("defined", func(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) (bool, error) {
 		return !isUndefined(in), nil
 	}))
+	must(ts.Replace("none", func(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) (bool, error) {
+		_, ok := in.Interface().(noneValue)
+		return ok || (in.IsNil() && !in.IsError()), nil
+	}))
 	must(ts.Replace("undefined", func(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) (bool, error) {
 		return isUndefined(in), nil
 	}))
@@ -47,7 +51,9 @@ func must(err error) {
 	}
 }
 
-// filterDefault is Jinja2's default(value, default_value='', boolean=False).
+// filterDefault is Jinja2's default filter: the default (an empty string
+// unless given) replaces an undefined value, or with boolean=true any false
+// value.
 func filterDefault(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
 	def := exec.AsValue("")
 	boolean := false
@@ -172,7 +178,7 @@ func filterIAMPolicyARNs(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *ex
 			}
 			arns = append(arns, s)
 		}
-	case missing:
+	case missing, noneValue:
 	default:
 		if !in.IsNil() {
 			return exec.AsValue(fmt.Errorf("proton_cfn_iam_policy_arns: expects a list or a string, got %T", v))
@@ -212,7 +218,7 @@ func envMap(in *exec.Value) ([]string, map[string]any, error) {
 // structures as JSON.
 func envString(v any) (string, error) {
 	switch v := v.(type) {
-	case nil:
+	case nil, noneValue:
 		return "", nil
 	case string:
 		return v, nil
@@ -257,7 +263,7 @@ func writePyJSON(b *strings.Builder, v any, indent, depth int) error {
 		b.WriteString(strings.Repeat(" ", n*indent))
 	}
 	switch v := v.(type) {
-	case nil:
+	case nil, noneValue:
 		b.WriteString("null")
 	case bool:
 		b.WriteString(strconv.FormatBool(v))

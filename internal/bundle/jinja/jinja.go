@@ -115,17 +115,21 @@ func RenderContext(ctx context.Context, name string, source []byte, vars map[str
 	if err != nil {
 		return nil, parseError(name, err)
 	}
+	rewriteArith(tpl.Root())
 
 	st := &state{ctx: ctx, limits: limits}
 	data := normalizeVars(vars)
 	data[stateKey] = st
 	data["range"] = st.rangeFunc
+	for k, fn := range st.arithFuncs() {
+		data[k] = fn
+	}
 	w := &limitWriter{st: st}
 	if err := tpl.Execute(w, exec.NewContext(data)); err != nil {
 		if st.err != nil {
 			return nil, &Error{Template: name, Err: st.err}
 		}
-		return nil, renderError(name, err)
+		return nil, renderError(name, err, st.cause)
 	}
 	if st.err != nil {
 		return nil, &Error{Template: name, Err: st.err}
@@ -172,6 +176,7 @@ type state struct {
 	limits Limits
 	steps  int
 	err    error // the first limit hit; it wins over the engine's wrapping
+	cause  error // the first operator error, reported with its line
 }
 
 func (s *state) step() error {
@@ -260,9 +265,12 @@ var (
 	templateWrapped = regexp.MustCompile(`(?s)^failed to parse template '.*': `)
 )
 
-func renderError(name string, err error) error {
+func renderError(name string, err, cause error) error {
 	msg := err.Error()
 	e := &Error{Template: name, Err: err}
+	if cause != nil {
+		e.Err = cause
+	}
 	if m := lineRe.FindAllStringSubmatch(msg, -1); len(m) > 0 {
 		e.Line, _ = strconv.Atoi(m[len(m)-1][1])
 	}

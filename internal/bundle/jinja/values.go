@@ -28,6 +28,8 @@ func normalizeVars(vars map[string]any) map[string]any {
 
 func normalize(v any) any {
 	switch v := v.(type) {
+	case nil:
+		return pyNone
 	case map[string]any:
 		m := make(map[string]any, len(v))
 		for k, e := range v {

@@ -1,0 +1,266 @@
+package jinja
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func envVars(inputs map[string]any) map[string]any {
+	return map[string]any{"environment": map[string]any{"name": "dev", "inputs": inputs}}
+}
+
+func TestRenderUndefinedNamesVariableAndLine(t *testing.T) {
+	t.Parallel()
+	vars := envVars(map[string]any{"subnets": []any{map[string]any{"cidr": "10.0.0.0/24"}}, "m": map[string]any{}})
+	tests := []struct {
+		name, source, undefined string
+		line                    int
+	}{
+		{"attribute", "a: 1\nb: {{ environment.inputs.vpc_cidr }}\n", "environment.inputs.vpc_cidr", 2},
+		{"top level name", "\n\n{{ pipeline.inputs.x }}", "pipeline", 3},
+		{"item", "{{ environment.inputs['port'] }}", "environment.inputs['port']", 1},
+		{"inside loop", "{% for s in environment.inputs.subnets %}\n\n{{ s.zone }}\n{% endfor %}", "s.zone", 3},
+		{"deep", "x\n{{ environment.inputs.m.a.b }}", "environment.inputs.m.a", 2},
+		{"filtered", "x\n{{ environment.inputs.name | upper }}", "environment.inputs.name", 2},
+		{"if condition", "x\n\n{% if environment.inputs.flag %}y{% endif %}", "environment.inputs.flag", 3},
+		{"loop iterable", "{% for s in environment.inputs.azs %}{{ s }}{% endfor %}", "environment.inputs.azs", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, err := Render("cloudformation.yaml", []byte(tt.source), vars)
+			var rerr *Error
+			if !errors.As(err, &rerr) {
+				t.Fatalf("Render = %q, %v; want an *Error", out, err)
+			}
+			if rerr.Undefined != tt.undefined || rerr.Line != tt.line || rerr.Template != "cloudformation.yaml" {
+				t.Fatalf("error %+v (%q), want undefined %q at line %d", rerr, err, tt.undefined, tt.line)
+			}
+			want := "cloudformation.yaml:" + itoa(tt.line) + ": " + tt.undefined + " is undefined"
+			if err.Error() != want {
+				t.Fatalf("message %q, want %q", err, want)
+			}
+		})
+	}
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func TestRenderDefinedChecksAndDefaultsDoNotFail(t *testing.T) {
+	t.Parallel()
+	src := "{{ environment.inputs.x is defined }} {{ environment.inputs.x | default('d') }} " +
+		"{{ environment.inputs.x.y is defined }} {{ nothing is undefined }}"
+	out, err := Render("t", []byte(src), envVars(map[string]any{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(out), "False d False True"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestRenderMissingComponentIsEmpty(t *testing.T) {
+	t.Parallel()
+	src := "[{{ service_instance.components.default.outputs.Arn }}][{{ service_instance.components.default.name }}]"
+	tests := []struct {
+		name       string
+		components any
+		want       string
+	}{
+		{"no components key", nil, "[][]"},
+		{"empty components", map[string]any{}, "[][]"},
+		{"component without the output", map[string]any{"default": map[string]any{"name": "c", "outputs": map[string]any{}}}, "[][c]"},
+		{"component with the output", map[string]any{"default": map[string]any{"name": "c", "outputs": map[string]any{"Arn": "arn:x"}}}, "[arn:x][c]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			si := map[string]any{"name": "i", "inputs": map[string]any{}}
+			if tt.components != nil {
+				si["components"] = tt.components
+			}
+			out, err := Render("t", []byte(src), map[string]any{"service_instance": si})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != tt.want {
+				t.Fatalf("got %q, want %q", out, tt.want)
+			}
+		})
+	}
+	// Only the components subtree is lenient.
+	_, err := Render("t", []byte("{{ service_instance.inputs.nope }}"), map[string]any{"service_instance": map[string]any{"inputs": map[string]any{}}})
+	if err == nil || !strings.Contains(err.Error(), "service_instance.inputs.nope is undefined") {
+		t.Fatalf("err = %v, want service_instance.inputs.nope undefined", err)
+	}
+}
+
+func TestRenderNumbersAsJinja2DoesFromJSON(t *testing.T) {
+	t.Parallel()
+	var decoded map[string]any
+	if err := json.Unmarshal([]byte(`{"environment":{"inputs":{"port":80,"ratio":0.5,"big":3000000000,"neg":-2}}}`), &decoded); err != nil {
+		t.Fatal(err)
+	}
+	src := "{{ environment.inputs.port }} {{ environment.inputs.ratio }} {{ environment.inputs.big }} {{ environment.inputs.neg }} {{ environment.inputs.port + 1 }}"
+	out, err := Render("t", []byte(src), decoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(out), "80 0.5 3000000000 -2 81"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	// json.Number from a decoder with UseNumber works the same.
+	out, err = Render("t", []byte("{{ environment.inputs.port }}"), envVars(map[string]any{"port": json.Number("443")}))
+	if err != nil || string(out) != "443" {
+		t.Fatalf("json.Number: got %q, %v", out, err)
+	}
+}
+
+func TestRenderDoesNotModifyVars(t *testing.T) {
+	t.Parallel()
+	si := map[string]any{"name": "i", "inputs": map[string]any{"port": float64(80)}}
+	vars := map[string]any{"service_instance": si}
+	if _, err := Render("t", []byte("{{ service_instance.inputs.port }}"), vars); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := si["components"]; ok {
+		t.Fatal("Render added components to the caller's map")
+	}
+	if _, ok := si["inputs"].(map[string]any)["port"].(float64); !ok {
+		t.Fatal("Render changed the caller's number")
+	}
+}
+
+func TestRenderCannotReachHostFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret.txt")
+	if err := os.WriteFile(secret, []byte("TOP-SECRET"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{
+		"{% include '" + secret + "' %}",
+		"{% import '" + secret + "' as s %}",
+		"{% from '" + secret + "' import x %}",
+		"{% extends '" + secret + "' %}",
+		"{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}",
+	} {
+		out, err := Render("t", []byte(src), nil)
+		if err == nil || strings.Contains(string(out), "TOP-SECRET") {
+			t.Fatalf("%s: got %q, %v; want a parse error", src, out, err)
+		}
+		if !strings.Contains(err.Error(), "not found") {
+			t.Fatalf("%s: error %v, want the statement not found", src, err)
+		}
+	}
+}
+
+func TestRenderLimits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		source string
+		limits Limits
+	}{
+		{"range too long", "{% for i in range(1000000000) %}{% endfor %}", Limits{}},
+		{"too many loop iterations", "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}", Limits{MaxSteps: 10_000}},
+		{"output too large", "{% for i in range(100) %}{{ 'x' * 20000 }}{% endfor %}", Limits{MaxOutputBytes: 1 << 20}},
+		{"repetition too large", "{% set s = 'ab' * 10000000000 %}", Limits{}},
+		{"source too large", strings.Repeat("x", 1025), Limits{MaxSourceBytes: 1024}},
+		{"timeout", "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", Limits{MaxSteps: 1 << 40, Timeout: 50 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			out, err := RenderContext(context.Background(), "t", []byte(tt.source), nil, tt.limits)
+			if !errors.Is(err, ErrLimit) {
+				t.Fatalf("got %d bytes, %v; want ErrLimit", len(out), err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Fatalf("took %s to stop", d)
+			}
+		})
+	}
+}
+
+func TestRenderStopsWhenContextIsCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := RenderContext(ctx, "t", []byte("{% for i in range(10) %}x{% endfor %}"), nil, Limits{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestRenderErrorsInsteadOfPanicking(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{
+		"{{", "{% for %}", "{% endfor %}", "{{ [1][5] }}", "{{ 'a' | nosuchfilter }}",
+		"{% if %}", "{{ 5 | proton_cfn_ecs_task_definition_formatted_env_vars }}",
+		"{{ (((((((((( 1 }}", "{% set x = %}", "{{ range(1, 2, 0) | list }}", "{{ x is nosuchtest }}",
+	} {
+		if _, err := Render("t", []byte(src), envVars(map[string]any{})); err == nil {
+			t.Errorf("%q rendered without error", src)
+		}
+	}
+}
+
+func TestRenderConcurrently(t *testing.T) {
+	t.Parallel()
+	src := []byte("{% for s in environment.inputs.subnets %}{{ s | proton_cfn_sanitize }}{{ loop.index }}{% endfor %}")
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			vars := envVars(map[string]any{"subnets": []any{"a-" + itoa(i), "b"}})
+			out, err := Render("t", src, vars)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if want := "a" + itoa(i) + "1b2"; string(out) != want {
+				t.Errorf("got %q, want %q", out, want)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// FuzzRender pins that no template panics the renderer or runs past its
+// limits. The seeds are the corpus templates.
+func FuzzRender(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join("testdata", "cases", "*", "cloudformation.yaml"))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	vars := map[string]any{
+		"environment":      map[string]any{"name": "dev", "inputs": map[string]any{"subnets": []any{"a", "b"}, "port": 80}, "outputs": map[string]any{"VpcId": "v"}},
+		"service":          map[string]any{"name": "s"},
+		"service_instance": map[string]any{"name": "i", "inputs": map[string]any{"env_vars": map[string]any{"A": "1"}}},
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		out, err := RenderContext(context.Background(), "t", []byte(src), vars, Limits{MaxSteps: 10_000, MaxOutputBytes: 1 << 20, Timeout: 2 * time.Second})
+		var rerr *Error
+		if err != nil && !errors.As(err, &rerr) {
+			t.Fatalf("error %v is not an *Error", err)
+		}
+		if rerr != nil && strings.Contains(rerr.Error(), "panicked") {
+			t.Fatalf("renderer panicked on %q: %v", src, err)
+		}
+		if len(out) > 1<<20 {
+			t.Fatalf("output of %d bytes", len(out))
+		}
+	})
+}
