@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -100,9 +99,16 @@ func RenderContext(ctx context.Context, name string, source []byte, vars map[str
 	defer func() {
 		if p := recover(); p != nil {
 			out = nil
-			err = &Error{Template: name, Err: fmt.Errorf("template engine panicked: %v\n%s", p, debug.Stack())}
+			// gonja panics on some malformed templates (an empty raw block);
+			// the template is at fault, not the server.
+			err = &Error{Template: name, Err: fmt.Errorf("template engine panicked: %v", p)}
 		}
 	}()
+
+	cfg := newConfig()
+	if err := checkNesting(string(source), cfg); err != nil {
+		return nil, &Error{Template: name, Err: err}
+	}
 
 	// The memory loader holds only this template, so {% include %} and
 	// friends (disabled anyway) can never read the host's files.
@@ -111,7 +117,7 @@ func RenderContext(ctx context.Context, name string, source []byte, vars map[str
 	if err != nil {
 		return nil, &Error{Template: name, Err: err}
 	}
-	tpl, err := exec.NewTemplate(key, newConfig(), loader, environment)
+	tpl, err := exec.NewTemplate(key, cfg, loader, environment)
 	if err != nil {
 		return nil, parseError(name, err)
 	}
