@@ -224,7 +224,11 @@ func (s *state) repeat(seq *exec.Value, n int64) (any, error) {
 	if seq.IsString() {
 		size = int64(len(seq.String()))
 	}
-	if size > 0 && n > int64(s.limits.MaxOutputBytes)/size {
+	limit := int64(s.limits.MaxOutputBytes)
+	if !seq.IsString() {
+		limit = int64(s.limits.MaxRange) // a list is for looping over
+	}
+	if size > 0 && n > limit/size {
 		s.err = fmt.Errorf("repetition of %d × %d items: %w", n, size, ErrLimit)
 		return nil, s.err
 	}

@@ -49,8 +49,11 @@ const (
 	DefaultMaxSourceBytes = 256 << 10
 	DefaultMaxOutputBytes = 8 << 20
 	DefaultMaxSteps       = 1_000_000
-	DefaultMaxRange       = 100_000 // Jinja2's sandbox uses the same bound.
-	DefaultTimeout        = 10 * time.Second
+	// DefaultMaxRange is small because gonja materialises a loop's items
+	// before the first iteration (about 20µs each), where no deadline is
+	// checked.
+	DefaultMaxRange = 10_000
+	DefaultTimeout  = 10 * time.Second
 )
 
 // ErrLimit is wrapped by errors that stop a rendering because it went over
@@ -210,6 +213,9 @@ func (s *state) rangeFunc(params *exec.VarArgs) ([]int, error) {
 	}
 	if len(params.KwArgs) > 0 {
 		return nil, errors.New("range() takes no keyword arguments")
+	}
+	if err := s.step(); err != nil {
+		return nil, err
 	}
 	start, stop, step := 0, 0, 1
 	switch len(args) {

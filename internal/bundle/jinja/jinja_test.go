@@ -179,7 +179,8 @@ func TestRenderLimits(t *testing.T) {
 		{"blocks nested deep", strings.Repeat("{% if true %}", 5_000) + strings.Repeat("{% endif %}", 5_000), Limits{}},
 		{"set blocks nested deep", strings.Repeat("{% set x %}", 5_000), Limits{}},
 		{"tag too long", "{{ x" + strings.Repeat(".a", 50_000) + " }}", Limits{}},
-		{"timeout", "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", Limits{MaxSteps: 1 << 40, Timeout: 50 * time.Millisecond}},
+		{"timeout", "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}", Limits{MaxSteps: 1 << 40, Timeout: 50 * time.Millisecond}},
+		{"list repetition too long", "{% for i in [1, 2] * 6000 %}{% endfor %}", Limits{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
