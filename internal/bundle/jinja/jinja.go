@@ -312,5 +312,5 @@ var environment = &exec.Environment{
 	Filters:           newFilters(),
 	Tests:             newTests(),
 	ControlStructures: newControlStructures(),
-	Methods:           builtins.Methods,
+	Methods:           newMethods(),
 }
