@@ -1,11 +1,3 @@
-// Package jinja renders Proton's Jinja CloudFormation templates the way
-// Proton did: Jinja2 semantics (checked byte for byte against Python's
-// Jinja2 by the differential test), Proton's proton_cfn_* filters, strict
-// undefined variables except under service_instance.components, where a
-// missing component or output renders as empty.
-//
-// The package is self-contained: callers pass the template source and the
-// Proton inputs document decoded from JSON, and get the rendered text.
 package jinja
 
 import (
@@ -16,7 +8,6 @@ import (
 	"io"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nikolalohinski/gonja/v2/builtins"
@@ -115,7 +106,7 @@ func RenderContext(ctx context.Context, name string, source []byte, vars map[str
 
 	// The memory loader holds only this template, so {% include %} and
 	// friends (disabled anyway) can never read the host's files.
-	key := "/" + strings.TrimLeft(name, "/")
+	const key = "/template" // the name is for messages only
 	loader, err := loaders.NewMemoryLoader(map[string]string{key: string(source)})
 	if err != nil {
 		return nil, &Error{Template: name, Err: err}

@@ -281,3 +281,24 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+func TestRenderTakesOtherGoValuesAsTheirJSON(t *testing.T) {
+	t.Parallel()
+	type output struct {
+		Key   string `json:"key"`
+		Value string `json:"value"`
+	}
+	vars := map[string]any{"environment": map[string]any{
+		"name":    "dev",
+		"inputs":  map[string]string{"cidr": "10.0.0.0/16"},
+		"outputs": []output{{"VpcId", "vpc-1"}},
+		"count":   3,
+	}}
+	out, err := Render("t", []byte("{{ environment.inputs.cidr }} {{ environment.outputs[0].value }} {{ environment.count * 2 }}"), vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(out), "10.0.0.0/16 vpc-1 6"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}

@@ -2,6 +2,7 @@ package jinja
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
@@ -58,8 +59,20 @@ func normalize(v any) any {
 		return int64(v)
 	case int32:
 		return int64(v)
-	default:
+	case string, bool, int64, noneValue:
 		return v
+	default:
+		// Any other Go value (a struct, a map[string]string) is taken as
+		// encoding/json would write it.
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Sprintf("%v", v)
+		}
+		var decoded any
+		if err := json.Unmarshal(b, &decoded); err != nil {
+			return fmt.Sprintf("%v", v)
+		}
+		return normalize(decoded)
 	}
 }
 
