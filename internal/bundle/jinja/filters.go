@@ -33,6 +33,9 @@ func newFilters() *exec.FilterSet {
 func newTests() *exec.TestSet {
 	ts := exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests)
 	must(ts.Replace("defined", func(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) (bool, error) {
+		if undefinedParent(in) {
+			return false, in
+		}
 		return !isUndefined(in), nil
 	}))
 	must(ts.Replace("none", func(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) (bool, error) {
@@ -40,9 +43,19 @@ func newTests() *exec.TestSet {
 		return ok || (in.IsNil() && !in.IsError()), nil
 	}))
 	must(ts.Replace("undefined", func(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) (bool, error) {
+		if undefinedParent(in) {
+			return false, in
+		}
 		return isUndefined(in), nil
 	}))
 	return ts
+}
+
+// undefinedParent reports whether a lookup failed before its last step, as
+// x.y with x undefined: Jinja2's StrictUndefined fails there even under
+// "is defined" and default, which only forgive the last step.
+func undefinedParent(v *exec.Value) bool {
+	return v.IsError() && strings.HasPrefix(strings.ToLower(v.Error()), "unable to evaluate target ")
 }
 
 func must(err error) {
@@ -68,6 +81,9 @@ func filterDefault(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exe
 	}
 	if v, ok := params.KwArgs["boolean"]; ok {
 		boolean = v.IsTrue()
+	}
+	if undefinedParent(in) {
+		return in
 	}
 	if isUndefined(in) || (boolean && !in.IsTrue()) {
 		return def

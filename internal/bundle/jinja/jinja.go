@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nikolalohinski/gonja/v2/builtins"
@@ -270,7 +271,9 @@ var (
 
 func renderError(name string, err, cause error) error {
 	msg := err.Error()
-	e := &Error{Template: name, Err: err}
+	// gonja's chain carries no typed errors, only messages; its outermost
+	// words say nothing.
+	e := &Error{Template: name, Err: errors.New(strings.TrimPrefix(msg, "unable to execute template: "))}
 	if cause != nil {
 		e.Err = cause
 	}

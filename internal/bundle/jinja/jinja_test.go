@@ -30,6 +30,12 @@ func TestRenderUndefinedNamesVariableAndLine(t *testing.T) {
 		{"deep", "x\n{{ environment.inputs.m.a.b }}", "environment.inputs.m.a", 2},
 		{"filtered", "x\n{{ environment.inputs.name | upper }}", "environment.inputs.name", 2},
 		{"if condition", "x\n\n{% if environment.inputs.flag %}y{% endif %}", "environment.inputs.flag", 3},
+		// As Jinja2's StrictUndefined, only the last step of a lookup is
+		// forgiven by "is defined" and default.
+		{"parent of defined test", "{{ environment.inputs.m.a.b is defined }}", "environment.inputs.m.a", 1},
+		{"parent of default", "{{ environment.inputs.m.a.b | default('x') }}", "environment.inputs.m.a", 1},
+		{"parent name of default", "{{ nope.a | default('x') }}", "nope", 1},
+		{"arithmetic operand", "x\n{{ environment.inputs.count * 2 }}", "environment.inputs.count", 2},
 		{"loop iterable", "{% for s in environment.inputs.azs %}{{ s }}{% endfor %}", "environment.inputs.azs", 1},
 	}
 	for _, tt := range tests {
@@ -56,7 +62,7 @@ func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 func TestRenderDefinedChecksAndDefaultsDoNotFail(t *testing.T) {
 	t.Parallel()
 	src := "{{ environment.inputs.x is defined }} {{ environment.inputs.x | default('d') }} " +
-		"{{ environment.inputs.x.y is defined }} {{ nothing is undefined }}"
+		"{{ environment['inputs']['x'] is defined }} {{ nothing is undefined }}"
 	out, err := Render("t", []byte(src), envVars(map[string]any{}))
 	if err != nil {
 		t.Fatal(err)
