@@ -21,6 +21,8 @@ func newFilters() *exec.FilterSet {
 	must(fs.Replace("default", filterDefault))
 	must(fs.Replace("d", filterDefault))
 	must(fs.Replace("tojson", filterToJSON))
+	items, _ := fs.Get("items")
+	must(fs.Replace("items", sortedItems(items)))
 	must(fs.Register("proton_cfn_sanitize", filterSanitize))
 	must(fs.Register("proton_cfn_ecs_task_definition_formatted_env_vars", filterECSEnvVars))
 	must(fs.Register("proton_cfn_lambda_function_formatted_env_vars", filterLambdaEnvVars))
@@ -89,6 +91,48 @@ func filterDefault(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exe
 		return def
 	}
 	return in
+}
+
+// sortedItems puts the items filter's (key, value) pairs in key order, the
+// order in which the rest of the renderer iterates a mapping, rather than
+// Go's random map order.
+func sortedItems(items exec.FilterFunction) exec.FilterFunction {
+	return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+		out := items(e, in, params)
+		if out.IsError() || in.IsList() {
+			return out
+		}
+		rv := reflect.ValueOf(out.Interface())
+		if rv.Kind() != reflect.Slice {
+			return out
+		}
+		key := func(i int) string {
+			pair := reflect.ValueOf(rv.Index(i).Interface())
+			if pair.Kind() != reflect.Slice || pair.Len() == 0 {
+				return ""
+			}
+			return fmt.Sprint(pair.Index(0).Interface())
+		}
+		keys := make([]string, rv.Len())
+		for i := range keys {
+			keys[i] = key(i)
+		}
+		swap := reflect.Swapper(rv.Interface())
+		sort.Sort(pairSorter{keys, swap})
+		return out
+	}
+}
+
+type pairSorter struct {
+	keys []string
+	swap func(i, j int)
+}
+
+func (p pairSorter) Len() int           { return len(p.keys) }
+func (p pairSorter) Less(i, j int) bool { return p.keys[i] < p.keys[j] }
+func (p pairSorter) Swap(i, j int) {
+	p.keys[i], p.keys[j] = p.keys[j], p.keys[i]
+	p.swap(i, j)
 }
 
 // filterToJSON is Jinja2's tojson: json.dumps with sorted keys and Python's
