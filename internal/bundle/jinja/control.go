@@ -2,6 +2,7 @@ package jinja
 
 import (
 	"errors"
+	"sort"
 
 	controlStructures "github.com/nikolalohinski/gonja/v2/builtins/control_structures"
 	"github.com/nikolalohinski/gonja/v2/exec"
@@ -48,6 +49,16 @@ func steppedFor(forParser parser.ControlStructureParser) parser.ControlStructure
 		if !ok || f.BodyWrapper == nil {
 			return nil, errors.New("unexpected for loop from the parser")
 		}
+		// gonja iterates a mapping's keys case-insensitively sorted; the
+		// rest of the renderer (and the test's Python) uses byte order.
+		tok := *f.ObjectEvaluator.Position()
+		tok.Val = iterName
+		f.ObjectEvaluator = &nodes.Call{
+			Location: f.ObjectEvaluator.Position(),
+			Func:     &nodes.Name{Name: &tok},
+			Args:     []nodes.Expression{f.ObjectEvaluator},
+			Kwargs:   map[string]nodes.Expression{},
+		}
 		loc := f.BodyWrapper.Location
 		f.BodyWrapper.Nodes = append([]nodes.Node{&nodes.ControlStructureBlock{
 			Location:         loc,
@@ -71,4 +82,35 @@ func (s stepStatement) Execute(r *exec.Renderer, _ *nodes.ControlStructureBlock)
 		return errors.New("rendering state is missing")
 	}
 	return v.(*state).step()
+}
+
+// iterName is the context name of iterable; no Jinja identifier.
+const iterName = "\x00iter"
+
+// iterable is what a for loop iterates: a mapping's keys in byte order, or
+// the value itself.
+func iterable(params *exec.VarArgs) *exec.Value {
+	if len(params.Args) != 1 {
+		return exec.AsValue(errors.New("for loop needs one iterable"))
+	}
+	in := params.Args[0]
+	var m map[string]any
+	switch v := in.Interface().(type) {
+	case map[string]any:
+		m = v
+	case componentDict:
+		m = v
+	default:
+		return in
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = k
+	}
+	return exec.AsValue(out)
 }

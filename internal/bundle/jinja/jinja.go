@@ -122,6 +122,7 @@ func RenderContext(ctx context.Context, name string, source []byte, vars map[str
 	data := normalizeVars(vars)
 	data[stateKey] = st
 	data["range"] = st.rangeFunc
+	data[iterName] = iterable
 	for k, fn := range st.arithFuncs() {
 		data[k] = fn
 	}
