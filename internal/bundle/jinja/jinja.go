@@ -20,18 +20,19 @@ import (
 // Limits bound what one rendering may cost, so a hostile template cannot
 // hang or exhaust the server. Zero fields take the defaults below.
 type Limits struct {
-	// MaxSourceBytes is the largest template accepted. The parser recurses
-	// on nesting, and a Go stack overflow cannot be recovered, so the
-	// source size is what bounds the parser's depth.
+	// MaxSourceBytes is the largest template accepted. (Its nesting is
+	// bounded separately, before parsing: see nesting.go.)
 	MaxSourceBytes int
 	// MaxOutputBytes is the largest rendered output.
 	MaxOutputBytes int
-	// MaxSteps is the most loop iterations (over all loops) one rendering
-	// may run.
+	// MaxSteps is the most loop iterations and range() calls, over all
+	// loops, one rendering may run.
 	MaxSteps int
-	// MaxRange is the most items one call of range() may produce.
+	// MaxRange is the most items one range() may produce, and the longest
+	// list a repetition ([x] * n) may build.
 	MaxRange int
-	// Timeout is checked at every loop iteration and output write.
+	// Timeout bounds the rendering; it and the caller's context are
+	// checked at every step and every output write.
 	Timeout time.Duration
 }
 
