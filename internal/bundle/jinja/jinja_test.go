@@ -308,3 +308,38 @@ func TestRenderTakesOtherGoValuesAsTheirJSON(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// TestRenderRewritesArithmeticEverywhere pins that the operator rewrite
+// reaches every place gonja keeps an expression (some in unexported
+// fields): gonja's own ** would print 8.0.
+func TestRenderRewritesArithmeticEverywhere(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, source string }{
+		{"output", "{{ 2 ** 3 }}"},
+		{"set", "{% set x = 2 ** 3 %}{{ x }}"},
+		{"set block", "{% set x %}{{ 2 ** 3 }}{% endset %}{{ x }}"},
+		{"with", "{% with x = 2 ** 3 %}{{ x }}{% endwith %}"},
+		{"if condition", "{% if 2 ** 3 == 8 %}8{% endif %}"},
+		{"inline if", "{{ 2 ** 3 if true else 0 }}"},
+		{"for iterable", "{% for x in [2 ** 3] %}{{ x }}{% endfor %}"},
+		{"for filter", "{% for x in [1, 8] if x == 2 ** 3 %}{{ x }}{% endfor %}"},
+		{"filter argument", "{{ not_set | default(2 ** 3) }}"},
+		{"filter block argument", "{% filter replace('x', (2 ** 3) | string) %}x{% endfilter %}"},
+		{"dict literal", "{{ {'a': 2 ** 3}['a'] }}"},
+		{"nested", "{{ [[2 ** 3]][0][0] }}"},
+		{"call argument", "{{ range(2 ** 3) | length }}"},
+		{"method argument", "{{ 'x'.replace('x', (2 ** 3) | string) }}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, err := Render("t", []byte(tt.source), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != "8" {
+				t.Fatalf("got %q, want 8", out)
+			}
+		})
+	}
+}
