@@ -19,6 +19,9 @@ import (
 // operators is rewritten into a call of a Go function with Python's
 // semantics and a bound on the size of what it builds.
 
+// noneName is the context name of the literal none.
+const noneName = "\x00none"
+
 // arithNames maps an operator token to the context name of its function.
 // The names are no Jinja identifiers, so a template cannot call them.
 var arithNames = map[tokens.Type]string{
@@ -124,6 +127,13 @@ func walkSlot(f reflect.Value, seen map[uintptr]bool) {
 		return
 	}
 	if !(f.Type() == typeExpression || f.Type() == typeNode) {
+		return
+	}
+	if none, ok := f.Elem().Interface().(*nodes.None); ok && none.Location != nil {
+		// The literal none is Python's None, not gonja's nil (undefined).
+		tok := *none.Location
+		tok.Val = noneName
+		f.Set(reflect.ValueOf(&nodes.Name{Name: &tok}))
 		return
 	}
 	bin, ok := f.Elem().Interface().(*nodes.BinaryExpression)

@@ -339,6 +339,24 @@ func writePyJSON(b *strings.Builder, v any, indent, depth int) error {
 		return writePyJSONMap(b, v, indent, depth, sep)
 	case componentDict:
 		return writePyJSONMap(b, v, indent, depth, sep)
+	case *exec.Value:
+		// Lists and dicts written in the template hold the engine's values.
+		if v.IsNil() {
+			b.WriteString("null")
+			return nil
+		}
+		return writePyJSON(b, v.Interface(), indent, depth)
+	case *exec.Dict:
+		m := make(map[string]any, len(v.Pairs))
+		for _, p := range v.Pairs {
+			if !p.Key.IsString() {
+				return errors.New("tojson: only string keys are supported")
+			}
+			m[p.Key.String()] = p.Value
+		}
+		return writePyJSONMap(b, m, indent, depth, sep)
+	case exec.Dict:
+		return writePyJSON(b, &v, indent, depth)
 	case missing:
 		return errors.New("a missing component value is not JSON serializable")
 	case []any:

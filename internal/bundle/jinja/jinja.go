@@ -124,6 +124,8 @@ func RenderContext(ctx context.Context, name string, source []byte, vars map[str
 	data[stateKey] = st
 	data["range"] = st.rangeFunc
 	data[iterName] = iterable
+	data[noneName] = pyNone
+	data["none"] = pyNone // Jinja2's lowercase literal; gonja knows only None
 	for k, fn := range st.arithFuncs() {
 		data[k] = fn
 	}
