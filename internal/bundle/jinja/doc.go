@@ -57,6 +57,8 @@
 //     extensions that are off by default.
 //   - An empty {% raw %}{% endraw %} is an error (gonja panics on it; the
 //     panic is recovered).
+//   - + joins a string and a number ('a' + 1 is "a1") where Python raises
+//     TypeError, and None compares equal to false.
 //   - Error messages are ours, not Jinja2's.
 //
 // # Limits
@@ -75,6 +77,8 @@
 // The engine is github.com/nikolalohinski/gonja/v2, with a memory loader
 // holding only the template (so no statement can read the host's files),
 // its arithmetic operators rewritten after parsing into functions with
-// Python's semantics (arith.go), and default, tojson, defined, undefined,
-// none, range and str.replace replaced where gonja differs from Jinja2.
+// Python's semantics (arith.go), the literal none made Python's None, a
+// for loop over a mapping given its keys in byte order, and default,
+// tojson, items, defined, undefined, none, range and str.replace replaced
+// where gonja differs from Jinja2.
 package jinja
