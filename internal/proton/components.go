@@ -5,13 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/bundle"
-	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -139,23 +138,25 @@ func (s *Service) componentDeployment(ctx context.Context, r *store.Resource, ta
 	if err != nil {
 		return nil, validationf("manifest: %s", err.Error())
 	}
-	plan := engine.Plan{Engine: m.Engine(), Env: map[string]string{"RESOURCE_ARN": s.arn(r.Key)}, Files: map[string]string{}}
+	req := provision.Request{
+		Engine: m.Engine(), Operation: op, Manifest: m, Files: map[string]string{},
+		Target:               s.target(provision.KindComponent, r.Key, r.Name, r.EnvironmentName, target.ServiceName, nil),
+		PreviousDeploymentID: r.LastSucceededDeploymentID,
+	}
 	for name, data := range files {
-		plan.Files[name] = string(data)
+		req.Files[name] = string(data)
 	}
-	if plan.Engine == engine.EngineCodebuild {
-		inputs, err := s.componentInputs(ctx, r, target)
-		if err != nil {
-			return nil, err
-		}
-		plan.Inputs = inputs
-		plan.Commands = m.Templates[0].Settings.Provision
-		if op == store.OperationDelete {
-			plan.Commands = m.Templates[0].Settings.Deprovision
-		}
+	if env, err := s.cfg.Store.ResourceGet(ctx, environmentKey(r.EnvironmentName)); err == nil {
+		req.Settings = envSettingsOf(env).provisioning()
 	}
-	if op == store.OperationDelete && plan.Engine != engine.EngineCodebuild && r.LastSucceededDeploymentID == "" {
-		plan = engine.Plan{Engine: engine.EngineCustomerManaged} // nothing was ever provisioned
+	if req.Inputs, err = s.componentInputs(ctx, r, target); err != nil {
+		return nil, err
+	}
+	var plan provision.Plan
+	if op == provision.OperationDelete && !s.deprovision(req.Engine, r) {
+		plan = provision.Nothing()
+	} else if plan, err = s.plan(req); err != nil {
+		return nil, err
 	}
 	planJSON, _ := json.Marshal(plan)
 	status := store.StatusInProgress
@@ -172,40 +173,6 @@ func (s *Service) componentDeployment(ctx context.Context, r *store.Resource, ta
 		d.InitialState = decodeComponentState(r.Spec).apiState()
 	}
 	return d, nil
-}
-
-// componentInputs is the inputs file of a component: its name, the service
-// and instance it is attached to with the instance's inputs, and its
-// environment's outputs.
-func (s *Service) componentInputs(ctx context.Context, r *store.Resource, c componentState) ([]byte, error) {
-	env, err := s.getEnvironment(ctx, r.EnvironmentName)
-	if err != nil {
-		return nil, err
-	}
-	var envOutputs map[string]string
-	json.Unmarshal([]byte(env.Outputs), &envOutputs)
-	in := map[string]any{
-		"component":   map[string]any{"name": r.Name},
-		"environment": map[string]any{"name": env.Name, "account_id": s.cfg.AccountID, "outputs": envOutputs},
-	}
-	if c.ServiceName != "" {
-		inputs := map[string]any{}
-		if inst, err := s.getInstance(ctx, c.ServiceName, c.ServiceInstanceName); err == nil {
-			if _, tmpl, err := s.parsedVersion(ctx, kindSvc, inst.TemplateName, inst.TemplateMajor, inst.TemplateMinor); err == nil {
-				spec := cmp.Or(c.ServiceSpec, inst.Spec)
-				if i, err := instanceFromSpec(tmpl.Schema, spec, inst.Name, nil); err == nil {
-					inputs = i.Inputs
-				}
-			}
-		}
-		in["service"] = map[string]any{"name": c.ServiceName}
-		in["service_instance"] = map[string]any{"name": c.ServiceInstanceName, "inputs": inputs}
-	}
-	raw, err := json.Marshal(in)
-	if err != nil {
-		return nil, fmt.Errorf("encode proton-inputs.json: %w", err)
-	}
-	return raw, nil
 }
 
 // GetComponent returns one component.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/bundle"
-	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -59,7 +59,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *api.CreateEnvironme
 	settings.CreateRequest = string(fingerprint)
 
 	key := environmentKey(in.Name)
-	plan, _, err := s.envDeployPlan(ctx, key, in.Name, v, in.Spec, "", settings)
+	plan, _, err := s.envDeployPlan(ctx, key, in.Name, v, in.Spec, "", settings, "")
 	if err != nil {
 		return nil, err
 	}
@@ -144,10 +144,11 @@ func (s *Service) resolveVersion(ctx context.Context, t *store.Template, majorS,
 // against its manifest, and returns what the deployment will run.
 // currentSpec, when set, supplies the values ${Proton::CURRENT_VAL} keeps.
 // It also returns spec with ${Proton::CURRENT_VAL} resolved, the spec to keep.
-func (s *Service) envDeployPlan(ctx context.Context, key, name string, v *store.TemplateVersion, spec, currentSpec string, settings envSettings) (engine.Plan, string, error) {
+// prev is the environment's last successful deployment ("" for a create).
+func (s *Service) envDeployPlan(ctx context.Context, key, name string, v *store.TemplateVersion, spec, currentSpec string, settings envSettings, prev string) (provision.Plan, string, error) {
 	tmpl, err := s.parseBundle(ctx, v)
 	if err != nil {
-		return engine.Plan{}, "", fmt.Errorf("template version %s:%d.%d no longer parses: %w", v.TemplateName, v.Major, v.Minor, err)
+		return provision.Plan{}, "", fmt.Errorf("template version %s:%d.%d no longer parses: %w", v.TemplateName, v.Major, v.Minor, err)
 	}
 	var current map[string]any
 	if currentSpec != "" {
@@ -155,72 +156,45 @@ func (s *Service) envDeployPlan(ctx context.Context, key, name string, v *store.
 	}
 	inputs, err := tmpl.Schema.EnvironmentInputsWithCurrent(spec, current)
 	if err != nil {
-		return engine.Plan{}, "", validationf("%s", err.Error())
+		return provision.Plan{}, "", validationf("%s", err.Error())
 	}
 	spec, err = bundle.ResolveCurrentValues(spec, func(section, input string) (any, bool) {
 		v, ok := inputs[input]
 		return v, ok && section == bundle.SectionEnvironment
 	})
 	if err != nil {
-		return engine.Plan{}, "", err
+		return provision.Plan{}, "", err
 	}
-	if settings.Provisioning == api.ProvisioningCustomerManaged || tmpl.Infrastructure == nil {
-		return engine.Plan{Engine: engine.EngineCustomerManaged, Outputs: stringValues(inputs)}, spec, nil
-	}
-	if err := checkEnvProvisioning(tmpl.Infrastructure.Manifest.Engine(), settings); err != nil {
-		return engine.Plan{}, "", err
-	}
-	plan, err := s.envPlan(key, name, v, tmpl, inputs, store.OperationDeploy)
+	plan, err := s.envPlan(key, name, v, tmpl, inputs, settings, provision.OperationDeploy, prev)
 	return plan, spec, err
 }
 
-// envPlan builds the plan of a deployment (deploy or delete) of an environment.
-func (s *Service) envPlan(key, name string, v *store.TemplateVersion, tmpl *bundle.Template, inputs map[string]any, op string) (engine.Plan, error) {
-	m := tmpl.Infrastructure.Manifest
-	plan := engine.Plan{
-		Engine: m.Engine(),
-		Bundle: &engine.BundleRef{Kind: v.Kind, Template: v.TemplateName, Major: v.Major, Minor: v.Minor, Dir: "infrastructure"},
-		Env:    map[string]string{"RESOURCE_ARN": s.arn(key)},
+// envPlan builds the plan of a deployment (deploy or delete) of an
+// environment: a customer-managed one (or one whose template has no
+// infrastructure) on the customer-managed engine, the others on the engine
+// their manifest names.
+func (s *Service) envPlan(key, name string, v *store.TemplateVersion, tmpl *bundle.Template, inputs map[string]any, settings envSettings, op, prev string) (provision.Plan, error) {
+	req := provision.Request{
+		Engine: provision.CustomerManaged, Operation: op, Target: s.target(provision.KindEnvironment, key, name, name, "", v),
+		Settings: settings.provisioning(), Inputs: s.envInputs(name, inputs), PreviousDeploymentID: prev,
 	}
-	if plan.Engine == engine.EngineCodebuild {
-		settings := m.Templates[0].Settings
-		plan.Commands = settings.Provision
-		if op == store.OperationDelete {
-			plan.Commands = settings.Deprovision
-		}
-		raw, err := json.Marshal(map[string]any{"environment": map[string]any{"name": name, "inputs": inputs}})
-		if err != nil {
-			return engine.Plan{}, fmt.Errorf("encode proton-inputs.json: %w", err)
-		}
-		plan.Inputs = raw
+	if settings.Provisioning != api.ProvisioningCustomerManaged && tmpl.Infrastructure != nil {
+		m := tmpl.Infrastructure.Manifest
+		req.Engine, req.Manifest, req.Bundle = m.Engine(), &m, bundleRef(v, "infrastructure")
+	}
+	plan, err := s.plan(req)
+	if err != nil {
+		return provision.Plan{}, err
+	}
+	// Proton's own rule, whatever the engine.
+	if op == provision.OperationDeploy && req.Engine != provision.CustomerManaged &&
+		settings.ProvisioningRepository != nil && (settings.ProtonServiceRoleArn != "" || settings.EnvironmentAccountConnectionID != "") {
+		return provision.Plan{}, validationf("provisioningRepository (self-managed provisioning) cannot be combined with protonServiceRoleArn or environmentAccountConnectionId")
 	}
 	return plan, nil
 }
 
-// checkEnvProvisioning applies Proton's rule that the provisioning method
-// follows the manifest's engine and the environment's roles or repository.
-func checkEnvProvisioning(eng string, st envSettings) error {
-	switch eng {
-	case engine.EngineCodebuild:
-		if st.CodebuildRoleArn == "" && st.EnvironmentAccountConnectionID == "" {
-			return validationf("the template uses CodeBuild provisioning: codebuildRoleArn (or environmentAccountConnectionId) is required")
-		}
-	case "cloudformation":
-		if st.ProtonServiceRoleArn == "" && st.EnvironmentAccountConnectionID == "" {
-			return validationf("the template uses AWS-managed provisioning: protonServiceRoleArn (or environmentAccountConnectionId) is required")
-		}
-	case "terraform":
-		if st.ProvisioningRepository == nil {
-			return validationf("the template uses self-managed (Terraform) provisioning: provisioningRepository is required")
-		}
-	}
-	if st.ProvisioningRepository != nil && (st.ProtonServiceRoleArn != "" || st.EnvironmentAccountConnectionID != "") {
-		return validationf("provisioningRepository (self-managed provisioning) cannot be combined with protonServiceRoleArn or environmentAccountConnectionId")
-	}
-	return nil
-}
-
-func (s *Service) newEnvDeployment(key, name, op string, v *store.TemplateVersion, spec string, plan engine.Plan, now time.Time) *store.Deployment {
+func (s *Service) newEnvDeployment(key, name, op string, v *store.TemplateVersion, spec string, plan provision.Plan, now time.Time) *store.Deployment {
 	d := s.newDeployment(key, store.ResourceEnvironment, op, v, spec, plan, now)
 	d.EnvironmentName = name
 	target, _ := json.Marshal(api.DeploymentState{Environment: &api.EnvironmentState{
@@ -232,7 +206,7 @@ func (s *Service) newEnvDeployment(key, name, op string, v *store.TemplateVersio
 
 // newDeployment returns a deployment of resource key to version v with spec,
 // to be started (IN_PROGRESS, or DELETE_IN_PROGRESS for a delete).
-func (s *Service) newDeployment(key, targetType, op string, v *store.TemplateVersion, spec string, plan engine.Plan, now time.Time) *store.Deployment {
+func (s *Service) newDeployment(key, targetType, op string, v *store.TemplateVersion, spec string, plan provision.Plan, now time.Time) *store.Deployment {
 	planJSON, _ := json.Marshal(plan)
 	status := store.StatusInProgress
 	if op == store.OperationDelete {
@@ -338,7 +312,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironme
 	if spec == "" {
 		spec = r.Spec
 	}
-	plan, spec, err := s.envDeployPlan(ctx, r.Key, r.Name, v, spec, r.Spec, settings)
+	plan, spec, err := s.envDeployPlan(ctx, r.Key, r.Name, v, spec, r.Spec, settings, r.LastSucceededDeploymentID)
 	if err != nil {
 		return nil, err
 	}
@@ -466,32 +440,27 @@ func (s *Service) DeleteEnvironment(ctx context.Context, in *api.DeleteEnvironme
 	return &api.DeleteEnvironmentOutput{Environment: ptr(s.environment(r))}, nil
 }
 
-// envDeletePlan decides how to de-provision an environment. CodeBuild runs the
-// manifest's deprovision commands (also after a failed create: its commands
-// may have half-built something). Nothing is to be undone where nothing was
-// ever deployed, or where the template is customer-managed.
-func (s *Service) envDeletePlan(ctx context.Context, r *store.Resource) (engine.Plan, *store.TemplateVersion, error) {
-	none := engine.Plan{Engine: engine.EngineCustomerManaged}
+// envDeletePlan decides how to de-provision an environment: with the engine
+// of the version it runs, when provision.Registry.Deprovision says there is
+// something to undo; not at all when the template no longer parses.
+func (s *Service) envDeletePlan(ctx context.Context, r *store.Resource) (provision.Plan, *store.TemplateVersion, error) {
 	major, _ := strconv.Atoi(r.TemplateMajor)
 	minor, _ := strconv.Atoi(r.TemplateMinor)
 	v, err := s.cfg.Store.TemplateVersionGet(ctx, kindEnv, r.TemplateName, major, minor)
 	if err != nil {
-		return engine.Plan{}, nil, fmt.Errorf("template version of environment %s: %w", r.Name, err)
+		return provision.Plan{}, nil, fmt.Errorf("template version of environment %s: %w", r.Name, err)
 	}
-	var settings envSettings
-	json.Unmarshal([]byte(r.Settings), &settings)
+	settings := envSettingsOf(r)
 	tmpl, err := s.parseBundle(ctx, v)
-	if err != nil || settings.Provisioning == api.ProvisioningCustomerManaged || tmpl.Infrastructure == nil {
-		return none, v, nil
-	}
-	if tmpl.Infrastructure.Manifest.Engine() != engine.EngineCodebuild && r.LastSucceededDeploymentID == "" {
-		return none, v, nil
+	if err != nil || settings.Provisioning == api.ProvisioningCustomerManaged || tmpl.Infrastructure == nil ||
+		!s.deprovision(tmpl.Infrastructure.Manifest.Engine(), r) {
+		return provision.Nothing(), v, nil
 	}
 	inputs, err := tmpl.Schema.EnvironmentInputs(r.Spec)
 	if err != nil {
 		inputs = map[string]any{}
 	}
-	plan, err := s.envPlan(r.Key, r.Name, v, tmpl, inputs, store.OperationDelete)
+	plan, err := s.envPlan(r.Key, r.Name, v, tmpl, inputs, settings, provision.OperationDelete, r.LastSucceededDeploymentID)
 	return plan, v, err
 }
 

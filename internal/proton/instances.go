@@ -13,7 +13,7 @@ import (
 
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/bundle"
-	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -50,7 +50,7 @@ func (s *Service) CreateServiceInstance(ctx context.Context, in *api.CreateServi
 		return nil, err
 	}
 	now := s.now()
-	start, err := s.instanceStart(ctx, svc.Name, inst, in.Spec, v, tmpl, now)
+	start, err := s.instanceStart(ctx, svc, inst, in.Spec, v, tmpl, now)
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +295,7 @@ func (s *Service) UpdateServiceInstance(ctx context.Context, in *api.UpdateServi
 			componentIDs = append(componentIDs, c.LastSucceededDeploymentID)
 		}
 	}
-	plan, err := s.instancePlan(r.ServiceName, r.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, components...)
+	plan, err := s.instancePlan(svc, r.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, r.LastSucceededDeploymentID, components...)
 	if err != nil {
 		return nil, err
 	}
@@ -354,12 +354,12 @@ func (s *Service) ListServiceInstanceProvisionedResources(ctx context.Context, i
 }
 
 // resourceDeleteStart starts the de-provisioning of a service's instance or
-// pipeline, with the manifest of the version it runs. As for environments,
-// nothing is run for a resource that never deployed on an engine other than
-// codebuild, whose commands may have half-built something.
+// pipeline, with the manifest of the version it runs; nothing is run when
+// provision.Registry.Deprovision says there is nothing to undo, or when the
+// version no longer parses.
 func (s *Service) resourceDeleteStart(ctx context.Context, r *store.Resource, now time.Time) (store.DeploymentStartParams, error) {
 	v, tmpl, err := s.parsedVersion(ctx, kindSvc, r.TemplateName, r.TemplateMajor, r.TemplateMinor)
-	plan := engine.Plan{Engine: engine.EngineCustomerManaged}
+	plan := provision.Nothing()
 	if err == nil {
 		plan, err = s.deletePlan(ctx, r, v, tmpl)
 	}
@@ -367,7 +367,7 @@ func (s *Service) resourceDeleteStart(ctx context.Context, r *store.Resource, no
 		return store.DeploymentStartParams{}, err
 	}
 	if err != nil {
-		plan = engine.Plan{Engine: engine.EngineCustomerManaged}
+		plan = provision.Nothing()
 	}
 	d := s.newDeployment(r.Key, r.Type, store.OperationDelete, v, r.Spec, plan, now)
 	d.EnvironmentName, d.ServiceName = r.EnvironmentName, r.ServiceName
@@ -381,35 +381,31 @@ func (s *Service) resourceDeleteStart(ctx context.Context, r *store.Resource, no
 	return store.DeploymentStartParams{Deployment: d}, nil
 }
 
-func (s *Service) deletePlan(ctx context.Context, r *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template) (engine.Plan, error) {
-	none := engine.Plan{Engine: engine.EngineCustomerManaged}
-	infra, dir := tmpl.Infrastructure, "instance_infrastructure"
+func (s *Service) deletePlan(ctx context.Context, r *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template) (provision.Plan, error) {
+	infra := tmpl.Infrastructure
 	if r.Type == store.ResourceServicePipeline {
-		infra, dir = tmpl.Pipeline, "pipeline_infrastructure"
+		infra = tmpl.Pipeline
 	}
-	if infra == nil || r.LastAttemptedDeploymentID == "" {
-		return none, nil // never deployed: a pipeline still waiting for its instances
-	}
-	eng := infra.Manifest.Engine()
-	if eng != engine.EngineCodebuild && r.LastSucceededDeploymentID == "" {
-		return none, nil
+	// A pipeline still waiting for its instances never deployed.
+	if infra == nil || !s.deprovision(infra.Manifest.Engine(), r) {
+		return provision.Nothing(), nil
 	}
 	if r.Type == store.ResourceServicePipeline {
-		inputs, err := s.pipelineInputs(ctx, r.ServiceName, tmpl.Schema, r.Spec)
-		if err != nil {
-			return none, err
-		}
-		return s.codebuildPlan(eng, infra, v, dir, r.Key, inputs, store.OperationDelete), nil
+		return s.pipelinePlan(ctx, r, v, tmpl, r.Spec, provision.OperationDelete)
 	}
 	env, err := s.cfg.Store.ResourceGet(ctx, environmentKey(r.EnvironmentName))
 	if err != nil {
-		return none, err
+		return provision.Nothing(), err
 	}
 	inst, err := instanceFromSpec(tmpl.Schema, r.Spec, r.Name, nil)
 	if err != nil {
 		inst.Inputs = map[string]any{}
 	}
-	return s.instancePlan(r.ServiceName, r.Name, inst.Inputs, env, v, tmpl, store.OperationDelete)
+	svc, err := s.cfg.Store.ServiceGet(ctx, r.ServiceName)
+	if err != nil {
+		svc = &store.Service{Name: r.ServiceName}
+	}
+	return s.instancePlan(svc, r.Name, inst.Inputs, env, v, tmpl, store.OperationDelete, r.LastSucceededDeploymentID)
 }
 
 func instanceState(template, major, minor, spec, envDeployment, pipelineDeployment string, componentDeployments ...string) string {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/bundle"
-	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -24,7 +24,10 @@ type Config struct {
 	BundleDir string
 	Region    string
 	AccountID string
-	Logger    *slog.Logger
+	// Engines are the provisioning engines, by name: they check the settings
+	// a deployment needs and turn it into its plan.
+	Engines *provision.Registry
+	Logger  *slog.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -85,7 +88,7 @@ func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Milli
 
 // BundleFiles returns the files of one directory of a template version's
 // bundle, keyed relative to that directory. It serves the engine.
-func (s *Service) BundleFiles(ctx context.Context, ref engine.BundleRef) (map[string][]byte, error) {
+func (s *Service) BundleFiles(ctx context.Context, ref provision.BundleRef) (map[string][]byte, error) {
 	v, err := s.cfg.Store.TemplateVersionGet(ctx, ref.Kind, ref.Template, ref.Major, ref.Minor)
 	if err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/bundle"
-	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -109,7 +109,7 @@ func (s *Service) CreateService(ctx context.Context, in *api.CreateServiceInput)
 	}
 	op := serviceOp{Kind: "create", Phase: "instances"}
 	for _, inst := range spec.Instances {
-		start, err := s.instanceStart(ctx, in.Name, inst, in.Spec, v, tmpl, now)
+		start, err := s.instanceStart(ctx, p.Create, inst, in.Spec, v, tmpl, now)
 		if err != nil {
 			return nil, err
 		}
@@ -144,15 +144,16 @@ func (s *Service) CreateService(ctx context.Context, in *api.CreateServiceInput)
 
 // instanceStart validates one instance of a service spec and returns the start
 // of its first deployment.
-func (s *Service) instanceStart(ctx context.Context, service string, inst bundle.InstanceSpec, spec string, v *store.TemplateVersion, tmpl *bundle.Template, now time.Time) (store.DeploymentStartParams, error) {
+func (s *Service) instanceStart(ctx context.Context, svc *store.Service, inst bundle.InstanceSpec, spec string, v *store.TemplateVersion, tmpl *bundle.Template, now time.Time) (store.DeploymentStartParams, error) {
 	env, err := s.instanceEnvironment(ctx, inst.Environment, v)
 	if err != nil {
 		return store.DeploymentStartParams{}, fmt.Errorf("instance %s: %w", inst.Name, err)
 	}
-	plan, err := s.instancePlan(service, inst.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy)
+	plan, err := s.instancePlan(svc, inst.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, "")
 	if err != nil {
 		return store.DeploymentStartParams{}, err
 	}
+	service := svc.Name
 	key := instanceKey(service, inst.Name)
 	d := s.newDeployment(key, store.ResourceServiceInstance, store.OperationDeploy, v, spec, plan, now)
 	d.EnvironmentName, d.ServiceName, d.ServiceInstance = env.Name, service, inst.Name
@@ -194,55 +195,20 @@ func (s *Service) instanceEnvironment(ctx context.Context, name string, v *store
 		name, env.TemplateName, env.TemplateMajor, v.TemplateName, v.Major, v.Minor)
 }
 
-// instancePlan builds the plan of an instance deployment: Proton's inputs
-// file for an instance holds the service's name, the instance's inputs and
-// its environment's outputs.
-func (s *Service) instancePlan(service, name string, inputs map[string]any, env *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, op string, components ...*store.Resource) (engine.Plan, error) {
+// instancePlan builds the plan of an instance deployment (deploy or delete)
+// on the engine its manifest names. prev is the instance's last successful
+// deployment ("" for a create).
+func (s *Service) instancePlan(svc *store.Service, name string, inputs map[string]any, env *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, op, prev string, components ...*store.Resource) (provision.Plan, error) {
 	if tmpl.Infrastructure == nil {
-		return engine.Plan{}, validationf("service template version %s:%d.%d has no instance_infrastructure", v.TemplateName, v.Major, v.Minor)
+		return provision.Plan{}, validationf("service template version %s:%d.%d has no instance_infrastructure", v.TemplateName, v.Major, v.Minor)
 	}
-	var envOutputs map[string]string
-	json.Unmarshal([]byte(env.Outputs), &envOutputs)
-	instance := map[string]any{"name": name, "inputs": inputs}
-	// An attached component's outputs reach the instance as
-	// service_instance.components.default.outputs.
-	for _, c := range components {
-		var outputs map[string]string
-		json.Unmarshal([]byte(c.Outputs), &outputs)
-		instance["components"] = map[string]any{"default": map[string]any{"name": c.Name, "outputs": outputs}}
-	}
-	raw, err := json.Marshal(map[string]any{
-		"service":          map[string]any{"name": service},
-		"service_instance": instance,
-		"environment":      map[string]any{"name": env.Name, "account_id": s.cfg.AccountID, "outputs": envOutputs},
+	m := tmpl.Infrastructure.Manifest
+	key := instanceKey(svc.Name, name)
+	return s.plan(provision.Request{
+		Engine: m.Engine(), Operation: op, Target: s.target(provision.KindServiceInstance, key, name, env.Name, svc.Name, v),
+		Settings: envSettingsOf(env).provisioning(), Manifest: &m, Inputs: s.instanceInputs(svc, name, inputs, env, components...),
+		Bundle: bundleRef(v, "instance_infrastructure"), PreviousDeploymentID: prev,
 	})
-	if err != nil {
-		return engine.Plan{}, fmt.Errorf("encode proton-inputs.json: %w", err)
-	}
-	var st envSettings
-	json.Unmarshal([]byte(env.Settings), &st)
-	eng := tmpl.Infrastructure.Manifest.Engine()
-	if eng == engine.EngineCodebuild && op == store.OperationDeploy && st.CodebuildRoleArn == "" && st.EnvironmentAccountConnectionID == "" {
-		return engine.Plan{}, validationf("service instance %s uses CodeBuild provisioning, but its environment %s has no codebuildRoleArn", name, env.Name)
-	}
-	return s.codebuildPlan(eng, tmpl.Infrastructure, v, "instance_infrastructure", instanceKey(service, name), raw, op), nil
-}
-
-// codebuildPlan is the plan of a deployment of one bundle directory.
-func (s *Service) codebuildPlan(eng string, infra *bundle.Infrastructure, v *store.TemplateVersion, dir, key string, inputs []byte, op string) engine.Plan {
-	plan := engine.Plan{
-		Engine: eng,
-		Bundle: &engine.BundleRef{Kind: v.Kind, Template: v.TemplateName, Major: v.Major, Minor: v.Minor, Dir: dir},
-		Env:    map[string]string{"RESOURCE_ARN": s.arn(key)},
-	}
-	if eng == engine.EngineCodebuild {
-		settings := infra.Manifest.Templates[0].Settings
-		plan.Commands, plan.Inputs = settings.Provision, inputs
-		if op == store.OperationDelete {
-			plan.Commands = settings.Deprovision
-		}
-	}
-	return plan
 }
 
 // GetService returns a service with its pipeline.
@@ -349,7 +315,7 @@ func (s *Service) UpdateService(ctx context.Context, in *api.UpdateServiceInput)
 			}
 			continue
 		}
-		start, err := s.instanceStart(ctx, in.Name, inst, in.Spec, v, tmpl, now)
+		start, err := s.instanceStart(ctx, svc, inst, in.Spec, v, tmpl, now)
 		if err != nil {
 			return nil, err
 		}

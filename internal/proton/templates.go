@@ -236,6 +236,9 @@ func (s *Service) registerAsync(v *store.TemplateVersion) {
 		if err == nil {
 			err = s.checkMinorCompatible(context.Background(), v, tmpl)
 		}
+		if err == nil {
+			err = s.checkManifests(tmpl)
+		}
 		if err != nil {
 			to, msg = api.TemplateVersionStatusRegistrationFailed, err.Error()
 		} else {
@@ -249,6 +252,19 @@ func (s *Service) registerAsync(v *store.TemplateVersion) {
 			s.cfg.Logger.Error("record template registration", "template", v.TemplateName, "version", fmt.Sprintf("%d.%d", v.Major, v.Minor), "err", err)
 		}
 	})
+}
+
+// checkManifests has each manifest of a template checked by its engine.
+func (s *Service) checkManifests(tmpl *bundle.Template) error {
+	for _, infra := range []*bundle.Infrastructure{tmpl.Infrastructure, tmpl.Pipeline} {
+		if infra == nil {
+			continue
+		}
+		if err := s.cfg.Engines.CheckManifest(infra.Manifest, infra.Files); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // parseBundle unpacks and validates a version's bundle.
