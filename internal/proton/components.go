@@ -344,11 +344,8 @@ func (s *Service) DeleteComponent(ctx context.Context, in *api.DeleteComponentIn
 // CancelComponentDeployment cancels the component's IN_PROGRESS deployment,
 // exactly as CancelEnvironmentDeployment does.
 func (s *Service) CancelComponentDeployment(ctx context.Context, in *api.CancelComponentDeploymentInput) (*api.CancelComponentDeploymentOutput, error) {
-	r, err := s.getComponent(ctx, in.ComponentName)
+	r, err := s.cancelDeployment(ctx, kindComponent, ref{Name: in.ComponentName})
 	if err != nil {
-		return nil, err
-	}
-	if r, err = s.cancel(ctx, "component", r); err != nil {
 		return nil, err
 	}
 	return &api.CancelComponentDeploymentOutput{Component: s.component(r)}, nil
@@ -356,24 +353,20 @@ func (s *Service) CancelComponentDeployment(ctx context.Context, in *api.CancelC
 
 // ListComponentOutputs lists a component's outputs, or those of one of its deployments.
 func (s *Service) ListComponentOutputs(ctx context.Context, in *api.ListComponentOutputsInput) (*api.ListComponentOutputsOutput, error) {
-	r, err := s.getComponent(ctx, in.ComponentName)
-	if err != nil {
-		return nil, err
-	}
-	outputs, err := s.outputs(ctx, r, in.DeploymentId)
+	outputs, err := s.listOutputs(ctx, kindComponent, ref{Name: in.ComponentName}, in.DeploymentId)
 	if err != nil {
 		return nil, err
 	}
 	return &api.ListComponentOutputsOutput{Outputs: outputs}, nil
 }
 
-// ListComponentProvisionedResources lists what the component's provisioning
-// created: nothing Hadron can know of for commands it ran.
+// ListComponentProvisionedResources lists what the provisioning of the resource created (see listProvisionedResources).
 func (s *Service) ListComponentProvisionedResources(ctx context.Context, in *api.ListComponentProvisionedResourcesInput) (*api.ListComponentProvisionedResourcesOutput, error) {
-	if _, err := s.getComponent(ctx, in.ComponentName); err != nil {
+	list, err := s.listProvisionedResources(ctx, kindComponent, ref{Name: in.ComponentName})
+	if err != nil {
 		return nil, err
 	}
-	return &api.ListComponentProvisionedResourcesOutput{ProvisionedResources: []api.ProvisionedResource{}}, nil
+	return &api.ListComponentProvisionedResourcesOutput{ProvisionedResources: list}, nil
 }
 
 // checkInstanceFree refuses to attach component name to an instance that has

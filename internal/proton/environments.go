@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 
@@ -470,95 +469,30 @@ func (s *Service) envDeletePlan(ctx context.Context, r *store.Resource) (provisi
 // stopped, or SUCCEEDED when it finished first. A cancel repeated while
 // CANCELLING answers as the first did.
 func (s *Service) CancelEnvironmentDeployment(ctx context.Context, in *api.CancelEnvironmentDeploymentInput) (*api.CancelEnvironmentDeploymentOutput, error) {
-	r, err := s.getEnvironment(ctx, in.EnvironmentName)
+	r, err := s.cancelDeployment(ctx, kindEnvironment, ref{Name: in.EnvironmentName})
 	if err != nil {
-		return nil, err
-	}
-	if r, err = s.cancel(ctx, "environment", r); err != nil {
 		return nil, err
 	}
 	return &api.CancelEnvironmentDeploymentOutput{Environment: s.environment(r)}, nil
 }
 
-// cancel is the cancel of every deployable resource type.
-func (s *Service) cancel(ctx context.Context, noun string, r *store.Resource) (*store.Resource, error) {
-	if r.DeploymentStatus == store.StatusCancelling {
-		return r, nil
-	}
-	if r.DeploymentStatus != store.StatusInProgress || r.LastAttemptedDeploymentID == "" {
-		if r.LastAttemptedDeploymentID == "" {
-			return nil, conflictf("%s %s has no deployment to cancel yet: it waits for the service's instances", noun, r.Name)
-		}
-		return nil, conflictf("%s %s has no deployment in progress to cancel: its last deployment %s is %s", noun, r.Name, r.LastAttemptedDeploymentID, r.DeploymentStatus)
-	}
-	res, err := s.cfg.Store.DeploymentCancel(ctx, r.LastAttemptedDeploymentID, s.now())
-	switch {
-	case errors.Is(err, store.ErrStatusChanged) && res.Status == store.StatusCancelling:
-	case errors.Is(err, store.ErrStatusChanged):
-		return nil, conflictf("%s %s has no deployment in progress to cancel: its last deployment %s is %s", noun, r.Name, r.LastAttemptedDeploymentID, res.Status)
-	case err != nil:
-		return nil, err
-	case res.Status == store.StatusCancelling:
-		// The answer is read before the run is told to stop: a run that stops
-		// at once (on another node, the read is a round trip later) would
-		// otherwise show CANCELLED in the cancel's own answer.
-		after, err := s.cfg.Store.ResourceGet(ctx, r.Key)
-		s.engine.Cancel(r.LastAttemptedDeploymentID)
-		return after, err
-	}
-	return s.cfg.Store.ResourceGet(ctx, r.Key)
-}
-
 // ListEnvironmentOutputs lists the outputs of the environment's last successful
 // deployment, or of the given deployment.
 func (s *Service) ListEnvironmentOutputs(ctx context.Context, in *api.ListEnvironmentOutputsInput) (*api.ListEnvironmentOutputsOutput, error) {
-	r, err := s.getEnvironment(ctx, in.EnvironmentName)
-	if err != nil {
-		return nil, err
-	}
-	outputs, err := s.outputs(ctx, r, in.DeploymentId)
+	outputs, err := s.listOutputs(ctx, kindEnvironment, ref{Name: in.EnvironmentName}, in.DeploymentId)
 	if err != nil {
 		return nil, err
 	}
 	return &api.ListEnvironmentOutputsOutput{Outputs: outputs}, nil
 }
 
-func (s *Service) outputs(ctx context.Context, r *store.Resource, deploymentID string) ([]api.Output, error) {
-	raw := r.Outputs
-	if deploymentID != "" {
-		d, err := s.cfg.Store.DeploymentGet(ctx, deploymentID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && d.TargetKey != r.Key) {
-			return nil, notFoundf("deployment %s of %s not found", deploymentID, r.Key)
-		}
-		if err != nil {
-			return nil, err
-		}
-		raw = d.Outputs
-	}
-	var m map[string]string
-	if err := json.Unmarshal([]byte(raw), &m); err != nil {
-		return nil, fmt.Errorf("outputs of %s: %w", r.Key, err)
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]api.Output, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, api.Output{Key: k, ValueString: m[k]})
-	}
-	return out, nil
-}
-
-// ListEnvironmentProvisionedResources lists what the environment's
-// provisioning created. The codebuild engine runs arbitrary commands and has
-// no inventory of what they made, so the list is empty.
+// ListEnvironmentProvisionedResources lists what the provisioning of the resource created (see listProvisionedResources).
 func (s *Service) ListEnvironmentProvisionedResources(ctx context.Context, in *api.ListEnvironmentProvisionedResourcesInput) (*api.ListEnvironmentProvisionedResourcesOutput, error) {
-	if _, err := s.getEnvironment(ctx, in.EnvironmentName); err != nil {
+	list, err := s.listProvisionedResources(ctx, kindEnvironment, ref{Name: in.EnvironmentName})
+	if err != nil {
 		return nil, err
 	}
-	return &api.ListEnvironmentProvisionedResourcesOutput{ProvisionedResources: []api.ProvisionedResource{}}, nil
+	return &api.ListEnvironmentProvisionedResourcesOutput{ProvisionedResources: list}, nil
 }
 
 func envState(r *store.Resource) string {

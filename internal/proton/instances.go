@@ -321,11 +321,8 @@ func (s *Service) UpdateServiceInstance(ctx context.Context, in *api.UpdateServi
 // CancelServiceInstanceDeployment cancels the instance's IN_PROGRESS
 // deployment, exactly as CancelEnvironmentDeployment does.
 func (s *Service) CancelServiceInstanceDeployment(ctx context.Context, in *api.CancelServiceInstanceDeploymentInput) (*api.CancelServiceInstanceDeploymentOutput, error) {
-	r, err := s.getInstance(ctx, in.ServiceName, in.ServiceInstanceName)
+	r, err := s.cancelDeployment(ctx, kindServiceInstance, ref{Service: in.ServiceName, Name: in.ServiceInstanceName})
 	if err != nil {
-		return nil, err
-	}
-	if r, err = s.cancel(ctx, "service instance", r); err != nil {
 		return nil, err
 	}
 	return &api.CancelServiceInstanceDeploymentOutput{ServiceInstance: s.instance(r)}, nil
@@ -333,24 +330,20 @@ func (s *Service) CancelServiceInstanceDeployment(ctx context.Context, in *api.C
 
 // ListServiceInstanceOutputs lists an instance's outputs, or those of one of its deployments.
 func (s *Service) ListServiceInstanceOutputs(ctx context.Context, in *api.ListServiceInstanceOutputsInput) (*api.ListServiceInstanceOutputsOutput, error) {
-	r, err := s.getInstance(ctx, in.ServiceName, in.ServiceInstanceName)
-	if err != nil {
-		return nil, err
-	}
-	outputs, err := s.outputs(ctx, r, in.DeploymentId)
+	outputs, err := s.listOutputs(ctx, kindServiceInstance, ref{Service: in.ServiceName, Name: in.ServiceInstanceName}, in.DeploymentId)
 	if err != nil {
 		return nil, err
 	}
 	return &api.ListServiceInstanceOutputsOutput{Outputs: outputs}, nil
 }
 
-// ListServiceInstanceProvisionedResources lists what the instance's
-// provisioning created: nothing Hadron can know of for commands it ran.
+// ListServiceInstanceProvisionedResources lists what the provisioning of the resource created (see listProvisionedResources).
 func (s *Service) ListServiceInstanceProvisionedResources(ctx context.Context, in *api.ListServiceInstanceProvisionedResourcesInput) (*api.ListServiceInstanceProvisionedResourcesOutput, error) {
-	if _, err := s.getInstance(ctx, in.ServiceName, in.ServiceInstanceName); err != nil {
+	list, err := s.listProvisionedResources(ctx, kindServiceInstance, ref{Service: in.ServiceName, Name: in.ServiceInstanceName})
+	if err != nil {
 		return nil, err
 	}
-	return &api.ListServiceInstanceProvisionedResourcesOutput{ProvisionedResources: []api.ProvisionedResource{}}, nil
+	return &api.ListServiceInstanceProvisionedResourcesOutput{ProvisionedResources: list}, nil
 }
 
 // resourceDeleteStart starts the de-provisioning of a service's instance or

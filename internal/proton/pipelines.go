@@ -123,11 +123,8 @@ func (s *Service) checkPipelineProvisioning(ctx context.Context, tmpl *bundle.Te
 // CancelServicePipelineDeployment cancels the pipeline's IN_PROGRESS
 // deployment, exactly as CancelEnvironmentDeployment does.
 func (s *Service) CancelServicePipelineDeployment(ctx context.Context, in *api.CancelServicePipelineDeploymentInput) (*api.CancelServicePipelineDeploymentOutput, error) {
-	r, err := s.getPipeline(ctx, in.ServiceName)
+	r, err := s.cancelDeployment(ctx, kindServicePipeline, ref{Service: in.ServiceName})
 	if err != nil {
-		return nil, err
-	}
-	if r, err = s.cancel(ctx, "service pipeline of", r); err != nil {
 		return nil, err
 	}
 	return &api.CancelServicePipelineDeploymentOutput{Pipeline: s.pipeline(r)}, nil
@@ -135,24 +132,20 @@ func (s *Service) CancelServicePipelineDeployment(ctx context.Context, in *api.C
 
 // ListServicePipelineOutputs lists the pipeline's outputs, or those of one of its deployments.
 func (s *Service) ListServicePipelineOutputs(ctx context.Context, in *api.ListServicePipelineOutputsInput) (*api.ListServicePipelineOutputsOutput, error) {
-	r, err := s.getPipeline(ctx, in.ServiceName)
-	if err != nil {
-		return nil, err
-	}
-	outputs, err := s.outputs(ctx, r, in.DeploymentId)
+	outputs, err := s.listOutputs(ctx, kindServicePipeline, ref{Service: in.ServiceName}, in.DeploymentId)
 	if err != nil {
 		return nil, err
 	}
 	return &api.ListServicePipelineOutputsOutput{Outputs: outputs}, nil
 }
 
-// ListServicePipelineProvisionedResources lists what the pipeline's
-// provisioning created: nothing Hadron can know of for commands it ran.
+// ListServicePipelineProvisionedResources lists what the provisioning of the resource created (see listProvisionedResources).
 func (s *Service) ListServicePipelineProvisionedResources(ctx context.Context, in *api.ListServicePipelineProvisionedResourcesInput) (*api.ListServicePipelineProvisionedResourcesOutput, error) {
-	if _, err := s.getPipeline(ctx, in.ServiceName); err != nil {
+	list, err := s.listProvisionedResources(ctx, kindServicePipeline, ref{Service: in.ServiceName})
+	if err != nil {
 		return nil, err
 	}
-	return &api.ListServicePipelineProvisionedResourcesOutput{ProvisionedResources: []api.ProvisionedResource{}}, nil
+	return &api.ListServicePipelineProvisionedResourcesOutput{ProvisionedResources: list}, nil
 }
 
 func (s *Service) getPipeline(ctx context.Context, service string) (*store.Resource, error) {
