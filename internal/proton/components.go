@@ -48,7 +48,7 @@ func (c componentState) apiState() string {
 
 // CreateComponent creates a directly defined component, in an environment or
 // attached to a service instance, and deploys it.
-func (s *Service) CreateComponent(ctx context.Context, in *api.CreateComponentInput) (*api.CreateComponentOutput, error) {
+func (s *API) CreateComponent(ctx context.Context, in *api.CreateComponentInput) (*api.CreateComponentOutput, error) {
 	if (in.ServiceName == "") != (in.ServiceInstanceName == "") {
 		return nil, validationf("serviceName and serviceInstanceName go together: give both to attach the component, or neither")
 	}
@@ -95,7 +95,7 @@ func (s *Service) CreateComponent(ctx context.Context, in *api.CreateComponentIn
 // returns its environment: an attached component lives in its instance's
 // environment, whose service template version must allow directly defined
 // components; the environment must have a componentRoleArn.
-func (s *Service) componentEnvironment(ctx context.Context, envName string, c componentState) (string, error) {
+func (s *API) componentEnvironment(ctx context.Context, envName string, c componentState) (string, error) {
 	if c.ServiceName != "" {
 		inst, err := s.getInstance(ctx, c.ServiceName, c.ServiceInstanceName)
 		if err != nil {
@@ -133,7 +133,7 @@ func (s *Service) componentEnvironment(ctx context.Context, envName string, c co
 // componentDeployment validates a component's manifest and builds the
 // deployment of r toward target (or its de-provisioning). A manifest naming
 // an engine Hadron does not run is accepted; its deployment fails naming it.
-func (s *Service) componentDeployment(ctx context.Context, r *store.Resource, target componentState, op string, now time.Time) (*store.Deployment, error) {
+func (s *API) componentDeployment(ctx context.Context, r *store.Resource, target componentState, op string, now time.Time) (*store.Deployment, error) {
 	m, files, err := bundle.ParseComponentManifest(target.Manifest, target.TemplateFile)
 	if err != nil {
 		return nil, validationf("manifest: %s", err.Error())
@@ -176,7 +176,7 @@ func (s *Service) componentDeployment(ctx context.Context, r *store.Resource, ta
 }
 
 // GetComponent returns one component.
-func (s *Service) GetComponent(ctx context.Context, in *api.GetComponentInput) (*api.GetComponentOutput, error) {
+func (s *API) GetComponent(ctx context.Context, in *api.GetComponentInput) (*api.GetComponentOutput, error) {
 	r, err := s.getComponent(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -185,7 +185,7 @@ func (s *Service) GetComponent(ctx context.Context, in *api.GetComponentInput) (
 	return &api.GetComponentOutput{Component: &c}, nil
 }
 
-func (s *Service) getComponent(ctx context.Context, name string) (*store.Resource, error) {
+func (s *API) getComponent(ctx context.Context, name string) (*store.Resource, error) {
 	r, err := s.cfg.Store.ResourceGet(ctx, componentKey(name))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("component %s not found", name)
@@ -195,7 +195,7 @@ func (s *Service) getComponent(ctx context.Context, name string) (*store.Resourc
 
 // ListComponents lists components by name, filtered by environment, service
 // or service instance.
-func (s *Service) ListComponents(ctx context.Context, in *api.ListComponentsInput) (*api.ListComponentsOutput, error) {
+func (s *API) ListComponents(ctx context.Context, in *api.ListComponentsInput) (*api.ListComponentsOutput, error) {
 	if in.ServiceInstanceName != "" && in.ServiceName == "" {
 		return nil, validationf("serviceInstanceName needs serviceName")
 	}
@@ -237,7 +237,7 @@ func (s *Service) ListComponents(ctx context.Context, in *api.ListComponentsInpu
 // UpdateComponent changes a component's description (NONE) or deploys it
 // again with a new template file, service spec or attachment (CURRENT_VERSION).
 // Omitted names keep the attachment; empty names detach.
-func (s *Service) UpdateComponent(ctx context.Context, in *api.UpdateComponentInput) (*api.UpdateComponentOutput, error) {
+func (s *API) UpdateComponent(ctx context.Context, in *api.UpdateComponentInput) (*api.UpdateComponentOutput, error) {
 	r, err := s.getComponent(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -309,7 +309,7 @@ func (s *Service) UpdateComponent(ctx context.Context, in *api.UpdateComponentIn
 
 // DeleteComponent de-provisions and deletes a detached component. A retry
 // while it runs returns the component.
-func (s *Service) DeleteComponent(ctx context.Context, in *api.DeleteComponentInput) (*api.DeleteComponentOutput, error) {
+func (s *API) DeleteComponent(ctx context.Context, in *api.DeleteComponentInput) (*api.DeleteComponentOutput, error) {
 	r, err := s.getComponent(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -343,7 +343,7 @@ func (s *Service) DeleteComponent(ctx context.Context, in *api.DeleteComponentIn
 
 // CancelComponentDeployment cancels the component's IN_PROGRESS deployment,
 // exactly as CancelEnvironmentDeployment does.
-func (s *Service) CancelComponentDeployment(ctx context.Context, in *api.CancelComponentDeploymentInput) (*api.CancelComponentDeploymentOutput, error) {
+func (s *API) CancelComponentDeployment(ctx context.Context, in *api.CancelComponentDeploymentInput) (*api.CancelComponentDeploymentOutput, error) {
 	r, err := s.cancelDeployment(ctx, kindComponent, ref{Name: in.ComponentName})
 	if err != nil {
 		return nil, err
@@ -352,7 +352,7 @@ func (s *Service) CancelComponentDeployment(ctx context.Context, in *api.CancelC
 }
 
 // ListComponentOutputs lists a component's outputs, or those of one of its deployments.
-func (s *Service) ListComponentOutputs(ctx context.Context, in *api.ListComponentOutputsInput) (*api.ListComponentOutputsOutput, error) {
+func (s *API) ListComponentOutputs(ctx context.Context, in *api.ListComponentOutputsInput) (*api.ListComponentOutputsOutput, error) {
 	outputs, err := s.listOutputs(ctx, kindComponent, ref{Name: in.ComponentName}, in.DeploymentId)
 	if err != nil {
 		return nil, err
@@ -361,7 +361,7 @@ func (s *Service) ListComponentOutputs(ctx context.Context, in *api.ListComponen
 }
 
 // ListComponentProvisionedResources lists what the provisioning of the resource created (see listProvisionedResources).
-func (s *Service) ListComponentProvisionedResources(ctx context.Context, in *api.ListComponentProvisionedResourcesInput) (*api.ListComponentProvisionedResourcesOutput, error) {
+func (s *API) ListComponentProvisionedResources(ctx context.Context, in *api.ListComponentProvisionedResourcesInput) (*api.ListComponentProvisionedResourcesOutput, error) {
 	list, err := s.listProvisionedResources(ctx, kindComponent, ref{Name: in.ComponentName})
 	if err != nil {
 		return nil, err
@@ -371,7 +371,7 @@ func (s *Service) ListComponentProvisionedResources(ctx context.Context, in *api
 
 // checkInstanceFree refuses to attach component name to an instance that has
 // another component: an instance has one component, its "default".
-func (s *Service) checkInstanceFree(ctx context.Context, name string, c componentState) error {
+func (s *API) checkInstanceFree(ctx context.Context, name string, c componentState) error {
 	if c.ServiceName == "" {
 		return nil
 	}
@@ -389,7 +389,7 @@ func (s *Service) checkInstanceFree(ctx context.Context, name string, c componen
 
 // attachedComponents returns the components attached to an instance of
 // service (instance "" for any), as deployed or as an active deployment aims.
-func (s *Service) attachedComponents(ctx context.Context, service, instance string) ([]*store.Resource, error) {
+func (s *API) attachedComponents(ctx context.Context, service, instance string) ([]*store.Resource, error) {
 	all, err := s.allResources(ctx, store.ResourceFilter{Type: store.ResourceComponent})
 	if err != nil {
 		return nil, err
@@ -411,7 +411,7 @@ func (s *Service) attachedComponents(ctx context.Context, service, instance stri
 	return out, nil
 }
 
-func (s *Service) component(r *store.Resource) api.Component {
+func (s *API) component(r *store.Resource) api.Component {
 	c := decodeComponentState(r.Spec)
 	return api.Component{
 		Arn: s.arn(r.Key), CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus,

@@ -36,7 +36,7 @@ type repoBranch struct {
 
 // CreateEnvironment creates an environment from a published template version
 // and deploys it.
-func (s *Service) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentInput) (*api.CreateEnvironmentOutput, error) {
+func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentInput) (*api.CreateEnvironmentOutput, error) {
 	t, err := s.getTemplate(ctx, kindEnv, in.TemplateName)
 	if err != nil {
 		return nil, err
@@ -85,7 +85,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *api.CreateEnvironme
 
 // createEnvironmentRetry answers a CreateEnvironment for a name that exists:
 // the same call retried gets the environment, as long as nothing changed it since.
-func (s *Service) createEnvironmentRetry(ctx context.Context, key, fingerprint string) (*api.CreateEnvironmentOutput, error) {
+func (s *API) createEnvironmentRetry(ctx context.Context, key, fingerprint string) (*api.CreateEnvironmentOutput, error) {
 	r, err := s.cfg.Store.ResourceGet(ctx, key)
 	if err != nil {
 		return nil, err
@@ -106,7 +106,7 @@ func (s *Service) createEnvironmentRetry(ctx context.Context, key, fingerprint s
 
 // resolveVersion finds the published version a resource deploys: the given
 // minor, or the recommended (highest published) minor of the major.
-func (s *Service) resolveVersion(ctx context.Context, t *store.Template, majorS, minorS string) (*store.TemplateVersion, error) {
+func (s *API) resolveVersion(ctx context.Context, t *store.Template, majorS, minorS string) (*store.TemplateVersion, error) {
 	major, err := strconv.Atoi(majorS)
 	if err != nil {
 		return nil, validationf("templateMajorVersion %q is not a number", majorS)
@@ -144,7 +144,7 @@ func (s *Service) resolveVersion(ctx context.Context, t *store.Template, majorS,
 // currentSpec, when set, supplies the values ${Proton::CURRENT_VAL} keeps.
 // It also returns spec with ${Proton::CURRENT_VAL} resolved, the spec to keep.
 // prev is the environment's last successful deployment ("" for a create).
-func (s *Service) envDeployPlan(ctx context.Context, key, name string, v *store.TemplateVersion, spec, currentSpec string, settings envSettings, prev string) (provision.Plan, string, error) {
+func (s *API) envDeployPlan(ctx context.Context, key, name string, v *store.TemplateVersion, spec, currentSpec string, settings envSettings, prev string) (provision.Plan, string, error) {
 	tmpl, err := s.parseBundle(ctx, v)
 	if err != nil {
 		return provision.Plan{}, "", fmt.Errorf("template version %s:%d.%d no longer parses: %w", v.TemplateName, v.Major, v.Minor, err)
@@ -172,7 +172,7 @@ func (s *Service) envDeployPlan(ctx context.Context, key, name string, v *store.
 // environment: a customer-managed one (or one whose template has no
 // infrastructure) on the customer-managed engine, the others on the engine
 // their manifest names.
-func (s *Service) envPlan(key, name string, v *store.TemplateVersion, tmpl *bundle.Template, inputs map[string]any, settings envSettings, op, prev string) (provision.Plan, error) {
+func (s *API) envPlan(key, name string, v *store.TemplateVersion, tmpl *bundle.Template, inputs map[string]any, settings envSettings, op, prev string) (provision.Plan, error) {
 	req := provision.Request{
 		Engine: provision.CustomerManaged, Operation: op, Target: s.target(provision.KindEnvironment, key, name, name, "", v),
 		Settings: settings.provisioning(), Inputs: s.envInputs(name, inputs), PreviousDeploymentID: prev,
@@ -193,7 +193,7 @@ func (s *Service) envPlan(key, name string, v *store.TemplateVersion, tmpl *bund
 	return plan, nil
 }
 
-func (s *Service) newEnvDeployment(key, name, op string, v *store.TemplateVersion, spec string, plan provision.Plan, now time.Time) *store.Deployment {
+func (s *API) newEnvDeployment(key, name, op string, v *store.TemplateVersion, spec string, plan provision.Plan, now time.Time) *store.Deployment {
 	d := s.newDeployment(key, store.ResourceEnvironment, op, v, spec, plan, now)
 	d.EnvironmentName = name
 	target, _ := json.Marshal(api.DeploymentState{Environment: &api.EnvironmentState{
@@ -205,7 +205,7 @@ func (s *Service) newEnvDeployment(key, name, op string, v *store.TemplateVersio
 
 // newDeployment returns a deployment of resource key to version v with spec,
 // to be started (IN_PROGRESS, or DELETE_IN_PROGRESS for a delete).
-func (s *Service) newDeployment(key, targetType, op string, v *store.TemplateVersion, spec string, plan provision.Plan, now time.Time) *store.Deployment {
+func (s *API) newDeployment(key, targetType, op string, v *store.TemplateVersion, spec string, plan provision.Plan, now time.Time) *store.Deployment {
 	planJSON, _ := json.Marshal(plan)
 	status := store.StatusInProgress
 	if op == store.OperationDelete {
@@ -219,7 +219,7 @@ func (s *Service) newDeployment(key, targetType, op string, v *store.TemplateVer
 }
 
 // GetEnvironment returns one environment.
-func (s *Service) GetEnvironment(ctx context.Context, in *api.GetEnvironmentInput) (*api.GetEnvironmentOutput, error) {
+func (s *API) GetEnvironment(ctx context.Context, in *api.GetEnvironmentInput) (*api.GetEnvironmentOutput, error) {
 	r, err := s.getEnvironment(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -227,7 +227,7 @@ func (s *Service) GetEnvironment(ctx context.Context, in *api.GetEnvironmentInpu
 	return &api.GetEnvironmentOutput{Environment: s.environment(r)}, nil
 }
 
-func (s *Service) getEnvironment(ctx context.Context, name string) (*store.Resource, error) {
+func (s *API) getEnvironment(ctx context.Context, name string) (*store.Resource, error) {
 	r, err := s.cfg.Store.ResourceGet(ctx, environmentKey(name))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("environment %s not found", name)
@@ -237,7 +237,7 @@ func (s *Service) getEnvironment(ctx context.Context, name string) (*store.Resou
 
 // ListEnvironments lists environments by name, optionally only those on the
 // given template major versions.
-func (s *Service) ListEnvironments(ctx context.Context, in *api.ListEnvironmentsInput) (*api.ListEnvironmentsOutput, error) {
+func (s *API) ListEnvironments(ctx context.Context, in *api.ListEnvironmentsInput) (*api.ListEnvironmentsOutput, error) {
 	after, err := decodeToken("environments", in.NextToken)
 	if err != nil {
 		return nil, err
@@ -274,7 +274,7 @@ func (s *Service) ListEnvironments(ctx context.Context, in *api.ListEnvironments
 // UpdateEnvironment changes an environment's metadata (NONE) or deploys it
 // again: with the same version (CURRENT_VERSION), another minor of its major
 // (MINOR_VERSION) or a higher major (MAJOR_VERSION).
-func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentInput) (*api.UpdateEnvironmentOutput, error) {
+func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentInput) (*api.UpdateEnvironmentOutput, error) {
 	r, err := s.getEnvironment(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -330,7 +330,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironme
 
 // deployVersion returns the published template version an update of r with
 // deploymentType deploys (see targetVersion).
-func (s *Service) deployVersion(ctx context.Context, kind string, r *store.Resource, deploymentType, major, minor string) (*store.TemplateVersion, error) {
+func (s *API) deployVersion(ctx context.Context, kind string, r *store.Resource, deploymentType, major, minor string) (*store.TemplateVersion, error) {
 	t, err := s.getTemplate(ctx, kind, r.TemplateName)
 	if err != nil {
 		return nil, err
@@ -402,7 +402,7 @@ func updateEnvSettings(st *envSettings, in *api.UpdateEnvironmentInput) error {
 
 // DeleteEnvironment de-provisions and deletes an environment. A retry while the
 // delete runs returns the environment.
-func (s *Service) DeleteEnvironment(ctx context.Context, in *api.DeleteEnvironmentInput) (*api.DeleteEnvironmentOutput, error) {
+func (s *API) DeleteEnvironment(ctx context.Context, in *api.DeleteEnvironmentInput) (*api.DeleteEnvironmentOutput, error) {
 	r, err := s.getEnvironment(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -442,7 +442,7 @@ func (s *Service) DeleteEnvironment(ctx context.Context, in *api.DeleteEnvironme
 // envDeletePlan decides how to de-provision an environment: with the engine
 // of the version it runs, when provision.Registry.Deprovision says there is
 // something to undo; not at all when the template no longer parses.
-func (s *Service) envDeletePlan(ctx context.Context, r *store.Resource) (provision.Plan, *store.TemplateVersion, error) {
+func (s *API) envDeletePlan(ctx context.Context, r *store.Resource) (provision.Plan, *store.TemplateVersion, error) {
 	major, _ := strconv.Atoi(r.TemplateMajor)
 	minor, _ := strconv.Atoi(r.TemplateMinor)
 	v, err := s.cfg.Store.TemplateVersionGet(ctx, kindEnv, r.TemplateName, major, minor)
@@ -468,7 +468,7 @@ func (s *Service) envDeletePlan(ctx context.Context, r *store.Resource) (provisi
 // is stopped and the deployment ends CANCELLED, or FAILED when it could not be
 // stopped, or SUCCEEDED when it finished first. A cancel repeated while
 // CANCELLING answers as the first did.
-func (s *Service) CancelEnvironmentDeployment(ctx context.Context, in *api.CancelEnvironmentDeploymentInput) (*api.CancelEnvironmentDeploymentOutput, error) {
+func (s *API) CancelEnvironmentDeployment(ctx context.Context, in *api.CancelEnvironmentDeploymentInput) (*api.CancelEnvironmentDeploymentOutput, error) {
 	r, err := s.cancelDeployment(ctx, kindEnvironment, ref{Name: in.EnvironmentName})
 	if err != nil {
 		return nil, err
@@ -478,7 +478,7 @@ func (s *Service) CancelEnvironmentDeployment(ctx context.Context, in *api.Cance
 
 // ListEnvironmentOutputs lists the outputs of the environment's last successful
 // deployment, or of the given deployment.
-func (s *Service) ListEnvironmentOutputs(ctx context.Context, in *api.ListEnvironmentOutputsInput) (*api.ListEnvironmentOutputsOutput, error) {
+func (s *API) ListEnvironmentOutputs(ctx context.Context, in *api.ListEnvironmentOutputsInput) (*api.ListEnvironmentOutputsOutput, error) {
 	outputs, err := s.listOutputs(ctx, kindEnvironment, ref{Name: in.EnvironmentName}, in.DeploymentId)
 	if err != nil {
 		return nil, err
@@ -487,7 +487,7 @@ func (s *Service) ListEnvironmentOutputs(ctx context.Context, in *api.ListEnviro
 }
 
 // ListEnvironmentProvisionedResources lists what the provisioning of the resource created (see listProvisionedResources).
-func (s *Service) ListEnvironmentProvisionedResources(ctx context.Context, in *api.ListEnvironmentProvisionedResourcesInput) (*api.ListEnvironmentProvisionedResourcesOutput, error) {
+func (s *API) ListEnvironmentProvisionedResources(ctx context.Context, in *api.ListEnvironmentProvisionedResourcesInput) (*api.ListEnvironmentProvisionedResourcesOutput, error) {
 	list, err := s.listProvisionedResources(ctx, kindEnvironment, ref{Name: in.EnvironmentName})
 	if err != nil {
 		return nil, err
@@ -502,7 +502,7 @@ func envState(r *store.Resource) string {
 	return string(raw)
 }
 
-func (s *Service) environment(r *store.Resource) api.Environment {
+func (s *API) environment(r *store.Resource) api.Environment {
 	var st envSettings
 	json.Unmarshal([]byte(r.Settings), &st)
 	e := api.Environment{

@@ -19,7 +19,7 @@ import (
 
 // CreateServiceInstance adds an instance to a service. The spec is a service
 // spec whose instances list holds an entry with the instance's name.
-func (s *Service) CreateServiceInstance(ctx context.Context, in *api.CreateServiceInstanceInput) (*api.CreateServiceInstanceOutput, error) {
+func (s *API) CreateServiceInstance(ctx context.Context, in *api.CreateServiceInstanceInput) (*api.CreateServiceInstanceOutput, error) {
 	svc, err := s.getService(ctx, in.ServiceName)
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func instanceFromSpec(schema *bundle.Schema, spec, name string, current *bundle.
 }
 
 // GetServiceInstance returns one instance.
-func (s *Service) GetServiceInstance(ctx context.Context, in *api.GetServiceInstanceInput) (*api.GetServiceInstanceOutput, error) {
+func (s *API) GetServiceInstance(ctx context.Context, in *api.GetServiceInstanceInput) (*api.GetServiceInstanceOutput, error) {
 	r, err := s.getInstance(ctx, in.ServiceName, in.Name)
 	if err != nil {
 		return nil, err
@@ -89,7 +89,7 @@ func (s *Service) GetServiceInstance(ctx context.Context, in *api.GetServiceInst
 	return &api.GetServiceInstanceOutput{ServiceInstance: s.instance(r)}, nil
 }
 
-func (s *Service) getInstance(ctx context.Context, service, name string) (*store.Resource, error) {
+func (s *API) getInstance(ctx context.Context, service, name string) (*store.Resource, error) {
 	r, err := s.cfg.Store.ResourceGet(ctx, instanceKey(service, name))
 	if errors.Is(err, store.ErrNotFound) {
 		if _, serr := s.getService(ctx, service); serr != nil {
@@ -102,7 +102,7 @@ func (s *Service) getInstance(ctx context.Context, service, name string) (*store
 
 // ListServiceInstances lists instances, of one service or of all, filtered
 // and sorted as asked (by default by service, then name).
-func (s *Service) ListServiceInstances(ctx context.Context, in *api.ListServiceInstancesInput) (*api.ListServiceInstancesOutput, error) {
+func (s *API) ListServiceInstances(ctx context.Context, in *api.ListServiceInstancesInput) (*api.ListServiceInstancesOutput, error) {
 	if in.ServiceName != "" {
 		if _, err := s.getService(ctx, in.ServiceName); err != nil {
 			return nil, err
@@ -151,7 +151,7 @@ func (s *Service) ListServiceInstances(ctx context.Context, in *api.ListServiceI
 }
 
 // allResources reads every resource a filter selects, page by page.
-func (s *Service) allResources(ctx context.Context, f store.ResourceFilter) ([]*store.Resource, error) {
+func (s *API) allResources(ctx context.Context, f store.ResourceFilter) ([]*store.Resource, error) {
 	var all []*store.Resource
 	after := ""
 	for {
@@ -234,7 +234,7 @@ func sortInstances(list []api.ServiceInstanceSummary, by, order string) {
 // UpdateServiceInstance deploys an instance again, with the deployment types
 // of UpdateEnvironment. The spec is a whole service spec; the instance takes
 // its entry by name. Refused while the instance (or its service) is changing.
-func (s *Service) UpdateServiceInstance(ctx context.Context, in *api.UpdateServiceInstanceInput) (*api.UpdateServiceInstanceOutput, error) {
+func (s *API) UpdateServiceInstance(ctx context.Context, in *api.UpdateServiceInstanceInput) (*api.UpdateServiceInstanceOutput, error) {
 	r, err := s.getInstance(ctx, in.ServiceName, in.Name)
 	if err != nil {
 		return nil, err
@@ -320,7 +320,7 @@ func (s *Service) UpdateServiceInstance(ctx context.Context, in *api.UpdateServi
 
 // CancelServiceInstanceDeployment cancels the instance's IN_PROGRESS
 // deployment, exactly as CancelEnvironmentDeployment does.
-func (s *Service) CancelServiceInstanceDeployment(ctx context.Context, in *api.CancelServiceInstanceDeploymentInput) (*api.CancelServiceInstanceDeploymentOutput, error) {
+func (s *API) CancelServiceInstanceDeployment(ctx context.Context, in *api.CancelServiceInstanceDeploymentInput) (*api.CancelServiceInstanceDeploymentOutput, error) {
 	r, err := s.cancelDeployment(ctx, kindServiceInstance, ref{Service: in.ServiceName, Name: in.ServiceInstanceName})
 	if err != nil {
 		return nil, err
@@ -329,7 +329,7 @@ func (s *Service) CancelServiceInstanceDeployment(ctx context.Context, in *api.C
 }
 
 // ListServiceInstanceOutputs lists an instance's outputs, or those of one of its deployments.
-func (s *Service) ListServiceInstanceOutputs(ctx context.Context, in *api.ListServiceInstanceOutputsInput) (*api.ListServiceInstanceOutputsOutput, error) {
+func (s *API) ListServiceInstanceOutputs(ctx context.Context, in *api.ListServiceInstanceOutputsInput) (*api.ListServiceInstanceOutputsOutput, error) {
 	outputs, err := s.listOutputs(ctx, kindServiceInstance, ref{Service: in.ServiceName, Name: in.ServiceInstanceName}, in.DeploymentId)
 	if err != nil {
 		return nil, err
@@ -338,7 +338,7 @@ func (s *Service) ListServiceInstanceOutputs(ctx context.Context, in *api.ListSe
 }
 
 // ListServiceInstanceProvisionedResources lists what the provisioning of the resource created (see listProvisionedResources).
-func (s *Service) ListServiceInstanceProvisionedResources(ctx context.Context, in *api.ListServiceInstanceProvisionedResourcesInput) (*api.ListServiceInstanceProvisionedResourcesOutput, error) {
+func (s *API) ListServiceInstanceProvisionedResources(ctx context.Context, in *api.ListServiceInstanceProvisionedResourcesInput) (*api.ListServiceInstanceProvisionedResourcesOutput, error) {
 	list, err := s.listProvisionedResources(ctx, kindServiceInstance, ref{Service: in.ServiceName, Name: in.ServiceInstanceName})
 	if err != nil {
 		return nil, err
@@ -350,7 +350,7 @@ func (s *Service) ListServiceInstanceProvisionedResources(ctx context.Context, i
 // pipeline, with the manifest of the version it runs; nothing is run when
 // provision.Registry.Deprovision says there is nothing to undo, or when the
 // version no longer parses.
-func (s *Service) resourceDeleteStart(ctx context.Context, r *store.Resource, now time.Time) (store.DeploymentStartParams, error) {
+func (s *API) resourceDeleteStart(ctx context.Context, r *store.Resource, now time.Time) (store.DeploymentStartParams, error) {
 	v, tmpl, err := s.parsedVersion(ctx, kindSvc, r.TemplateName, r.TemplateMajor, r.TemplateMinor)
 	plan := provision.Nothing()
 	if err == nil {
@@ -374,7 +374,7 @@ func (s *Service) resourceDeleteStart(ctx context.Context, r *store.Resource, no
 	return store.DeploymentStartParams{Deployment: d}, nil
 }
 
-func (s *Service) deletePlan(ctx context.Context, r *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template) (provision.Plan, error) {
+func (s *API) deletePlan(ctx context.Context, r *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template) (provision.Plan, error) {
 	infra := tmpl.Infrastructure
 	if r.Type == store.ResourceServicePipeline {
 		infra = tmpl.Pipeline
@@ -410,7 +410,7 @@ func instanceState(template, major, minor, spec, envDeployment, pipelineDeployme
 	return string(raw)
 }
 
-func (s *Service) instance(r *store.Resource) api.ServiceInstance {
+func (s *API) instance(r *store.Resource) api.ServiceInstance {
 	return api.ServiceInstance{
 		Arn: s.arn(r.Key), CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus,
 		DeploymentStatusMessage: r.DeploymentStatusMessage, EnvironmentName: r.EnvironmentName,

@@ -25,27 +25,27 @@ type deployable struct {
 	// pipeline of" reads "service pipeline of <service>").
 	noun string
 	// get finds the resource, or answers that it (or its service) is not found.
-	get func(s *Service, ctx context.Context, r ref) (*store.Resource, error)
+	get func(s *API, ctx context.Context, r ref) (*store.Resource, error)
 }
 
 var (
-	kindEnvironment = &deployable{noun: "environment", get: func(s *Service, ctx context.Context, r ref) (*store.Resource, error) {
+	kindEnvironment = &deployable{noun: "environment", get: func(s *API, ctx context.Context, r ref) (*store.Resource, error) {
 		return s.getEnvironment(ctx, r.Name)
 	}}
-	kindServiceInstance = &deployable{noun: "service instance", get: func(s *Service, ctx context.Context, r ref) (*store.Resource, error) {
+	kindServiceInstance = &deployable{noun: "service instance", get: func(s *API, ctx context.Context, r ref) (*store.Resource, error) {
 		return s.getInstance(ctx, r.Service, r.Name)
 	}}
-	kindServicePipeline = &deployable{noun: "service pipeline of", get: func(s *Service, ctx context.Context, r ref) (*store.Resource, error) {
+	kindServicePipeline = &deployable{noun: "service pipeline of", get: func(s *API, ctx context.Context, r ref) (*store.Resource, error) {
 		return s.getPipeline(ctx, r.Service)
 	}}
-	kindComponent = &deployable{noun: "component", get: func(s *Service, ctx context.Context, r ref) (*store.Resource, error) {
+	kindComponent = &deployable{noun: "component", get: func(s *API, ctx context.Context, r ref) (*store.Resource, error) {
 		return s.getComponent(ctx, r.Name)
 	}}
 )
 
 // cancelDeployment is every Cancel*Deployment: the resource's IN_PROGRESS
 // deployment is cancelled (see cancel).
-func (s *Service) cancelDeployment(ctx context.Context, k *deployable, name ref) (*store.Resource, error) {
+func (s *API) cancelDeployment(ctx context.Context, k *deployable, name ref) (*store.Resource, error) {
 	r, err := k.get(s, ctx, name)
 	if err != nil {
 		return nil, err
@@ -55,7 +55,7 @@ func (s *Service) cancelDeployment(ctx context.Context, k *deployable, name ref)
 
 // listOutputs is every List*Outputs: the outputs of the resource's last
 // successful deployment, or of the given one.
-func (s *Service) listOutputs(ctx context.Context, k *deployable, name ref, deploymentID string) ([]api.Output, error) {
+func (s *API) listOutputs(ctx context.Context, k *deployable, name ref, deploymentID string) ([]api.Output, error) {
 	r, err := k.get(s, ctx, name)
 	if err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func (s *Service) listOutputs(ctx context.Context, k *deployable, name ref, depl
 // what they made, so the list is empty.
 // TODO(store): engines return provision.Result.Resources; list them once
 // the store keeps them per deployment.
-func (s *Service) listProvisionedResources(ctx context.Context, k *deployable, name ref) ([]api.ProvisionedResource, error) {
+func (s *API) listProvisionedResources(ctx context.Context, k *deployable, name ref) ([]api.ProvisionedResource, error) {
 	if _, err := k.get(s, ctx, name); err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (s *Service) listProvisionedResources(ctx context.Context, k *deployable, n
 // deployment ends CANCELLED, or FAILED when it could not be stopped, or
 // SUCCEEDED when it finished first. A cancel repeated while CANCELLING
 // answers as the first did.
-func (s *Service) cancel(ctx context.Context, noun string, r *store.Resource) (*store.Resource, error) {
+func (s *API) cancel(ctx context.Context, noun string, r *store.Resource) (*store.Resource, error) {
 	if r.DeploymentStatus == store.StatusCancelling {
 		return r, nil
 	}
@@ -110,7 +110,7 @@ func (s *Service) cancel(ctx context.Context, noun string, r *store.Resource) (*
 
 // outputs lists the outputs of r's last successful deployment, or of the
 // given deployment of r.
-func (s *Service) outputs(ctx context.Context, r *store.Resource, deploymentID string) ([]api.Output, error) {
+func (s *API) outputs(ctx context.Context, r *store.Resource, deploymentID string) ([]api.Output, error) {
 	raw := r.Outputs
 	if deploymentID != "" {
 		d, err := s.cfg.Store.DeploymentGet(ctx, deploymentID)

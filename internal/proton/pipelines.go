@@ -14,7 +14,7 @@ import (
 // UpdateServicePipeline deploys a service's pipeline again, with the
 // deployment types of UpdateEnvironment. The spec is a whole service spec;
 // the pipeline takes its pipeline: section.
-func (s *Service) UpdateServicePipeline(ctx context.Context, in *api.UpdateServicePipelineInput) (*api.UpdateServicePipelineOutput, error) {
+func (s *API) UpdateServicePipeline(ctx context.Context, in *api.UpdateServicePipelineInput) (*api.UpdateServicePipelineOutput, error) {
 	r, err := s.getPipeline(ctx, in.ServiceName)
 	if err != nil {
 		return nil, err
@@ -53,7 +53,7 @@ func (s *Service) UpdateServicePipeline(ctx context.Context, in *api.UpdateServi
 
 // pipelineStart validates a pipeline deployment of version v with spec and
 // returns its start.
-func (s *Service) pipelineStart(ctx context.Context, r *store.Resource, v *store.TemplateVersion, spec string) (store.DeploymentStartParams, error) {
+func (s *API) pipelineStart(ctx context.Context, r *store.Resource, v *store.TemplateVersion, spec string) (store.DeploymentStartParams, error) {
 	tmpl, err := s.parseBundle(ctx, v)
 	if err != nil {
 		return store.DeploymentStartParams{}, err
@@ -83,7 +83,7 @@ func (s *Service) pipelineStart(ctx context.Context, r *store.Resource, v *store
 
 // pipelinePlan builds the plan of a deployment (deploy or delete) of
 // pipeline r with spec, on the engine its manifest names.
-func (s *Service) pipelinePlan(ctx context.Context, r *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, spec, op string) (provision.Plan, error) {
+func (s *API) pipelinePlan(ctx context.Context, r *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, spec, op string) (provision.Plan, error) {
 	inputs, err := s.pipelineInputs(ctx, r.ServiceName, tmpl.Schema, spec)
 	if err != nil {
 		return provision.Plan{}, err
@@ -102,7 +102,7 @@ func (s *Service) pipelinePlan(ctx context.Context, r *store.Resource, v *store.
 
 // checkPipelineProvisioning applies the rule of the pipeline's engine on
 // the account's pipeline roles.
-func (s *Service) checkPipelineProvisioning(ctx context.Context, tmpl *bundle.Template) error {
+func (s *API) checkPipelineProvisioning(ctx context.Context, tmpl *bundle.Template) error {
 	if tmpl.Pipeline == nil {
 		return nil
 	}
@@ -122,7 +122,7 @@ func (s *Service) checkPipelineProvisioning(ctx context.Context, tmpl *bundle.Te
 
 // CancelServicePipelineDeployment cancels the pipeline's IN_PROGRESS
 // deployment, exactly as CancelEnvironmentDeployment does.
-func (s *Service) CancelServicePipelineDeployment(ctx context.Context, in *api.CancelServicePipelineDeploymentInput) (*api.CancelServicePipelineDeploymentOutput, error) {
+func (s *API) CancelServicePipelineDeployment(ctx context.Context, in *api.CancelServicePipelineDeploymentInput) (*api.CancelServicePipelineDeploymentOutput, error) {
 	r, err := s.cancelDeployment(ctx, kindServicePipeline, ref{Service: in.ServiceName})
 	if err != nil {
 		return nil, err
@@ -131,7 +131,7 @@ func (s *Service) CancelServicePipelineDeployment(ctx context.Context, in *api.C
 }
 
 // ListServicePipelineOutputs lists the pipeline's outputs, or those of one of its deployments.
-func (s *Service) ListServicePipelineOutputs(ctx context.Context, in *api.ListServicePipelineOutputsInput) (*api.ListServicePipelineOutputsOutput, error) {
+func (s *API) ListServicePipelineOutputs(ctx context.Context, in *api.ListServicePipelineOutputsInput) (*api.ListServicePipelineOutputsOutput, error) {
 	outputs, err := s.listOutputs(ctx, kindServicePipeline, ref{Service: in.ServiceName}, in.DeploymentId)
 	if err != nil {
 		return nil, err
@@ -140,7 +140,7 @@ func (s *Service) ListServicePipelineOutputs(ctx context.Context, in *api.ListSe
 }
 
 // ListServicePipelineProvisionedResources lists what the provisioning of the resource created (see listProvisionedResources).
-func (s *Service) ListServicePipelineProvisionedResources(ctx context.Context, in *api.ListServicePipelineProvisionedResourcesInput) (*api.ListServicePipelineProvisionedResourcesOutput, error) {
+func (s *API) ListServicePipelineProvisionedResources(ctx context.Context, in *api.ListServicePipelineProvisionedResourcesInput) (*api.ListServicePipelineProvisionedResourcesOutput, error) {
 	list, err := s.listProvisionedResources(ctx, kindServicePipeline, ref{Service: in.ServiceName})
 	if err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func (s *Service) ListServicePipelineProvisionedResources(ctx context.Context, i
 	return &api.ListServicePipelineProvisionedResourcesOutput{ProvisionedResources: list}, nil
 }
 
-func (s *Service) getPipeline(ctx context.Context, service string) (*store.Resource, error) {
+func (s *API) getPipeline(ctx context.Context, service string) (*store.Resource, error) {
 	r, err := s.cfg.Store.ResourceGet(ctx, pipelineKey(service))
 	if errors.Is(err, store.ErrNotFound) {
 		if _, serr := s.getService(ctx, service); serr != nil {
@@ -166,7 +166,7 @@ func pipelineState(template, major, minor, spec string) string {
 	return string(raw)
 }
 
-func (s *Service) pipeline(r *store.Resource) api.ServicePipeline {
+func (s *API) pipeline(r *store.Resource) api.ServicePipeline {
 	return api.ServicePipeline{
 		Arn: s.arn(r.Key), CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus,
 		DeploymentStatusMessage: r.DeploymentStatusMessage, LastAttemptedDeploymentId: r.LastAttemptedDeploymentID,

@@ -34,7 +34,7 @@ func envSettingsOf(r *store.Resource) envSettings {
 }
 
 // target names resource key of kind, deployed from v (nil for a component).
-func (s *Service) target(kind, key, name, environment, service string, v *store.TemplateVersion) provision.Target {
+func (s *API) target(kind, key, name, environment, service string, v *store.TemplateVersion) provision.Target {
 	t := provision.Target{Kind: kind, Name: name, ARN: s.arn(key), EnvironmentName: environment, ServiceName: service}
 	if v != nil {
 		t.TemplateName, t.TemplateMajor, t.TemplateMinor = v.TemplateName, v.Major, v.Minor
@@ -49,7 +49,7 @@ func bundleRef(v *store.TemplateVersion, dir string) *provision.BundleRef {
 
 // plan turns a request into the plan stored with its deployment; a deploy's
 // settings are checked first against what its engine needs.
-func (s *Service) plan(req provision.Request) (provision.Plan, error) {
+func (s *API) plan(req provision.Request) (provision.Plan, error) {
 	if req.Operation == provision.OperationDeploy {
 		if err := s.cfg.Engines.CheckParams(req); err != nil {
 			return provision.Plan{}, validationf("%s", err.Error())
@@ -59,7 +59,7 @@ func (s *Service) plan(req provision.Request) (provision.Plan, error) {
 }
 
 // deprovision says whether deleting r runs its engine (provision.Registry.Deprovision).
-func (s *Service) deprovision(engine string, r *store.Resource) bool {
+func (s *API) deprovision(engine string, r *store.Resource) bool {
 	return s.cfg.Engines.Deprovision(engine, r.LastAttemptedDeploymentID, r.LastSucceededDeploymentID)
 }
 
@@ -71,7 +71,7 @@ func outputsOf(r *store.Resource) map[string]string {
 }
 
 // environmentPart is an environment as the resources deployed in it see it.
-func (s *Service) environmentPart(env *store.Resource) *provision.EnvironmentInputs {
+func (s *API) environmentPart(env *store.Resource) *provision.EnvironmentInputs {
 	return &provision.EnvironmentInputs{AccountID: s.cfg.AccountID, Name: env.Name, Outputs: outputsOf(env)}
 }
 
@@ -82,7 +82,7 @@ func serviceInputs(svc *store.Service) *provision.ServiceInputs {
 }
 
 // envInputs is the document of an environment's own deployment.
-func (s *Service) envInputs(name string, inputs map[string]any) *provision.Inputs {
+func (s *API) envInputs(name string, inputs map[string]any) *provision.Inputs {
 	if inputs == nil {
 		inputs = map[string]any{} // an environment's document always has its inputs
 	}
@@ -91,7 +91,7 @@ func (s *Service) envInputs(name string, inputs map[string]any) *provision.Input
 
 // instanceInputs is the document of an instance: its service, its inputs,
 // its environment's outputs, and its attached component's outputs.
-func (s *Service) instanceInputs(svc *store.Service, name string, inputs map[string]any, env *store.Resource, components ...*store.Resource) *provision.Inputs {
+func (s *API) instanceInputs(svc *store.Service, name string, inputs map[string]any, env *store.Resource, components ...*store.Resource) *provision.Inputs {
 	instance := &provision.InstanceInputs{Name: name, Inputs: inputs}
 	for _, c := range components {
 		instance.Components = &provision.InstanceComponents{Default: provision.ComponentOutputs{Name: c.Name, Outputs: outputsOf(c)}}
@@ -102,7 +102,7 @@ func (s *Service) instanceInputs(svc *store.Service, name string, inputs map[str
 // pipelineInputs is the document of a pipeline: the service, the pipeline's
 // inputs from the spec, and every instance with its inputs, outputs and
 // environment.
-func (s *Service) pipelineInputs(ctx context.Context, service string, schema *bundle.Schema, spec string) (*provision.Inputs, error) {
+func (s *API) pipelineInputs(ctx context.Context, service string, schema *bundle.Schema, spec string) (*provision.Inputs, error) {
 	parsed, err := schema.ServiceSpec(spec)
 	if err != nil {
 		return nil, validationf("%s", err.Error())
@@ -140,7 +140,7 @@ func (s *Service) pipelineInputs(ctx context.Context, service string, schema *bu
 // componentInputs is the document of a component: its name, the service
 // and instance it is attached to with the instance's inputs, and its
 // environment's outputs.
-func (s *Service) componentInputs(ctx context.Context, r *store.Resource, c componentState) (*provision.Inputs, error) {
+func (s *API) componentInputs(ctx context.Context, r *store.Resource, c componentState) (*provision.Inputs, error) {
 	env, err := s.getEnvironment(ctx, r.EnvironmentName)
 	if err != nil {
 		return nil, err

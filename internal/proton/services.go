@@ -73,7 +73,7 @@ func (op serviceOp) encode() *string {
 
 // CreateService creates a service, its instances and (unless its template's
 // pipeline is customer-managed) its pipeline, which deploys once the instances have.
-func (s *Service) CreateService(ctx context.Context, in *api.CreateServiceInput) (*api.CreateServiceOutput, error) {
+func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*api.CreateServiceOutput, error) {
 	t, err := s.getTemplate(ctx, kindSvc, in.TemplateName)
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func (s *Service) CreateService(ctx context.Context, in *api.CreateServiceInput)
 
 // instanceStart validates one instance of a service spec and returns the start
 // of its first deployment.
-func (s *Service) instanceStart(ctx context.Context, svc *store.Service, inst bundle.InstanceSpec, spec string, v *store.TemplateVersion, tmpl *bundle.Template, now time.Time) (store.DeploymentStartParams, error) {
+func (s *API) instanceStart(ctx context.Context, svc *store.Service, inst bundle.InstanceSpec, spec string, v *store.TemplateVersion, tmpl *bundle.Template, now time.Time) (store.DeploymentStartParams, error) {
 	env, err := s.instanceEnvironment(ctx, inst.Environment, v)
 	if err != nil {
 		return store.DeploymentStartParams{}, fmt.Errorf("instance %s: %w", inst.Name, err)
@@ -171,7 +171,7 @@ func (s *Service) instanceStart(ctx context.Context, svc *store.Service, inst bu
 // instanceEnvironment returns the environment an instance deploys into,
 // checking that it exists, has deployed, and runs a template the service
 // template version is compatible with.
-func (s *Service) instanceEnvironment(ctx context.Context, name string, v *store.TemplateVersion) (*store.Resource, error) {
+func (s *API) instanceEnvironment(ctx context.Context, name string, v *store.TemplateVersion) (*store.Resource, error) {
 	env, err := s.cfg.Store.ResourceGet(ctx, environmentKey(name))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("environment %s not found", name)
@@ -198,7 +198,7 @@ func (s *Service) instanceEnvironment(ctx context.Context, name string, v *store
 // instancePlan builds the plan of an instance deployment (deploy or delete)
 // on the engine its manifest names. prev is the instance's last successful
 // deployment ("" for a create).
-func (s *Service) instancePlan(svc *store.Service, name string, inputs map[string]any, env *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, op, prev string, components ...*store.Resource) (provision.Plan, error) {
+func (s *API) instancePlan(svc *store.Service, name string, inputs map[string]any, env *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, op, prev string, components ...*store.Resource) (provision.Plan, error) {
 	if tmpl.Infrastructure == nil {
 		return provision.Plan{}, validationf("service template version %s:%d.%d has no instance_infrastructure", v.TemplateName, v.Major, v.Minor)
 	}
@@ -212,7 +212,7 @@ func (s *Service) instancePlan(svc *store.Service, name string, inputs map[strin
 }
 
 // GetService returns a service with its pipeline.
-func (s *Service) GetService(ctx context.Context, in *api.GetServiceInput) (*api.GetServiceOutput, error) {
+func (s *API) GetService(ctx context.Context, in *api.GetServiceInput) (*api.GetServiceOutput, error) {
 	svc, err := s.getService(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -224,7 +224,7 @@ func (s *Service) GetService(ctx context.Context, in *api.GetServiceInput) (*api
 	return &api.GetServiceOutput{Service: &out}, nil
 }
 
-func (s *Service) getService(ctx context.Context, name string) (*store.Service, error) {
+func (s *API) getService(ctx context.Context, name string) (*store.Service, error) {
 	svc, err := s.cfg.Store.ServiceGet(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("service %s not found", name)
@@ -233,7 +233,7 @@ func (s *Service) getService(ctx context.Context, name string) (*store.Service, 
 }
 
 // ListServices lists services by name.
-func (s *Service) ListServices(ctx context.Context, in *api.ListServicesInput) (*api.ListServicesOutput, error) {
+func (s *API) ListServices(ctx context.Context, in *api.ListServicesInput) (*api.ListServicesOutput, error) {
 	after, err := decodeToken("services", in.NextToken)
 	if err != nil {
 		return nil, err
@@ -261,7 +261,7 @@ func (s *Service) ListServices(ctx context.Context, in *api.ListServicesInput) (
 // UpdateService changes a service's description, or its spec: instances the
 // spec adds are created, instances it drops are deleted, and then the pipeline
 // deploys again. Existing instances are changed with UpdateServiceInstance.
-func (s *Service) UpdateService(ctx context.Context, in *api.UpdateServiceInput) (*api.UpdateServiceOutput, error) {
+func (s *API) UpdateService(ctx context.Context, in *api.UpdateServiceInput) (*api.UpdateServiceOutput, error) {
 	svc, err := s.getService(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -360,7 +360,7 @@ func (s *Service) UpdateService(ctx context.Context, in *api.UpdateServiceInput)
 
 // DeleteService de-provisions every instance and the pipeline, then deletes
 // the service. A retry while it runs returns the service.
-func (s *Service) DeleteService(ctx context.Context, in *api.DeleteServiceInput) (*api.DeleteServiceOutput, error) {
+func (s *API) DeleteService(ctx context.Context, in *api.DeleteServiceInput) (*api.DeleteServiceOutput, error) {
 	svc, err := s.getService(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -416,12 +416,12 @@ func (s *Service) DeleteService(ctx context.Context, in *api.DeleteServiceInput)
 }
 
 // serviceVersion returns the template version a service was created from, parsed.
-func (s *Service) serviceVersion(ctx context.Context, svc *store.Service) (*store.TemplateVersion, *bundle.Template, error) {
+func (s *API) serviceVersion(ctx context.Context, svc *store.Service) (*store.TemplateVersion, *bundle.Template, error) {
 	return s.parsedVersion(ctx, kindSvc, svc.TemplateName, svc.TemplateMajor, svc.TemplateMinor)
 }
 
 // parsedVersion reads and parses a template version.
-func (s *Service) parsedVersion(ctx context.Context, kind, template, majorS, minorS string) (*store.TemplateVersion, *bundle.Template, error) {
+func (s *API) parsedVersion(ctx context.Context, kind, template, majorS, minorS string) (*store.TemplateVersion, *bundle.Template, error) {
 	v, err := s.getVersion(ctx, kind, template, majorS, minorS)
 	if err != nil {
 		return nil, nil, err
@@ -433,7 +433,7 @@ func (s *Service) parsedVersion(ctx context.Context, kind, template, majorS, min
 	return v, tmpl, nil
 }
 
-func (s *Service) service(ctx context.Context, svc *store.Service) (api.Service, error) {
+func (s *API) service(ctx context.Context, svc *store.Service) (api.Service, error) {
 	out := api.Service{
 		Arn: s.arn(serviceKey(svc.Name)), BranchName: svc.BranchName, CreatedAt: apiTime(svc.CreatedAt),
 		Description: svc.Description, LastModifiedAt: apiTime(svc.LastModifiedAt), Name: svc.Name,

@@ -29,14 +29,14 @@ import (
 
 // DeploymentEnded is told of every deployment the engine ends, and moves the
 // deployment's service on.
-func (s *Service) DeploymentEnded(d *store.Deployment) {
+func (s *API) DeploymentEnded(d *store.Deployment) {
 	if d.ServiceName != "" {
 		s.advanceService(context.Background(), d.ServiceName)
 	}
 }
 
 // advanceService drives a service's change on as far as its deployments allow.
-func (s *Service) advanceService(ctx context.Context, name string) {
+func (s *API) advanceService(ctx context.Context, name string) {
 	for range 10 {
 		progressed, err := s.advanceServiceOnce(ctx, name)
 		switch {
@@ -52,7 +52,7 @@ func (s *Service) advanceService(ctx context.Context, name string) {
 }
 
 // resumeServices drives on the changes a previous process left in flight.
-func (s *Service) resumeServices(ctx context.Context) error {
+func (s *API) resumeServices(ctx context.Context) error {
 	after := ""
 	for {
 		list, err := s.cfg.Store.ServiceList(ctx, store.Page{After: after, Limit: 500})
@@ -73,7 +73,7 @@ func (s *Service) resumeServices(ctx context.Context) error {
 
 // advanceServiceOnce takes one step, if the service's deployments allow one,
 // and reports whether it did.
-func (s *Service) advanceServiceOnce(ctx context.Context, name string) (bool, error) {
+func (s *API) advanceServiceOnce(ctx context.Context, name string) (bool, error) {
 	svc, err := s.cfg.Store.ServiceGet(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -223,7 +223,7 @@ func (s *Service) advanceServiceOnce(ctx context.Context, name string) (bool, er
 }
 
 // completedStatus is the status of a change that went through.
-func (s *Service) completedStatus(op serviceOp) string {
+func (s *API) completedStatus(op serviceOp) string {
 	if op.Kind == "update" && op.DeleteFailed {
 		return svcUpdateCompleteCleanupFailed
 	}
@@ -232,7 +232,7 @@ func (s *Service) completedStatus(op serviceOp) string {
 
 // failedStatus is the status of a change whose pipeline failed: as in
 // Proton, nothing is rolled back.
-func (s *Service) failedStatus(op serviceOp) string {
+func (s *API) failedStatus(op serviceOp) string {
 	if op.Kind == "update" {
 		return svcUpdateFailed
 	}

@@ -25,7 +25,7 @@ func (f *fakeEngine) Run(context.Context, provision.Run) (provision.Result, erro
 }
 
 func (f *fakeEngine) CheckParams(provision.Request) error { return f.paramsErr }
-func (f *fakeEngine) DeprovisionUnfinished() bool        { return f.unfinished }
+func (f *fakeEngine) DeprovisionUnfinished() bool         { return f.unfinished }
 
 func TestRegisterTwicePanicsNamingTheEngine(t *testing.T) {
 	r := provision.NewRegistry()

@@ -58,7 +58,7 @@ type Config struct {
 type Server struct {
 	store   store.Store
 	engine  *engine.Engine
-	service *proton.Service
+	service *proton.API
 	http    *awsjson.Server
 }
 
