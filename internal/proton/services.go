@@ -49,13 +49,13 @@ func instanceKey(service, name string) string {
 // that any process can drive it on (after a crash too).
 type serviceOp struct {
 	// Kind is create, update or delete.
-	Kind string `json:"kind"`
+	Kind serviceChangeKind `json:"kind"`
 	// Phase is instances (instances being created or removed), pipeline (the
 	// pipeline deploying after them) or cleanup (new instances being removed
 	// after a failure).
-	Phase   string   `json:"phase"`
-	Added   []string `json:"added,omitempty"`
-	Removed []string `json:"removed,omitempty"`
+	Phase   servicePhase `json:"phase"`
+	Added   []string     `json:"added,omitempty"`
+	Removed []string     `json:"removed,omitempty"`
 	// PrevSpec is the spec an update reverts to if it fails.
 	PrevSpec string `json:"prevSpec,omitempty"`
 	// Message says why the change failed.
@@ -107,7 +107,7 @@ func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*a
 		},
 		At: now,
 	}
-	op := serviceOp{Kind: "create", Phase: "instances"}
+	op := serviceOp{Kind: opCreate, Phase: phaseInstances}
 	for _, inst := range spec.Instances {
 		start, err := s.instanceStart(ctx, p.Create, inst, in.Spec, v, tmpl, now)
 		if err != nil {
@@ -299,7 +299,7 @@ func (s *API) UpdateService(ctx context.Context, in *api.UpdateServiceInput) (*a
 		return nil, conflictf("service %s: its pipeline is being deployed (%s): wait for it to end", in.Name, pipe.DeploymentStatus)
 	}
 	now := s.now()
-	op := serviceOp{Kind: "update", Phase: "instances", PrevSpec: svc.Spec}
+	op := serviceOp{Kind: opUpdate, Phase: phaseInstances, PrevSpec: svc.Spec}
 	p := store.ServiceChangeParams{Name: in.Name, From: serviceAtRest, FromOperation: &svc.Operation, Spec: &in.Spec,
 		Description: in.Description, Status: ptr(svcUpdateInProgress), StatusMessage: ptr(""), At: now}
 	existing := map[string]*store.Resource{}
@@ -380,7 +380,7 @@ func (s *API) DeleteService(ctx context.Context, in *api.DeleteServiceInput) (*a
 		return nil, err
 	}
 	now := s.now()
-	op := serviceOp{Kind: "delete", Phase: "instances"}
+	op := serviceOp{Kind: opDelete, Phase: phaseInstances}
 	p := store.ServiceChangeParams{Name: in.Name, From: serviceAtRest, FromOperation: &svc.Operation,
 		Status: ptr(svcDeleteInProgress), StatusMessage: ptr(""), At: now}
 	if attached, err := s.attachedComponents(ctx, in.Name, ""); err != nil {
