@@ -356,3 +356,35 @@ func protonRules(req Request) error {
 	}
 	return nil
 }
+
+// UnmarshalJSON reads a plan, also one stored before engines had their own
+// part (a deployment queued by an older Hadron): its top-level commands
+// and outputs become the engine's part, which both engines of that time
+// read under those names, and env's RESOURCE_ARN the target's ARN.
+func (p *Plan) UnmarshalJSON(b []byte) error {
+	type plain Plan
+	var v struct {
+		plain
+		Commands json.RawMessage   `json:"commands"`
+		Outputs  json.RawMessage   `json:"outputs"`
+		Env      map[string]string `json:"env"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*p = Plan(v.plain)
+	if p.Spec == nil && (v.Commands != nil || v.Outputs != nil) {
+		legacy := map[string]json.RawMessage{}
+		if v.Commands != nil {
+			legacy["commands"] = v.Commands
+		}
+		if v.Outputs != nil {
+			legacy["outputs"] = v.Outputs
+		}
+		p.Spec, _ = json.Marshal(legacy)
+	}
+	if arn := v.Env["RESOURCE_ARN"]; arn != "" && p.Target == nil {
+		p.Target = &Target{ARN: arn}
+	}
+	return nil
+}

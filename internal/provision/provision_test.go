@@ -143,3 +143,25 @@ func TestInputsDocumentIsWrittenAsProtonInputsJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanStoredBeforeEnginePartsIsReadIntoOne(t *testing.T) {
+	var p provision.Plan
+	old := `{"engine":"codebuild","commands":["make"],"inputs":{"environment":{"name":"e"}},"env":{"RESOURCE_ARN":"arn:e"},` +
+		`"bundle":{"kind":"ENVIRONMENT","template":"t","major":1,"minor":0,"dir":"infrastructure"}}`
+	if err := json.Unmarshal([]byte(old), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Engine != "codebuild" || string(p.Spec) != `{"commands":["make"]}` || p.Target == nil || p.Target.ARN != "arn:e" ||
+		string(p.Inputs) != `{"environment":{"name":"e"}}` || p.Bundle == nil || p.Bundle.Dir != "infrastructure" {
+		t.Errorf("old plan read as %+v (spec %s)", p, p.Spec)
+	}
+	var cm provision.Plan
+	if err := json.Unmarshal([]byte(`{"engine":"customer_managed","outputs":{"A":"b"}}`), &cm); err != nil || string(cm.Spec) != `{"outputs":{"A":"b"}}` {
+		t.Errorf("old customer-managed plan read as %+v (spec %s), %v", cm, cm.Spec, err)
+	}
+	var now provision.Plan
+	raw := `{"engine":"codebuild","target":{"kind":"ENVIRONMENT","name":"e","arn":"arn:e"},"spec":{"commands":[]}}`
+	if err := json.Unmarshal([]byte(raw), &now); err != nil || string(now.Spec) != `{"commands":[]}` || now.Target.Name != "e" {
+		t.Errorf("plan read as %+v (spec %s), %v", now, now.Spec, err)
+	}
+}
