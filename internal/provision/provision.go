@@ -28,10 +28,13 @@
 //     answered as ValidationException), ManifestChecker (the manifest part
 //     of a template version, checked when the version is registered) and
 //     Deprovisioner (a failed deploy may have left something to delete).
+//     An engine Proton defines that Hadron lacked (cloudformation,
+//     terraform) has its settings rules in protonRules until then: move
+//     them into its CheckParams, with the same messages.
 //
-//  3. Add one line to cmd/hadron's engine wiring:
+//  3. Add one line to engines() in cmd/hadron/engines.go:
 //
-//     engines.Register("<name>", yourengine.New(...))
+//     r.Register(yourengine.Name, yourengine.New(...))
 //
 //     A name registered twice panics at start-up. Tests that start a server
 //     register the engines they use the same way.
@@ -238,8 +241,11 @@ func (r *Registry) Register(name string, e Engine) {
 	r.engines[name] = e
 }
 
-// Lookup returns the engine registered under name.
+// Lookup returns the engine registered under name. A nil registry has none.
 func (r *Registry) Lookup(name string) (Engine, bool) {
+	if r == nil {
+		return nil, false
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	e, ok := r.engines[name]
@@ -248,6 +254,9 @@ func (r *Registry) Lookup(name string) (Engine, bool) {
 
 // Names lists the registered engines, sorted.
 func (r *Registry) Names() []string {
+	if r == nil {
+		return nil
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	names := make([]string, 0, len(r.engines))
