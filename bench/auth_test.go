@@ -178,7 +178,7 @@ func startHadronAuth(name, dir string, authn *auth.Authenticator) (*hadron, erro
 		BundleDir: filepath.Join(dir, "bundles"),
 		Region:    "us-east-1",
 		AccountID: "000000000000",
-		Endpoint:  h.endpoint,
+		Engines:   engines(0, h.endpoint, nil),
 		Owner:     "bench/" + name,
 		Auth:      authn,
 	})

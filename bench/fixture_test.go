@@ -15,6 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/provision"
+	"github.com/hadronhq/hadron/internal/provision/codebuild"
+	"github.com/hadronhq/hadron/internal/provision/customermanaged"
 	"github.com/hadronhq/hadron/internal/server"
 )
 
@@ -61,6 +64,16 @@ func startHadron(name, parent string) (*hadron, error) {
 	return startHadronIn(name, dir)
 }
 
+// engines registers the engines a benchmark server runs, as cmd/hadron does;
+// onStart, when set, sees each provisioning command start.
+func engines(cancelGrace time.Duration, endpoint string, onStart func(pid int)) *provision.Registry {
+	r := provision.NewRegistry()
+	r.Register(codebuild.Name, &codebuild.Engine{Grace: cancelGrace, OnStart: onStart,
+		Env: map[string]string{"HADRON_ENDPOINT": endpoint, "AWS_ENDPOINT_URL_PROTON": endpoint}})
+	r.Register(customermanaged.Name, customermanaged.Engine{})
+	return r
+}
+
 // startHadronIn starts a server on the data directory dir, which it removes
 // when it is closed.
 func startHadronIn(name, dir string) (*hadron, error) {
@@ -72,20 +85,18 @@ func startHadronIn(name, dir string) (*hadron, error) {
 	}
 	h.endpoint = "http://" + ln.Addr().String()
 	h.srv, err = server.New(context.Background(), server.Config{
-		DataDir:     dir,
-		BundleDir:   filepath.Join(dir, "bundles"),
-		Region:      "us-east-1",
-		AccountID:   "000000000000",
-		CancelGrace: cancelGrace,
-		Endpoint:    h.endpoint,
-		Owner:       "bench/" + name,
-		OnCommandStart: func(pid int) {
+		DataDir:   dir,
+		BundleDir: filepath.Join(dir, "bundles"),
+		Region:    "us-east-1",
+		AccountID: "000000000000",
+		Owner:     "bench/" + name,
+		Engines: engines(cancelGrace, h.endpoint, func(pid int) {
 			at := time.Now()
 			select {
 			case h.starts <- commandStart{pid: pid, at: at}:
 			default:
 			}
-		},
+		}),
 	})
 	if err != nil {
 		ln.Close()

@@ -78,8 +78,7 @@ func startHadronPG(name, dbURL string) (*hadron, error) {
 		BundleDir:   filepath.Join(dir, "bundles"),
 		Region:      "us-east-1",
 		AccountID:   "000000000000",
-		CancelGrace: cancelGrace,
-		Endpoint:    h.endpoint,
+		Engines:     engines(cancelGrace, h.endpoint, nil),
 		Owner:       "bench/" + name,
 		DatabaseURL: dbURL,
 	})

@@ -34,7 +34,7 @@ func TestAuthErrorsOnTheWire(t *testing.T) {
 	}
 	srv, err := server.New(context.Background(), server.Config{
 		DataDir: dir, BundleDir: dir, Region: "us-east-1", AccountID: "123456789012", Owner: "test",
-		Auth: auth.New(auth.Config{Keys: ring, Rate: 0.001, Burst: 3}),
+		Engines: testEngines(0), Auth: auth.New(auth.Config{Keys: ring, Rate: 0.001, Burst: 3}),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
+	"github.com/hadronhq/hadron/internal/provision/customermanaged"
 	"github.com/hadronhq/hadron/internal/server"
 )
 
@@ -45,7 +47,7 @@ func setup(t *testing.T) *hadron {
 	os.WriteFile(filepath.Join(bundles, "bundles", "garbage.tgz"), []byte("not a tarball"), 0o600)
 	srv, err := server.New(context.Background(), server.Config{
 		DataDir: dir, BundleDir: bundles, Region: "us-east-1", AccountID: "123456789012",
-		CancelGrace: 300 * time.Millisecond, Workers: 2, Owner: "test",
+		Engines: testEngines(300 * time.Millisecond), Workers: 2, Owner: "test",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +58,14 @@ func setup(t *testing.T) *hadron {
 		srv.Close()
 	})
 	return &hadron{t: t, url: ts.URL, dataDir: dir}
+}
+
+// testEngines registers the engines the tests deploy with, as cmd/hadron does.
+func testEngines(cancelGrace time.Duration) *provision.Registry {
+	r := provision.NewRegistry()
+	r.Register(codebuild.Name, &codebuild.Engine{Grace: cancelGrace, Env: map[string]string{"HADRON_ENDPOINT": "", "AWS_ENDPOINT_URL_PROTON": ""}})
+	r.Register(customermanaged.Name, customermanaged.Engine{})
+	return r
 }
 
 func writeBundle(t *testing.T, src, dst string) {

@@ -7,7 +7,7 @@ import (
 
 // register connects every implemented operation to its handler. Operations of
 // the model not listed here answer UnknownOperationException.
-func register(s *awsjson.Server, p *proton.Service) {
+func register(s *awsjson.Server, p *proton.API) {
 	handle(s, "CreateEnvironmentTemplate", p.CreateEnvironmentTemplate)
 	handle(s, "GetEnvironmentTemplate", p.GetEnvironmentTemplate)
 	handle(s, "ListEnvironmentTemplates", p.ListEnvironmentTemplates)

@@ -17,6 +17,7 @@ import (
 	"github.com/hadronhq/hadron/internal/awsjson"
 	"github.com/hadronhq/hadron/internal/engine"
 	"github.com/hadronhq/hadron/internal/proton"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/sigv4"
 	"github.com/hadronhq/hadron/internal/store"
 	"github.com/hadronhq/hadron/internal/store/postgres"
@@ -28,20 +29,18 @@ const DatabaseFile = "hadron.db"
 
 // Config configures a Server.
 type Config struct {
-	DataDir     string
-	BundleDir   string
-	Region      string
-	AccountID   string
-	CancelGrace time.Duration
-	Workers     int
-	// Endpoint is the server's own URL, given to provisioning commands.
-	Endpoint string
+	DataDir   string
+	BundleDir string
+	Region    string
+	AccountID string
+	Workers   int
+	// Engines are the provisioning engines deployments run on, by name
+	// (cmd/hadron registers them). A deployment whose engine is missing
+	// fails, naming it.
+	Engines *provision.Registry
 	// Owner identifies this process in deployment leases.
 	Owner  string
 	Logger *slog.Logger
-	// OnCommandStart, when set, is called as each provisioning command starts
-	// (benchmarks measure dispatch latency with it).
-	OnCommandStart func(pid int)
 	// DatabaseURL, when set (postgres://...), selects a PostgreSQL database
 	// that several Hadron processes may share; empty means the SQLite file in
 	// DataDir, owned by this process alone.
@@ -59,7 +58,7 @@ type Config struct {
 type Server struct {
 	store   store.Store
 	engine  *engine.Engine
-	service *proton.Service
+	service *proton.API
 	http    *awsjson.Server
 }
 
@@ -70,6 +69,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	api.Load()
+	if cfg.Engines == nil {
+		return nil, errors.New("server: no provisioning engines (Config.Engines)")
+	}
 	var (
 		st       store.Store
 		notifier engine.Notifier
@@ -92,6 +94,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		BundleDir: cfg.BundleDir,
 		Region:    cfg.Region,
 		AccountID: cfg.AccountID,
+		Engines:   cfg.Engines,
 		Logger:    cfg.Logger,
 	})
 	eng := engine.New(engine.Config{
@@ -104,17 +107,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		// expired lease says a deployment's worker is gone.
 		SharedStore: cfg.DatabaseURL != "",
 		Notifier:    notifier,
-		Provisioners: map[string]engine.Provisioner{
-			engine.EngineCodebuild: engine.Codebuild{
-				Grace:   cfg.CancelGrace,
-				Env:     map[string]string{"HADRON_ENDPOINT": cfg.Endpoint, "AWS_ENDPOINT_URL_PROTON": cfg.Endpoint},
-				OnStart: cfg.OnCommandStart,
-			},
-			engine.EngineCustomerManaged: engine.CustomerManaged,
-		},
-		Files:    svc,
-		OnFinish: svc.DeploymentEnded,
-		Logger:   cfg.Logger,
+		Engines:     cfg.Engines,
+		Files:       svc,
+		OnFinish:    svc.DeploymentEnded,
+		Logger:      cfg.Logger,
 	})
 	svc.SetEngine(eng)
 	if err := eng.Start(ctx); err != nil {
