@@ -20,16 +20,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	cfn "github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/hadronhq/hadron/internal/awsaccess"
 )
 
 const (
@@ -72,35 +70,21 @@ type Config struct {
 // Driver runs stacks. It is safe for concurrent use; each Deploy or Delete
 // assumes its own role.
 type Driver struct {
-	base aws.Config
-	sts  *sts.Client
-	cfg  Config
+	access *awsaccess.Access
+	cfg    Config
 }
 
 // New loads the base AWS configuration (default credential chain unless
 // cfg.Credentials is set) and returns a driver.
 func New(ctx context.Context, cfg Config) (*Driver, error) {
-	var opts []func(*config.LoadOptions) error
-	if cfg.Region != "" {
-		opts = append(opts, config.WithRegion(cfg.Region))
-	}
-	if cfg.Credentials != nil {
-		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
-	}
-	base, err := config.LoadDefaultConfig(ctx, opts...)
+	access, err := awsaccess.Load(ctx, awsaccess.Config{Region: cfg.Region, EndpointURL: cfg.EndpointURL, Credentials: cfg.Credentials})
 	if err != nil {
-		return nil, fmt.Errorf("load aws config: %w", err)
-	}
-	if base.Region == "" {
-		return nil, errors.New("load aws config: no region: set the region or AWS_REGION")
-	}
-	if cfg.EndpointURL != "" {
-		base.BaseEndpoint = aws.String(cfg.EndpointURL)
+		return nil, err
 	}
 	cfg.PollInitial = cmp.Or(cfg.PollInitial, DefaultPollInitial)
 	cfg.PollMax = max(cmp.Or(cfg.PollMax, DefaultPollMax), cfg.PollInitial)
 	cfg.CancelTimeout = cmp.Or(cfg.CancelTimeout, DefaultCancelTimeout)
-	return &Driver{base: base, sts: sts.NewFromConfig(base), cfg: cfg}, nil
+	return &Driver{access: access, cfg: cfg}, nil
 }
 
 // Request is one deployment of a stack.
@@ -173,26 +157,15 @@ func (d *Driver) Delete(ctx context.Context, req DeleteRequest) error {
 }
 
 func (d *Driver) newOp(stack, role, deploymentID string, log io.Writer) *operation {
-	awsCfg := d.base.Copy()
-	if role != "" {
-		awsCfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(d.sts, role, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = SessionName(deploymentID)
-		}))
-	}
 	if log == nil {
 		log = io.Discard
 	}
-	return &operation{d: d, cfn: cfn.NewFromConfig(awsCfg), stack: stack, log: log}
+	return &operation{d: d, cfn: cfn.NewFromConfig(d.access.AsRole(role, deploymentID)), stack: stack, log: log}
 }
 
-var sessionUnsafe = regexp.MustCompile(`[^\w+=,.@-]`)
-
-// SessionName is the STS role session name of a deployment: "hadron-" and
-// the deployment id, in the characters and length (64) STS allows.
-func SessionName(deploymentID string) string {
-	s := "hadron-" + sessionUnsafe.ReplaceAllString(cmp.Or(deploymentID, "deployment"), "-")
-	return s[:min(len(s), 64)]
-}
+// SessionName is the STS role session name of a deployment (see
+// awsaccess.SessionName).
+func SessionName(deploymentID string) string { return awsaccess.SessionName(deploymentID) }
 
 // operation is one Deploy or Delete: the client with the assumed role, and
 // the log.

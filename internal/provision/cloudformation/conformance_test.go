@@ -26,7 +26,7 @@ func TestFakeAnswersLikeMoto(t *testing.T) {
 			d := newTestDriver(t, url(t))
 			ctx := context.Background()
 			stack := EnvironmentStackName("conformance-" + name)
-			client := cfn.NewFromConfig(d.base)
+			client := cfn.NewFromConfig(d.access.Base())
 
 			_, err := client.DescribeStacks(ctx, &cfn.DescribeStacksInput{StackName: aws.String(stack)})
 			if !isNotExist(err) {

@@ -550,7 +550,7 @@ func TestDeploySendsParametersAndTags(t *testing.T) {
 	if res.Outputs["Greeting"] != "hola" {
 		t.Errorf("outputs = %v, want the parameter's value", res.Outputs)
 	}
-	out, err := cfn.NewFromConfig(f.d.base).DescribeStacks(context.Background(), &cfn.DescribeStacksInput{StackName: aws.String(f.stack)})
+	out, err := cfn.NewFromConfig(f.d.access.Base()).DescribeStacks(context.Background(), &cfn.DescribeStacksInput{StackName: aws.String(f.stack)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -149,7 +149,7 @@ func checkResources(t *testing.T, got []Resource, want map[string]string) {
 // describeMoto returns the status of the live stack named name, or "".
 func describeMoto(t *testing.T, d *Driver, name string) string {
 	t.Helper()
-	out, err := cfn.NewFromConfig(d.base).DescribeStacks(context.Background(), &cfn.DescribeStacksInput{StackName: aws.String(name)})
+	out, err := cfn.NewFromConfig(d.access.Base()).DescribeStacks(context.Background(), &cfn.DescribeStacksInput{StackName: aws.String(name)})
 	if isNotExist(err) {
 		return ""
 	}
