@@ -24,6 +24,7 @@ import (
 	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/secrets"
 	"github.com/hadronhq/hadron/internal/server"
 )
 
@@ -186,13 +187,21 @@ func (c *serveCommand) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	resolver := &secrets.Resolver{Store: &secrets.Store{Dir: c.keysDir}}
+	if c.aws.Enabled() {
+		if resolver.AWS, err = awsaccess.Load(ctx, c.aws); err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+		logger.Info("CodeBuild secrets are read from AWS Secrets Manager and Parameter Store", "region", resolver.AWS.Region(), "endpoint", resolver.AWS.EndpointURL())
+	}
 	srv, err := server.New(ctx, server.Config{
 		DataDir:     c.dataDir,
 		BundleDir:   c.bundleDir,
 		Region:      c.region,
 		AccountID:   c.accountID,
 		Workers:     c.workers,
-		Engines:     engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint}),
+		Engines:     engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, secrets: resolver}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
 		DatabaseURL: c.databaseURL,
