@@ -71,7 +71,9 @@ func awsMoto(t *testing.T, motoURL string, env []string, out any, args ...string
 // creates lives in its account, where the runs' secrets are read.
 func asCodeBuildRole(t *testing.T, motoURL string) []string {
 	t.Helper()
-	var out struct{ Credentials struct{ AccessKeyId, SecretAccessKey, SessionToken string } }
+	var out struct {
+		Credentials struct{ AccessKeyId, SecretAccessKey, SessionToken string }
+	}
 	awsMoto(t, motoURL, nil, &out, "sts", "assume-role", "--role-arn", codebuildArn, "--role-session-name", "e2e-setup")
 	c := out.Credentials
 	return []string{"AWS_ACCESS_KEY_ID=" + c.AccessKeyId, "AWS_SECRET_ACCESS_KEY=" + c.SecretAccessKey, "AWS_SESSION_TOKEN=" + c.SessionToken}
