@@ -234,3 +234,68 @@ func TestCLITerraformBundleWithHadronsSecretStore(t *testing.T) {
 	}
 	noSecretAnywhere(t, s, "", password, token)
 }
+
+// TestCLICDKBundle runs a CDK-style service instance bundle: it ships its
+// own example proton-inputs.json (replaced by the real inputs, and the log
+// says so), and `cdk deploy` writes a nested proton-outputs.json, which is
+// left alone with a log line, not a failure, while the commands convert it
+// with jq. Deploy, update and delete with the AWS CLI and its waiters.
+func TestCLICDKBundle(t *testing.T) {
+	t.Parallel()
+	requireAWS(t)
+	s := startServer(t, t.TempDir())
+	s.publishNetwork(t)
+	spec, _ := specFile(t, "name_tag: cdk-env")
+	s.awsOK(t, nil, "create-environment", "--name", "cdk-env", "--template-name", "network", "--template-major-version", "1",
+		"--codebuild-role-arn", codebuildArn, "--spec", spec)
+	s.putBundle(t, "cdk-codebuild", "cdk-web.tar.gz")
+	s.awsOK(t, nil, "create-service-template", "--name", "cdk-web")
+	s.awsOK(t, nil, "create-service-template-version", "--template-name", "cdk-web",
+		"--source", "s3={bucket=templates,key=cdk-web.tar.gz}", "--compatible-environment-templates", compatibleNet1)
+	if v := s.waitServiceRegistered(t, "cdk-web", "1", "0"); v.Status != "DRAFT" {
+		t.Fatalf("cdk-web 1.0 is %s (%s), want DRAFT", v.Status, v.StatusMessage)
+	}
+	s.awsOK(t, nil, "update-service-template-version", "--template-name", "cdk-web", "--major-version", "1", "--minor-version", "0", "--status", "PUBLISHED")
+	s.awsOK(t, nil, "wait", "environment-deployed", "--name", "cdk-env")
+
+	s.awsOK(t, nil, "create-service", "--name", "shop", "--template-name", "cdk-web", "--template-major-version", "1",
+		"--spec", fileArg(t, serviceSpec(nil, inst("web", "cdk-env", "port: 8080"))))
+	s.awsOK(t, nil, "wait", "service-created", "--name", "shop")
+	var got serviceInstanceOut
+	s.awsOK(t, &got, "get-service-instance", "--service-name", "shop", "--name", "web")
+	if i := got.ServiceInstance; i.DeploymentStatus != "SUCCEEDED" {
+		t.Fatalf("instance web is %s (%s), want SUCCEEDED", i.DeploymentStatus, i.DeploymentStatusMessage)
+	}
+	log := s.deploymentLog(got.ServiceInstance.LastAttemptedDeploymentID)
+	for _, line := range []string{
+		"the bundle's own proton-inputs.json is replaced by the deployment's inputs",
+		"proton-outputs.json is not a flat JSON object",
+		"left alone",
+		// The real inputs, not the example file's (example-instance, 1234).
+		`converted outputs [{"key":"ServiceUrl","valueString":"http://web.internal:8080"},{"key":"Port","valueString":"8080"}]`,
+	} {
+		if !strings.Contains(log, line) {
+			t.Errorf("deployment log lacks %q:\n%s", line, log)
+		}
+	}
+	var outs outputsOut
+	s.awsOK(t, &outs, "list-service-instance-outputs", "--service-name", "shop", "--service-instance-name", "web")
+	if len(outs.Outputs) != 0 {
+		t.Errorf("outputs taken from a nested proton-outputs.json: %v", outs.Outputs)
+	}
+
+	s.awsOK(t, nil, "update-service-instance", "--service-name", "shop", "--name", "web", "--deployment-type", "CURRENT_VERSION",
+		"--spec", fileArg(t, serviceSpec(nil, inst("web", "cdk-env", "port: 9090"))))
+	s.waitInstance(t, "shop", "web", "SUCCEEDED", "FAILED")
+	s.awsOK(t, nil, "wait", "service-instance-deployed", "--service-name", "shop", "--name", "web")
+	s.awsOK(t, &got, "get-service-instance", "--service-name", "shop", "--name", "web")
+	if l := s.deploymentLog(got.ServiceInstance.LastAttemptedDeploymentID); !strings.Contains(l, "http://web.internal:9090") {
+		t.Errorf("the update did not deploy port 9090:\n%s", l)
+	}
+
+	s.awsOK(t, nil, "delete-service", "--name", "shop")
+	s.waitServiceGone(t, "shop")
+	if logs := s.allLogs(t); !strings.Contains(logs, "WebStack: destroyed") {
+		t.Errorf("no log shows cdk destroy:\n%s", logs)
+	}
+}
