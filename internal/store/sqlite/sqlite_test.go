@@ -196,8 +196,8 @@ func TestOneActiveDeploymentIsEnforcedByTheDatabase(t *testing.T) {
 		err := insert("second-"+status, status)
 		if err == nil {
 			t.Errorf("a second active deployment (%s) was accepted", status)
-		} else if !isUnique(err) {
-			t.Errorf("second active deployment (%s): %v, want a unique constraint violation", status, err)
+		} else if index, ok := (dialect{}).UniqueViolation(err); !ok || index != "deployments_one_active" {
+			t.Errorf("second active deployment (%s): %v (index %q), want a violation of deployments_one_active", status, err, index)
 		}
 	}
 	if err := insert("other", store.StatusFailed); err != nil {
