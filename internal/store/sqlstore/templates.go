@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"database/sql"
@@ -234,27 +233,37 @@ func (s *Store) TemplateVersionList(ctx context.Context, kind, template string, 
 	return out, nil
 }
 
-// TemplateVersionSetStatus moves a version between statuses with a conditional write.
+// TemplateVersionSetStatus moves a version between statuses with one
+// conditional UPDATE; when the version is in none of p.From it returns the
+// version as it is with ErrStatusChanged.
 func (s *Store) TemplateVersionSetStatus(ctx context.Context, p store.TemplateVersionStatusParams) (*store.TemplateVersion, error) {
+	args := []any{p.Kind, p.Template, p.Major, p.Minor, p.To, p.StatusMessage, p.Schema, ms(p.At)}
+	for _, from := range p.From {
+		args = append(args, from)
+	}
+	in := "NULL" // no status to leave: the write matches nothing
+	if len(p.From) > 0 {
+		in = placeholders(9, len(p.From))
+	}
 	var v *store.TemplateVersion
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		cur, err := versionGet(ctx, tx, p.Kind, p.Template, p.Major, p.Minor, s.lock("v"))
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(p.From, cur.Status) {
-			v = cur
-			return fmt.Errorf("version is %s: %w", cur.Status, store.ErrStatusChanged)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE template_versions SET status = $5, status_message = $6,
+		res, err := tx.ExecContext(ctx, `UPDATE template_versions SET status = $5, status_message = $6,
 			schema = coalesce($7, schema), last_modified_at = $8
-			WHERE kind = $1 AND template_name = $2 AND major = $3 AND minor = $4`,
-			p.Kind, p.Template, p.Major, p.Minor, p.To, p.StatusMessage, p.Schema, ms(p.At))
+			WHERE kind = $1 AND template_name = $2 AND major = $3 AND minor = $4 AND status IN (`+in+`)`, args...)
 		if err != nil {
 			return err
 		}
-		v, err = versionGet(ctx, tx, p.Kind, p.Template, p.Major, p.Minor, "")
-		return err
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if v, err = versionGet(ctx, tx, p.Kind, p.Template, p.Major, p.Minor, ""); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("version is %s: %w", v.Status, store.ErrStatusChanged)
+		}
+		return nil
 	})
 	if err != nil {
 		return v, fmt.Errorf("set status of %s template version %s:%d.%d: %w", p.Kind, p.Template, p.Major, p.Minor, err)
