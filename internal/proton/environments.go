@@ -318,7 +318,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironme
 		if in.Spec != "" || in.TemplateMajorVersion != "" || in.TemplateMinorVersion != "" {
 			return nil, validationf("deploymentType NONE changes metadata only: spec, templateMajorVersion and templateMinorVersion need CURRENT_VERSION, MINOR_VERSION or MAJOR_VERSION")
 		}
-		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, r.Key, in.Description, &settingsS, s.now())
+		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, store.ResourceUpdateMetadataParams{Key: r.Key, Description: in.Description, Settings: &settingsS, At: s.now()})
 		if errors.Is(err, store.ErrActiveDeployment) {
 			return nil, activeConflict("environment", r)
 		}
@@ -522,7 +522,7 @@ func (s *Service) cancel(ctx context.Context, noun string, r *store.Resource) (*
 		}
 		return nil, conflictf("%s %s has no deployment in progress to cancel: its last deployment %s is %s", noun, r.Name, r.LastAttemptedDeploymentID, r.DeploymentStatus)
 	}
-	res, err := s.cfg.Store.DeploymentCancel(ctx, r.LastAttemptedDeploymentID, s.now())
+	res, err := s.cfg.Store.DeploymentCancel(ctx, store.DeploymentCancelParams{ID: r.LastAttemptedDeploymentID, At: s.now()})
 	switch {
 	case errors.Is(err, store.ErrStatusChanged) && res.Status == store.StatusCancelling:
 	case errors.Is(err, store.ErrStatusChanged):

@@ -187,7 +187,8 @@ func (s *Store) DeploymentDelete(ctx context.Context, id string) (*store.Deploym
 // lets workers of every node claim at once: each takes the oldest row no
 // other transaction holds, and a row a cancel is deciding on is skipped
 // (the cancel then finds it unclaimed and ends it CANCELLED).
-func (s *Store) DeploymentClaim(ctx context.Context, owner string, expires time.Time) (*store.Deployment, error) {
+func (s *Store) DeploymentClaim(ctx context.Context, p store.DeploymentClaimParams) (*store.Deployment, error) {
+	owner, expires := p.Owner, p.Expires
 	d, err := scanDeployment(s.w.QueryRowContext(ctx, `UPDATE deployments SET lease_owner = $1, lease_expires_at = $2
 		WHERE seq = (SELECT seq FROM deployments WHERE status IN ('IN_PROGRESS', 'DELETE_IN_PROGRESS') AND lease_owner = ''
 			ORDER BY seq LIMIT 1 `+s.d.LockRows("", true)+`)
@@ -202,7 +203,8 @@ func (s *Store) DeploymentClaim(ctx context.Context, owner string, expires time.
 }
 
 // DeploymentRenew extends owner's lease on an active deployment.
-func (s *Store) DeploymentRenew(ctx context.Context, id, owner string, expires time.Time) (string, error) {
+func (s *Store) DeploymentRenew(ctx context.Context, p store.DeploymentRenewParams) (string, error) {
+	id, owner, expires := p.ID, p.Owner, p.Expires
 	var status string
 	err := s.w.QueryRowContext(ctx, `UPDATE deployments SET lease_expires_at = $3
 		WHERE id = $1 AND lease_owner = $2 AND status IN `+activeStatuses+`
@@ -221,7 +223,8 @@ func (s *Store) DeploymentRenew(ctx context.Context, id, owner string, expires t
 // asking its worker (CANCELLING). Against a concurrent claim, whichever
 // writes first wins: the claim skips a row the cancel holds, and the cancel
 // re-reads lease_owner on a row the claim changed.
-func (s *Store) DeploymentCancel(ctx context.Context, id string, at time.Time) (store.CancelResult, error) {
+func (s *Store) DeploymentCancel(ctx context.Context, p store.DeploymentCancelParams) (store.CancelResult, error) {
+	id, at := p.ID, p.At
 	var res store.CancelResult
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockTarget(ctx, tx, id); err != nil {
@@ -325,7 +328,8 @@ func (s *Store) DeploymentFinish(ctx context.Context, p store.DeploymentFinishPa
 // the lease expired before expiredBefore, or (when alive is set) another owner
 // holds it. Several nodes share a PostgreSQL database, so the engine passes no
 // alive owner here and only expired leases count (engine.Config.SharedStore).
-func (s *Store) DeploymentsOrphaned(ctx context.Context, expiredBefore time.Time, alive string) ([]*store.Deployment, error) {
+func (s *Store) DeploymentsOrphaned(ctx context.Context, p store.DeploymentsOrphanedParams) ([]*store.Deployment, error) {
+	expiredBefore, alive := p.ExpiredBefore, p.Alive
 	var rows *sql.Rows
 	var err error
 	if alive == "" {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"database/sql"
 	"github.com/hadronhq/hadron/internal/store"
@@ -104,7 +103,8 @@ func (s *Store) ResourceList(ctx context.Context, f store.ResourceFilter, page s
 }
 
 // ResourceUpdateMetadata changes description and settings of an idle resource.
-func (s *Store) ResourceUpdateMetadata(ctx context.Context, key string, description, settings *string, at time.Time) (*store.Resource, error) {
+func (s *Store) ResourceUpdateMetadata(ctx context.Context, p store.ResourceUpdateMetadataParams) (*store.Resource, error) {
+	key, description, settings, at := p.Key, p.Description, p.Settings, p.At
 	var r *store.Resource
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error

@@ -76,7 +76,8 @@ func (s *Store) TemplateList(ctx context.Context, kind string, page store.Page) 
 }
 
 // TemplateUpdate changes a template's display name and description.
-func (s *Store) TemplateUpdate(ctx context.Context, kind, name string, displayName, description *string, at time.Time) (*store.Template, error) {
+func (s *Store) TemplateUpdate(ctx context.Context, p store.TemplateUpdateParams) (*store.Template, error) {
+	kind, name, displayName, description, at := p.Kind, p.Name, p.DisplayName, p.Description, p.At
 	var t *store.Template
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		tag, err := tx.ExecContext(ctx, `UPDATE templates SET
@@ -272,7 +273,8 @@ func (s *Store) TemplateVersionSetStatus(ctx context.Context, p store.TemplateVe
 }
 
 // TemplateVersionSetDescription changes a version's description.
-func (s *Store) TemplateVersionSetDescription(ctx context.Context, kind, template string, major, minor int, description string, at time.Time) (*store.TemplateVersion, error) {
+func (s *Store) TemplateVersionSetDescription(ctx context.Context, p store.TemplateVersionSetDescriptionParams) (*store.TemplateVersion, error) {
+	kind, template, major, minor, description, at := p.Kind, p.Template, p.Major, p.Minor, p.Description, p.At
 	v, err := s.versionSet(ctx, kind, template, major, minor, "description", description, at)
 	if err != nil {
 		return nil, fmt.Errorf("update %s template version %s:%d.%d: %w", kind, template, major, minor, err)
@@ -281,7 +283,8 @@ func (s *Store) TemplateVersionSetDescription(ctx context.Context, kind, templat
 }
 
 // TemplateVersionSetExtra replaces a version's kind-specific Extra JSON.
-func (s *Store) TemplateVersionSetExtra(ctx context.Context, kind, template string, major, minor int, extra string, at time.Time) (*store.TemplateVersion, error) {
+func (s *Store) TemplateVersionSetExtra(ctx context.Context, p store.TemplateVersionSetExtraParams) (*store.TemplateVersion, error) {
+	kind, template, major, minor, extra, at := p.Kind, p.Template, p.Major, p.Minor, p.Extra, p.At
 	v, err := s.versionSet(ctx, kind, template, major, minor, "extra", extra, at)
 	if err != nil {
 		return nil, fmt.Errorf("update %s template version %s:%d.%d: %w", kind, template, major, minor, err)
