@@ -3,12 +3,12 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
-	"database/sql"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -183,10 +183,11 @@ func (s *Store) DeploymentDelete(ctx context.Context, id string) (*store.Deploym
 	return d, nil
 }
 
-// DeploymentClaim leases the oldest queued deployment to owner. SKIP LOCKED
-// lets workers of every node claim at once: each takes the oldest row no
-// other transaction holds, and a row a cancel is deciding on is skipped
-// (the cancel then finds it unclaimed and ends it CANCELLED).
+// DeploymentClaim leases the oldest queued deployment to owner. Where the
+// dialect locks rows the pick skips locked rows, so workers of every node
+// claim at once: each takes the oldest row no other transaction holds, and a
+// row a cancel is deciding on is skipped (the cancel then finds it unclaimed
+// and ends it CANCELLED). On SQLite the one writer connection orders claims.
 func (s *Store) DeploymentClaim(ctx context.Context, p store.DeploymentClaimParams) (*store.Deployment, error) {
 	owner, expires := p.Owner, p.Expires
 	d, err := scanDeployment(s.w.QueryRowContext(ctx, `UPDATE deployments SET lease_owner = $1, lease_expires_at = $2
@@ -326,8 +327,9 @@ func (s *Store) DeploymentFinish(ctx context.Context, p store.DeploymentFinishPa
 
 // DeploymentsOrphaned lists claimed active deployments whose worker is gone:
 // the lease expired before expiredBefore, or (when alive is set) another owner
-// holds it. Several nodes share a PostgreSQL database, so the engine passes no
-// alive owner here and only expired leases count (engine.Config.SharedStore).
+// holds it. With SQLite one process owns the file, so the engine passes itself
+// as alive; several nodes share a PostgreSQL database, so there it passes no
+// alive owner and only expired leases count (engine.Config.SharedStore).
 func (s *Store) DeploymentsOrphaned(ctx context.Context, p store.DeploymentsOrphanedParams) ([]*store.Deployment, error) {
 	expiredBefore, alive := p.ExpiredBefore, p.Alive
 	var rows *sql.Rows

@@ -3,10 +3,10 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
-	"database/sql"
 	"github.com/hadronhq/hadron/internal/store"
 )
 

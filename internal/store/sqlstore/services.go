@@ -2,11 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 
-	"database/sql"
 	"github.com/hadronhq/hadron/internal/store"
 )
 

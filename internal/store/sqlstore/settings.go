@@ -2,11 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
 
-	"database/sql"
 	"github.com/hadronhq/hadron/internal/store"
 )
 

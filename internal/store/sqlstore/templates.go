@@ -2,10 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
-	"database/sql"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
