@@ -274,22 +274,12 @@ func (s *Store) TemplateVersionSetStatus(ctx context.Context, p store.TemplateVe
 
 // TemplateVersionSetDescription changes a version's description.
 func (s *Store) TemplateVersionSetDescription(ctx context.Context, p store.TemplateVersionSetDescriptionParams) (*store.TemplateVersion, error) {
-	kind, template, major, minor, description, at := p.Kind, p.Template, p.Major, p.Minor, p.Description, p.At
-	v, err := s.versionSet(ctx, kind, template, major, minor, "description", description, at)
-	if err != nil {
-		return nil, fmt.Errorf("update %s template version %s:%d.%d: %w", kind, template, major, minor, err)
-	}
-	return v, nil
+	return s.versionSet(ctx, p.Kind, p.Template, p.Major, p.Minor, "description", p.Description, p.At)
 }
 
 // TemplateVersionSetExtra replaces a version's kind-specific Extra JSON.
 func (s *Store) TemplateVersionSetExtra(ctx context.Context, p store.TemplateVersionSetExtraParams) (*store.TemplateVersion, error) {
-	kind, template, major, minor, extra, at := p.Kind, p.Template, p.Major, p.Minor, p.Extra, p.At
-	v, err := s.versionSet(ctx, kind, template, major, minor, "extra", extra, at)
-	if err != nil {
-		return nil, fmt.Errorf("update %s template version %s:%d.%d: %w", kind, template, major, minor, err)
-	}
-	return v, nil
+	return s.versionSet(ctx, p.Kind, p.Template, p.Major, p.Minor, "extra", p.Extra, p.At)
 }
 
 // versionSet sets one text column of a version (column is a constant of this
@@ -308,7 +298,10 @@ func (s *Store) versionSet(ctx context.Context, kind, template string, major, mi
 		v, err = versionGet(ctx, tx, kind, template, major, minor, "")
 		return err
 	})
-	return v, err
+	if err != nil {
+		return nil, fmt.Errorf("update %s template version %s:%d.%d: %w", kind, template, major, minor, err)
+	}
+	return v, nil
 }
 
 // resourceTypesOf names the resource types deployed from a template kind.
