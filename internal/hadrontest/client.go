@@ -121,3 +121,35 @@ func cmpDuration(d, def time.Duration) time.Duration {
 	}
 	return def
 }
+
+// WaitDeployment asks GetDeployment every `every` until deployment id has
+// ended (its status is none of Active), and returns it with the time the
+// answer that showed the end arrived. It fails when a call fails or timeout
+// passes first.
+func (c *Client) WaitDeployment(ctx context.Context, id string, every, timeout time.Duration) (*api.Deployment, time.Time, error) {
+	body, err := json.Marshal(api.GetDeploymentInput{Id: id})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var (
+		d  *api.Deployment
+		at time.Time
+	)
+	err = Wait(ctx, every, timeout, "deployment "+id+" to end", func() (bool, string, error) {
+		raw, err := c.Raw(ctx, "GetDeployment", body)
+		if err != nil {
+			return false, "", err
+		}
+		at = time.Now()
+		var out api.GetDeploymentOutput
+		if err := json.Unmarshal(raw, &out); err != nil || out.Deployment == nil {
+			return false, "", fmt.Errorf("GetDeployment: decode %q: %v", raw, err)
+		}
+		d = out.Deployment
+		return Ended(d.DeploymentStatus), d.DeploymentStatus + ": " + d.DeploymentStatusMessage, nil
+	})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return d, at, nil
+}
