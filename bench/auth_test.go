@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -158,31 +157,11 @@ func buildAuthServers() (*authServers, error) {
 
 // startHadronAuth is startHadronIn with an authenticator (nil: --auth none).
 func startHadronAuth(name, dir string, authn *auth.Authenticator) (*hadron, error) {
-	h := &hadron{dataDir: dir, starts: make(chan commandStart, 1)}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	h.endpoint = "http://" + ln.Addr().String()
-	h.srv, err = server.New(context.Background(), server.Config{
-		DataDir:   dir,
-		BundleDir: filepath.Join(dir, "bundles"),
-		Region:    "us-east-1",
-		AccountID: "000000000000",
-		Endpoint:  h.endpoint,
-		Owner:     "bench/" + name,
-		Auth:      authn,
+	return startHadronWith(name, dir, func(c *server.Config) {
+		c.Auth = authn
+		c.CancelGrace = 0 // unset, as the auth benchmark always had it
+		c.OnCommandStart = nil
 	})
-	if err != nil {
-		ln.Close()
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start hadron: %w", err)
-	}
-	h.httpSrv = &http.Server{Handler: h.srv, ReadHeaderTimeout: 10 * time.Second}
-	go h.httpSrv.Serve(ln)
-	h.c = newClient(h.endpoint)
-	return h, nil
 }
 
 // signedLoader sends the signed GetEnvironment requests to one server from

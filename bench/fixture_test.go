@@ -63,6 +63,13 @@ func startHadron(name, parent string) (*hadron, error) {
 // startHadronIn starts a server on the data directory dir, which it removes
 // when it is closed.
 func startHadronIn(name, dir string) (*hadron, error) {
+	return startHadronWith(name, dir, nil)
+}
+
+// startHadronWith starts a server on the data directory dir (removed when it
+// is closed) with the benchmarks' configuration, changed by configure when
+// it is not nil.
+func startHadronWith(name, dir string, configure func(*server.Config)) (*hadron, error) {
 	h := &hadron{dataDir: dir, starts: make(chan commandStart, 1024)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -70,7 +77,7 @@ func startHadronIn(name, dir string) (*hadron, error) {
 		return nil, err
 	}
 	h.endpoint = "http://" + ln.Addr().String()
-	h.srv, err = server.New(context.Background(), server.Config{
+	cfg := server.Config{
 		DataDir:     dir,
 		BundleDir:   filepath.Join(dir, "bundles"),
 		Region:      "us-east-1",
@@ -85,7 +92,11 @@ func startHadronIn(name, dir string) (*hadron, error) {
 			default:
 			}
 		},
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	h.srv, err = server.New(context.Background(), cfg)
 	if err != nil {
 		ln.Close()
 		os.RemoveAll(dir)

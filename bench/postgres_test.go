@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -69,31 +67,13 @@ func startHadronPG(name, dbURL string) (*hadron, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &hadron{dataDir: dir, starts: make(chan commandStart, 1024)}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	h.endpoint = "http://" + ln.Addr().String()
-	h.srv, err = server.New(context.Background(), server.Config{
-		DataDir:     dir,
-		BundleDir:   filepath.Join(dir, "bundles"),
-		Region:      "us-east-1",
-		AccountID:   "000000000000",
-		CancelGrace: cancelGrace,
-		Endpoint:    h.endpoint,
-		Owner:       "bench/" + name,
-		DatabaseURL: dbURL,
+	h, err := startHadronWith(name, dir, func(c *server.Config) {
+		c.DatabaseURL = dbURL
+		c.OnCommandStart = nil
 	})
 	if err != nil {
-		ln.Close()
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start hadron on PostgreSQL: %w", err)
+		return nil, fmt.Errorf("on PostgreSQL: %w", err)
 	}
-	h.httpSrv = &http.Server{Handler: h.srv, ReadHeaderTimeout: 10 * time.Second}
-	go h.httpSrv.Serve(ln)
-	h.c = newClient(h.endpoint)
 	return h, nil
 }
 
