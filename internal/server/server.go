@@ -6,7 +6,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -193,19 +192,4 @@ func mapError(err error) *awsjson.Error {
 		return &awsjson.Error{Type: "InternalServerException", Status: http.StatusInternalServerError, Message: "request cancelled: the server is shutting down or the client went away"}
 	}
 	return nil
-}
-
-// handle registers an operation whose input decodes and validates into I.
-func handle[I, O any](s *awsjson.Server, op string, fn func(context.Context, *I) (*O, error)) {
-	s.Handle(op, func(ctx context.Context, body []byte) (any, error) {
-		in := new(I)
-		if err := api.Decode(op, body, in); err != nil {
-			return nil, err
-		}
-		out, err := fn(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		return out, nil
-	})
 }

@@ -18,9 +18,7 @@ import (
 func svcTmplSetup(t *testing.T) *hadron {
 	t.Helper()
 	h := setup(t)
-	for _, name := range []string{"svc-web", "svc-nopipe", "svc-incompatible"} {
-		writeBundle(t, filepath.Join("testdata", name), filepath.Join(h.dataDir, "bundles", "bundles", name+".tgz"))
-	}
+	h.putBundles("svc-web", "svc-nopipe", "svc-incompatible")
 	h.publishedTemplate("net", "slow.tgz", "")
 	return h
 }
