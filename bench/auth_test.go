@@ -157,8 +157,9 @@ func buildAuthServers() (*authServers, error) {
 
 // startHadronAuth is startHadronIn with an authenticator (nil: --auth none).
 func startHadronAuth(name, dir string, authn *auth.Authenticator) (*hadron, error) {
-	return startHadronWith(name, dir, func(c *server.Config) {
+	return startHadronWith(name, dir, func(c *server.Config) error {
 		c.Auth = authn
+		return nil
 	})
 }
 

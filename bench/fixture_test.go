@@ -15,6 +15,7 @@ import (
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
 	"github.com/hadronhq/hadron/internal/server"
+	"github.com/hadronhq/hadron/internal/store/sqlite"
 
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/hadrontest"
@@ -81,8 +82,9 @@ func startHadronIn(name, dir string) (*hadron, error) {
 
 // startHadronWith starts a server on the data directory dir (removed when it
 // is closed) with the benchmarks' configuration, changed by configure when
-// it is not nil.
-func startHadronWith(name, dir string, configure func(*server.Config)) (*hadron, error) {
+// it is not nil; the store is the data directory's SQLite file unless
+// configure sets another.
+func startHadronWith(name, dir string, configure func(*server.Config) error) (*hadron, error) {
 	h := &hadron{dataDir: dir, starts: make(chan commandStart, 1024)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -105,9 +107,14 @@ func startHadronWith(name, dir string, configure func(*server.Config)) (*hadron,
 		}),
 	}
 	if configure != nil {
-		configure(&cfg)
+		err = configure(&cfg)
 	}
-	h.srv, err = server.New(context.Background(), cfg)
+	if err == nil && cfg.Store == nil {
+		cfg.Store, err = sqlite.Open(context.Background(), filepath.Join(dir, server.DatabaseFile))
+	}
+	if err == nil {
+		h.srv, err = server.New(context.Background(), cfg)
+	}
 	if err != nil {
 		ln.Close()
 		os.RemoveAll(dir)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/server"
+	"github.com/hadronhq/hadron/internal/store/postgres"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hadronhq/hadron/internal/api"
@@ -67,8 +69,13 @@ func startHadronPG(name, dbURL string) (*hadron, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := startHadronWith(name, dir, func(c *server.Config) {
-		c.DatabaseURL = dbURL
+	h, err := startHadronWith(name, dir, func(c *server.Config) error {
+		pg, err := postgres.Open(context.Background(), dbURL)
+		if err != nil {
+			return err
+		}
+		c.Store, c.SharedStore, c.Notifier = pg, true, pg.Notifier(slog.New(slog.DiscardHandler))
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("on PostgreSQL: %w", err)

@@ -17,6 +17,8 @@ import (
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
 	"github.com/hadronhq/hadron/internal/server"
+	"github.com/hadronhq/hadron/internal/store"
+	"github.com/hadronhq/hadron/internal/store/sqlite"
 )
 
 func TestMain(m *testing.M) {
@@ -38,7 +40,7 @@ func setup(t *testing.T) *hadron {
 	dir := t.TempDir()
 	bundles := filepath.Join(dir, "bundles")
 	srv, err := server.New(context.Background(), server.Config{
-		DataDir: dir, BundleDir: bundles, Region: "us-east-1", AccountID: "123456789012",
+		DataDir: dir, BundleDir: bundles, Region: "us-east-1", AccountID: "123456789012", Store: openSQLite(t, dir),
 		Engines: testEngines(300 * time.Millisecond), Workers: 2, Owner: "test",
 	})
 	if err != nil {
@@ -55,6 +57,17 @@ func setup(t *testing.T) *hadron {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// openSQLite opens the SQLite database of the data directory dir, as
+// cmd/hadron does; the server that is given it closes it.
+func openSQLite(t *testing.T, dir string) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, server.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // testEngines registers the engines the tests deploy with, as cmd/hadron does.
