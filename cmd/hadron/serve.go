@@ -195,6 +195,11 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		}
 		logger.Info("CodeBuild secrets are read from AWS Secrets Manager and Parameter Store", "region", resolver.AWS.Region(), "endpoint", resolver.AWS.EndpointURL())
 	}
+	st, notifier, err := openStore(ctx, c.dataDir, c.databaseURL, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv, err := server.New(ctx, server.Config{
 		DataDir:     c.dataDir,
 		BundleDir:   c.bundleDir,
@@ -204,7 +209,9 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Engines:     engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, secrets: resolver}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
-		DatabaseURL: c.databaseURL,
+		Store:       st,
+		SharedStore: c.databaseURL != "",
+		Notifier:    notifier,
 		Lease:       c.lease,
 		Auth:        authn,
 	})

@@ -100,7 +100,7 @@ func noSecretAnywhere(t *testing.T, s *server, answers string, values ...string)
 	t.Helper()
 	logs := s.allLogs(t)
 	for _, v := range values {
-		for where, text := range map[string]string{"a deployment log": logs, "the server log": s.log.String(), "an API answer": answers} {
+		for where, text := range map[string]string{"a deployment log": logs, "the server log": s.Log(), "an API answer": answers} {
 			if strings.Contains(text, v) {
 				t.Errorf("a secret value shows in %s", where)
 			}
