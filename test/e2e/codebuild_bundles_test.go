@@ -233,6 +233,18 @@ func TestCLITerraformBundleWithHadronsSecretStore(t *testing.T) {
 		t.Errorf("cancelled deployment's message = %q", env.DeploymentStatusMessage)
 	}
 	noSecretAnywhere(t, s, "", password, token)
+
+	// Deleted from the store, the secret is missing again for the next run.
+	if out, err := exec.Command(hadronBin, "secrets", "delete", "--data-dir", dir, "e2e/database").CombinedOutput(); err != nil {
+		t.Fatalf("hadron secrets delete: %v\n%s", err, out)
+	}
+	if list, _ := exec.Command(hadronBin, "secrets", "list", "--data-dir", dir).CombinedOutput(); strings.Contains(string(list), "e2e/database") {
+		t.Errorf("hadron secrets list after delete:\n%s", list)
+	}
+	s.tfEnvironment(t, "late")
+	if env := s.waitEnvironment(t, "late", "FAILED"); !strings.Contains(env.DeploymentStatusMessage, "DB_PASSWORD") {
+		t.Errorf("after the delete: %q, want a failure naming DB_PASSWORD", env.DeploymentStatusMessage)
+	}
 }
 
 // TestCLICDKBundle runs a CDK-style service instance bundle: it ships its

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/provision"
@@ -155,7 +157,28 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 	if err != nil {
 		return provision.Result{}, err
 	}
+	maskOutputs(res.Outputs, values, run.Log)
 	return provision.Result{Outputs: res.Outputs}, nil
+}
+
+// maskOutputs replaces secret values inside outputs by "***", noting each
+// masked output in the log: outputs are shown by the API, where a secret's
+// value must never appear.
+func maskOutputs(outputs, secretValues map[string]string, log io.Writer) {
+	for _, k := range slices.Sorted(maps.Keys(outputs)) {
+		v := outputs[k]
+		for _, secret := range secretValues {
+			if secret != "" {
+				v = strings.ReplaceAll(v, secret, "***")
+			}
+		}
+		if v != outputs[k] {
+			outputs[k] = v
+			if log != nil {
+				fmt.Fprintf(log, "[hadron] output %s holds the value of a secret: it is kept with the value replaced by ***\n", k)
+			}
+		}
+	}
 }
 
 // resolveSecrets reads the values of the plan's secret references.

@@ -79,7 +79,7 @@ func TestEngineGivesTheManifestsEnvAndSecretsMaskedAndKeepsNoValueInThePlan(t *t
 	m := &bundle.Manifest{Templates: []bundle.ManifestTemplate{{RenderingEngine: bundle.RenderingCodebuild, Settings: &bundle.CodebuildSettings{
 		Image:     "aws/codebuild/amazonlinux2-x86_64-standard:4.0",
 		Runtimes:  map[string]string{"golang": "1.20"},
-		Provision: []string{`echo "tf=$TF_VERSION pw=$DB_PASSWORD"`, `printf '{"tf":"%s","pwlen":"%s","tok":"%s"}' "$TF_VERSION" "${#DB_PASSWORD}" "$TOKEN" > proton-outputs.json`},
+		Provision: []string{`echo "tf=$TF_VERSION pw=$DB_PASSWORD"`, `printf '{"tf":"%s","pwlen":"%s","tok":"%s","dsn":"db://app:%s@db"}' "$TF_VERSION" "${#DB_PASSWORD}" "$TOKEN" "$DB_PASSWORD" > proton-outputs.json`},
 		Env: bundle.CodebuildEnv{
 			Variables:      map[string]string{"TF_VERSION": "1.11.0", "DB_PASSWORD": "overridden"},
 			SecretsManager: map[string]string{"DB_PASSWORD": "prod/db:password"},
@@ -102,7 +102,8 @@ func TestEngineGivesTheManifestsEnvAndSecretsMaskedAndKeepsNoValueInThePlan(t *t
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
-	want := map[string]string{"tf": "1.11.0", "pwlen": "9", "tok": "tok-value"}
+	// An output holding a secret's value is kept masked, as the log is.
+	want := map[string]string{"tf": "1.11.0", "pwlen": "9", "tok": "***", "dsn": "db://app:***@db"}
 	if got := mustJSON(res.Outputs); got != mustJSON(want) {
 		t.Errorf("outputs = %s, want %s", got, mustJSON(want))
 	}
