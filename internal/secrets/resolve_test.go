@@ -99,7 +99,11 @@ func TestResolveFromAWSWithTheRunsRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := access.Base()
+	// moto keeps each account's secrets apart, and a role's credentials
+	// act in the role's account: secrets made as the role are found only
+	// when the run's role is assumed.
+	const role = "arn:aws:iam::111111111111:role/codebuild"
+	base := access.AsRole(role, "setup")
 	sm := secretsmanager.NewFromConfig(base)
 	name := "resolve-test/" + t.Name()
 	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(`{"password":"aws-pw"}`)}); err != nil {
@@ -110,7 +114,7 @@ func TestResolveFromAWSWithTheRunsRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &Resolver{AWS: access, Store: &Store{Dir: t.TempDir()}}
-	req := Request{RoleARN: "arn:aws:iam::123456789012:role/codebuild", DeploymentID: "d-1", Refs: []Ref{
+	req := Request{RoleARN: role, DeploymentID: "d-1", Refs: []Ref{
 		{Variable: "PW", Source: SourceSecretsManager, ID: name + ":password"},
 		{Variable: "WHOLE", Source: SourceSecretsManager, ID: name},
 		{Variable: "URL", Source: SourceParameterStore, ID: "/" + name + "/url"},
@@ -121,6 +125,12 @@ func TestResolveFromAWSWithTheRunsRole(t *testing.T) {
 	}
 	if got["PW"] != "aws-pw" || got["WHOLE"] != `{"password":"aws-pw"}` || got["URL"] != "https://db" {
 		t.Errorf("values = %v", got)
+	}
+	asServer := req
+	asServer.RoleARN = ""
+	var me *MissingError
+	if _, err := r.Resolve(ctx, asServer); !errors.As(err, &me) {
+		t.Errorf("read with the server's own credentials (another account): %v, want a MissingError", err)
 	}
 	for _, ref := range []Ref{
 		{Variable: "X", Source: SourceSecretsManager, ID: name + "-missing"},
