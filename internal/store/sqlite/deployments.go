@@ -263,7 +263,16 @@ func (s *Store) DeploymentFinish(ctx context.Context, p store.DeploymentFinishPa
 		}
 		switch p.To {
 		case store.StatusSucceeded:
-			outputs := cmp.Or(p.Outputs, "{}")
+			// What the run reported through notify wins over what it left
+			// in its outputs file.
+			notified, err := notifyOutputs(ctx, tx, d.ID)
+			if err != nil {
+				return err
+			}
+			outputs, err := store.MergeOutputs(p.Outputs, notified)
+			if err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE deployments SET outputs = $2 WHERE id = $1`, d.ID, outputs); err != nil {
 				return err
 			}
