@@ -74,4 +74,5 @@ func register(s *awsjson.Server, p *proton.API) {
 	handle(s, "GetDeployment", p.GetDeployment)
 	handle(s, "ListDeployments", p.ListDeployments)
 	handle(s, "DeleteDeployment", p.DeleteDeployment)
+	handle(s, "NotifyResourceDeploymentStatusChange", p.NotifyResourceDeploymentStatusChange)
 }
