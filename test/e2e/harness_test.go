@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"github.com/hadronhq/hadron/internal/mototest"
+
 	"archive/tar"
 	"bufio"
 	"bytes"
@@ -58,6 +60,7 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	defer mototest.Stop() // started by the tests that need AWS APIs
 	root, err := moduleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
