@@ -208,6 +208,11 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer creds.Close()
+	st, notifier, err := openStore(ctx, c.dataDir, c.databaseURL, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv, err := server.New(ctx, server.Config{
 		DataDir:   c.dataDir,
 		BundleDir: c.bundleDir,
@@ -218,7 +223,9 @@ func (c *serveCommand) Run(ctx context.Context) error {
 			awsEndpoint: c.aws.EndpointURL, credentials: creds}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
-		DatabaseURL: c.databaseURL,
+		Store:       st,
+		SharedStore: c.databaseURL != "",
+		Notifier:    notifier,
 		Lease:       c.lease,
 		Auth:        authn,
 	})

@@ -51,7 +51,7 @@ func notifyTests() []test {
 			r := h.newEnvironment("prod")
 			d := h.start(r, store.StatusInProgress, v2, at(10))
 			h.claim("w1", d)
-			if _, err := h.s.DeploymentCancel(h.ctx, d.ID, at(11)); err != nil {
+			if _, err := h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: d.ID, At: at(11)}); err != nil {
 				t.Fatal(err)
 			}
 			if err := notify(h, d.ID, `{"a":"1"}`, 12); err != nil {
