@@ -222,3 +222,47 @@ func TestScopeNamesOnlyTheResource(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGrant is what the endpoint adds to a run's start (minted
+// credentials): the grant, and its end when the run is over.
+func BenchmarkGrant(b *testing.B) {
+	s, err := Listen(Config{Sessions: auth.NewSessions()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		g, err := s.Grant(ctx, Request{DeploymentID: "d", Target: web})
+		if err != nil {
+			b.Fatal(err)
+		}
+		g.Env()
+		g.Mask()
+		g.End()
+	}
+}
+
+// BenchmarkFetch is one SDK fetch of a run's credentials over loopback.
+func BenchmarkFetch(b *testing.B) {
+	s, err := Listen(Config{Sessions: auth.NewSessions()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	g, err := s.Grant(context.Background(), Request{DeploymentID: "d", Target: web})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.End()
+	e := env(g)
+	for b.Loop() {
+		req, _ := http.NewRequest(http.MethodGet, e[EnvFullURI], nil)
+		req.Header.Set("Authorization", e[EnvAuthToken])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+}
