@@ -71,6 +71,18 @@ func (s *server) notifyWithRunCredentials(t *testing.T, creds, arn string) clien
 		"--endpoint-url", s.endpoint, "--region", region, "--output", "json")
 }
 
+// checkRunReads checks that the run read its own environment with its
+// credentials and was refused another.
+func checkRunReads(t *testing.T, log string) {
+	t.Helper()
+	if !strings.Contains(log, "--query environment.deploymentStatus --output text\nIN_PROGRESS\n") {
+		t.Errorf("the run did not read its own environment (IN_PROGRESS) with its credentials:\n%s", log)
+	}
+	if !strings.Contains(log, "(AccessDeniedException)") {
+		t.Errorf("the run's read of another environment was not refused with AccessDeniedException:\n%s", log)
+	}
+}
+
 // checkNotifiedOutputs checks what the bundle reports: notify's outputs
 // win over proton-outputs.json, whose other keys stay.
 func checkNotifiedOutputs(t *testing.T, got map[string]string, name string) {
@@ -104,6 +116,7 @@ func TestCodeBuildNotifyWithAssumedRole(t *testing.T) {
 	if !strings.Contains(log, "[hadron] credentials: role "+codebuildArn) {
 		t.Errorf("the log does not say which role the run acts as:\n%s", log)
 	}
+	checkRunReads(t, log)
 	outs := s.environmentOutputs(t, "assumed")
 	checkNotifiedOutputs(t, outs, "assumed")
 	secret := strings.Fields(outs["Creds"])
@@ -128,6 +141,7 @@ func TestCodeBuildNotifyWithMintedCredentials(t *testing.T) {
 	if strings.Contains(log, "assumed-role") || !strings.Contains(log, "[hadron] credentials: minted by Hadron") {
 		t.Errorf("the log should show Hadron-minted credentials and no STS call:\n%s", log)
 	}
+	checkRunReads(t, log)
 	outs := s.environmentOutputs(t, "minted")
 	checkNotifiedOutputs(t, outs, "minted")
 	wantCLIError(t, s.notifyWithRunCredentials(t, outs["Creds"], "arn:aws:proton:us-east-1:000000000000:environment/minted"),
