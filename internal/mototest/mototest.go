@@ -1,14 +1,8 @@
-// Package mototest starts moto_server, the stand-in for AWS services in
-// Hadron's tests: one server per test binary, on a free loopback port,
-// started at the first use. Tests keep apart by the names they use.
-//
-// A test binary that uses it calls Stop at the end of TestMain:
-//
-//	func TestMain(m *testing.M) {
-//		code := m.Run()
-//		mototest.Stop()
-//		os.Exit(code)
-//	}
+// Package mototest starts moto's server (moto_server, from Python's moto)
+// for tests that need AWS APIs (STS, CloudFormation, Secrets Manager, SSM):
+// one server per test binary, on a free loopback port, stopped by Stop in
+// TestMain. Tests are skipped when moto_server is missing, unless
+// HADRON_E2E_REQUIRE=1.
 package mototest
 
 import (
@@ -24,19 +18,19 @@ import (
 	"time"
 )
 
-// startTimeout bounds moto_server's start-up: many seconds on a busy machine.
+// startTimeout is how long moto_server may take to answer: many seconds
+// on a busy machine.
 const startTimeout = 90 * time.Second
 
 var moto struct {
 	once sync.Once
-	mu   sync.Mutex
 	cmd  *exec.Cmd
 	url  string
 	err  error
 }
 
-// URL starts moto_server (once) and returns its URL. The test is skipped
-// when moto_server is not installed, unless HADRON_E2E_REQUIRE=1.
+// URL starts moto_server (once per test binary) and returns its URL. Tests
+// share it: each uses names of its own.
 func URL(t testing.TB) string {
 	t.Helper()
 	path, err := exec.LookPath("moto_server")
@@ -53,10 +47,8 @@ func URL(t testing.TB) string {
 	return moto.url
 }
 
-// Stop kills moto_server if it was started.
+// Stop kills moto_server if URL started it; call it from TestMain after m.Run.
 func Stop() {
-	moto.mu.Lock()
-	defer moto.mu.Unlock()
 	if moto.cmd != nil {
 		syscall.Kill(-moto.cmd.Process.Pid, syscall.SIGKILL)
 	}
@@ -76,9 +68,7 @@ func start(path string) (string, error) {
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("start moto_server: %w", err)
 	}
-	moto.mu.Lock()
 	moto.cmd = cmd
-	moto.mu.Unlock()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)

@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	defer mototest.Stop()
+	defer mototest.Stop() // started by the tests that need AWS APIs
 	dir, err := os.MkdirTemp("", "hadron-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

@@ -11,7 +11,8 @@ import (
 	"github.com/hadronhq/hadron/internal/mototest"
 )
 
-// motoURL is the URL of the package's moto_server (see package mototest).
+// motoURL is the moto_server the package's tests share (package mototest);
+// each test uses stack names of its own.
 func motoURL(t *testing.T) string { return mototest.URL(t) }
 
 func TestMain(m *testing.M) {

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/provision"
+	"github.com/hadronhq/hadron/internal/runcreds"
 	"github.com/hadronhq/hadron/internal/secrets"
 )
 
@@ -28,6 +30,9 @@ type Engine struct {
 	Env map[string]string
 	// OnStart, when set, is called as each command's process starts.
 	OnStart func(pid int)
+	// Credentials, when set, gives each run its credentials endpoint
+	// (runcreds.Server); without it a run gets no credentials.
+	Credentials Credentials
 	// Secrets reads the values of the secrets a manifest's env names, at
 	// the start of each run; nil fails a run whose manifest names any.
 	Secrets SecretResolver
@@ -39,6 +44,11 @@ type SecretResolver interface {
 	// Resolve returns the values by variable name, or an error that names
 	// the variable and the reference but never a value.
 	Resolve(ctx context.Context, req secrets.Request) (map[string]string, error)
+}
+
+// Credentials gives a run the credentials CodeBuild gave a build.
+type Credentials interface {
+	Grant(ctx context.Context, req runcreds.Request) (*runcreds.Grant, error)
 }
 
 var (
@@ -140,6 +150,16 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		}
 		return provision.Result{}, err
 	}
+	var mask []string
+	if e.Credentials != nil && run.Plan.Target != nil {
+		g, err := e.grant(ctx, run)
+		if err != nil {
+			return provision.Result{}, err
+		}
+		defer g.End()
+		env = append(env, g.Env()...)
+		mask = g.Mask()
+	}
 	res, err := Run(ctx, Job{
 		Dir:       run.Dir,
 		Files:     run.Files,
@@ -150,6 +170,7 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		Image:     s.Image,
 		Runtimes:  s.Runtimes,
 		Env:       env,
+		Mask:      mask,
 		Log:       run.Log,
 		Grace:     e.Grace,
 		OnStart:   e.OnStart,
@@ -213,4 +234,28 @@ func (e *Engine) resolveSecrets(ctx context.Context, run provision.Run, s spec) 
 		return nil, fmt.Errorf("reading the manifest's secrets, before any command ran: %w", err)
 	}
 	return values, nil
+}
+
+// grant gets the run its credentials, acting as the role CodeBuild ran the
+// resource's builds with, and says in the log which credentials it has.
+func (e *Engine) grant(ctx context.Context, run provision.Run) (*runcreds.Grant, error) {
+	var role string
+	if st := run.Plan.Settings; st != nil {
+		role = st.CodebuildRoleArn
+		if run.Plan.Target.Kind == provision.KindServicePipeline {
+			role = st.PipelineCodebuildRoleArn
+		}
+	}
+	g, err := e.Credentials.Grant(ctx, runcreds.Request{DeploymentID: run.DeploymentID, Target: *run.Plan.Target, RoleARN: role})
+	if err != nil {
+		return nil, err
+	}
+	if run.Log != nil {
+		if g.Assumed() {
+			fmt.Fprintf(run.Log, "[hadron] credentials: role %s, session %s, from %s\n", role, awsaccess.SessionName(run.DeploymentID), runcreds.EnvFullURI)
+		} else {
+			fmt.Fprintf(run.Log, "[hadron] credentials: minted by Hadron for this run (Hadron has no AWS access, or the resource no CodeBuild role): good for Hadron's API on %s only, from %s\n", run.Plan.Target.ARN, runcreds.EnvFullURI)
+		}
+	}
+	return g, nil
 }
