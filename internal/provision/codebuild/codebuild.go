@@ -29,6 +29,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hadronhq/hadron/internal/provision/sandbox"
 )
 
 const (
@@ -89,6 +91,9 @@ type Job struct {
 	// soon as it has started, on Run's goroutine; it must return quickly,
 	// since a cancel waits for it.
 	OnStart func(pid int)
+	// Isolation confines the commands (isolation.go); nil means the
+	// server's default, set by SetIsolation.
+	Isolation *sandbox.Policy
 }
 
 // Result is what a successful run produced.
@@ -184,6 +189,7 @@ func (r *run) command(ctx context.Context, i int) error {
 			Pdeathsig: parentDeathSignal,
 		},
 	}
+	isolate(sup, r.job.Isolation)
 	// No runtime.LockOSThread here although Pdeathsig fires when the
 	// forking thread exits, not the process: the supervisor checks getppid
 	// on that signal and ignores it while this process lives.
@@ -341,8 +347,8 @@ func commandEnv(extra []string) ([]string, error) {
 		if !ok || k == "" {
 			return nil, fmt.Errorf("environment entry %q: want KEY=value", kv)
 		}
-		if k == supervisorEnv {
-			return nil, fmt.Errorf("environment entry %q: %s is reserved", kv, supervisorEnv)
+		if k == supervisorEnv || k == sandbox.EnvVar {
+			return nil, fmt.Errorf("environment entry %q: %s is reserved", kv, k)
 		}
 	}
 	return append(env, extra...), nil

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/hadronhq/hadron/internal/provision/sandbox"
 )
 
 // The supervisor: why every command runs under a re-exec of our own binary.
@@ -102,15 +104,25 @@ func supervise(parent, command string) int {
 
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, parentDeathSignal, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-	if os.Getppid() != ppid {
+	watchParent(ppid)
+	if parentGone(ppid) {
 		killGroup() // the server died before our death signal was armed
 	}
+	// Isolation (isolation.go): confine this process, which the shell
+	// inherits, just before the shell starts.
+	sb, err := enterSandbox()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "[hadron] cannot isolate the command: %v\n", err)
+		return 126
+	}
+	attr, sbEnv := shellAttr(sb)
 
 	sh := exec.Command("/bin/sh", "-c", command)
 	sh.Stdin, sh.Stdout, sh.Stderr = os.Stdin, os.Stdout, os.Stderr
-	sh.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, supervisorEnv+"=")
-	})
+	sh.SysProcAttr = attr
+	sh.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, supervisorEnv+"=") || strings.HasPrefix(kv, sandbox.EnvVar+"=")
+	}), sbEnv...)
 	if err := sh.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "[hadron] cannot start command: %v\n", err)
 		return 127
@@ -126,7 +138,7 @@ func supervise(parent, command string) int {
 	for {
 		select {
 		case sig := <-sigs:
-			if sig == parentDeathSignal && os.Getppid() != ppid {
+			if sig == parentDeathSignal && parentGone(ppid) {
 				killGroup()
 			}
 			// Any other signal went to the whole group, so the command got it
@@ -144,6 +156,12 @@ func supervise(parent, command string) int {
 
 // killGroup SIGKILLs the supervisor's process group, the supervisor included.
 func killGroup() {
+	if os.Getpid() == 1 {
+		// PID 1 of the run's namespace ignores its own SIGKILL; its exit
+		// takes every other process of the namespace with it.
+		syscall.Kill(-1, syscall.SIGKILL)
+		syscall.Exit(128 + int(syscall.SIGKILL))
+	}
 	syscall.Kill(0, syscall.SIGKILL)
 	for {
 		time.Sleep(time.Hour) // not reached: the SIGKILL is delivered before kill returns
@@ -156,6 +174,9 @@ func killGroup() {
 // so it resets the kernel disposition to SIG_DFL directly and signals its
 // own thread.
 func reraise(sig syscall.Signal) {
+	if os.Getpid() == 1 {
+		return // PID 1 of the run's namespace cannot die of its own signal
+	}
 	runtime.LockOSThread()
 	// The command may have dumped core already; the supervisor's core would
 	// only fill the working directory with a copy of the server's memory.
