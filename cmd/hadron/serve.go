@@ -23,6 +23,8 @@ import (
 
 	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision/codebuild"
+	"github.com/hadronhq/hadron/internal/provision/sandbox"
 	"github.com/hadronhq/hadron/internal/server"
 )
 
@@ -55,6 +57,7 @@ type serveCommand struct {
 	burst       int
 	regions     []string
 	keysDir     string
+	isolation   sandbox.Config
 }
 
 // ParseFlags reads flags, each defaulting to its HADRON_* environment variable.
@@ -99,6 +102,17 @@ func (c *serveCommand) ParseFlags(args []string) error {
 		lease = s
 		return nil
 	})
+	isolation := env("HADRON_ISOLATION", string(sandbox.BestEffort))
+	fs.Func("isolation", "how provisioning commands are confined: strict refuses to start unless every protection is in force, best-effort uses what this machine permits and says what is missing, off runs them with the server's own reach (HADRON_ISOLATION; default best-effort)", func(s string) error {
+		isolation = s
+		return nil
+	})
+	fs.StringVar(&c.isolation.RunAs, "run-as", env("HADRON_RUN_AS", ""), "user provisioning commands run as when the server runs as root (HADRON_RUN_AS; default "+sandbox.DefaultRunAs+", or "+sandbox.FallbackRunAs+" if it does not exist)")
+	limits := env("HADRON_RUN_LIMITS", "")
+	fs.Func("run-limits", "rlimits of each provisioning run, comma-separated: nofile=N, nproc=N (per run-as user), fsize=BYTES, as=BYTES, cpu=SECONDS (HADRON_RUN_LIMITS; defaults nofile="+strconv.Itoa(sandbox.DefaultOpenFiles)+",nproc="+strconv.Itoa(sandbox.DefaultProcesses)+",fsize=8G, no memory or CPU limit)", func(s string) error {
+		limits = s
+		return nil
+	})
 	fs.StringVar(&c.logLevel, "log-level", env("HADRON_LOG_LEVEL", "info"), "debug, info, warn or error (HADRON_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -141,6 +155,13 @@ func (c *serveCommand) ParseFlags(args []string) error {
 		c.bundleDir = filepath.Join(c.dataDir, "bundles")
 	}
 	c.keysDir = cmp.Or(c.keysDir, c.dataDir)
+	if c.isolation.Mode, err = sandbox.ParseMode(isolation); err != nil {
+		return fmt.Errorf("serve: --%w", err)
+	}
+	if c.isolation.Limits, err = sandbox.ParseLimits(limits); err != nil {
+		return fmt.Errorf("serve: --run-limits: %w", err)
+	}
+	c.isolation.Protect = []string{c.dataDir, c.keysDir, c.bundleDir}
 	return nil
 }
 
@@ -156,6 +177,9 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
+	}
+	if err := c.isolate(logger); err != nil {
+		return err
 	}
 	// With SQLite this process must own the database; with PostgreSQL other
 	// nodes share it by design (and may share the data directory too: work
@@ -269,6 +293,40 @@ More keys, with policies: hadron keys create --data-dir %s --allow 'proton:Get*'
 	}
 	logger.Info("authentication: SigV4", "keys", keys.Len(), "throttle_rate", c.rate, "throttle_burst", c.burst, "signing_regions", cmp.Or(strings.Join(c.regions, ","), "any"))
 	return auth.New(auth.Config{Keys: keys, Regions: c.regions, Rate: c.rate, Burst: c.burst}), nil
+}
+
+// isolate applies --isolation: it confines provisioning runs (package
+// sandbox) and logs which protections are in force; in strict mode a
+// missing one stops the server.
+func (c *serveCommand) isolate(logger *slog.Logger) error {
+	policy, st, err := sandbox.Setup(c.isolation)
+	for _, m := range st.Mechanisms {
+		if m.On {
+			logger.Info("isolation: "+m.Name+" on", "detail", m.Detail)
+		} else {
+			logger.Warn("isolation: "+m.Name+" OFF", "detail", m.Detail)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	codebuild.SetIsolation(policy)
+	if policy == nil || policy.UID < 0 {
+		return nil
+	}
+	// The run's user must pass through the data directory to its work
+	// directory (commands use absolute paths), without listing or reading
+	// anything on the way: everything in it is 0600 or 0700.
+	work := filepath.Join(c.dataDir, "work")
+	if err := os.MkdirAll(work, 0o711); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	for _, dir := range []string{c.dataDir, work} {
+		if err := os.Chmod(dir, 0o711); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	return nil
 }
 
 // redactURL is a database URL fit for a log: without its password.

@@ -402,3 +402,58 @@ func prctl(option, arg uintptr) error {
 	}
 	return nil
 }
+
+// ParseLimits reads `nofile=N,nproc=N,fsize=BYTES,as=BYTES,cpu=SECONDS`;
+// sizes take a K, M or G suffix (powers of 1024). Missing keys stay zero
+// (the defaults).
+func ParseLimits(s string) (Limits, error) {
+	var l Limits
+	for kv := range strings.SplitSeq(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return Limits{}, fmt.Errorf("%q: want key=value", kv)
+		}
+		n, err := parseSize(v)
+		if err != nil {
+			return Limits{}, fmt.Errorf("%s: %w", k, err)
+		}
+		switch k {
+		case "nofile":
+			l.OpenFiles = n
+		case "nproc":
+			l.Processes = n
+		case "fsize":
+			l.FileSizeBytes = n
+		case "as":
+			l.MemoryBytes = n
+		case "cpu":
+			l.CPUSeconds = n
+		default:
+			return Limits{}, fmt.Errorf("%q: the limits are nofile, nproc, fsize, as and cpu", k)
+		}
+	}
+	return l, nil
+}
+
+func parseSize(v string) (uint64, error) {
+	shift := 0
+	switch {
+	case strings.HasSuffix(v, "K"):
+		shift = 10
+	case strings.HasSuffix(v, "M"):
+		shift = 20
+	case strings.HasSuffix(v, "G"):
+		shift = 30
+	}
+	if shift > 0 {
+		v = v[:len(v)-1]
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n == 0 || n > (1<<63)>>shift {
+		return 0, fmt.Errorf("%q is not a positive number", v)
+	}
+	return n << shift, nil
+}
