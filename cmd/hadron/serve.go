@@ -26,6 +26,7 @@ import (
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
 	"github.com/hadronhq/hadron/internal/server"
+	"golang.org/x/sys/unix"
 )
 
 // Defaults of hadron serve.
@@ -272,17 +273,9 @@ func (c *serveCommand) authenticator(logger *slog.Logger) (*auth.Authenticator, 
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	if created {
-		abs, _ := filepath.Abs(c.keysDir)
-		fmt.Fprintf(os.Stderr, `hadron: created an administrator access key. Its secret is shown only now (it is stored
-encrypted in %s). Configure the AWS CLI with it:
-
-  aws configure set aws_access_key_id %s
-  aws configure set aws_secret_access_key %s
-  aws configure set region %s
-
-More keys, with policies: hadron keys create --data-dir %s --allow 'proton:Get*' ...
-
-`, filepath.Join(abs, auth.KeysFile), nk.AccessKeyID, nk.SecretAccessKey, c.region, c.keysDir)
+		if err := c.announceFirstKey(nk.AccessKeyID, nk.SecretAccessKey); err != nil {
+			return nil, err
+		}
 	}
 	keys, err := auth.OpenKeyring(c.keysDir, logger)
 	if err != nil {
@@ -293,6 +286,50 @@ More keys, with policies: hadron keys create --data-dir %s --allow 'proton:Get*'
 	}
 	logger.Info("authentication: SigV4", "keys", keys.Len(), "throttle_rate", c.rate, "throttle_burst", c.burst, "signing_regions", cmp.Or(strings.Join(c.regions, ","), "any"))
 	return auth.New(auth.Config{Keys: keys, Regions: c.regions, Rate: c.rate, Burst: c.burst}), nil
+}
+
+// AdminKeyFile, in the keys directory, holds the first administrator key
+// when the server's standard error is not a terminal.
+const AdminKeyFile = "admin-key.txt"
+
+// announceFirstKey hands the administrator key created at first start to the
+// operator: on a terminal it is printed; otherwise (a log file, a journal,
+// a CI capture, which keep it for anyone who reads them) it is written to
+// a file only the server's user can read, and only that file's path is
+// printed.
+func (c *serveCommand) announceFirstKey(id, secret string) error {
+	abs, _ := filepath.Abs(c.keysDir)
+	lines := fmt.Sprintf(`  aws configure set aws_access_key_id %s
+  aws configure set aws_secret_access_key %s
+  aws configure set region %s
+`, id, secret, c.region)
+	more := fmt.Sprintf("More keys, with policies: hadron keys create --data-dir %s --allow 'proton:Get*' ...\n", c.keysDir)
+	if isTerminal(os.Stderr) {
+		fmt.Fprintf(os.Stderr, "hadron: created an administrator access key. Its secret is shown only now (it is stored\nencrypted in %s). Configure the AWS CLI with it:\n\n%s\n%s\n", filepath.Join(abs, auth.KeysFile), lines, more)
+		return nil
+	}
+	path := filepath.Join(abs, AdminKeyFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err == nil {
+		err = f.Chmod(0o600) // a file left from an earlier data directory
+		if _, werr := fmt.Fprintf(f, "# The administrator access key hadron serve created on its first start.\n# Configure the AWS CLI with it, then delete this file.\n%s", lines); err == nil {
+			err = werr
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("serve: write the administrator key: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "hadron: created an administrator access key. Standard error is not a terminal, so its secret\nis not shown: it is in %s (readable by this user only). Configure the AWS\nCLI with the lines in it, then delete the file.\n%s\n", path, more)
+	return nil
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // isolate applies --isolation: it confines provisioning runs (package
@@ -312,6 +349,10 @@ func (c *serveCommand) isolate(logger *slog.Logger) error {
 	}
 	codebuild.SetIsolation(policy)
 	if policy == nil || policy.UID < 0 {
+		// Nobody else needs to pass: the directory is the server's alone.
+		if err := os.Chmod(c.dataDir, 0o700); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
 		return nil
 	}
 	// The run's user must pass through the data directory to its work

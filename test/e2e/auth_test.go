@@ -13,6 +13,8 @@ import (
 // The end-to-end tests of issue 6: SigV4 verification, access keys and their
 // policies, and throttling, seen from the AWS CLI, boto3 and the JS SDK.
 
+var adminKeyFileRE = regexp.MustCompile(`it is in (\S+) \(readable by this user only\)`)
+
 var adminKeyRE = regexp.MustCompile(`aws configure set aws_access_key_id (\S+)\n\s*aws configure set aws_secret_access_key (\S+)\n\s*aws configure set region (\S+)`)
 
 // startAuthServer starts a server with --auth sigv4 (and flags) on a new data
@@ -21,7 +23,16 @@ var adminKeyRE = regexp.MustCompile(`aws configure set aws_access_key_id (\S+)\n
 func startAuthServer(t *testing.T, flags ...string) *server {
 	t.Helper()
 	s := startServer(t, t.TempDir(), append([]string{"--auth", "sigv4"}, flags...)...)
-	m := adminKeyRE.FindStringSubmatch(s.log.String())
+	// Not on a terminal, the server writes the key to a file and prints its path.
+	keyFile := adminKeyFileRE.FindStringSubmatch(s.log.String())
+	if keyFile == nil {
+		t.Fatalf("the server did not print where the administrator key is:\n%s", s.log.String())
+	}
+	b, err := os.ReadFile(keyFile[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := adminKeyRE.FindStringSubmatch(string(b))
 	if m == nil {
 		t.Fatalf("the server did not print the aws configure lines of an administrator key:\n%s", s.log.String())
 	}
