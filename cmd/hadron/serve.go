@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/auth"
+	"github.com/hadronhq/hadron/internal/connguard"
 	"github.com/hadronhq/hadron/internal/engine"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
@@ -59,6 +60,7 @@ type serveCommand struct {
 	regions     []string
 	keysDir     string
 	isolation   sandbox.Config
+	maxPending  int
 }
 
 // ParseFlags reads flags, each defaulting to its HADRON_* environment variable.
@@ -114,6 +116,11 @@ func (c *serveCommand) ParseFlags(args []string) error {
 		limits = s
 		return nil
 	})
+	maxPending := env("HADRON_MAX_PENDING_CONNECTIONS", strconv.Itoa(connguard.DefaultMaxPending))
+	fs.Func("max-pending-connections", "connections held at once for clients that have not completed a request; past it the oldest is closed (HADRON_MAX_PENDING_CONNECTIONS; default "+strconv.Itoa(connguard.DefaultMaxPending)+")", func(s string) error {
+		maxPending = s
+		return nil
+	})
 	fs.StringVar(&c.logLevel, "log-level", env("HADRON_LOG_LEVEL", "info"), "debug, info, warn or error (HADRON_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -156,6 +163,9 @@ func (c *serveCommand) ParseFlags(args []string) error {
 		c.bundleDir = filepath.Join(c.dataDir, "bundles")
 	}
 	c.keysDir = cmp.Or(c.keysDir, c.dataDir)
+	if c.maxPending, err = strconv.Atoi(maxPending); err != nil || c.maxPending < 1 {
+		return fmt.Errorf("serve: --max-pending-connections %q is not a positive number", maxPending)
+	}
 	if c.isolation.Mode, err = sandbox.ParseMode(isolation); err != nil {
 		return fmt.Errorf("serve: --%w", err)
 	}
@@ -238,9 +248,12 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	fmt.Fprintf(os.Stderr, "hadron %s listening on %s\n  data:    %s (%s)\n  bundles: %s (source s3 {bucket, key} is read from %s/<bucket>/<key>)\n  try:     aws proton list-environments --endpoint-url %s --region %s\n",
 		version, endpoint, abs, database, absBundles, absBundles, endpoint, c.region)
 
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	// Bounds on clients that have not completed (so not authenticated) a
+	// request: read deadlines, and at most maxPending such connections.
+	guard := &connguard.Guard{Max: c.maxPending}
+	httpSrv := guard.Server(srv)
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
+	go func() { errc <- httpSrv.Serve(guard.Listener(ln)) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
