@@ -47,7 +47,7 @@ type hostileData struct {
 	status sandbox.Status
 }
 
-func newHostileData(t *testing.T) *hostileData {
+func newHostileData(t testing.TB) *hostileData {
 	t.Helper()
 	var b [8]byte
 	rand.Read(b[:])
@@ -79,7 +79,7 @@ func newHostileData(t *testing.T) *hostileData {
 	return h
 }
 
-func (h *hostileData) job(t *testing.T, commands ...string) (Job, *logSink) {
+func (h *hostileData) job(commands ...string) (Job, *logSink) {
 	log := newLogSink()
 	var b [4]byte
 	rand.Read(b[:])
@@ -147,7 +147,7 @@ func TestIsolatedRunCannotReachTheServer(t *testing.T) {
 	defer signal.Stop(sigterm)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			job, log := h.job(t, tt.command)
+			job, log := h.job(tt.command)
 			_, err := Run(context.Background(), job)
 			var cerr *CommandError
 			if !errors.As(err, &cerr) {
@@ -189,7 +189,7 @@ func TestIsolatedRunLeavesNoDaemon(t *testing.T) {
 	var b [3]byte
 	rand.Read(b[:])
 	arg := "1000." + strconv.Itoa(int(b[0])<<16|int(b[1])<<8|int(b[2])) // unique, and still a number for sleep
-	job, log := h.job(t, "setsid sleep "+arg+" </dev/null >/dev/null 2>&1 & echo started")
+	job, log := h.job("setsid sleep "+arg+" </dev/null >/dev/null 2>&1 & echo started")
 	if _, err := Run(context.Background(), job); err != nil {
 		t.Fatalf("Run: %v\nlog:\n%s", err, log)
 	}
@@ -226,7 +226,7 @@ func sleepers(arg string) []int {
 // still works under isolation.
 func TestIsolatedRunDoesOrdinaryWork(t *testing.T) {
 	h := newHostileData(t)
-	job, log := h.job(t,
+	job, log := h.job(
 		`mkdir -p sub/deeper && cd sub && export GREETING=hello && echo "$GREETING" > f.txt && cat f.txt`,
 		`/usr/bin/env | grep -q '^GREETING=' && exit 1; cat proton-inputs.json`,
 		`echo scratch > "$TMPDIR/t" && cat "$TMPDIR/t" && mktemp >/dev/null`,
@@ -252,7 +252,7 @@ func TestIsolatedRunDoesOrdinaryWork(t *testing.T) {
 // cannot re-raise the shell's signal; the run still fails, as status 128+N.
 func TestIsolatedRunReportsSignalDeath(t *testing.T) {
 	h := newHostileData(t)
-	job, log := h.job(t, "kill -KILL $$")
+	job, log := h.job("kill -KILL $$")
 	_, err := Run(context.Background(), job)
 	var cerr *CommandError
 	if !errors.As(err, &cerr) {

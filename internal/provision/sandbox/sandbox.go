@@ -264,7 +264,13 @@ func Setup(cfg Config) (*Policy, Status, error) {
 		p.Namespaces = true
 		st.add(MechNamespaces, true, "each run is PID 1's tree in its own PID namespace: nothing it starts outlives it")
 		st.add(MechPrivateProc, true, "/proc shows only the run's own processes")
-		st.add(MechPrivateTmp, true, "/tmp and TMPDIR are a directory in the run's work directory")
+		tmp := "/tmp and TMPDIR are a directory in the run's work directory"
+		for _, p := range cfg.Protect {
+			if abs, err := filepath.Abs(p); err == nil && within(abs, "/tmp") {
+				tmp = "TMPDIR is a directory in the run's work directory; the host's /tmp is closed (the data directory is under /tmp, so /tmp cannot be replaced)"
+			}
+		}
+		st.add(MechPrivateTmp, true, tmp)
 	}
 
 	if mode == Strict {
