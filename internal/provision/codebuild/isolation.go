@@ -26,7 +26,12 @@ import (
 //     other process of the namespace and exits, and the kernel kills what
 //     is left (a `setsid cmd &` too) when PID 1 exits;
 //   - it cannot re-raise the shell's fatal signal, so a shell killed by
-//     signal N is reported as exit status 128+N, as shells do.
+//     signal N is reported as exit status 128+N, as shells do;
+//   - its exit kills every process of the namespace at once. On a cancel,
+//     the processes a shell's trap left to clean up are promised the rest
+//     of the grace period, so after a SIGTERM the supervisor outlives the
+//     shell until every process of the namespace is gone (awaitNamespace);
+//     the server's SIGKILL at the end of the grace period ends the wait.
 
 // defaultIsolation is the Policy of jobs that set none.
 var defaultIsolation atomic.Pointer[sandbox.Policy]
@@ -114,4 +119,18 @@ func shellAttr(sb *sandbox.Shell) (*syscall.SysProcAttr, []string) {
 		return nil, nil
 	}
 	return &syscall.SysProcAttr{Credential: sb.Credential}, sb.Env
+}
+
+// awaitNamespace, in a supervisor that is PID 1 of its namespace, reaps
+// processes until none is left: orphans of the namespace are reparented to
+// PID 1. Elsewhere it returns at once.
+func awaitNamespace() {
+	if os.Getpid() != 1 {
+		return
+	}
+	for {
+		if _, err := syscall.Wait4(-1, nil, 0, nil); err != nil && err != syscall.EINTR {
+			return // ECHILD: nobody left
+		}
+	}
 }

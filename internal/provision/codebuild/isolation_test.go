@@ -262,3 +262,25 @@ func TestIsolatedRunReportsSignalDeath(t *testing.T) {
 		t.Errorf("CommandError = %+v, want SIGKILL or exit status 137", cerr)
 	}
 }
+
+// TestIsolatedCancelKeepsTheGracePeriod: a cancelled command whose trap
+// starts a cleanup in the background and exits still gets its cleanup done
+// within the grace period, although the run's PID namespace ends with it.
+func TestIsolatedCancelKeepsTheGracePeriod(t *testing.T) {
+	h := newHostileData(t)
+	job, log := h.job(`trap '(sleep 0.3; echo cleaned > cleaned) & exit 143' TERM; echo ready; while :; do sleep 0.05; done`)
+	job.Grace = 5 * time.Second
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	errc := runAsync(ctx, job)
+	log.waitFor(t, "\nready\n")
+	cancel(errUserCancel)
+	err := await(t, errc)
+	var cerr *CanceledError
+	if !errors.As(err, &cerr) || cerr.Killed {
+		t.Fatalf("Run = %v, want a cancel without SIGKILL\nlog:\n%s", err, log)
+	}
+	if got := readFile(t, filepath.Join(job.Dir, "cleaned")); got != "cleaned\n" {
+		t.Errorf("cleaned = %q", got)
+	}
+}

@@ -45,6 +45,9 @@ import (
 //     the shell (a SIGTERM sent earlier would be swallowed by the supervisor).
 //   - It forwards the shell's status faithfully: the same exit code, or death
 //     by the same signal (re-raised with the default action).
+//   - Under isolation it confines itself just before it starts the shell,
+//     and may be PID 1 of the run's own PID namespace: isolation.go says
+//     what changes then.
 
 const (
 	// supervisorArg, as argv[1], marks a supervisor process together with
@@ -135,15 +138,20 @@ func supervise(parent, command string) int {
 		sh.Wait() // the status is in sh.ProcessState
 		close(exited)
 	}()
+	stopping := false // a SIGTERM or the like reached the group
 	for {
 		select {
 		case sig := <-sigs:
 			if sig == parentDeathSignal && parentGone(ppid) {
 				killGroup()
 			}
+			stopping = stopping || sig != parentDeathSignal
 			// Any other signal went to the whole group, so the command got it
 			// too; we outlive it to report how the command ended.
 		case <-exited:
+			if stopping {
+				awaitNamespace() // the grace period's cleanup, see isolation.go
+			}
 			ws := sh.ProcessState.Sys().(syscall.WaitStatus)
 			if ws.Signaled() {
 				reraise(ws.Signal())
