@@ -189,7 +189,7 @@ func TestIsolatedRunLeavesNoDaemon(t *testing.T) {
 	var b [3]byte
 	rand.Read(b[:])
 	arg := "1000." + strconv.Itoa(int(b[0])<<16|int(b[1])<<8|int(b[2])) // unique, and still a number for sleep
-	job, log := h.job("setsid sleep "+arg+" </dev/null >/dev/null 2>&1 & echo started")
+	job, log := h.job("setsid sleep " + arg + " </dev/null >/dev/null 2>&1 & echo started")
 	if _, err := Run(context.Background(), job); err != nil {
 		t.Fatalf("Run: %v\nlog:\n%s", err, log)
 	}
