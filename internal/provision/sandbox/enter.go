@@ -135,6 +135,9 @@ func restrictFiles(p *Policy, workDir string, ownTmp bool) error {
 		landlock.RWFiles("/dev/null", "/dev/zero", "/dev/full").IgnoreIfMissing(),
 		landlock.ROFiles("/dev/random", "/dev/urandom").IgnoreIfMissing(),
 	}
+	if len(p.ReadOnlyFiles) > 0 {
+		rules = append(rules, landlock.ROFiles(p.ReadOnlyFiles...).IgnoreIfMissing())
+	}
 	if p.Namespaces {
 		rules = append(rules, landlock.RODirs("/proc")) // the run's PID namespace's
 	}

@@ -116,13 +116,17 @@ type Config struct {
 // Policy is a Config resolved for this machine: what Enter does in a run's
 // supervisor. It travels to the supervisor in an environment variable.
 type Policy struct {
-	Mode       Mode     `json:"mode"`
-	UID        int      `json:"uid"` // -1: keep the server's user
-	GID        int      `json:"gid"`
-	ReadOnly   []string `json:"ro"`
-	Limits     Limits   `json:"limits"`
-	Namespaces bool     `json:"ns"`       // new PID and mount namespaces
-	Landlock   bool     `json:"landlock"` // false: the kernel has no Landlock
+	Mode     Mode     `json:"mode"`
+	UID      int      `json:"uid"` // -1: keep the server's user
+	GID      int      `json:"gid"`
+	ReadOnly []string `json:"ro"`
+	// ReadOnlyFiles are files outside ReadOnly that files in /etc link to
+	// (/etc/resolv.conf -> /run/systemd/resolve/...), readable so that name
+	// resolution keeps working.
+	ReadOnlyFiles []string `json:"rof,omitempty"`
+	Limits        Limits   `json:"limits"`
+	Namespaces    bool     `json:"ns"`       // new PID and mount namespaces
+	Landlock      bool     `json:"landlock"` // false: the kernel has no Landlock
 }
 
 // EnvVar names the environment variable that carries the Policy to the
@@ -241,6 +245,7 @@ func Setup(cfg Config) (*Policy, Status, error) {
 		return nil, st, err
 	}
 	p.ReadOnly = ro
+	p.ReadOnlyFiles = linkedFiles(ro, cfg.Protect)
 
 	root := os.Geteuid() == 0
 	if root {
@@ -382,6 +387,28 @@ func readOnlyDirs(cfg Config) ([]string, error) {
 		dirs = append(dirs, d)
 	}
 	return dirs, nil
+}
+
+// etcLinks are files in /etc that runs need and that are often symbolic
+// links out of /etc.
+var etcLinks = []string{"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/localtime"}
+
+// linkedFiles are the targets of etcLinks outside the read-only
+// directories, other than protected paths.
+func linkedFiles(ro, protect []string) []string {
+	var files []string
+	for _, f := range etcLinks {
+		target, err := filepath.EvalSymlinks(f)
+		if err != nil || target == f {
+			continue
+		}
+		covered := slices.ContainsFunc(ro, func(d string) bool { return within(target, resolved(d)) }) ||
+			slices.ContainsFunc(protect, func(p string) bool { return within(target, resolved(p)) })
+		if !covered {
+			files = append(files, target)
+		}
+	}
+	return files
 }
 
 func resolved(d string) string {

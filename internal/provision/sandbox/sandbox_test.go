@@ -150,3 +150,29 @@ func TestSetupReportsEveryMechanism(t *testing.T) {
 		t.Error("an unknown --run-as user was accepted")
 	}
 }
+
+// TestLinkedFilesFollowEtcLinksOutOfTheReadOnlyDirs: /etc/resolv.conf
+// linking into /run (systemd-resolved) stays readable; a link into a
+// read-only directory or into a protected one adds nothing.
+func TestLinkedFilesFollowEtcLinksOutOfTheReadOnlyDirs(t *testing.T) {
+	base := t.TempDir()
+	run, data, usr := filepath.Join(base, "run"), filepath.Join(base, "data"), filepath.Join(base, "usr")
+	for _, d := range []string{run, data, usr} {
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "f"), []byte("x"), 0o644)
+	}
+	etc := filepath.Join(base, "etc")
+	os.MkdirAll(etc, 0o755)
+	links := map[string]string{"resolv.conf": filepath.Join(run, "f"), "hosts": filepath.Join(data, "f"), "localtime": filepath.Join(usr, "f")}
+	saved := etcLinks
+	t.Cleanup(func() { etcLinks = saved })
+	etcLinks = nil
+	for name, target := range links {
+		os.Symlink(target, filepath.Join(etc, name))
+		etcLinks = append(etcLinks, filepath.Join(etc, name))
+	}
+	got := linkedFiles([]string{usr}, []string{data})
+	if want := []string{filepath.Join(run, "f")}; !reflect.DeepEqual(got, want) {
+		t.Errorf("linkedFiles = %v, want %v", got, want)
+	}
+}
