@@ -189,7 +189,10 @@ func startServer(t *testing.T, dataDir string, flags ...string) *server {
 	t.Helper()
 	s := &server{dataDir: dataDir, log: &syncBuffer{}, done: make(chan struct{})}
 	// Port 0: the kernel picks a free port and the server prints it.
-	s.cmd = exec.Command(hadronBin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--cancel-grace", cancelGrace, "--auth", "none")
+	// --isolation off: many tests' commands report through files outside
+	// their work directory (pids, cleanup markers), which isolation forbids.
+	// isolation_test.go turns it on.
+	s.cmd = exec.Command(hadronBin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--cancel-grace", cancelGrace, "--auth", "none", "--isolation", "off")
 	s.cmd.Args = append(s.cmd.Args, flags...) // later flags win
 	s.cmd.Env = withoutPrefixes(os.Environ(), "HADRON_")
 	// The server's children may hold the pipe's write end after the server
