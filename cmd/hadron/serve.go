@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/auth"
+	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/connguard"
 	"github.com/hadronhq/hadron/internal/engine"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
@@ -61,6 +62,9 @@ type serveCommand struct {
 	keysDir     string
 	isolation   sandbox.Config
 	maxPending  int
+	// aws is how Hadron reaches AWS for its own work (CloudFormation
+	// stacks, roles assumed for runs, secrets); unset: no AWS access.
+	aws awsaccess.Config
 }
 
 // ParseFlags reads flags, each defaulting to its HADRON_* environment variable.
@@ -121,6 +125,8 @@ func (c *serveCommand) ParseFlags(args []string) error {
 		maxPending = s
 		return nil
 	})
+	fs.StringVar(&c.aws.Region, "aws-region", env("HADRON_AWS_REGION", ""), "region of Hadron's own AWS calls (CloudFormation stacks, roles assumed for runs, secrets), with the server's default AWS credential chain; unset (and no --aws-endpoint-url): Hadron makes no AWS calls (HADRON_AWS_REGION)")
+	fs.StringVar(&c.aws.EndpointURL, "aws-endpoint-url", env("HADRON_AWS_ENDPOINT_URL", ""), "endpoint of every AWS service Hadron calls, for a private endpoint or a local stand-in (HADRON_AWS_ENDPOINT_URL)")
 	fs.StringVar(&c.logLevel, "log-level", env("HADRON_LOG_LEVEL", "info"), "debug, info, warn or error (HADRON_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -215,17 +221,23 @@ func (c *serveCommand) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	st, notifier, err := openStore(ctx, c.dataDir, c.databaseURL, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv, err := server.New(ctx, server.Config{
 		DataDir:     c.dataDir,
 		BundleDir:   c.bundleDir,
 		Region:      c.region,
 		AccountID:   c.accountID,
-		CancelGrace: c.cancelGrace,
 		Workers:     c.workers,
-		Endpoint:    endpoint,
+		Engines:     engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
-		DatabaseURL: c.databaseURL,
+		Store:       st,
+		SharedStore: c.databaseURL != "",
+		Notifier:    notifier,
 		Lease:       c.lease,
 		Auth:        authn,
 	})

@@ -40,6 +40,13 @@ type Type struct {
 
 	Properties map[string]*Type // object
 	Required   []string         // object
+	// Object values may hold properties Properties does not name, as
+	// OpenAPI allows unless additionalProperties says otherwise:
+	// ClosedProperties is additionalProperties: false, which refuses them;
+	// AdditionalProperties is additionalProperties given as a schema, which
+	// they must match. Otherwise they are kept as given.
+	ClosedProperties     bool
+	AdditionalProperties *Type
 
 	Default    any  // a value in the package's Go types
 	HasDefault bool // whether Default was given (it may be nil)
@@ -258,6 +265,14 @@ func (sp *schemaParser) parseType(n *yaml.Node, where string, depth int) (*Type,
 			t.ExclusiveMaximum, err = sp.boolean(kv.value, where+".exclusiveMaximum")
 		case "items":
 			t.Items, err = sp.parseType(kv.value, where+".items", depth+1)
+		case "additionalProperties":
+			if v := deref(kv.value); v.Kind == yaml.MappingNode {
+				t.AdditionalProperties, err = sp.parseType(v, where+".additionalProperties", depth+1)
+			} else {
+				var open bool
+				open, err = sp.boolean(v, where+".additionalProperties")
+				t.ClosedProperties = !open
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -319,11 +334,13 @@ func (sp *schemaParser) parseType(n *yaml.Node, where string, depth int) (*Type,
 		if err != nil {
 			return nil, err
 		}
-		// A default is applied without further checks, so it must itself be
-		// a valid value.
+		// Proton registered a default without checking it against its
+		// type (`default: "public"` on a boolean, `default: ""` under
+		// minLength: 12) and passed it on as written, so Hadron does too.
+		// A valid default gets the defaults of its own properties.
 		out, verr := t.validate(v, "")
 		if verr != nil {
-			return nil, nodeError(schemaPath, defaultN, "%s: the default %s is invalid: %s", where, valueText(v), verr.Message)
+			out = v
 		}
 		t.Default, t.HasDefault = out, true
 	}

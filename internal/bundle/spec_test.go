@@ -77,8 +77,6 @@ func TestEnvironmentInputsReportsTheInput(t *testing.T) {
 		{"maxItems", spec("  tier: dev\n  tags: [a, b, c, d]\n"), "tags", "must have at most 3 items, not 4"},
 		{"item constraint", spec("  tier: dev\n  tags: [ok, much-too-long]\n"), "tags[1]", "input 'tags[1]': must be at most 8 characters long"},
 		{"list expected", spec("  tier: dev\n  tags: solo\n"), "tags", `must be a list, not the string "solo"`},
-		{"unknown input", spec("  tier: dev\n  vpc_cdir: 10.0.0.0/16\n"), "vpc_cdir", "invalid spec: input 'vpc_cdir': is not an input of this template (its inputs are: az_count, nat, owner, ratio, tags, tier, vpc_cidr)"},
-		{"several unknown inputs", spec("  tier: dev\n  a: 1\n  b: 2\n"), "", "unknown inputs 'a', 'b': none is an input of this template"},
 		{"CURRENT_VAL without a current deployment", spec("  tier: ${Proton::CURRENT_VAL}\n"), "tier", "input 'tier': ${Proton::CURRENT_VAL} keeps the current value, and there is none"},
 		{"wrong kind", "proton: ServiceSpec\ninstances: []\n", "", "invalid spec: 'proton: ServiceSpec' is not a spec of this kind: it must say 'proton: EnvironmentSpec'"},
 		{"no proton key", "spec:\n  tier: dev\n", "", "the spec must start with 'proton: EnvironmentSpec'"},
@@ -223,8 +221,6 @@ func TestServiceSpecNamesTheInstance(t *testing.T) {
 	}{
 		{"instance input out of range", s, "proton: ServiceSpec\ninstances:\n  - name: api\n    environment: dev\n    spec: {port: 70000}\n",
 			"invalid spec: instance 'api': input 'port': must be at most 65535, not 70000"},
-		{"instance unknown input", s, "proton: ServiceSpec\ninstances:\n  - name: api\n    environment: dev\n    spec: {prot: 1}\n",
-			"invalid spec: instance 'api': input 'prot': is not an input of this template"},
 		{"instance required missing", noPipeline, "proton: ServiceSpec\ninstances:\n  - name: worker\n    environment: dev\n",
 			"invalid spec: instance 'worker': input 'queue': is required"},
 		{"instance without environment", s, "proton: ServiceSpec\ninstances:\n  - name: api\n",

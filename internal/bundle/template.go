@@ -84,6 +84,27 @@ type CodebuildSettings struct {
 	Provision   []string          // never empty
 	Deprovision []string          // may be empty: then deleting runs nothing
 	InputType   string            // InputTypeJSON (the default) or InputTypeHCL
+	Env         CodebuildEnv      // settings.env, as in a buildspec's env
+}
+
+// CodebuildEnv is the env of a codebuild manifest entry, as a buildspec
+// 0.2 env: the variables to set for the commands, by name. Values are the
+// YAML scalars as written ("TF_VERSION: 1.5" gives "1.5"; null gives "").
+// Its exported-variables, shell and git-credential-helper are accepted
+// and ignored: they concern a CodeBuild project Hadron does not have.
+type CodebuildEnv struct {
+	// Variables are plain values: `variables: {TF_VERSION: "1.5.0"}`.
+	Variables map[string]string
+	// SecretsManager names AWS Secrets Manager secrets, as CodeBuild wrote
+	// them: "secret-id[:json-key[:version-stage[:version-id]]]". The
+	// manifest key is secrets-manager (secrets_manager is accepted too).
+	SecretsManager map[string]string
+	// ParameterStore names SSM parameters by name. The manifest key is
+	// parameter-store (parameter_store is accepted too).
+	//
+	// A name may appear in more than one of the maps, as CodeBuild let it;
+	// the runner decides which wins (codebuild.Job: secrets over variables).
+	ParameterStore map[string]string
 }
 
 // Engine returns the provisioning engine the manifest calls for:
@@ -199,11 +220,12 @@ func ParseServiceTemplate(f *Files, pipelineCustomerManaged bool) (*Template, er
 }
 
 // checkBundle applies the rules about the bundle as a whole: at most
-// MaxTemplateFiles IaC template files, and every YAML file valid YAML.
-// infraDir is where t.Infrastructure came from.
+// MaxTemplateFiles IaC template files. infraDir is where t.Infrastructure
+// came from. Other files are not parsed, as Proton parsed only the schema
+// and the manifests: a .yml file may be a Terraform templatefile() source
+// that is not YAML at all.
 func checkBundle(f *Files, t *Template, infraDir string) error {
 	var templates []string
-	jinja := map[string]bool{} // Jinja sources are YAML only once rendered
 	parts := []struct {
 		dir string
 		in  *Infrastructure
@@ -215,25 +237,12 @@ func checkBundle(f *Files, t *Template, infraDir string) error {
 		for _, mt := range part.in.Manifest.Templates {
 			for _, file := range mt.Files {
 				templates = append(templates, part.dir+"/"+file)
-				if mt.RenderingEngine == RenderingJinja {
-					jinja[part.dir+"/"+file] = true
-				}
 			}
 		}
 	}
 	if len(templates) > MaxTemplateFiles {
 		slices.Sort(templates)
 		return errorf("the manifests name %d template files, over Proton's limit of %d per bundle: %s", len(templates), MaxTemplateFiles, strings.Join(templates, ", "))
-	}
-	for _, p := range f.Paths() {
-		ext := path.Ext(p)
-		if (ext != ".yaml" && ext != ".yml") || jinja[p] || p == schemaPath {
-			continue
-		}
-		data, _ := f.Get(p)
-		if _, err := parseYAML(p, data); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -421,8 +430,8 @@ func parseManifestTemplate(file string, n *yaml.Node, where string, files map[st
 }
 
 // parseCodebuildSettings parses the settings of a codebuild entry.
-// Settings Hadron does not use (env, project_properties) are accepted and
-// ignored, as they were meaningful to Proton.
+// Settings Hadron does not use (project_properties and the like) are
+// accepted and ignored, as they were meaningful to Proton.
 func parseCodebuildSettings(file string, n *yaml.Node, where string) (*CodebuildSettings, error) {
 	entries, err := mapping(file, n, where)
 	if err != nil {
@@ -454,6 +463,10 @@ func parseCodebuildSettings(file string, n *yaml.Node, where string) (*Codebuild
 			}
 		case "input_type":
 			s.InputType, err = inputType(file, kv.value, where+".input_type")
+		case "env":
+			if !isNull(kv.value) {
+				s.Env, err = parseCodebuildEnv(file, kv.value, where+".env")
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -466,6 +479,65 @@ func parseCodebuildSettings(file string, n *yaml.Node, where string) (*Codebuild
 		return nil, nodeError(file, provisionN, "%s.provision is empty: list the commands that deploy the infrastructure", where)
 	}
 	return s, nil
+}
+
+// parseCodebuildEnv parses the env of a codebuild entry's settings.
+func parseCodebuildEnv(file string, n *yaml.Node, where string) (CodebuildEnv, error) {
+	var env CodebuildEnv
+	entries, err := mapping(file, n, where)
+	if err != nil {
+		return env, err
+	}
+	seen := map[string]string{} // which of the spellings of a map was used
+	for _, kv := range entries {
+		var dst *map[string]string
+		switch kv.key {
+		case "variables":
+			dst = &env.Variables
+		case "secrets-manager", "secrets_manager":
+			dst = &env.SecretsManager
+		case "parameter-store", "parameter_store":
+			dst = &env.ParameterStore
+		default:
+			continue // exported-variables, shell, git-credential-helper
+		}
+		canon := strings.ReplaceAll(kv.key, "_", "-")
+		if other, dup := seen[canon]; dup {
+			return env, nodeError(file, kv.keyN, "%s: %s and %s are the same setting: give it once", where, other, kv.key)
+		}
+		seen[canon] = kv.key
+		if isNull(kv.value) {
+			continue
+		}
+		m, err := scalarMap(file, kv.value, where+"."+kv.key)
+		if err != nil {
+			return env, err
+		}
+		*dst = m
+	}
+	return env, nil
+}
+
+// scalarMap returns a mapping of names to scalars as strings; null is "".
+func scalarMap(file string, n *yaml.Node, where string) (map[string]string, error) {
+	entries, err := mapping(file, n, where)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(entries))
+	for _, kv := range entries {
+		if kv.key == "" {
+			return nil, nodeError(file, kv.keyN, "%s: a variable name must not be empty", where)
+		}
+		if isNull(kv.value) {
+			m[kv.key] = ""
+			continue
+		}
+		if m[kv.key], err = scalarString(file, kv.value, where+"."+kv.key); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }
 
 // inputType parses an input_type: JSON or HCL, in any case.

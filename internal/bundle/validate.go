@@ -86,8 +86,10 @@ func (t *Type) validate(v any, path string) (any, *SpecError) {
 	return v, nil
 }
 
-// validateObject checks the properties of an object value: no unknown ones,
-// required ones present, defaults applied to absent (or null) ones.
+// validateObject checks the properties of an object value: required ones
+// present, defaults applied to absent (or null) ones, and the others as
+// additionalProperties says (kept as given unless the schema says false or
+// gives their type).
 func (t *Type) validateObject(m map[string]any, path string) (map[string]any, *SpecError) {
 	var unknown []string
 	for k := range m {
@@ -95,19 +97,30 @@ func (t *Type) validateObject(m map[string]any, path string) (map[string]any, *S
 			unknown = append(unknown, k)
 		}
 	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
+	slices.Sort(unknown)
+	if len(unknown) > 0 && t.ClosedProperties {
 		known := slices.Sorted(maps.Keys(t.Properties))
 		what, their := "an input of this template", "its inputs are"
 		if path != "" {
 			what, their = "a property of '"+path+"'", "its properties are"
 		}
 		if len(unknown) == 1 {
-			return nil, &SpecError{Input: joinPath(path, unknown[0]), Message: fmt.Sprintf("is not %s (%s: %s)", what, their, listOrNone(known))}
+			return nil, &SpecError{Input: joinPath(path, unknown[0]), Message: fmt.Sprintf("is not %s, whose schema sets additionalProperties: false (%s: %s)", what, their, listOrNone(known))}
 		}
-		return nil, &SpecError{Input: path, Message: fmt.Sprintf("unknown inputs '%s': none is %s (%s: %s)", strings.Join(unknown, "', '"), what, their, listOrNone(known))}
+		return nil, &SpecError{Input: path, Message: fmt.Sprintf("unknown inputs '%s': none is %s, whose schema sets additionalProperties: false (%s: %s)", strings.Join(unknown, "', '"), what, their, listOrNone(known))}
 	}
-	out := make(map[string]any, len(t.Properties))
+	out := make(map[string]any, len(t.Properties)+len(unknown))
+	for _, name := range unknown {
+		v := m[name]
+		if t.AdditionalProperties != nil && v != nil {
+			nv, err := t.AdditionalProperties.validate(v, joinPath(path, name))
+			if err != nil {
+				return nil, err
+			}
+			v = nv
+		}
+		out[name] = v
+	}
 	for _, name := range slices.Sorted(maps.Keys(t.Properties)) {
 		p := t.Properties[name]
 		v, set := m[name]

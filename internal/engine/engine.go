@@ -1,5 +1,5 @@
 // Package engine runs deployments: workers claim queued deployments from the
-// store under a lease, hand them to the provisioner their plan names, and end
+// store under a lease, hand them to the provisioning engine their plan names, and end
 // them with a conditional write. It also carries cancels to the run they stop
 // and finishes, honestly, deployments whose worker died.
 //
@@ -17,16 +17,15 @@ package engine
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -37,12 +36,13 @@ const (
 	DefaultPollInterval = 2 * time.Second
 )
 
-// Causes a run's context is cancelled with; they reach the provisioner so it
-// can tell a user's cancel from a shutdown.
+// Causes a run's context is cancelled with; they reach the engine that runs
+// it so it can tell a user's cancel from a shutdown. They are provision's,
+// named here for the engine's callers.
 var (
-	ErrUserCancelled = errors.New("deployment cancelled by user")
-	ErrShutdown      = errors.New("server shutting down")
-	ErrLeaseLost     = errors.New("lease on the deployment lost")
+	ErrUserCancelled = provision.ErrUserCancelled
+	ErrShutdown      = provision.ErrShutdown
+	ErrLeaseLost     = provision.ErrLeaseLost
 )
 
 // Messages of deployments the engine ends without a provisioner's word.
@@ -51,67 +51,9 @@ const (
 	MessageShutdown   = "provisioning interrupted: server shut down before the run finished"
 )
 
-// Plan is what a deployment runs, decided when the deployment is accepted and
-// stored with it as JSON.
-type Plan struct {
-	// Engine names the provisioner: "codebuild", "customer_managed", or an
-	// engine Hadron does not run yet ("cloudformation", "terraform").
-	Engine string `json:"engine"`
-	// Commands are the manifest's provision (or deprovision) commands.
-	Commands []string `json:"commands,omitempty"`
-	// Inputs is the proton-inputs.json the commands read.
-	Inputs json.RawMessage `json:"inputs,omitempty"`
-	// Bundle names the template version whose files the run needs.
-	Bundle *BundleRef `json:"bundle,omitempty"`
-	// Files are more files for the working directory, by name (a component's
-	// template file, which is not part of any bundle).
-	Files map[string]string `json:"files,omitempty"`
-	// Outputs are known in advance for customer-managed resources.
-	Outputs map[string]string `json:"outputs,omitempty"`
-	// Env is added to the commands' environment (RESOURCE_ARN, ...).
-	Env map[string]string `json:"env,omitempty"`
-}
-
-// BundleRef points at a directory of a template version's bundle.
-type BundleRef struct {
-	Kind     string `json:"kind"`
-	Template string `json:"template"`
-	Major    int    `json:"major"`
-	Minor    int    `json:"minor"`
-	Dir      string `json:"dir"`
-}
-
-// Work is one run handed to a provisioner.
-type Work struct {
-	Deployment *store.Deployment
-	Plan       Plan
-	// Dir is a fresh, empty working directory the run may use.
-	Dir string
-	// Files are the bundle directory's files (nil when the plan names none).
-	Files map[string][]byte
-	// Log receives the run's output; it is kept as the deployment's log.
-	Log io.Writer
-}
-
-// Provisioner does the work of a deployment. Cancellation arrives only through
-// ctx, whose cause is ErrUserCancelled, ErrShutdown or ErrLeaseLost. It returns
-// the outputs on success; on cancel, an error that wraps the context's cause
-// when the work was stopped, any other error when it could not be.
-type Provisioner interface {
-	Provision(ctx context.Context, w Work) (map[string]string, error)
-}
-
-// ProvisionerFunc adapts a function to Provisioner.
-type ProvisionerFunc func(ctx context.Context, w Work) (map[string]string, error)
-
-// Provision calls f.
-func (f ProvisionerFunc) Provision(ctx context.Context, w Work) (map[string]string, error) {
-	return f(ctx, w)
-}
-
 // FileSource reads the files of a bundle directory.
 type FileSource interface {
-	BundleFiles(ctx context.Context, ref BundleRef) (map[string][]byte, error)
+	BundleFiles(ctx context.Context, ref provision.BundleRef) (map[string][]byte, error)
 }
 
 // Config configures an Engine.
@@ -123,10 +65,11 @@ type Config struct {
 	Lease        time.Duration
 	PollInterval time.Duration
 	// DataDir holds work/<id> (working directories) and logs/<id>.log.
-	DataDir      string
-	Provisioners map[string]Provisioner
-	Files        FileSource
-	Logger       *slog.Logger
+	DataDir string
+	// Engines runs the plans, by the engine each names.
+	Engines *provision.Registry
+	Files   FileSource
+	Logger  *slog.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 	// OnClaim, when set, is called with each claimed deployment before it runs
@@ -277,7 +220,7 @@ func (e *Engine) Cancel(id string) {
 // deployment this engine still runs is left to its lease keeper, which either
 // renews the lease or gives the run up.
 func (e *Engine) Recover(ctx context.Context, alive string) error {
-	orphans, err := e.cfg.Store.DeploymentsOrphaned(ctx, e.cfg.Now(), alive)
+	orphans, err := e.cfg.Store.DeploymentsOrphaned(ctx, store.DeploymentsOrphanedParams{ExpiredBefore: e.cfg.Now(), Alive: alive})
 	if err != nil {
 		return fmt.Errorf("recover deployments: %w", err)
 	}
@@ -315,7 +258,7 @@ func (e *Engine) work(ctx context.Context) {
 	defer ticker.Stop()
 	for {
 		for ctx.Err() == nil {
-			d, err := e.cfg.Store.DeploymentClaim(ctx, e.cfg.Owner, e.leaseExpiry())
+			d, err := e.cfg.Store.DeploymentClaim(ctx, store.DeploymentClaimParams{Owner: e.cfg.Owner, Expires: e.leaseExpiry()})
 			if err != nil {
 				if ctx.Err() == nil {
 					e.cfg.Logger.Error("claim deployment", "err", err)
@@ -365,7 +308,7 @@ func (e *Engine) keepLeases(ctx context.Context) {
 		}
 		e.mu.Unlock()
 		for _, id := range ids {
-			status, err := e.cfg.Store.DeploymentRenew(ctx, id, e.cfg.Owner, e.leaseExpiry())
+			status, err := e.cfg.Store.DeploymentRenew(ctx, store.DeploymentRenewParams{ID: id, Owner: e.cfg.Owner, Expires: e.leaseExpiry()})
 			switch {
 			case errors.Is(err, store.ErrStatusChanged):
 				e.cancelRun(id, ErrLeaseLost)

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
+	"github.com/hadronhq/hadron/internal/provision/customermanaged"
 	"github.com/hadronhq/hadron/internal/store"
 	"github.com/hadronhq/hadron/internal/store/sqlite"
 )
@@ -48,11 +50,10 @@ func setup(t *testing.T, mutate func(*engine.Config)) *fixture {
 		Lease:        3 * time.Second,
 		PollInterval: 50 * time.Millisecond,
 		DataDir:      dir,
-		Provisioners: map[string]engine.Provisioner{
-			engine.EngineCodebuild:       engine.Codebuild{Grace: 300 * time.Millisecond},
-			engine.EngineCustomerManaged: engine.CustomerManaged,
-		},
+		Engines:      provision.NewRegistry(),
 	}
+	cfg.Engines.Register(codebuild.Name, &codebuild.Engine{Grace: 300 * time.Millisecond})
+	cfg.Engines.Register(customermanaged.Name, customermanaged.Engine{})
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -68,14 +69,14 @@ func (f *fixture) start(t *testing.T) {
 }
 
 // deploy queues a deployment of a new environment with the given plan.
-func (f *fixture) deploy(t *testing.T, plan engine.Plan) *store.Deployment {
+func (f *fixture) deploy(t *testing.T, plan provision.Plan) *store.Deployment {
 	t.Helper()
 	return f.deployAs(t, store.ResourceEnvironment, plan)
 }
 
 // deployAs queues a deployment of a new resource of the given type: the
 // engine treats every deployable type alike, and the race tests prove it.
-func (f *fixture) deployAs(t *testing.T, typ string, plan engine.Plan) *store.Deployment {
+func (f *fixture) deployAs(t *testing.T, typ string, plan provision.Plan) *store.Deployment {
 	t.Helper()
 	n := seq.Add(1)
 	raw, _ := json.Marshal(plan)
@@ -112,7 +113,7 @@ func (f *fixture) deployAs(t *testing.T, typ string, plan engine.Plan) *store.De
 // the in-process signal to the run.
 func (f *fixture) cancel(t *testing.T, id string) store.CancelResult {
 	t.Helper()
-	res, err := f.store.DeploymentCancel(context.Background(), id, time.Now())
+	res, err := f.store.DeploymentCancel(context.Background(), store.DeploymentCancelParams{ID: id, At: time.Now()})
 	if err != nil {
 		t.Fatalf("cancel: %v", err)
 	}
@@ -153,8 +154,18 @@ func waitFile(t *testing.T, path string) {
 	t.Fatalf("%s never appeared", path)
 }
 
-func codebuildPlan(commands ...string) engine.Plan {
-	return engine.Plan{Engine: engine.EngineCodebuild, Commands: commands, Inputs: json.RawMessage(`{"environment":{"name":"e","inputs":{}}}`)}
+func codebuildPlan(commands ...string) provision.Plan {
+	spec, _ := json.Marshal(map[string][]string{"commands": commands})
+	return provision.Plan{Engine: codebuild.Name, Spec: spec, Inputs: json.RawMessage(`{"environment":{"name":"e","inputs":{}}}`)}
+}
+
+// runFunc is an engine made of its Run, for tests that hold a run at a known point.
+type runFunc func(ctx context.Context, run provision.Run) (provision.Result, error)
+
+func (f runFunc) Plan(provision.Request) (json.RawMessage, error) { return nil, nil }
+
+func (f runFunc) Run(ctx context.Context, run provision.Run) (provision.Result, error) {
+	return f(ctx, run)
 }
 
 func TestSuccessfulRunMakesTargetStateCurrentWithOutputs(t *testing.T) {
@@ -199,7 +210,7 @@ func TestEngineHadronCannotRunFailsNamingIt(t *testing.T) {
 	t.Parallel()
 	f := setup(t, nil)
 	f.start(t)
-	d := f.deploy(t, engine.Plan{Engine: "cloudformation"})
+	d := f.deploy(t, provision.Plan{Engine: "cloudformation"})
 	got := f.waitEnded(t, d.ID)
 	if got.Status != store.StatusFailed || !strings.Contains(got.StatusMessage, "cloudformation") {
 		t.Errorf("status = %s %q; want FAILED naming cloudformation", got.Status, got.StatusMessage)
@@ -284,14 +295,14 @@ func TestRunThatFinishesWhileCancelLandsEndsSucceeded(t *testing.T) {
 	forEachResourceType(t, func(t *testing.T, typ string) {
 		atFinish, release := make(chan struct{}), make(chan struct{})
 		f := setup(t, func(c *engine.Config) {
-			c.Provisioners["hold"] = engine.ProvisionerFunc(func(ctx context.Context, w engine.Work) (map[string]string, error) {
+			c.Engines.Register("hold", runFunc(func(ctx context.Context, _ provision.Run) (provision.Result, error) {
 				close(atFinish)
 				<-release
-				return map[string]string{"done": "yes"}, nil // the work completed: the cancel came too late
-			})
+				return provision.Result{Outputs: map[string]string{"done": "yes"}}, nil // the work completed: the cancel came too late
+			}))
 		})
 		f.start(t)
-		d := f.deployAs(t, typ, engine.Plan{Engine: "hold"})
+		d := f.deployAs(t, typ, provision.Plan{Engine: "hold"})
 		<-atFinish
 		if res := f.cancel(t, d.ID); res.Status != store.StatusCancelling {
 			t.Fatalf("cancel = %s, want CANCELLING", res.Status)
@@ -314,7 +325,7 @@ func TestCancelAfterTheRunFinishedIsRefusedNamingStatus(t *testing.T) {
 	f.start(t)
 	d := f.deploy(t, codebuildPlan("true"))
 	f.waitEnded(t, d.ID)
-	res, err := f.store.DeploymentCancel(context.Background(), d.ID, time.Now())
+	res, err := f.store.DeploymentCancel(context.Background(), store.DeploymentCancelParams{ID: d.ID, At: time.Now()})
 	if !errors.Is(err, store.ErrStatusChanged) || res.Status != store.StatusSucceeded {
 		t.Errorf("cancel after success = %v, %v; want ErrStatusChanged naming SUCCEEDED", res, err)
 	}
@@ -324,14 +335,14 @@ func TestRunThatCannotBeStoppedEndsFailed(t *testing.T) {
 	t.Parallel()
 	atRun := make(chan struct{})
 	f := setup(t, func(c *engine.Config) {
-		c.Provisioners["stuck"] = engine.ProvisionerFunc(func(ctx context.Context, w engine.Work) (map[string]string, error) {
+		c.Engines.Register("stuck", runFunc(func(ctx context.Context, _ provision.Run) (provision.Result, error) {
 			close(atRun)
 			<-ctx.Done()
-			return nil, errors.New("process group 4242 survived SIGKILL")
-		})
+			return provision.Result{}, errors.New("process group 4242 survived SIGKILL")
+		}))
 	})
 	f.start(t)
-	d := f.deploy(t, engine.Plan{Engine: "stuck"})
+	d := f.deploy(t, provision.Plan{Engine: "stuck"})
 	<-atRun
 	f.cancel(t, d.ID)
 	got := f.waitEnded(t, d.ID)
@@ -363,11 +374,11 @@ func TestStartFinishesDeploymentsOfADeadWorkerHonestly(t *testing.T) {
 	queued := f.deploy(t, codebuildPlan("true"))
 	// A previous process claimed two and died; one of them was being cancelled.
 	for range 2 {
-		if d, err := f.store.DeploymentClaim(ctx, "dead-process", time.Now().Add(time.Hour)); err != nil || d == nil {
+		if d, err := f.store.DeploymentClaim(ctx, store.DeploymentClaimParams{Owner: "dead-process", Expires: time.Now().Add(time.Hour)}); err != nil || d == nil {
 			t.Fatalf("claim: %v %v", d, err)
 		}
 	}
-	if res, err := f.store.DeploymentCancel(ctx, cancelling.ID, time.Now()); err != nil || res.Status != store.StatusCancelling {
+	if res, err := f.store.DeploymentCancel(ctx, store.DeploymentCancelParams{ID: cancelling.ID, At: time.Now()}); err != nil || res.Status != store.StatusCancelling {
 		t.Fatalf("cancel: %v %v", res, err)
 	}
 	f.start(t)

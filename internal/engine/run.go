@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -58,14 +59,13 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 }
 
 func (e *Engine) provision(ctx context.Context, d *store.Deployment, logw io.Writer) (map[string]string, error) {
-	var plan Plan
+	var plan provision.Plan
 	if err := json.Unmarshal([]byte(d.Plan), &plan); err != nil {
 		return nil, fmt.Errorf("deployment plan is unreadable: %w", err)
 	}
-	p, ok := e.cfg.Provisioners[plan.Engine]
+	eng, ok := e.cfg.Engines.Lookup(plan.Engine)
 	if !ok {
-		return nil, fmt.Errorf("this deployment needs the %s provisioning engine, which this Hadron server does not run; "+
-			"only %s can be deployed here for now", plan.Engine, e.engineNames())
+		return nil, e.cfg.Engines.NotRunning(plan.Engine)
 	}
 	var files map[string][]byte
 	if plan.Bundle != nil {
@@ -91,18 +91,10 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, logw io.Wri
 		return nil, fmt.Errorf("create working directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	return p.Provision(ctx, Work{Deployment: d, Plan: plan, Dir: dir, Files: files, Log: logw})
-}
-
-func (e *Engine) engineNames() string {
-	names := ""
-	for name := range e.cfg.Provisioners {
-		if names != "" {
-			names += ", "
-		}
-		names += name
-	}
-	return names
+	// TODO(store): keep res.Resources for List*ProvisionedResources; the
+	// store has no column for them yet, and the engines run today report none.
+	res, err := eng.Run(ctx, provision.Run{DeploymentID: d.ID, Operation: d.Operation, Plan: plan, Dir: dir, Files: files, Log: logw})
+	return res.Outputs, err
 }
 
 // finish ends d according to how its run ended. The write is conditional on

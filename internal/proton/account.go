@@ -27,7 +27,7 @@ type accountSettings struct {
 }
 
 // GetAccountSettings returns the pipeline provisioning settings.
-func (s *Service) GetAccountSettings(ctx context.Context, in *api.GetAccountSettingsInput) (*api.GetAccountSettingsOutput, error) {
+func (s *API) GetAccountSettings(ctx context.Context, in *api.GetAccountSettingsInput) (*api.GetAccountSettingsOutput, error) {
 	st, err := s.accountSettings(ctx)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func (s *Service) GetAccountSettings(ctx context.Context, in *api.GetAccountSett
 // set to "" is removed, and deletePipelineProvisioningRepository removes the
 // repository. Settings the call does not name stay as they are. The changes
 // are made in one transaction.
-func (s *Service) UpdateAccountSettings(ctx context.Context, in *api.UpdateAccountSettingsInput) (*api.UpdateAccountSettingsOutput, error) {
+func (s *API) UpdateAccountSettings(ctx context.Context, in *api.UpdateAccountSettingsInput) (*api.UpdateAccountSettingsOutput, error) {
 	deleteRepo := in.DeletePipelineProvisioningRepository != nil && *in.DeletePipelineProvisioningRepository
 	if deleteRepo && in.PipelineProvisioningRepository != nil {
 		return nil, validationf("pipelineProvisioningRepository and deletePipelineProvisioningRepository cannot be given together: set deletePipelineProvisioningRepository only to remove the repository")
@@ -78,7 +78,7 @@ func (s *Service) UpdateAccountSettings(ctx context.Context, in *api.UpdateAccou
 }
 
 // accountSettings reads the account's pipeline provisioning settings.
-func (s *Service) accountSettings(ctx context.Context) (accountSettings, error) {
+func (s *API) accountSettings(ctx context.Context) (accountSettings, error) {
 	values, err := s.cfg.Store.SettingsGet(ctx)
 	if err != nil {
 		return accountSettings{}, err
@@ -100,7 +100,7 @@ func parseAccountSettings(values map[string]string) (accountSettings, error) {
 	return st, nil
 }
 
-func (s *Service) apiAccountSettings(st accountSettings) api.AccountSettings {
+func (s *API) apiAccountSettings(st accountSettings) api.AccountSettings {
 	out := api.AccountSettings{
 		PipelineCodebuildRoleArn: st.PipelineCodebuildRoleArn,
 		PipelineServiceRoleArn:   st.PipelineServiceRoleArn,
@@ -114,6 +114,6 @@ func (s *Service) apiAccountSettings(st accountSettings) api.AccountSettings {
 }
 
 // repositoryArn is the ARN of a linked repository, as Proton forms it.
-func (s *Service) repositoryArn(r *repoBranch) string {
+func (s *API) repositoryArn(r *repoBranch) string {
 	return s.arn(fmt.Sprintf("repository/%s:%s", lower(r.Provider), r.Name))
 }

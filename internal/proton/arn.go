@@ -3,7 +3,7 @@ package proton
 import "fmt"
 
 // arn returns the ARN of a resource from its key ("environment/prod").
-func (s *Service) arn(key string) string {
+func (s *API) arn(key string) string {
 	return fmt.Sprintf("arn:aws:proton:%s:%s:%s", s.cfg.Region, s.cfg.AccountID, key)
 }
 

@@ -5,13 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/bundle"
-	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -49,7 +48,7 @@ func (c componentState) apiState() string {
 
 // CreateComponent creates a directly defined component, in an environment or
 // attached to a service instance, and deploys it.
-func (s *Service) CreateComponent(ctx context.Context, in *api.CreateComponentInput) (*api.CreateComponentOutput, error) {
+func (s *API) CreateComponent(ctx context.Context, in *api.CreateComponentInput) (*api.CreateComponentOutput, error) {
 	if (in.ServiceName == "") != (in.ServiceInstanceName == "") {
 		return nil, validationf("serviceName and serviceInstanceName go together: give both to attach the component, or neither")
 	}
@@ -96,7 +95,7 @@ func (s *Service) CreateComponent(ctx context.Context, in *api.CreateComponentIn
 // returns its environment: an attached component lives in its instance's
 // environment, whose service template version must allow directly defined
 // components; the environment must have a componentRoleArn.
-func (s *Service) componentEnvironment(ctx context.Context, envName string, c componentState) (string, error) {
+func (s *API) componentEnvironment(ctx context.Context, envName string, c componentState) (string, error) {
 	if c.ServiceName != "" {
 		inst, err := s.getInstance(ctx, c.ServiceName, c.ServiceInstanceName)
 		if err != nil {
@@ -134,28 +133,30 @@ func (s *Service) componentEnvironment(ctx context.Context, envName string, c co
 // componentDeployment validates a component's manifest and builds the
 // deployment of r toward target (or its de-provisioning). A manifest naming
 // an engine Hadron does not run is accepted; its deployment fails naming it.
-func (s *Service) componentDeployment(ctx context.Context, r *store.Resource, target componentState, op string, now time.Time) (*store.Deployment, error) {
+func (s *API) componentDeployment(ctx context.Context, r *store.Resource, target componentState, op string, now time.Time) (*store.Deployment, error) {
 	m, files, err := bundle.ParseComponentManifest(target.Manifest, target.TemplateFile)
 	if err != nil {
 		return nil, validationf("manifest: %s", err.Error())
 	}
-	plan := engine.Plan{Engine: m.Engine(), Env: map[string]string{"RESOURCE_ARN": s.arn(r.Key)}, Files: map[string]string{}}
+	req := provision.Request{
+		Engine: m.Engine(), Operation: op, Manifest: m, Files: map[string]string{},
+		Target:               s.target(provision.KindComponent, r.Key, r.Name, r.EnvironmentName, target.ServiceName, nil),
+		PreviousDeploymentID: r.LastSucceededDeploymentID,
+	}
 	for name, data := range files {
-		plan.Files[name] = string(data)
+		req.Files[name] = string(data)
 	}
-	if plan.Engine == engine.EngineCodebuild {
-		inputs, err := s.componentInputs(ctx, r, target)
-		if err != nil {
-			return nil, err
-		}
-		plan.Inputs = inputs
-		plan.Commands = m.Templates[0].Settings.Provision
-		if op == store.OperationDelete {
-			plan.Commands = m.Templates[0].Settings.Deprovision
-		}
+	if env, err := s.cfg.Store.ResourceGet(ctx, environmentKey(r.EnvironmentName)); err == nil {
+		req.Settings = envSettingsOf(env).provisioning()
 	}
-	if op == store.OperationDelete && plan.Engine != engine.EngineCodebuild && r.LastSucceededDeploymentID == "" {
-		plan = engine.Plan{Engine: engine.EngineCustomerManaged} // nothing was ever provisioned
+	if req.Inputs, err = s.componentInputs(ctx, r, target); err != nil {
+		return nil, err
+	}
+	var plan provision.Plan
+	if op == provision.OperationDelete && !s.deprovision(req.Engine, r) {
+		plan = provision.Nothing()
+	} else if plan, err = s.plan(req); err != nil {
+		return nil, err
 	}
 	planJSON, _ := json.Marshal(plan)
 	status := store.StatusInProgress
@@ -174,42 +175,8 @@ func (s *Service) componentDeployment(ctx context.Context, r *store.Resource, ta
 	return d, nil
 }
 
-// componentInputs is the inputs file of a component: its name, the service
-// and instance it is attached to with the instance's inputs, and its
-// environment's outputs.
-func (s *Service) componentInputs(ctx context.Context, r *store.Resource, c componentState) ([]byte, error) {
-	env, err := s.getEnvironment(ctx, r.EnvironmentName)
-	if err != nil {
-		return nil, err
-	}
-	var envOutputs map[string]string
-	json.Unmarshal([]byte(env.Outputs), &envOutputs)
-	in := map[string]any{
-		"component":   map[string]any{"name": r.Name},
-		"environment": map[string]any{"name": env.Name, "account_id": s.cfg.AccountID, "outputs": envOutputs},
-	}
-	if c.ServiceName != "" {
-		inputs := map[string]any{}
-		if inst, err := s.getInstance(ctx, c.ServiceName, c.ServiceInstanceName); err == nil {
-			if _, tmpl, err := s.parsedVersion(ctx, kindSvc, inst.TemplateName, inst.TemplateMajor, inst.TemplateMinor); err == nil {
-				spec := cmp.Or(c.ServiceSpec, inst.Spec)
-				if i, err := instanceFromSpec(tmpl.Schema, spec, inst.Name, nil); err == nil {
-					inputs = i.Inputs
-				}
-			}
-		}
-		in["service"] = map[string]any{"name": c.ServiceName}
-		in["service_instance"] = map[string]any{"name": c.ServiceInstanceName, "inputs": inputs}
-	}
-	raw, err := json.Marshal(in)
-	if err != nil {
-		return nil, fmt.Errorf("encode proton-inputs.json: %w", err)
-	}
-	return raw, nil
-}
-
 // GetComponent returns one component.
-func (s *Service) GetComponent(ctx context.Context, in *api.GetComponentInput) (*api.GetComponentOutput, error) {
+func (s *API) GetComponent(ctx context.Context, in *api.GetComponentInput) (*api.GetComponentOutput, error) {
 	r, err := s.getComponent(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -218,7 +185,7 @@ func (s *Service) GetComponent(ctx context.Context, in *api.GetComponentInput) (
 	return &api.GetComponentOutput{Component: &c}, nil
 }
 
-func (s *Service) getComponent(ctx context.Context, name string) (*store.Resource, error) {
+func (s *API) getComponent(ctx context.Context, name string) (*store.Resource, error) {
 	r, err := s.cfg.Store.ResourceGet(ctx, componentKey(name))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("component %s not found", name)
@@ -228,7 +195,7 @@ func (s *Service) getComponent(ctx context.Context, name string) (*store.Resourc
 
 // ListComponents lists components by name, filtered by environment, service
 // or service instance.
-func (s *Service) ListComponents(ctx context.Context, in *api.ListComponentsInput) (*api.ListComponentsOutput, error) {
+func (s *API) ListComponents(ctx context.Context, in *api.ListComponentsInput) (*api.ListComponentsOutput, error) {
 	if in.ServiceInstanceName != "" && in.ServiceName == "" {
 		return nil, validationf("serviceInstanceName needs serviceName")
 	}
@@ -270,7 +237,7 @@ func (s *Service) ListComponents(ctx context.Context, in *api.ListComponentsInpu
 // UpdateComponent changes a component's description (NONE) or deploys it
 // again with a new template file, service spec or attachment (CURRENT_VERSION).
 // Omitted names keep the attachment; empty names detach.
-func (s *Service) UpdateComponent(ctx context.Context, in *api.UpdateComponentInput) (*api.UpdateComponentOutput, error) {
+func (s *API) UpdateComponent(ctx context.Context, in *api.UpdateComponentInput) (*api.UpdateComponentOutput, error) {
 	r, err := s.getComponent(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -282,7 +249,7 @@ func (s *Service) UpdateComponent(ctx context.Context, in *api.UpdateComponentIn
 		if in.ServiceSpec != "" || in.TemplateFile != "" || in.ServiceName != nil || in.ServiceInstanceName != nil {
 			return nil, validationf("deploymentType NONE changes the description only: templateFile, serviceSpec and the attachment need CURRENT_VERSION")
 		}
-		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, r.Key, in.Description, nil, s.now())
+		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, store.ResourceUpdateMetadataParams{Key: r.Key, Description: in.Description, At: s.now()})
 		if errors.Is(err, store.ErrActiveDeployment) {
 			return nil, activeConflict("component", r)
 		}
@@ -342,7 +309,7 @@ func (s *Service) UpdateComponent(ctx context.Context, in *api.UpdateComponentIn
 
 // DeleteComponent de-provisions and deletes a detached component. A retry
 // while it runs returns the component.
-func (s *Service) DeleteComponent(ctx context.Context, in *api.DeleteComponentInput) (*api.DeleteComponentOutput, error) {
+func (s *API) DeleteComponent(ctx context.Context, in *api.DeleteComponentInput) (*api.DeleteComponentOutput, error) {
 	r, err := s.getComponent(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -376,42 +343,35 @@ func (s *Service) DeleteComponent(ctx context.Context, in *api.DeleteComponentIn
 
 // CancelComponentDeployment cancels the component's IN_PROGRESS deployment,
 // exactly as CancelEnvironmentDeployment does.
-func (s *Service) CancelComponentDeployment(ctx context.Context, in *api.CancelComponentDeploymentInput) (*api.CancelComponentDeploymentOutput, error) {
-	r, err := s.getComponent(ctx, in.ComponentName)
+func (s *API) CancelComponentDeployment(ctx context.Context, in *api.CancelComponentDeploymentInput) (*api.CancelComponentDeploymentOutput, error) {
+	r, err := s.cancelDeployment(ctx, kindComponent, ref{Name: in.ComponentName})
 	if err != nil {
-		return nil, err
-	}
-	if r, err = s.cancel(ctx, "component", r); err != nil {
 		return nil, err
 	}
 	return &api.CancelComponentDeploymentOutput{Component: s.component(r)}, nil
 }
 
 // ListComponentOutputs lists a component's outputs, or those of one of its deployments.
-func (s *Service) ListComponentOutputs(ctx context.Context, in *api.ListComponentOutputsInput) (*api.ListComponentOutputsOutput, error) {
-	r, err := s.getComponent(ctx, in.ComponentName)
-	if err != nil {
-		return nil, err
-	}
-	outputs, err := s.outputs(ctx, r, in.DeploymentId)
+func (s *API) ListComponentOutputs(ctx context.Context, in *api.ListComponentOutputsInput) (*api.ListComponentOutputsOutput, error) {
+	outputs, err := s.listOutputs(ctx, kindComponent, ref{Name: in.ComponentName}, in.DeploymentId)
 	if err != nil {
 		return nil, err
 	}
 	return &api.ListComponentOutputsOutput{Outputs: outputs}, nil
 }
 
-// ListComponentProvisionedResources lists what the component's provisioning
-// created: nothing Hadron can know of for commands it ran.
-func (s *Service) ListComponentProvisionedResources(ctx context.Context, in *api.ListComponentProvisionedResourcesInput) (*api.ListComponentProvisionedResourcesOutput, error) {
-	if _, err := s.getComponent(ctx, in.ComponentName); err != nil {
+// ListComponentProvisionedResources lists what the provisioning of the resource created (see listProvisionedResources).
+func (s *API) ListComponentProvisionedResources(ctx context.Context, in *api.ListComponentProvisionedResourcesInput) (*api.ListComponentProvisionedResourcesOutput, error) {
+	list, err := s.listProvisionedResources(ctx, kindComponent, ref{Name: in.ComponentName})
+	if err != nil {
 		return nil, err
 	}
-	return &api.ListComponentProvisionedResourcesOutput{ProvisionedResources: []api.ProvisionedResource{}}, nil
+	return &api.ListComponentProvisionedResourcesOutput{ProvisionedResources: list}, nil
 }
 
 // checkInstanceFree refuses to attach component name to an instance that has
 // another component: an instance has one component, its "default".
-func (s *Service) checkInstanceFree(ctx context.Context, name string, c componentState) error {
+func (s *API) checkInstanceFree(ctx context.Context, name string, c componentState) error {
 	if c.ServiceName == "" {
 		return nil
 	}
@@ -429,7 +389,7 @@ func (s *Service) checkInstanceFree(ctx context.Context, name string, c componen
 
 // attachedComponents returns the components attached to an instance of
 // service (instance "" for any), as deployed or as an active deployment aims.
-func (s *Service) attachedComponents(ctx context.Context, service, instance string) ([]*store.Resource, error) {
+func (s *API) attachedComponents(ctx context.Context, service, instance string) ([]*store.Resource, error) {
 	all, err := s.allResources(ctx, store.ResourceFilter{Type: store.ResourceComponent})
 	if err != nil {
 		return nil, err
@@ -451,7 +411,7 @@ func (s *Service) attachedComponents(ctx context.Context, service, instance stri
 	return out, nil
 }
 
-func (s *Service) component(r *store.Resource) api.Component {
+func (s *API) component(r *store.Resource) api.Component {
 	c := decodeComponentState(r.Spec)
 	return api.Component{
 		Arn: s.arn(r.Key), CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus,

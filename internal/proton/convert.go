@@ -1,8 +1,6 @@
 package proton
 
 import (
-	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
@@ -23,25 +21,6 @@ func optional(s string) *string {
 }
 
 func lower(s string) string { return strings.ToLower(s) }
-
-// stringValues renders spec inputs as output values: strings as they are,
-// anything else as its JSON text.
-func stringValues(inputs map[string]any) map[string]string {
-	out := make(map[string]string, len(inputs))
-	for k, v := range inputs {
-		switch v := v.(type) {
-		case string:
-			out[k] = v
-		default:
-			raw, err := json.Marshal(v)
-			if err != nil {
-				raw = []byte(fmt.Sprint(v))
-			}
-			out[k] = string(raw)
-		}
-	}
-	return out
-}
 
 func deref(s *string) string {
 	if s == nil {

@@ -12,7 +12,7 @@ import (
 
 // GetDeployment returns one deployment. The optional names must be those of
 // the deployment's target.
-func (s *Service) GetDeployment(ctx context.Context, in *api.GetDeploymentInput) (*api.GetDeploymentOutput, error) {
+func (s *API) GetDeployment(ctx context.Context, in *api.GetDeploymentInput) (*api.GetDeploymentOutput, error) {
 	d, err := s.cfg.Store.DeploymentGet(ctx, in.Id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("deployment %s not found", in.Id)
@@ -30,7 +30,7 @@ func (s *Service) GetDeployment(ctx context.Context, in *api.GetDeploymentInput)
 }
 
 // ListDeployments lists deployments newest first, filtered by resource.
-func (s *Service) ListDeployments(ctx context.Context, in *api.ListDeploymentsInput) (*api.ListDeploymentsOutput, error) {
+func (s *API) ListDeployments(ctx context.Context, in *api.ListDeploymentsInput) (*api.ListDeploymentsOutput, error) {
 	if in.ServiceInstanceName != "" && in.ServiceName == "" {
 		return nil, validationf("serviceInstanceName needs serviceName")
 	}
@@ -66,7 +66,7 @@ func (s *Service) ListDeployments(ctx context.Context, in *api.ListDeploymentsIn
 }
 
 // DeleteDeployment deletes the record of a deployment that has ended.
-func (s *Service) DeleteDeployment(ctx context.Context, in *api.DeleteDeploymentInput) (*api.DeleteDeploymentOutput, error) {
+func (s *API) DeleteDeployment(ctx context.Context, in *api.DeleteDeploymentInput) (*api.DeleteDeploymentOutput, error) {
 	d, err := s.cfg.Store.DeploymentDelete(ctx, in.Id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -80,7 +80,7 @@ func (s *Service) DeleteDeployment(ctx context.Context, in *api.DeleteDeployment
 	return &api.DeleteDeploymentOutput{Deployment: s.deployment(d)}, nil
 }
 
-func (s *Service) deployment(d *store.Deployment) *api.Deployment {
+func (s *API) deployment(d *store.Deployment) *api.Deployment {
 	out := &api.Deployment{
 		Arn: s.arn(deploymentKey(d.ID)), CompletedAt: apiTime(d.CompletedAt), ComponentName: d.ComponentName,
 		CreatedAt: apiTime(d.CreatedAt), DeploymentStatus: d.Status, DeploymentStatusMessage: d.StatusMessage,

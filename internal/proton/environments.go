@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/bundle"
-	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -37,7 +36,7 @@ type repoBranch struct {
 
 // CreateEnvironment creates an environment from a published template version
 // and deploys it.
-func (s *Service) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentInput) (*api.CreateEnvironmentOutput, error) {
+func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentInput) (*api.CreateEnvironmentOutput, error) {
 	t, err := s.getTemplate(ctx, kindEnv, in.TemplateName)
 	if err != nil {
 		return nil, err
@@ -59,7 +58,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *api.CreateEnvironme
 	settings.CreateRequest = string(fingerprint)
 
 	key := environmentKey(in.Name)
-	plan, _, err := s.envDeployPlan(ctx, key, in.Name, v, in.Spec, "", settings)
+	plan, _, err := s.envDeployPlan(ctx, key, in.Name, v, in.Spec, "", settings, "")
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +85,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *api.CreateEnvironme
 
 // createEnvironmentRetry answers a CreateEnvironment for a name that exists:
 // the same call retried gets the environment, as long as nothing changed it since.
-func (s *Service) createEnvironmentRetry(ctx context.Context, key, fingerprint string) (*api.CreateEnvironmentOutput, error) {
+func (s *API) createEnvironmentRetry(ctx context.Context, key, fingerprint string) (*api.CreateEnvironmentOutput, error) {
 	r, err := s.cfg.Store.ResourceGet(ctx, key)
 	if err != nil {
 		return nil, err
@@ -107,7 +106,7 @@ func (s *Service) createEnvironmentRetry(ctx context.Context, key, fingerprint s
 
 // resolveVersion finds the published version a resource deploys: the given
 // minor, or the recommended (highest published) minor of the major.
-func (s *Service) resolveVersion(ctx context.Context, t *store.Template, majorS, minorS string) (*store.TemplateVersion, error) {
+func (s *API) resolveVersion(ctx context.Context, t *store.Template, majorS, minorS string) (*store.TemplateVersion, error) {
 	major, err := strconv.Atoi(majorS)
 	if err != nil {
 		return nil, validationf("templateMajorVersion %q is not a number", majorS)
@@ -144,10 +143,11 @@ func (s *Service) resolveVersion(ctx context.Context, t *store.Template, majorS,
 // against its manifest, and returns what the deployment will run.
 // currentSpec, when set, supplies the values ${Proton::CURRENT_VAL} keeps.
 // It also returns spec with ${Proton::CURRENT_VAL} resolved, the spec to keep.
-func (s *Service) envDeployPlan(ctx context.Context, key, name string, v *store.TemplateVersion, spec, currentSpec string, settings envSettings) (engine.Plan, string, error) {
+// prev is the environment's last successful deployment ("" for a create).
+func (s *API) envDeployPlan(ctx context.Context, key, name string, v *store.TemplateVersion, spec, currentSpec string, settings envSettings, prev string) (provision.Plan, string, error) {
 	tmpl, err := s.parseBundle(ctx, v)
 	if err != nil {
-		return engine.Plan{}, "", fmt.Errorf("template version %s:%d.%d no longer parses: %w", v.TemplateName, v.Major, v.Minor, err)
+		return provision.Plan{}, "", fmt.Errorf("template version %s:%d.%d no longer parses: %w", v.TemplateName, v.Major, v.Minor, err)
 	}
 	var current map[string]any
 	if currentSpec != "" {
@@ -155,72 +155,45 @@ func (s *Service) envDeployPlan(ctx context.Context, key, name string, v *store.
 	}
 	inputs, err := tmpl.Schema.EnvironmentInputsWithCurrent(spec, current)
 	if err != nil {
-		return engine.Plan{}, "", validationf("%s", err.Error())
+		return provision.Plan{}, "", validationf("%s", err.Error())
 	}
 	spec, err = bundle.ResolveCurrentValues(spec, func(section, input string) (any, bool) {
 		v, ok := inputs[input]
 		return v, ok && section == bundle.SectionEnvironment
 	})
 	if err != nil {
-		return engine.Plan{}, "", err
+		return provision.Plan{}, "", err
 	}
-	if settings.Provisioning == api.ProvisioningCustomerManaged || tmpl.Infrastructure == nil {
-		return engine.Plan{Engine: engine.EngineCustomerManaged, Outputs: stringValues(inputs)}, spec, nil
-	}
-	if err := checkEnvProvisioning(tmpl.Infrastructure.Manifest.Engine(), settings); err != nil {
-		return engine.Plan{}, "", err
-	}
-	plan, err := s.envPlan(key, name, v, tmpl, inputs, store.OperationDeploy)
+	plan, err := s.envPlan(key, name, v, tmpl, inputs, settings, provision.OperationDeploy, prev)
 	return plan, spec, err
 }
 
-// envPlan builds the plan of a deployment (deploy or delete) of an environment.
-func (s *Service) envPlan(key, name string, v *store.TemplateVersion, tmpl *bundle.Template, inputs map[string]any, op string) (engine.Plan, error) {
-	m := tmpl.Infrastructure.Manifest
-	plan := engine.Plan{
-		Engine: m.Engine(),
-		Bundle: &engine.BundleRef{Kind: v.Kind, Template: v.TemplateName, Major: v.Major, Minor: v.Minor, Dir: "infrastructure"},
-		Env:    map[string]string{"RESOURCE_ARN": s.arn(key)},
+// envPlan builds the plan of a deployment (deploy or delete) of an
+// environment: a customer-managed one (or one whose template has no
+// infrastructure) on the customer-managed engine, the others on the engine
+// their manifest names.
+func (s *API) envPlan(key, name string, v *store.TemplateVersion, tmpl *bundle.Template, inputs map[string]any, settings envSettings, op, prev string) (provision.Plan, error) {
+	req := provision.Request{
+		Engine: provision.CustomerManaged, Operation: op, Target: s.target(provision.KindEnvironment, key, name, name, "", v),
+		Settings: settings.provisioning(), Inputs: s.envInputs(name, inputs), PreviousDeploymentID: prev,
 	}
-	if plan.Engine == engine.EngineCodebuild {
-		settings := m.Templates[0].Settings
-		plan.Commands = settings.Provision
-		if op == store.OperationDelete {
-			plan.Commands = settings.Deprovision
-		}
-		raw, err := json.Marshal(map[string]any{"environment": map[string]any{"name": name, "inputs": inputs}})
-		if err != nil {
-			return engine.Plan{}, fmt.Errorf("encode proton-inputs.json: %w", err)
-		}
-		plan.Inputs = raw
+	if settings.Provisioning != api.ProvisioningCustomerManaged && tmpl.Infrastructure != nil {
+		m := tmpl.Infrastructure.Manifest
+		req.Engine, req.Manifest, req.Bundle = m.Engine(), &m, bundleRef(v, "infrastructure")
+	}
+	plan, err := s.plan(req)
+	if err != nil {
+		return provision.Plan{}, err
+	}
+	// Proton's own rule, whatever the engine.
+	if op == provision.OperationDeploy && req.Engine != provision.CustomerManaged &&
+		settings.ProvisioningRepository != nil && (settings.ProtonServiceRoleArn != "" || settings.EnvironmentAccountConnectionID != "") {
+		return provision.Plan{}, validationf("provisioningRepository (self-managed provisioning) cannot be combined with protonServiceRoleArn or environmentAccountConnectionId")
 	}
 	return plan, nil
 }
 
-// checkEnvProvisioning applies Proton's rule that the provisioning method
-// follows the manifest's engine and the environment's roles or repository.
-func checkEnvProvisioning(eng string, st envSettings) error {
-	switch eng {
-	case engine.EngineCodebuild:
-		if st.CodebuildRoleArn == "" && st.EnvironmentAccountConnectionID == "" {
-			return validationf("the template uses CodeBuild provisioning: codebuildRoleArn (or environmentAccountConnectionId) is required")
-		}
-	case "cloudformation":
-		if st.ProtonServiceRoleArn == "" && st.EnvironmentAccountConnectionID == "" {
-			return validationf("the template uses AWS-managed provisioning: protonServiceRoleArn (or environmentAccountConnectionId) is required")
-		}
-	case "terraform":
-		if st.ProvisioningRepository == nil {
-			return validationf("the template uses self-managed (Terraform) provisioning: provisioningRepository is required")
-		}
-	}
-	if st.ProvisioningRepository != nil && (st.ProtonServiceRoleArn != "" || st.EnvironmentAccountConnectionID != "") {
-		return validationf("provisioningRepository (self-managed provisioning) cannot be combined with protonServiceRoleArn or environmentAccountConnectionId")
-	}
-	return nil
-}
-
-func (s *Service) newEnvDeployment(key, name, op string, v *store.TemplateVersion, spec string, plan engine.Plan, now time.Time) *store.Deployment {
+func (s *API) newEnvDeployment(key, name, op string, v *store.TemplateVersion, spec string, plan provision.Plan, now time.Time) *store.Deployment {
 	d := s.newDeployment(key, store.ResourceEnvironment, op, v, spec, plan, now)
 	d.EnvironmentName = name
 	target, _ := json.Marshal(api.DeploymentState{Environment: &api.EnvironmentState{
@@ -232,7 +205,7 @@ func (s *Service) newEnvDeployment(key, name, op string, v *store.TemplateVersio
 
 // newDeployment returns a deployment of resource key to version v with spec,
 // to be started (IN_PROGRESS, or DELETE_IN_PROGRESS for a delete).
-func (s *Service) newDeployment(key, targetType, op string, v *store.TemplateVersion, spec string, plan engine.Plan, now time.Time) *store.Deployment {
+func (s *API) newDeployment(key, targetType, op string, v *store.TemplateVersion, spec string, plan provision.Plan, now time.Time) *store.Deployment {
 	planJSON, _ := json.Marshal(plan)
 	status := store.StatusInProgress
 	if op == store.OperationDelete {
@@ -246,7 +219,7 @@ func (s *Service) newDeployment(key, targetType, op string, v *store.TemplateVer
 }
 
 // GetEnvironment returns one environment.
-func (s *Service) GetEnvironment(ctx context.Context, in *api.GetEnvironmentInput) (*api.GetEnvironmentOutput, error) {
+func (s *API) GetEnvironment(ctx context.Context, in *api.GetEnvironmentInput) (*api.GetEnvironmentOutput, error) {
 	r, err := s.getEnvironment(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -254,7 +227,7 @@ func (s *Service) GetEnvironment(ctx context.Context, in *api.GetEnvironmentInpu
 	return &api.GetEnvironmentOutput{Environment: s.environment(r)}, nil
 }
 
-func (s *Service) getEnvironment(ctx context.Context, name string) (*store.Resource, error) {
+func (s *API) getEnvironment(ctx context.Context, name string) (*store.Resource, error) {
 	r, err := s.cfg.Store.ResourceGet(ctx, environmentKey(name))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("environment %s not found", name)
@@ -264,7 +237,7 @@ func (s *Service) getEnvironment(ctx context.Context, name string) (*store.Resou
 
 // ListEnvironments lists environments by name, optionally only those on the
 // given template major versions.
-func (s *Service) ListEnvironments(ctx context.Context, in *api.ListEnvironmentsInput) (*api.ListEnvironmentsOutput, error) {
+func (s *API) ListEnvironments(ctx context.Context, in *api.ListEnvironmentsInput) (*api.ListEnvironmentsOutput, error) {
 	after, err := decodeToken("environments", in.NextToken)
 	if err != nil {
 		return nil, err
@@ -301,7 +274,7 @@ func (s *Service) ListEnvironments(ctx context.Context, in *api.ListEnvironments
 // UpdateEnvironment changes an environment's metadata (NONE) or deploys it
 // again: with the same version (CURRENT_VERSION), another minor of its major
 // (MINOR_VERSION) or a higher major (MAJOR_VERSION).
-func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentInput) (*api.UpdateEnvironmentOutput, error) {
+func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentInput) (*api.UpdateEnvironmentOutput, error) {
 	r, err := s.getEnvironment(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -318,7 +291,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironme
 		if in.Spec != "" || in.TemplateMajorVersion != "" || in.TemplateMinorVersion != "" {
 			return nil, validationf("deploymentType NONE changes metadata only: spec, templateMajorVersion and templateMinorVersion need CURRENT_VERSION, MINOR_VERSION or MAJOR_VERSION")
 		}
-		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, r.Key, in.Description, &settingsS, s.now())
+		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, store.ResourceUpdateMetadataParams{Key: r.Key, Description: in.Description, Settings: &settingsS, At: s.now()})
 		if errors.Is(err, store.ErrActiveDeployment) {
 			return nil, activeConflict("environment", r)
 		}
@@ -338,7 +311,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironme
 	if spec == "" {
 		spec = r.Spec
 	}
-	plan, spec, err := s.envDeployPlan(ctx, r.Key, r.Name, v, spec, r.Spec, settings)
+	plan, spec, err := s.envDeployPlan(ctx, r.Key, r.Name, v, spec, r.Spec, settings, r.LastSucceededDeploymentID)
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +330,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironme
 
 // deployVersion returns the published template version an update of r with
 // deploymentType deploys (see targetVersion).
-func (s *Service) deployVersion(ctx context.Context, kind string, r *store.Resource, deploymentType, major, minor string) (*store.TemplateVersion, error) {
+func (s *API) deployVersion(ctx context.Context, kind string, r *store.Resource, deploymentType, major, minor string) (*store.TemplateVersion, error) {
 	t, err := s.getTemplate(ctx, kind, r.TemplateName)
 	if err != nil {
 		return nil, err
@@ -429,7 +402,7 @@ func updateEnvSettings(st *envSettings, in *api.UpdateEnvironmentInput) error {
 
 // DeleteEnvironment de-provisions and deletes an environment. A retry while the
 // delete runs returns the environment.
-func (s *Service) DeleteEnvironment(ctx context.Context, in *api.DeleteEnvironmentInput) (*api.DeleteEnvironmentOutput, error) {
+func (s *API) DeleteEnvironment(ctx context.Context, in *api.DeleteEnvironmentInput) (*api.DeleteEnvironmentOutput, error) {
 	r, err := s.getEnvironment(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -466,32 +439,27 @@ func (s *Service) DeleteEnvironment(ctx context.Context, in *api.DeleteEnvironme
 	return &api.DeleteEnvironmentOutput{Environment: ptr(s.environment(r))}, nil
 }
 
-// envDeletePlan decides how to de-provision an environment. CodeBuild runs the
-// manifest's deprovision commands (also after a failed create: its commands
-// may have half-built something). Nothing is to be undone where nothing was
-// ever deployed, or where the template is customer-managed.
-func (s *Service) envDeletePlan(ctx context.Context, r *store.Resource) (engine.Plan, *store.TemplateVersion, error) {
-	none := engine.Plan{Engine: engine.EngineCustomerManaged}
+// envDeletePlan decides how to de-provision an environment: with the engine
+// of the version it runs, when provision.Registry.Deprovision says there is
+// something to undo; not at all when the template no longer parses.
+func (s *API) envDeletePlan(ctx context.Context, r *store.Resource) (provision.Plan, *store.TemplateVersion, error) {
 	major, _ := strconv.Atoi(r.TemplateMajor)
 	minor, _ := strconv.Atoi(r.TemplateMinor)
 	v, err := s.cfg.Store.TemplateVersionGet(ctx, kindEnv, r.TemplateName, major, minor)
 	if err != nil {
-		return engine.Plan{}, nil, fmt.Errorf("template version of environment %s: %w", r.Name, err)
+		return provision.Plan{}, nil, fmt.Errorf("template version of environment %s: %w", r.Name, err)
 	}
-	var settings envSettings
-	json.Unmarshal([]byte(r.Settings), &settings)
+	settings := envSettingsOf(r)
 	tmpl, err := s.parseBundle(ctx, v)
-	if err != nil || settings.Provisioning == api.ProvisioningCustomerManaged || tmpl.Infrastructure == nil {
-		return none, v, nil
-	}
-	if tmpl.Infrastructure.Manifest.Engine() != engine.EngineCodebuild && r.LastSucceededDeploymentID == "" {
-		return none, v, nil
+	if err != nil || settings.Provisioning == api.ProvisioningCustomerManaged || tmpl.Infrastructure == nil ||
+		!s.deprovision(tmpl.Infrastructure.Manifest.Engine(), r) {
+		return provision.Nothing(), v, nil
 	}
 	inputs, err := tmpl.Schema.EnvironmentInputs(r.Spec)
 	if err != nil {
 		inputs = map[string]any{}
 	}
-	plan, err := s.envPlan(r.Key, r.Name, v, tmpl, inputs, store.OperationDelete)
+	plan, err := s.envPlan(r.Key, r.Name, v, tmpl, inputs, settings, provision.OperationDelete, r.LastSucceededDeploymentID)
 	return plan, v, err
 }
 
@@ -500,96 +468,31 @@ func (s *Service) envDeletePlan(ctx context.Context, r *store.Resource) (engine.
 // is stopped and the deployment ends CANCELLED, or FAILED when it could not be
 // stopped, or SUCCEEDED when it finished first. A cancel repeated while
 // CANCELLING answers as the first did.
-func (s *Service) CancelEnvironmentDeployment(ctx context.Context, in *api.CancelEnvironmentDeploymentInput) (*api.CancelEnvironmentDeploymentOutput, error) {
-	r, err := s.getEnvironment(ctx, in.EnvironmentName)
+func (s *API) CancelEnvironmentDeployment(ctx context.Context, in *api.CancelEnvironmentDeploymentInput) (*api.CancelEnvironmentDeploymentOutput, error) {
+	r, err := s.cancelDeployment(ctx, kindEnvironment, ref{Name: in.EnvironmentName})
 	if err != nil {
-		return nil, err
-	}
-	if r, err = s.cancel(ctx, "environment", r); err != nil {
 		return nil, err
 	}
 	return &api.CancelEnvironmentDeploymentOutput{Environment: s.environment(r)}, nil
 }
 
-// cancel is the cancel of every deployable resource type.
-func (s *Service) cancel(ctx context.Context, noun string, r *store.Resource) (*store.Resource, error) {
-	if r.DeploymentStatus == store.StatusCancelling {
-		return r, nil
-	}
-	if r.DeploymentStatus != store.StatusInProgress || r.LastAttemptedDeploymentID == "" {
-		if r.LastAttemptedDeploymentID == "" {
-			return nil, conflictf("%s %s has no deployment to cancel yet: it waits for the service's instances", noun, r.Name)
-		}
-		return nil, conflictf("%s %s has no deployment in progress to cancel: its last deployment %s is %s", noun, r.Name, r.LastAttemptedDeploymentID, r.DeploymentStatus)
-	}
-	res, err := s.cfg.Store.DeploymentCancel(ctx, r.LastAttemptedDeploymentID, s.now())
-	switch {
-	case errors.Is(err, store.ErrStatusChanged) && res.Status == store.StatusCancelling:
-	case errors.Is(err, store.ErrStatusChanged):
-		return nil, conflictf("%s %s has no deployment in progress to cancel: its last deployment %s is %s", noun, r.Name, r.LastAttemptedDeploymentID, res.Status)
-	case err != nil:
-		return nil, err
-	case res.Status == store.StatusCancelling:
-		// The answer is read before the run is told to stop: a run that stops
-		// at once (on another node, the read is a round trip later) would
-		// otherwise show CANCELLED in the cancel's own answer.
-		after, err := s.cfg.Store.ResourceGet(ctx, r.Key)
-		s.engine.Cancel(r.LastAttemptedDeploymentID)
-		return after, err
-	}
-	return s.cfg.Store.ResourceGet(ctx, r.Key)
-}
-
 // ListEnvironmentOutputs lists the outputs of the environment's last successful
 // deployment, or of the given deployment.
-func (s *Service) ListEnvironmentOutputs(ctx context.Context, in *api.ListEnvironmentOutputsInput) (*api.ListEnvironmentOutputsOutput, error) {
-	r, err := s.getEnvironment(ctx, in.EnvironmentName)
-	if err != nil {
-		return nil, err
-	}
-	outputs, err := s.outputs(ctx, r, in.DeploymentId)
+func (s *API) ListEnvironmentOutputs(ctx context.Context, in *api.ListEnvironmentOutputsInput) (*api.ListEnvironmentOutputsOutput, error) {
+	outputs, err := s.listOutputs(ctx, kindEnvironment, ref{Name: in.EnvironmentName}, in.DeploymentId)
 	if err != nil {
 		return nil, err
 	}
 	return &api.ListEnvironmentOutputsOutput{Outputs: outputs}, nil
 }
 
-func (s *Service) outputs(ctx context.Context, r *store.Resource, deploymentID string) ([]api.Output, error) {
-	raw := r.Outputs
-	if deploymentID != "" {
-		d, err := s.cfg.Store.DeploymentGet(ctx, deploymentID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && d.TargetKey != r.Key) {
-			return nil, notFoundf("deployment %s of %s not found", deploymentID, r.Key)
-		}
-		if err != nil {
-			return nil, err
-		}
-		raw = d.Outputs
-	}
-	var m map[string]string
-	if err := json.Unmarshal([]byte(raw), &m); err != nil {
-		return nil, fmt.Errorf("outputs of %s: %w", r.Key, err)
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]api.Output, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, api.Output{Key: k, ValueString: m[k]})
-	}
-	return out, nil
-}
-
-// ListEnvironmentProvisionedResources lists what the environment's
-// provisioning created. The codebuild engine runs arbitrary commands and has
-// no inventory of what they made, so the list is empty.
-func (s *Service) ListEnvironmentProvisionedResources(ctx context.Context, in *api.ListEnvironmentProvisionedResourcesInput) (*api.ListEnvironmentProvisionedResourcesOutput, error) {
-	if _, err := s.getEnvironment(ctx, in.EnvironmentName); err != nil {
+// ListEnvironmentProvisionedResources lists what the provisioning of the resource created (see listProvisionedResources).
+func (s *API) ListEnvironmentProvisionedResources(ctx context.Context, in *api.ListEnvironmentProvisionedResourcesInput) (*api.ListEnvironmentProvisionedResourcesOutput, error) {
+	list, err := s.listProvisionedResources(ctx, kindEnvironment, ref{Name: in.EnvironmentName})
+	if err != nil {
 		return nil, err
 	}
-	return &api.ListEnvironmentProvisionedResourcesOutput{ProvisionedResources: []api.ProvisionedResource{}}, nil
+	return &api.ListEnvironmentProvisionedResourcesOutput{ProvisionedResources: list}, nil
 }
 
 func envState(r *store.Resource) string {
@@ -599,7 +502,7 @@ func envState(r *store.Resource) string {
 	return string(raw)
 }
 
-func (s *Service) environment(r *store.Resource) api.Environment {
+func (s *API) environment(r *store.Resource) api.Environment {
 	var st envSettings
 	json.Unmarshal([]byte(r.Settings), &st)
 	e := api.Environment{

@@ -13,13 +13,13 @@ import (
 
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/bundle"
-	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
 // CreateServiceInstance adds an instance to a service. The spec is a service
 // spec whose instances list holds an entry with the instance's name.
-func (s *Service) CreateServiceInstance(ctx context.Context, in *api.CreateServiceInstanceInput) (*api.CreateServiceInstanceOutput, error) {
+func (s *API) CreateServiceInstance(ctx context.Context, in *api.CreateServiceInstanceInput) (*api.CreateServiceInstanceOutput, error) {
 	svc, err := s.getService(ctx, in.ServiceName)
 	if err != nil {
 		return nil, err
@@ -50,7 +50,7 @@ func (s *Service) CreateServiceInstance(ctx context.Context, in *api.CreateServi
 		return nil, err
 	}
 	now := s.now()
-	start, err := s.instanceStart(ctx, svc.Name, inst, in.Spec, v, tmpl, now)
+	start, err := s.instanceStart(ctx, svc, inst, in.Spec, v, tmpl, now)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func instanceFromSpec(schema *bundle.Schema, spec, name string, current *bundle.
 }
 
 // GetServiceInstance returns one instance.
-func (s *Service) GetServiceInstance(ctx context.Context, in *api.GetServiceInstanceInput) (*api.GetServiceInstanceOutput, error) {
+func (s *API) GetServiceInstance(ctx context.Context, in *api.GetServiceInstanceInput) (*api.GetServiceInstanceOutput, error) {
 	r, err := s.getInstance(ctx, in.ServiceName, in.Name)
 	if err != nil {
 		return nil, err
@@ -89,7 +89,7 @@ func (s *Service) GetServiceInstance(ctx context.Context, in *api.GetServiceInst
 	return &api.GetServiceInstanceOutput{ServiceInstance: s.instance(r)}, nil
 }
 
-func (s *Service) getInstance(ctx context.Context, service, name string) (*store.Resource, error) {
+func (s *API) getInstance(ctx context.Context, service, name string) (*store.Resource, error) {
 	r, err := s.cfg.Store.ResourceGet(ctx, instanceKey(service, name))
 	if errors.Is(err, store.ErrNotFound) {
 		if _, serr := s.getService(ctx, service); serr != nil {
@@ -102,7 +102,7 @@ func (s *Service) getInstance(ctx context.Context, service, name string) (*store
 
 // ListServiceInstances lists instances, of one service or of all, filtered
 // and sorted as asked (by default by service, then name).
-func (s *Service) ListServiceInstances(ctx context.Context, in *api.ListServiceInstancesInput) (*api.ListServiceInstancesOutput, error) {
+func (s *API) ListServiceInstances(ctx context.Context, in *api.ListServiceInstancesInput) (*api.ListServiceInstancesOutput, error) {
 	if in.ServiceName != "" {
 		if _, err := s.getService(ctx, in.ServiceName); err != nil {
 			return nil, err
@@ -151,7 +151,7 @@ func (s *Service) ListServiceInstances(ctx context.Context, in *api.ListServiceI
 }
 
 // allResources reads every resource a filter selects, page by page.
-func (s *Service) allResources(ctx context.Context, f store.ResourceFilter) ([]*store.Resource, error) {
+func (s *API) allResources(ctx context.Context, f store.ResourceFilter) ([]*store.Resource, error) {
 	var all []*store.Resource
 	after := ""
 	for {
@@ -234,7 +234,7 @@ func sortInstances(list []api.ServiceInstanceSummary, by, order string) {
 // UpdateServiceInstance deploys an instance again, with the deployment types
 // of UpdateEnvironment. The spec is a whole service spec; the instance takes
 // its entry by name. Refused while the instance (or its service) is changing.
-func (s *Service) UpdateServiceInstance(ctx context.Context, in *api.UpdateServiceInstanceInput) (*api.UpdateServiceInstanceOutput, error) {
+func (s *API) UpdateServiceInstance(ctx context.Context, in *api.UpdateServiceInstanceInput) (*api.UpdateServiceInstanceOutput, error) {
 	r, err := s.getInstance(ctx, in.ServiceName, in.Name)
 	if err != nil {
 		return nil, err
@@ -295,7 +295,7 @@ func (s *Service) UpdateServiceInstance(ctx context.Context, in *api.UpdateServi
 			componentIDs = append(componentIDs, c.LastSucceededDeploymentID)
 		}
 	}
-	plan, err := s.instancePlan(r.ServiceName, r.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, components...)
+	plan, err := s.instancePlan(svc, r.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, r.LastSucceededDeploymentID, components...)
 	if err != nil {
 		return nil, err
 	}
@@ -320,46 +320,39 @@ func (s *Service) UpdateServiceInstance(ctx context.Context, in *api.UpdateServi
 
 // CancelServiceInstanceDeployment cancels the instance's IN_PROGRESS
 // deployment, exactly as CancelEnvironmentDeployment does.
-func (s *Service) CancelServiceInstanceDeployment(ctx context.Context, in *api.CancelServiceInstanceDeploymentInput) (*api.CancelServiceInstanceDeploymentOutput, error) {
-	r, err := s.getInstance(ctx, in.ServiceName, in.ServiceInstanceName)
+func (s *API) CancelServiceInstanceDeployment(ctx context.Context, in *api.CancelServiceInstanceDeploymentInput) (*api.CancelServiceInstanceDeploymentOutput, error) {
+	r, err := s.cancelDeployment(ctx, kindServiceInstance, ref{Service: in.ServiceName, Name: in.ServiceInstanceName})
 	if err != nil {
-		return nil, err
-	}
-	if r, err = s.cancel(ctx, "service instance", r); err != nil {
 		return nil, err
 	}
 	return &api.CancelServiceInstanceDeploymentOutput{ServiceInstance: s.instance(r)}, nil
 }
 
 // ListServiceInstanceOutputs lists an instance's outputs, or those of one of its deployments.
-func (s *Service) ListServiceInstanceOutputs(ctx context.Context, in *api.ListServiceInstanceOutputsInput) (*api.ListServiceInstanceOutputsOutput, error) {
-	r, err := s.getInstance(ctx, in.ServiceName, in.ServiceInstanceName)
-	if err != nil {
-		return nil, err
-	}
-	outputs, err := s.outputs(ctx, r, in.DeploymentId)
+func (s *API) ListServiceInstanceOutputs(ctx context.Context, in *api.ListServiceInstanceOutputsInput) (*api.ListServiceInstanceOutputsOutput, error) {
+	outputs, err := s.listOutputs(ctx, kindServiceInstance, ref{Service: in.ServiceName, Name: in.ServiceInstanceName}, in.DeploymentId)
 	if err != nil {
 		return nil, err
 	}
 	return &api.ListServiceInstanceOutputsOutput{Outputs: outputs}, nil
 }
 
-// ListServiceInstanceProvisionedResources lists what the instance's
-// provisioning created: nothing Hadron can know of for commands it ran.
-func (s *Service) ListServiceInstanceProvisionedResources(ctx context.Context, in *api.ListServiceInstanceProvisionedResourcesInput) (*api.ListServiceInstanceProvisionedResourcesOutput, error) {
-	if _, err := s.getInstance(ctx, in.ServiceName, in.ServiceInstanceName); err != nil {
+// ListServiceInstanceProvisionedResources lists what the provisioning of the resource created (see listProvisionedResources).
+func (s *API) ListServiceInstanceProvisionedResources(ctx context.Context, in *api.ListServiceInstanceProvisionedResourcesInput) (*api.ListServiceInstanceProvisionedResourcesOutput, error) {
+	list, err := s.listProvisionedResources(ctx, kindServiceInstance, ref{Service: in.ServiceName, Name: in.ServiceInstanceName})
+	if err != nil {
 		return nil, err
 	}
-	return &api.ListServiceInstanceProvisionedResourcesOutput{ProvisionedResources: []api.ProvisionedResource{}}, nil
+	return &api.ListServiceInstanceProvisionedResourcesOutput{ProvisionedResources: list}, nil
 }
 
 // resourceDeleteStart starts the de-provisioning of a service's instance or
-// pipeline, with the manifest of the version it runs. As for environments,
-// nothing is run for a resource that never deployed on an engine other than
-// codebuild, whose commands may have half-built something.
-func (s *Service) resourceDeleteStart(ctx context.Context, r *store.Resource, now time.Time) (store.DeploymentStartParams, error) {
+// pipeline, with the manifest of the version it runs; nothing is run when
+// provision.Registry.Deprovision says there is nothing to undo, or when the
+// version no longer parses.
+func (s *API) resourceDeleteStart(ctx context.Context, r *store.Resource, now time.Time) (store.DeploymentStartParams, error) {
 	v, tmpl, err := s.parsedVersion(ctx, kindSvc, r.TemplateName, r.TemplateMajor, r.TemplateMinor)
-	plan := engine.Plan{Engine: engine.EngineCustomerManaged}
+	plan := provision.Nothing()
 	if err == nil {
 		plan, err = s.deletePlan(ctx, r, v, tmpl)
 	}
@@ -367,7 +360,7 @@ func (s *Service) resourceDeleteStart(ctx context.Context, r *store.Resource, no
 		return store.DeploymentStartParams{}, err
 	}
 	if err != nil {
-		plan = engine.Plan{Engine: engine.EngineCustomerManaged}
+		plan = provision.Nothing()
 	}
 	d := s.newDeployment(r.Key, r.Type, store.OperationDelete, v, r.Spec, plan, now)
 	d.EnvironmentName, d.ServiceName = r.EnvironmentName, r.ServiceName
@@ -381,35 +374,31 @@ func (s *Service) resourceDeleteStart(ctx context.Context, r *store.Resource, no
 	return store.DeploymentStartParams{Deployment: d}, nil
 }
 
-func (s *Service) deletePlan(ctx context.Context, r *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template) (engine.Plan, error) {
-	none := engine.Plan{Engine: engine.EngineCustomerManaged}
-	infra, dir := tmpl.Infrastructure, "instance_infrastructure"
+func (s *API) deletePlan(ctx context.Context, r *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template) (provision.Plan, error) {
+	infra := tmpl.Infrastructure
 	if r.Type == store.ResourceServicePipeline {
-		infra, dir = tmpl.Pipeline, "pipeline_infrastructure"
+		infra = tmpl.Pipeline
 	}
-	if infra == nil || r.LastAttemptedDeploymentID == "" {
-		return none, nil // never deployed: a pipeline still waiting for its instances
-	}
-	eng := infra.Manifest.Engine()
-	if eng != engine.EngineCodebuild && r.LastSucceededDeploymentID == "" {
-		return none, nil
+	// A pipeline still waiting for its instances never deployed.
+	if infra == nil || !s.deprovision(infra.Manifest.Engine(), r) {
+		return provision.Nothing(), nil
 	}
 	if r.Type == store.ResourceServicePipeline {
-		inputs, err := s.pipelineInputs(ctx, r.ServiceName, tmpl.Schema, r.Spec)
-		if err != nil {
-			return none, err
-		}
-		return s.codebuildPlan(eng, infra, v, dir, r.Key, inputs, store.OperationDelete), nil
+		return s.pipelinePlan(ctx, r, v, tmpl, r.Spec, provision.OperationDelete)
 	}
 	env, err := s.cfg.Store.ResourceGet(ctx, environmentKey(r.EnvironmentName))
 	if err != nil {
-		return none, err
+		return provision.Nothing(), err
 	}
 	inst, err := instanceFromSpec(tmpl.Schema, r.Spec, r.Name, nil)
 	if err != nil {
 		inst.Inputs = map[string]any{}
 	}
-	return s.instancePlan(r.ServiceName, r.Name, inst.Inputs, env, v, tmpl, store.OperationDelete)
+	svc, err := s.cfg.Store.ServiceGet(ctx, r.ServiceName)
+	if err != nil {
+		svc = &store.Service{Name: r.ServiceName}
+	}
+	return s.instancePlan(svc, r.Name, inst.Inputs, env, v, tmpl, store.OperationDelete, r.LastSucceededDeploymentID)
 }
 
 func instanceState(template, major, minor, spec, envDeployment, pipelineDeployment string, componentDeployments ...string) string {
@@ -421,7 +410,7 @@ func instanceState(template, major, minor, spec, envDeployment, pipelineDeployme
 	return string(raw)
 }
 
-func (s *Service) instance(r *store.Resource) api.ServiceInstance {
+func (s *API) instance(r *store.Resource) api.ServiceInstance {
 	return api.ServiceInstance{
 		Arn: s.arn(r.Key), CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus,
 		DeploymentStatusMessage: r.DeploymentStatusMessage, EnvironmentName: r.EnvironmentName,

@@ -4,18 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/bundle"
-	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
 // UpdateServicePipeline deploys a service's pipeline again, with the
 // deployment types of UpdateEnvironment. The spec is a whole service spec;
 // the pipeline takes its pipeline: section.
-func (s *Service) UpdateServicePipeline(ctx context.Context, in *api.UpdateServicePipelineInput) (*api.UpdateServicePipelineOutput, error) {
+func (s *API) UpdateServicePipeline(ctx context.Context, in *api.UpdateServicePipelineInput) (*api.UpdateServicePipelineOutput, error) {
 	r, err := s.getPipeline(ctx, in.ServiceName)
 	if err != nil {
 		return nil, err
@@ -54,7 +53,7 @@ func (s *Service) UpdateServicePipeline(ctx context.Context, in *api.UpdateServi
 
 // pipelineStart validates a pipeline deployment of version v with spec and
 // returns its start.
-func (s *Service) pipelineStart(ctx context.Context, r *store.Resource, v *store.TemplateVersion, spec string) (store.DeploymentStartParams, error) {
+func (s *API) pipelineStart(ctx context.Context, r *store.Resource, v *store.TemplateVersion, spec string) (store.DeploymentStartParams, error) {
 	tmpl, err := s.parseBundle(ctx, v)
 	if err != nil {
 		return store.DeploymentStartParams{}, err
@@ -69,11 +68,10 @@ func (s *Service) pipelineStart(ctx context.Context, r *store.Resource, v *store
 	if spec, err = resolveServiceSpec(tmpl.Schema, spec, current); err != nil {
 		return store.DeploymentStartParams{}, err
 	}
-	inputs, err := s.pipelineInputs(ctx, r.ServiceName, tmpl.Schema, spec)
+	plan, err := s.pipelinePlan(ctx, r, v, tmpl, spec, provision.OperationDeploy)
 	if err != nil {
 		return store.DeploymentStartParams{}, err
 	}
-	plan := s.codebuildPlan(tmpl.Pipeline.Manifest.Engine(), tmpl.Pipeline, v, "pipeline_infrastructure", r.Key, inputs, store.OperationDeploy)
 	d := s.newDeployment(r.Key, store.ResourceServicePipeline, store.OperationDeploy, v, spec, plan, s.now())
 	d.EnvironmentName, d.ServiceName = r.EnvironmentName, r.ServiceName
 	if r.LastSucceededDeploymentID != "" {
@@ -83,58 +81,28 @@ func (s *Service) pipelineStart(ctx context.Context, r *store.Resource, v *store
 	return store.DeploymentStartParams{Deployment: d}, nil
 }
 
-// pipelineInputs is Proton's inputs file of a pipeline: the service, the
-// pipeline's inputs from the spec, and every instance with its inputs,
-// outputs and environment.
-func (s *Service) pipelineInputs(ctx context.Context, service string, schema *bundle.Schema, spec string) ([]byte, error) {
-	parsed, err := schema.ServiceSpec(spec)
+// pipelinePlan builds the plan of a deployment (deploy or delete) of
+// pipeline r with spec, on the engine its manifest names.
+func (s *API) pipelinePlan(ctx context.Context, r *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, spec, op string) (provision.Plan, error) {
+	inputs, err := s.pipelineInputs(ctx, r.ServiceName, tmpl.Schema, spec)
 	if err != nil {
-		return nil, validationf("%s", err.Error())
+		return provision.Plan{}, err
 	}
-	svc, err := s.getService(ctx, service)
+	settings, err := s.accountSettings(ctx)
 	if err != nil {
-		return nil, err
+		return provision.Plan{}, err
 	}
-	instances, err := s.allResources(ctx, store.ResourceFilter{Type: store.ResourceServiceInstance, ServiceName: service})
-	if err != nil {
-		return nil, err
-	}
-	list := make([]map[string]any, 0, len(instances))
-	envOutputsOf := map[string]map[string]string{} // instances share environments
-	for _, r := range instances {
-		var outputs map[string]string
-		json.Unmarshal([]byte(r.Outputs), &outputs)
-		envOutputs, seen := envOutputsOf[r.EnvironmentName]
-		if !seen {
-			if env, err := s.cfg.Store.ResourceGet(ctx, environmentKey(r.EnvironmentName)); err == nil {
-				json.Unmarshal([]byte(env.Outputs), &envOutputs)
-			}
-			envOutputsOf[r.EnvironmentName] = envOutputs
-		}
-		inputs := map[string]any{}
-		if inst, err := instanceFromSpec(schema, r.Spec, r.Name, nil); err == nil {
-			inputs = inst.Inputs
-		}
-		list = append(list, map[string]any{
-			"name": r.Name, "inputs": inputs, "outputs": outputs,
-			"environment": map[string]any{"name": r.EnvironmentName, "account_id": s.cfg.AccountID, "outputs": envOutputs},
-		})
-	}
-	raw, err := json.Marshal(map[string]any{
-		"service": map[string]any{"name": service, "branch_name": svc.BranchName, "repository_id": svc.RepositoryID,
-			"repository_connection_arn": svc.RepositoryConnectionArn},
-		"pipeline":          map[string]any{"inputs": parsed.Pipeline},
-		"service_instances": list,
+	m := tmpl.Pipeline.Manifest
+	return s.cfg.Engines.Plan(provision.Request{
+		Engine: m.Engine(), Operation: op, Target: s.target(provision.KindServicePipeline, r.Key, r.Name, r.EnvironmentName, r.ServiceName, v),
+		Settings: provision.Settings{PipelineServiceRoleArn: settings.PipelineServiceRoleArn, PipelineCodebuildRoleArn: settings.PipelineCodebuildRoleArn},
+		Manifest: &m, Inputs: inputs, Bundle: bundleRef(v, "pipeline_infrastructure"), PreviousDeploymentID: r.LastSucceededDeploymentID,
 	})
-	if err != nil {
-		return nil, fmt.Errorf("encode proton-inputs.json: %w", err)
-	}
-	return raw, nil
 }
 
-// checkPipelineProvisioning applies Proton's rule that a pipeline runs with
-// the account's pipeline role of its engine.
-func (s *Service) checkPipelineProvisioning(ctx context.Context, tmpl *bundle.Template) error {
+// checkPipelineProvisioning applies the rule of the pipeline's engine on
+// the account's pipeline roles.
+func (s *API) checkPipelineProvisioning(ctx context.Context, tmpl *bundle.Template) error {
 	if tmpl.Pipeline == nil {
 		return nil
 	}
@@ -142,55 +110,45 @@ func (s *Service) checkPipelineProvisioning(ctx context.Context, tmpl *bundle.Te
 	if err != nil {
 		return err
 	}
-	switch tmpl.Pipeline.Manifest.Engine() {
-	case engine.EngineCodebuild:
-		if settings.PipelineCodebuildRoleArn == "" {
-			return validationf("the service template's pipeline uses CodeBuild provisioning: set pipelineCodebuildRoleArn with UpdateAccountSettings first")
-		}
-	case "cloudformation":
-		if settings.PipelineServiceRoleArn == "" {
-			return validationf("the service template's pipeline uses AWS-managed provisioning: set pipelineServiceRoleArn with UpdateAccountSettings first")
-		}
+	err = s.cfg.Engines.CheckParams(provision.Request{
+		Engine: tmpl.Pipeline.Manifest.Engine(), Operation: provision.OperationDeploy, Target: provision.Target{Kind: provision.KindServicePipeline},
+		Settings: provision.Settings{PipelineServiceRoleArn: settings.PipelineServiceRoleArn, PipelineCodebuildRoleArn: settings.PipelineCodebuildRoleArn},
+	})
+	if err != nil {
+		return validationf("%s", err.Error())
 	}
 	return nil
 }
 
 // CancelServicePipelineDeployment cancels the pipeline's IN_PROGRESS
 // deployment, exactly as CancelEnvironmentDeployment does.
-func (s *Service) CancelServicePipelineDeployment(ctx context.Context, in *api.CancelServicePipelineDeploymentInput) (*api.CancelServicePipelineDeploymentOutput, error) {
-	r, err := s.getPipeline(ctx, in.ServiceName)
+func (s *API) CancelServicePipelineDeployment(ctx context.Context, in *api.CancelServicePipelineDeploymentInput) (*api.CancelServicePipelineDeploymentOutput, error) {
+	r, err := s.cancelDeployment(ctx, kindServicePipeline, ref{Service: in.ServiceName})
 	if err != nil {
-		return nil, err
-	}
-	if r, err = s.cancel(ctx, "service pipeline of", r); err != nil {
 		return nil, err
 	}
 	return &api.CancelServicePipelineDeploymentOutput{Pipeline: s.pipeline(r)}, nil
 }
 
 // ListServicePipelineOutputs lists the pipeline's outputs, or those of one of its deployments.
-func (s *Service) ListServicePipelineOutputs(ctx context.Context, in *api.ListServicePipelineOutputsInput) (*api.ListServicePipelineOutputsOutput, error) {
-	r, err := s.getPipeline(ctx, in.ServiceName)
-	if err != nil {
-		return nil, err
-	}
-	outputs, err := s.outputs(ctx, r, in.DeploymentId)
+func (s *API) ListServicePipelineOutputs(ctx context.Context, in *api.ListServicePipelineOutputsInput) (*api.ListServicePipelineOutputsOutput, error) {
+	outputs, err := s.listOutputs(ctx, kindServicePipeline, ref{Service: in.ServiceName}, in.DeploymentId)
 	if err != nil {
 		return nil, err
 	}
 	return &api.ListServicePipelineOutputsOutput{Outputs: outputs}, nil
 }
 
-// ListServicePipelineProvisionedResources lists what the pipeline's
-// provisioning created: nothing Hadron can know of for commands it ran.
-func (s *Service) ListServicePipelineProvisionedResources(ctx context.Context, in *api.ListServicePipelineProvisionedResourcesInput) (*api.ListServicePipelineProvisionedResourcesOutput, error) {
-	if _, err := s.getPipeline(ctx, in.ServiceName); err != nil {
+// ListServicePipelineProvisionedResources lists what the provisioning of the resource created (see listProvisionedResources).
+func (s *API) ListServicePipelineProvisionedResources(ctx context.Context, in *api.ListServicePipelineProvisionedResourcesInput) (*api.ListServicePipelineProvisionedResourcesOutput, error) {
+	list, err := s.listProvisionedResources(ctx, kindServicePipeline, ref{Service: in.ServiceName})
+	if err != nil {
 		return nil, err
 	}
-	return &api.ListServicePipelineProvisionedResourcesOutput{ProvisionedResources: []api.ProvisionedResource{}}, nil
+	return &api.ListServicePipelineProvisionedResourcesOutput{ProvisionedResources: list}, nil
 }
 
-func (s *Service) getPipeline(ctx context.Context, service string) (*store.Resource, error) {
+func (s *API) getPipeline(ctx context.Context, service string) (*store.Resource, error) {
 	r, err := s.cfg.Store.ResourceGet(ctx, pipelineKey(service))
 	if errors.Is(err, store.ErrNotFound) {
 		if _, serr := s.getService(ctx, service); serr != nil {
@@ -208,7 +166,7 @@ func pipelineState(template, major, minor, spec string) string {
 	return string(raw)
 }
 
-func (s *Service) pipeline(r *store.Resource) api.ServicePipeline {
+func (s *API) pipeline(r *store.Resource) api.ServicePipeline {
 	return api.ServicePipeline{
 		Arn: s.arn(r.Key), CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus,
 		DeploymentStatusMessage: r.DeploymentStatusMessage, LastAttemptedDeploymentId: r.LastAttemptedDeploymentID,

@@ -14,17 +14,20 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/bundle"
-	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
-// Config configures a Service.
+// Config configures an API.
 type Config struct {
 	Store     store.Store
 	BundleDir string
 	Region    string
 	AccountID string
-	Logger    *slog.Logger
+	// Engines are the provisioning engines, by name: they check the settings
+	// a deployment needs and turn it into its plan.
+	Engines *provision.Registry
+	Logger  *slog.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -37,8 +40,9 @@ type Engine interface {
 	Cancel(id string)
 }
 
-// Service implements the Proton operations.
-type Service struct {
+// API implements the Proton operations (named so as not to be confused
+// with Proton's services, which it also serves).
+type API struct {
 	cfg    Config
 	engine Engine
 
@@ -48,23 +52,23 @@ type Service struct {
 	stopOnce      sync.Once
 }
 
-// New returns a Service. Call SetEngine before serving.
-func New(cfg Config) *Service {
+// New returns an API. Call SetEngine before serving.
+func New(cfg Config) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, stopping: make(chan struct{})}
+	return &API{cfg: cfg, stopping: make(chan struct{})}
 }
 
 // SetEngine connects the engine that runs the deployments this service queues.
-func (s *Service) SetEngine(e Engine) { s.engine = e }
+func (s *API) SetEngine(e Engine) { s.engine = e }
 
 // Start resumes the registration of template versions a previous process left
 // REGISTRATION_IN_PROGRESS.
-func (s *Service) Start(ctx context.Context) error {
+func (s *API) Start(ctx context.Context) error {
 	versions, err := s.cfg.Store.TemplateVersionsRegistering(ctx)
 	if err != nil {
 		return fmt.Errorf("resume template registrations: %w", err)
@@ -76,16 +80,16 @@ func (s *Service) Start(ctx context.Context) error {
 }
 
 // Stop waits for background registrations to end.
-func (s *Service) Stop() {
+func (s *API) Stop() {
 	s.stopOnce.Do(func() { close(s.stopping) })
 	s.registrations.Wait()
 }
 
-func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
+func (s *API) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
 
 // BundleFiles returns the files of one directory of a template version's
 // bundle, keyed relative to that directory. It serves the engine.
-func (s *Service) BundleFiles(ctx context.Context, ref engine.BundleRef) (map[string][]byte, error) {
+func (s *API) BundleFiles(ctx context.Context, ref provision.BundleRef) (map[string][]byte, error) {
 	v, err := s.cfg.Store.TemplateVersionGet(ctx, ref.Kind, ref.Template, ref.Major, ref.Minor)
 	if err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/bundle"
-	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -49,13 +49,13 @@ func instanceKey(service, name string) string {
 // that any process can drive it on (after a crash too).
 type serviceOp struct {
 	// Kind is create, update or delete.
-	Kind string `json:"kind"`
+	Kind serviceChangeKind `json:"kind"`
 	// Phase is instances (instances being created or removed), pipeline (the
 	// pipeline deploying after them) or cleanup (new instances being removed
 	// after a failure).
-	Phase   string   `json:"phase"`
-	Added   []string `json:"added,omitempty"`
-	Removed []string `json:"removed,omitempty"`
+	Phase   servicePhase `json:"phase"`
+	Added   []string     `json:"added,omitempty"`
+	Removed []string     `json:"removed,omitempty"`
 	// PrevSpec is the spec an update reverts to if it fails.
 	PrevSpec string `json:"prevSpec,omitempty"`
 	// Message says why the change failed.
@@ -73,7 +73,7 @@ func (op serviceOp) encode() *string {
 
 // CreateService creates a service, its instances and (unless its template's
 // pipeline is customer-managed) its pipeline, which deploys once the instances have.
-func (s *Service) CreateService(ctx context.Context, in *api.CreateServiceInput) (*api.CreateServiceOutput, error) {
+func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*api.CreateServiceOutput, error) {
 	t, err := s.getTemplate(ctx, kindSvc, in.TemplateName)
 	if err != nil {
 		return nil, err
@@ -107,9 +107,9 @@ func (s *Service) CreateService(ctx context.Context, in *api.CreateServiceInput)
 		},
 		At: now,
 	}
-	op := serviceOp{Kind: "create", Phase: "instances"}
+	op := serviceOp{Kind: opCreate, Phase: phaseInstances}
 	for _, inst := range spec.Instances {
-		start, err := s.instanceStart(ctx, in.Name, inst, in.Spec, v, tmpl, now)
+		start, err := s.instanceStart(ctx, p.Create, inst, in.Spec, v, tmpl, now)
 		if err != nil {
 			return nil, err
 		}
@@ -144,15 +144,16 @@ func (s *Service) CreateService(ctx context.Context, in *api.CreateServiceInput)
 
 // instanceStart validates one instance of a service spec and returns the start
 // of its first deployment.
-func (s *Service) instanceStart(ctx context.Context, service string, inst bundle.InstanceSpec, spec string, v *store.TemplateVersion, tmpl *bundle.Template, now time.Time) (store.DeploymentStartParams, error) {
+func (s *API) instanceStart(ctx context.Context, svc *store.Service, inst bundle.InstanceSpec, spec string, v *store.TemplateVersion, tmpl *bundle.Template, now time.Time) (store.DeploymentStartParams, error) {
 	env, err := s.instanceEnvironment(ctx, inst.Environment, v)
 	if err != nil {
 		return store.DeploymentStartParams{}, fmt.Errorf("instance %s: %w", inst.Name, err)
 	}
-	plan, err := s.instancePlan(service, inst.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy)
+	plan, err := s.instancePlan(svc, inst.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, "")
 	if err != nil {
 		return store.DeploymentStartParams{}, err
 	}
+	service := svc.Name
 	key := instanceKey(service, inst.Name)
 	d := s.newDeployment(key, store.ResourceServiceInstance, store.OperationDeploy, v, spec, plan, now)
 	d.EnvironmentName, d.ServiceName, d.ServiceInstance = env.Name, service, inst.Name
@@ -170,7 +171,7 @@ func (s *Service) instanceStart(ctx context.Context, service string, inst bundle
 // instanceEnvironment returns the environment an instance deploys into,
 // checking that it exists, has deployed, and runs a template the service
 // template version is compatible with.
-func (s *Service) instanceEnvironment(ctx context.Context, name string, v *store.TemplateVersion) (*store.Resource, error) {
+func (s *API) instanceEnvironment(ctx context.Context, name string, v *store.TemplateVersion) (*store.Resource, error) {
 	env, err := s.cfg.Store.ResourceGet(ctx, environmentKey(name))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("environment %s not found", name)
@@ -194,59 +195,24 @@ func (s *Service) instanceEnvironment(ctx context.Context, name string, v *store
 		name, env.TemplateName, env.TemplateMajor, v.TemplateName, v.Major, v.Minor)
 }
 
-// instancePlan builds the plan of an instance deployment: Proton's inputs
-// file for an instance holds the service's name, the instance's inputs and
-// its environment's outputs.
-func (s *Service) instancePlan(service, name string, inputs map[string]any, env *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, op string, components ...*store.Resource) (engine.Plan, error) {
+// instancePlan builds the plan of an instance deployment (deploy or delete)
+// on the engine its manifest names. prev is the instance's last successful
+// deployment ("" for a create).
+func (s *API) instancePlan(svc *store.Service, name string, inputs map[string]any, env *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, op, prev string, components ...*store.Resource) (provision.Plan, error) {
 	if tmpl.Infrastructure == nil {
-		return engine.Plan{}, validationf("service template version %s:%d.%d has no instance_infrastructure", v.TemplateName, v.Major, v.Minor)
+		return provision.Plan{}, validationf("service template version %s:%d.%d has no instance_infrastructure", v.TemplateName, v.Major, v.Minor)
 	}
-	var envOutputs map[string]string
-	json.Unmarshal([]byte(env.Outputs), &envOutputs)
-	instance := map[string]any{"name": name, "inputs": inputs}
-	// An attached component's outputs reach the instance as
-	// service_instance.components.default.outputs.
-	for _, c := range components {
-		var outputs map[string]string
-		json.Unmarshal([]byte(c.Outputs), &outputs)
-		instance["components"] = map[string]any{"default": map[string]any{"name": c.Name, "outputs": outputs}}
-	}
-	raw, err := json.Marshal(map[string]any{
-		"service":          map[string]any{"name": service},
-		"service_instance": instance,
-		"environment":      map[string]any{"name": env.Name, "account_id": s.cfg.AccountID, "outputs": envOutputs},
+	m := tmpl.Infrastructure.Manifest
+	key := instanceKey(svc.Name, name)
+	return s.plan(provision.Request{
+		Engine: m.Engine(), Operation: op, Target: s.target(provision.KindServiceInstance, key, name, env.Name, svc.Name, v),
+		Settings: envSettingsOf(env).provisioning(), Manifest: &m, Inputs: s.instanceInputs(svc, name, inputs, env, components...),
+		Bundle: bundleRef(v, "instance_infrastructure"), PreviousDeploymentID: prev,
 	})
-	if err != nil {
-		return engine.Plan{}, fmt.Errorf("encode proton-inputs.json: %w", err)
-	}
-	var st envSettings
-	json.Unmarshal([]byte(env.Settings), &st)
-	eng := tmpl.Infrastructure.Manifest.Engine()
-	if eng == engine.EngineCodebuild && op == store.OperationDeploy && st.CodebuildRoleArn == "" && st.EnvironmentAccountConnectionID == "" {
-		return engine.Plan{}, validationf("service instance %s uses CodeBuild provisioning, but its environment %s has no codebuildRoleArn", name, env.Name)
-	}
-	return s.codebuildPlan(eng, tmpl.Infrastructure, v, "instance_infrastructure", instanceKey(service, name), raw, op), nil
-}
-
-// codebuildPlan is the plan of a deployment of one bundle directory.
-func (s *Service) codebuildPlan(eng string, infra *bundle.Infrastructure, v *store.TemplateVersion, dir, key string, inputs []byte, op string) engine.Plan {
-	plan := engine.Plan{
-		Engine: eng,
-		Bundle: &engine.BundleRef{Kind: v.Kind, Template: v.TemplateName, Major: v.Major, Minor: v.Minor, Dir: dir},
-		Env:    map[string]string{"RESOURCE_ARN": s.arn(key)},
-	}
-	if eng == engine.EngineCodebuild {
-		settings := infra.Manifest.Templates[0].Settings
-		plan.Commands, plan.Inputs = settings.Provision, inputs
-		if op == store.OperationDelete {
-			plan.Commands = settings.Deprovision
-		}
-	}
-	return plan
 }
 
 // GetService returns a service with its pipeline.
-func (s *Service) GetService(ctx context.Context, in *api.GetServiceInput) (*api.GetServiceOutput, error) {
+func (s *API) GetService(ctx context.Context, in *api.GetServiceInput) (*api.GetServiceOutput, error) {
 	svc, err := s.getService(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -258,7 +224,7 @@ func (s *Service) GetService(ctx context.Context, in *api.GetServiceInput) (*api
 	return &api.GetServiceOutput{Service: &out}, nil
 }
 
-func (s *Service) getService(ctx context.Context, name string) (*store.Service, error) {
+func (s *API) getService(ctx context.Context, name string) (*store.Service, error) {
 	svc, err := s.cfg.Store.ServiceGet(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("service %s not found", name)
@@ -267,7 +233,7 @@ func (s *Service) getService(ctx context.Context, name string) (*store.Service, 
 }
 
 // ListServices lists services by name.
-func (s *Service) ListServices(ctx context.Context, in *api.ListServicesInput) (*api.ListServicesOutput, error) {
+func (s *API) ListServices(ctx context.Context, in *api.ListServicesInput) (*api.ListServicesOutput, error) {
 	after, err := decodeToken("services", in.NextToken)
 	if err != nil {
 		return nil, err
@@ -295,7 +261,7 @@ func (s *Service) ListServices(ctx context.Context, in *api.ListServicesInput) (
 // UpdateService changes a service's description, or its spec: instances the
 // spec adds are created, instances it drops are deleted, and then the pipeline
 // deploys again. Existing instances are changed with UpdateServiceInstance.
-func (s *Service) UpdateService(ctx context.Context, in *api.UpdateServiceInput) (*api.UpdateServiceOutput, error) {
+func (s *API) UpdateService(ctx context.Context, in *api.UpdateServiceInput) (*api.UpdateServiceOutput, error) {
 	svc, err := s.getService(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -333,7 +299,7 @@ func (s *Service) UpdateService(ctx context.Context, in *api.UpdateServiceInput)
 		return nil, conflictf("service %s: its pipeline is being deployed (%s): wait for it to end", in.Name, pipe.DeploymentStatus)
 	}
 	now := s.now()
-	op := serviceOp{Kind: "update", Phase: "instances", PrevSpec: svc.Spec}
+	op := serviceOp{Kind: opUpdate, Phase: phaseInstances, PrevSpec: svc.Spec}
 	p := store.ServiceChangeParams{Name: in.Name, From: serviceAtRest, FromOperation: &svc.Operation, Spec: &in.Spec,
 		Description: in.Description, Status: ptr(svcUpdateInProgress), StatusMessage: ptr(""), At: now}
 	existing := map[string]*store.Resource{}
@@ -349,7 +315,7 @@ func (s *Service) UpdateService(ctx context.Context, in *api.UpdateServiceInput)
 			}
 			continue
 		}
-		start, err := s.instanceStart(ctx, in.Name, inst, in.Spec, v, tmpl, now)
+		start, err := s.instanceStart(ctx, svc, inst, in.Spec, v, tmpl, now)
 		if err != nil {
 			return nil, err
 		}
@@ -394,7 +360,7 @@ func (s *Service) UpdateService(ctx context.Context, in *api.UpdateServiceInput)
 
 // DeleteService de-provisions every instance and the pipeline, then deletes
 // the service. A retry while it runs returns the service.
-func (s *Service) DeleteService(ctx context.Context, in *api.DeleteServiceInput) (*api.DeleteServiceOutput, error) {
+func (s *API) DeleteService(ctx context.Context, in *api.DeleteServiceInput) (*api.DeleteServiceOutput, error) {
 	svc, err := s.getService(ctx, in.Name)
 	if err != nil {
 		return nil, err
@@ -414,7 +380,7 @@ func (s *Service) DeleteService(ctx context.Context, in *api.DeleteServiceInput)
 		return nil, err
 	}
 	now := s.now()
-	op := serviceOp{Kind: "delete", Phase: "instances"}
+	op := serviceOp{Kind: opDelete, Phase: phaseInstances}
 	p := store.ServiceChangeParams{Name: in.Name, From: serviceAtRest, FromOperation: &svc.Operation,
 		Status: ptr(svcDeleteInProgress), StatusMessage: ptr(""), At: now}
 	if attached, err := s.attachedComponents(ctx, in.Name, ""); err != nil {
@@ -450,12 +416,12 @@ func (s *Service) DeleteService(ctx context.Context, in *api.DeleteServiceInput)
 }
 
 // serviceVersion returns the template version a service was created from, parsed.
-func (s *Service) serviceVersion(ctx context.Context, svc *store.Service) (*store.TemplateVersion, *bundle.Template, error) {
+func (s *API) serviceVersion(ctx context.Context, svc *store.Service) (*store.TemplateVersion, *bundle.Template, error) {
 	return s.parsedVersion(ctx, kindSvc, svc.TemplateName, svc.TemplateMajor, svc.TemplateMinor)
 }
 
 // parsedVersion reads and parses a template version.
-func (s *Service) parsedVersion(ctx context.Context, kind, template, majorS, minorS string) (*store.TemplateVersion, *bundle.Template, error) {
+func (s *API) parsedVersion(ctx context.Context, kind, template, majorS, minorS string) (*store.TemplateVersion, *bundle.Template, error) {
 	v, err := s.getVersion(ctx, kind, template, majorS, minorS)
 	if err != nil {
 		return nil, nil, err
@@ -467,7 +433,7 @@ func (s *Service) parsedVersion(ctx context.Context, kind, template, majorS, min
 	return v, tmpl, nil
 }
 
-func (s *Service) service(ctx context.Context, svc *store.Service) (api.Service, error) {
+func (s *API) service(ctx context.Context, svc *store.Service) (api.Service, error) {
 	out := api.Service{
 		Arn: s.arn(serviceKey(svc.Name)), BranchName: svc.BranchName, CreatedAt: apiTime(svc.CreatedAt),
 		Description: svc.Description, LastModifiedAt: apiTime(svc.LastModifiedAt), Name: svc.Name,

@@ -15,7 +15,7 @@ import (
 // CreateServiceTemplate creates a service template. pipelineProvisioning
 // CUSTOMER_MANAGED means Proton provides no pipeline; it cannot be changed
 // later. A retry with the same parameters returns the template it created.
-func (s *Service) CreateServiceTemplate(ctx context.Context, in *api.CreateServiceTemplateInput) (*api.CreateServiceTemplateOutput, error) {
+func (s *API) CreateServiceTemplate(ctx context.Context, in *api.CreateServiceTemplateInput) (*api.CreateServiceTemplateOutput, error) {
 	t, err := s.createTemplate(ctx, &store.Template{
 		Kind: kindSvc, Name: in.Name, DisplayName: in.DisplayName, Description: deref(in.Description),
 		EncryptionKey: in.EncryptionKey, Provisioning: in.PipelineProvisioning,
@@ -27,7 +27,7 @@ func (s *Service) CreateServiceTemplate(ctx context.Context, in *api.CreateServi
 }
 
 // GetServiceTemplate returns one service template.
-func (s *Service) GetServiceTemplate(ctx context.Context, in *api.GetServiceTemplateInput) (*api.GetServiceTemplateOutput, error) {
+func (s *API) GetServiceTemplate(ctx context.Context, in *api.GetServiceTemplateInput) (*api.GetServiceTemplateOutput, error) {
 	t, err := s.getTemplate(ctx, kindSvc, in.Name)
 	if err != nil {
 		return nil, err
@@ -36,7 +36,7 @@ func (s *Service) GetServiceTemplate(ctx context.Context, in *api.GetServiceTemp
 }
 
 // ListServiceTemplates lists service templates by name.
-func (s *Service) ListServiceTemplates(ctx context.Context, in *api.ListServiceTemplatesInput) (*api.ListServiceTemplatesOutput, error) {
+func (s *API) ListServiceTemplates(ctx context.Context, in *api.ListServiceTemplatesInput) (*api.ListServiceTemplatesOutput, error) {
 	list, next, err := s.listTemplates(ctx, kindSvc, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
@@ -54,7 +54,7 @@ func (s *Service) ListServiceTemplates(ctx context.Context, in *api.ListServiceT
 }
 
 // UpdateServiceTemplate changes a service template's display name and description.
-func (s *Service) UpdateServiceTemplate(ctx context.Context, in *api.UpdateServiceTemplateInput) (*api.UpdateServiceTemplateOutput, error) {
+func (s *API) UpdateServiceTemplate(ctx context.Context, in *api.UpdateServiceTemplateInput) (*api.UpdateServiceTemplateOutput, error) {
 	t, err := s.updateTemplate(ctx, kindSvc, in.Name, optional(in.DisplayName), in.Description)
 	if err != nil {
 		return nil, err
@@ -63,7 +63,7 @@ func (s *Service) UpdateServiceTemplate(ctx context.Context, in *api.UpdateServi
 }
 
 // DeleteServiceTemplate deletes a service template without versions.
-func (s *Service) DeleteServiceTemplate(ctx context.Context, in *api.DeleteServiceTemplateInput) (*api.DeleteServiceTemplateOutput, error) {
+func (s *API) DeleteServiceTemplate(ctx context.Context, in *api.DeleteServiceTemplateInput) (*api.DeleteServiceTemplateOutput, error) {
 	t, err := s.deleteTemplate(ctx, kindSvc, in.Name)
 	if err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func (s *Service) DeleteServiceTemplate(ctx context.Context, in *api.DeleteServi
 	return &api.DeleteServiceTemplateOutput{ServiceTemplate: ptr(s.svcTemplate(t))}, nil
 }
 
-func (s *Service) svcTemplate(t *store.Template) api.ServiceTemplate {
+func (s *API) svcTemplate(t *store.Template) api.ServiceTemplate {
 	return api.ServiceTemplate{
 		Arn: s.arn(templateKey(t.Kind, t.Name)), CreatedAt: apiTime(t.CreatedAt), Description: t.Description,
 		DisplayName: t.DisplayName, EncryptionKey: t.EncryptionKey, LastModifiedAt: apiTime(t.LastModifiedAt),
@@ -82,7 +82,7 @@ func (s *Service) svcTemplate(t *store.Template) api.ServiceTemplate {
 // CreateServiceTemplateVersion registers a new version from a service
 // template bundle, as CreateEnvironmentTemplateVersion does. Every compatible
 // environment template must exist with the major version named.
-func (s *Service) CreateServiceTemplateVersion(ctx context.Context, in *api.CreateServiceTemplateVersionInput) (*api.CreateServiceTemplateVersionOutput, error) {
+func (s *API) CreateServiceTemplateVersion(ctx context.Context, in *api.CreateServiceTemplateVersionInput) (*api.CreateServiceTemplateVersionOutput, error) {
 	if _, err := s.getTemplate(ctx, kindSvc, in.TemplateName); err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func (s *Service) CreateServiceTemplateVersion(ctx context.Context, in *api.Crea
 }
 
 // GetServiceTemplateVersion returns one version.
-func (s *Service) GetServiceTemplateVersion(ctx context.Context, in *api.GetServiceTemplateVersionInput) (*api.GetServiceTemplateVersionOutput, error) {
+func (s *API) GetServiceTemplateVersion(ctx context.Context, in *api.GetServiceTemplateVersionInput) (*api.GetServiceTemplateVersionOutput, error) {
 	v, err := s.getVersion(ctx, kindSvc, in.TemplateName, in.MajorVersion, in.MinorVersion)
 	if err != nil {
 		return nil, err
@@ -122,7 +122,7 @@ func (s *Service) GetServiceTemplateVersion(ctx context.Context, in *api.GetServ
 }
 
 // ListServiceTemplateVersions lists a template's versions by major, then minor.
-func (s *Service) ListServiceTemplateVersions(ctx context.Context, in *api.ListServiceTemplateVersionsInput) (*api.ListServiceTemplateVersionsOutput, error) {
+func (s *API) ListServiceTemplateVersions(ctx context.Context, in *api.ListServiceTemplateVersionsInput) (*api.ListServiceTemplateVersionsOutput, error) {
 	versions, next, err := s.listVersions(ctx, kindSvc, in.TemplateName, in.MajorVersion, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
@@ -143,7 +143,7 @@ func (s *Service) ListServiceTemplateVersions(ctx context.Context, in *api.ListS
 // environment templates and supported component sources, and publishes a
 // DRAFT (the only status change Proton allows). A change of the supported
 // component sources affects only later component attachments.
-func (s *Service) UpdateServiceTemplateVersion(ctx context.Context, in *api.UpdateServiceTemplateVersionInput) (*api.UpdateServiceTemplateVersionOutput, error) {
+func (s *API) UpdateServiceTemplateVersion(ctx context.Context, in *api.UpdateServiceTemplateVersionInput) (*api.UpdateServiceTemplateVersionOutput, error) {
 	c := versionChange{description: in.Description, status: in.Status}
 	if in.CompatibleEnvironmentTemplates != nil || in.SupportedComponentSources != nil {
 		v, err := s.getVersion(ctx, kindSvc, in.TemplateName, in.MajorVersion, in.MinorVersion)
@@ -182,7 +182,7 @@ func (s *Service) UpdateServiceTemplateVersion(ctx context.Context, in *api.Upda
 // DeleteServiceTemplateVersion deletes a version no service instance or
 // pipeline uses and no running deployment targets. As in Proton, the
 // recommended version goes only when it is the last of its major.
-func (s *Service) DeleteServiceTemplateVersion(ctx context.Context, in *api.DeleteServiceTemplateVersionInput) (*api.DeleteServiceTemplateVersionOutput, error) {
+func (s *API) DeleteServiceTemplateVersion(ctx context.Context, in *api.DeleteServiceTemplateVersionInput) (*api.DeleteServiceTemplateVersionOutput, error) {
 	v, err := s.deleteVersion(ctx, kindSvc, in.TemplateName, in.MajorVersion, in.MinorVersion)
 	if err != nil {
 		return nil, err
@@ -194,7 +194,7 @@ func (s *Service) DeleteServiceTemplateVersion(ctx context.Context, in *api.Dele
 	return &api.DeleteServiceTemplateVersionOutput{ServiceTemplateVersion: &out}, nil
 }
 
-func (s *Service) svcVersion(v *store.TemplateVersion) (api.ServiceTemplateVersion, error) {
+func (s *API) svcVersion(v *store.TemplateVersion) (api.ServiceTemplateVersion, error) {
 	extra, err := serviceVersionExtra(v)
 	if err != nil {
 		return api.ServiceTemplateVersion{}, err
@@ -219,7 +219,7 @@ func (s *Service) svcVersion(v *store.TemplateVersion) (api.ServiceTemplateVersi
 // checkCompatibleEnvironmentTemplates checks that each entry names an
 // environment template and one of its major versions, each once, and returns
 // them as a version keeps them.
-func (s *Service) checkCompatibleEnvironmentTemplates(ctx context.Context, in []api.CompatibleEnvironmentTemplateInput) ([]api.CompatibleEnvironmentTemplate, error) {
+func (s *API) checkCompatibleEnvironmentTemplates(ctx context.Context, in []api.CompatibleEnvironmentTemplateInput) ([]api.CompatibleEnvironmentTemplate, error) {
 	out := make([]api.CompatibleEnvironmentTemplate, 0, len(in))
 	seen := map[api.CompatibleEnvironmentTemplateInput]bool{}
 	for _, c := range in {

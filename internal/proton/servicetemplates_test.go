@@ -12,9 +12,9 @@ import (
 	"github.com/hadronhq/hadron/internal/store/sqlite"
 )
 
-// svcTmplService returns a Service over a fresh SQLite store holding service
+// svcTmplService returns an API over a fresh SQLite store holding service
 // template "web" with published versions 1.0, 2.0 and 3.0.
-func svcTmplService(t *testing.T) (*Service, store.Store) {
+func svcTmplService(t *testing.T) (*API, store.Store) {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hadron.db"))
 	if err != nil {

@@ -19,7 +19,7 @@ const kindEnv = store.KindEnvironmentTemplate
 
 // CreateEnvironmentTemplate creates an environment template. A retry with the
 // same parameters returns the template it created.
-func (s *Service) CreateEnvironmentTemplate(ctx context.Context, in *api.CreateEnvironmentTemplateInput) (*api.CreateEnvironmentTemplateOutput, error) {
+func (s *API) CreateEnvironmentTemplate(ctx context.Context, in *api.CreateEnvironmentTemplateInput) (*api.CreateEnvironmentTemplateOutput, error) {
 	t, err := s.createTemplate(ctx, &store.Template{
 		Kind: kindEnv, Name: in.Name, DisplayName: in.DisplayName, Description: deref(in.Description),
 		EncryptionKey: in.EncryptionKey, Provisioning: in.Provisioning,
@@ -31,7 +31,7 @@ func (s *Service) CreateEnvironmentTemplate(ctx context.Context, in *api.CreateE
 }
 
 // GetEnvironmentTemplate returns one environment template.
-func (s *Service) GetEnvironmentTemplate(ctx context.Context, in *api.GetEnvironmentTemplateInput) (*api.GetEnvironmentTemplateOutput, error) {
+func (s *API) GetEnvironmentTemplate(ctx context.Context, in *api.GetEnvironmentTemplateInput) (*api.GetEnvironmentTemplateOutput, error) {
 	t, err := s.getTemplate(ctx, kindEnv, in.Name)
 	if err != nil {
 		return nil, err
@@ -40,7 +40,7 @@ func (s *Service) GetEnvironmentTemplate(ctx context.Context, in *api.GetEnviron
 }
 
 // ListEnvironmentTemplates lists environment templates by name.
-func (s *Service) ListEnvironmentTemplates(ctx context.Context, in *api.ListEnvironmentTemplatesInput) (*api.ListEnvironmentTemplatesOutput, error) {
+func (s *API) ListEnvironmentTemplates(ctx context.Context, in *api.ListEnvironmentTemplatesInput) (*api.ListEnvironmentTemplatesOutput, error) {
 	list, next, err := s.listTemplates(ctx, kindEnv, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
@@ -57,7 +57,7 @@ func (s *Service) ListEnvironmentTemplates(ctx context.Context, in *api.ListEnvi
 }
 
 // UpdateEnvironmentTemplate changes an environment template's display name and description.
-func (s *Service) UpdateEnvironmentTemplate(ctx context.Context, in *api.UpdateEnvironmentTemplateInput) (*api.UpdateEnvironmentTemplateOutput, error) {
+func (s *API) UpdateEnvironmentTemplate(ctx context.Context, in *api.UpdateEnvironmentTemplateInput) (*api.UpdateEnvironmentTemplateOutput, error) {
 	t, err := s.updateTemplate(ctx, kindEnv, in.Name, optional(in.DisplayName), in.Description)
 	if err != nil {
 		return nil, err
@@ -66,7 +66,7 @@ func (s *Service) UpdateEnvironmentTemplate(ctx context.Context, in *api.UpdateE
 }
 
 // DeleteEnvironmentTemplate deletes an environment template without versions.
-func (s *Service) DeleteEnvironmentTemplate(ctx context.Context, in *api.DeleteEnvironmentTemplateInput) (*api.DeleteEnvironmentTemplateOutput, error) {
+func (s *API) DeleteEnvironmentTemplate(ctx context.Context, in *api.DeleteEnvironmentTemplateInput) (*api.DeleteEnvironmentTemplateOutput, error) {
 	t, err := s.deleteTemplate(ctx, kindEnv, in.Name)
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func (s *Service) DeleteEnvironmentTemplate(ctx context.Context, in *api.DeleteE
 // createTemplate inserts t (its timestamps set here). A retry with the same
 // parameters returns the template the first call created; a create of a
 // taken name with other parameters is a conflict.
-func (s *Service) createTemplate(ctx context.Context, t *store.Template) (*store.Template, error) {
+func (s *API) createTemplate(ctx context.Context, t *store.Template) (*store.Template, error) {
 	now := s.now()
 	t.CreatedAt, t.LastModifiedAt = now, now
 	err := s.cfg.Store.TemplateCreate(ctx, t)
@@ -98,7 +98,7 @@ func (s *Service) createTemplate(ctx context.Context, t *store.Template) (*store
 	return prev, nil
 }
 
-func (s *Service) getTemplate(ctx context.Context, kind, name string) (*store.Template, error) {
+func (s *API) getTemplate(ctx context.Context, kind, name string) (*store.Template, error) {
 	t, err := s.cfg.Store.TemplateGet(ctx, kind, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("%s template %s not found", kind, name)
@@ -108,7 +108,7 @@ func (s *Service) getTemplate(ctx context.Context, kind, name string) (*store.Te
 
 // listTemplates returns one page of a kind's templates by name and the token
 // of the next page ("" after the last).
-func (s *Service) listTemplates(ctx context.Context, kind, token string, maxResults *int32) ([]*store.Template, string, error) {
+func (s *API) listTemplates(ctx context.Context, kind, token string, maxResults *int32) ([]*store.Template, string, error) {
 	list := kind + "-templates"
 	after, err := decodeToken(list, token)
 	if err != nil {
@@ -127,8 +127,8 @@ func (s *Service) listTemplates(ctx context.Context, kind, token string, maxResu
 
 // updateTemplate changes a template's display name and description (nil
 // leaves one as it is).
-func (s *Service) updateTemplate(ctx context.Context, kind, name string, displayName, description *string) (*store.Template, error) {
-	t, err := s.cfg.Store.TemplateUpdate(ctx, kind, name, displayName, description, s.now())
+func (s *API) updateTemplate(ctx context.Context, kind, name string, displayName, description *string) (*store.Template, error) {
+	t, err := s.cfg.Store.TemplateUpdate(ctx, store.TemplateUpdateParams{Kind: kind, Name: name, DisplayName: displayName, Description: description, At: s.now()})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("%s template %s not found", kind, name)
 	}
@@ -136,7 +136,7 @@ func (s *Service) updateTemplate(ctx context.Context, kind, name string, display
 }
 
 // deleteTemplate deletes a template that has no versions left.
-func (s *Service) deleteTemplate(ctx context.Context, kind, name string) (*store.Template, error) {
+func (s *API) deleteTemplate(ctx context.Context, kind, name string) (*store.Template, error) {
 	t, err := s.cfg.Store.TemplateDelete(ctx, kind, name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -157,7 +157,7 @@ func recommendedVersion(t *store.Template) string {
 	return fmt.Sprintf("%d.%d", t.RecommendedMajor, t.RecommendedMinor)
 }
 
-func (s *Service) envTemplate(t *store.Template) api.EnvironmentTemplate {
+func (s *API) envTemplate(t *store.Template) api.EnvironmentTemplate {
 	return api.EnvironmentTemplate{
 		Arn: s.arn(templateKey(t.Kind, t.Name)), CreatedAt: apiTime(t.CreatedAt), Description: t.Description,
 		DisplayName: t.DisplayName, EncryptionKey: t.EncryptionKey, LastModifiedAt: apiTime(t.LastModifiedAt),
@@ -168,7 +168,7 @@ func (s *Service) envTemplate(t *store.Template) api.EnvironmentTemplate {
 // CreateEnvironmentTemplateVersion registers a new version from a template
 // bundle: it answers REGISTRATION_IN_PROGRESS and registers in the background,
 // ending DRAFT or REGISTRATION_FAILED with a message saying what is wrong.
-func (s *Service) CreateEnvironmentTemplateVersion(ctx context.Context, in *api.CreateEnvironmentTemplateVersionInput) (*api.CreateEnvironmentTemplateVersionOutput, error) {
+func (s *API) CreateEnvironmentTemplateVersion(ctx context.Context, in *api.CreateEnvironmentTemplateVersionInput) (*api.CreateEnvironmentTemplateVersionOutput, error) {
 	v, err := s.createVersion(ctx, newVersion{
 		kind: kindEnv, template: in.TemplateName, major: in.MajorVersion, description: deref(in.Description),
 		clientToken: deref(in.ClientToken), source: in.Source,
@@ -194,7 +194,7 @@ type newVersion struct {
 // createVersion inserts a version REGISTRATION_IN_PROGRESS and registers its
 // bundle in the background; a bundle that cannot even be read fails at once.
 // A retry with the same client token returns the version the first call created.
-func (s *Service) createVersion(ctx context.Context, in newVersion) (*store.TemplateVersion, error) {
+func (s *API) createVersion(ctx context.Context, in newVersion) (*store.TemplateVersion, error) {
 	if _, err := s.getTemplate(ctx, in.kind, in.template); err != nil {
 		return nil, err
 	}
@@ -229,12 +229,15 @@ func (s *Service) createVersion(ctx context.Context, in newVersion) (*store.Temp
 }
 
 // registerAsync parses a version's bundle in the background and records the outcome.
-func (s *Service) registerAsync(v *store.TemplateVersion) {
+func (s *API) registerAsync(v *store.TemplateVersion) {
 	s.registrations.Go(func() {
 		to, msg, schema := api.TemplateVersionStatusDraft, "", ""
 		tmpl, err := s.parseBundle(context.Background(), v)
 		if err == nil {
 			err = s.checkMinorCompatible(context.Background(), v, tmpl)
+		}
+		if err == nil {
+			err = s.checkManifests(tmpl)
 		}
 		if err != nil {
 			to, msg = api.TemplateVersionStatusRegistrationFailed, err.Error()
@@ -251,8 +254,21 @@ func (s *Service) registerAsync(v *store.TemplateVersion) {
 	})
 }
 
+// checkManifests has each manifest of a template checked by its engine.
+func (s *API) checkManifests(tmpl *bundle.Template) error {
+	for _, infra := range []*bundle.Infrastructure{tmpl.Infrastructure, tmpl.Pipeline} {
+		if infra == nil {
+			continue
+		}
+		if err := s.cfg.Engines.CheckManifest(infra.Manifest, infra.Files); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // parseBundle unpacks and validates a version's bundle.
-func (s *Service) parseBundle(ctx context.Context, v *store.TemplateVersion) (*bundle.Template, error) {
+func (s *API) parseBundle(ctx context.Context, v *store.TemplateVersion) (*bundle.Template, error) {
 	t, err := s.cfg.Store.TemplateGet(ctx, v.Kind, v.TemplateName)
 	if err != nil {
 		return nil, err
@@ -269,7 +285,7 @@ func (s *Service) parseBundle(ctx context.Context, v *store.TemplateVersion) (*b
 
 // checkMinorCompatible refuses a minor version whose schema would not accept
 // the specs of the minor version before it, as Proton did at registration.
-func (s *Service) checkMinorCompatible(ctx context.Context, v *store.TemplateVersion, tmpl *bundle.Template) error {
+func (s *API) checkMinorCompatible(ctx context.Context, v *store.TemplateVersion, tmpl *bundle.Template) error {
 	if v.Minor == 0 {
 		return nil
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // GetEnvironmentTemplateVersion returns one version.
-func (s *Service) GetEnvironmentTemplateVersion(ctx context.Context, in *api.GetEnvironmentTemplateVersionInput) (*api.GetEnvironmentTemplateVersionOutput, error) {
+func (s *API) GetEnvironmentTemplateVersion(ctx context.Context, in *api.GetEnvironmentTemplateVersionInput) (*api.GetEnvironmentTemplateVersionOutput, error) {
 	v, err := s.getVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.MinorVersion)
 	if err != nil {
 		return nil, err
@@ -20,7 +20,7 @@ func (s *Service) GetEnvironmentTemplateVersion(ctx context.Context, in *api.Get
 }
 
 // ListEnvironmentTemplateVersions lists a template's versions by major, then minor.
-func (s *Service) ListEnvironmentTemplateVersions(ctx context.Context, in *api.ListEnvironmentTemplateVersionsInput) (*api.ListEnvironmentTemplateVersionsOutput, error) {
+func (s *API) ListEnvironmentTemplateVersions(ctx context.Context, in *api.ListEnvironmentTemplateVersionsInput) (*api.ListEnvironmentTemplateVersionsOutput, error) {
 	versions, next, err := s.listVersions(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.NextToken, in.MaxResults)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func (s *Service) ListEnvironmentTemplateVersions(ctx context.Context, in *api.L
 
 // UpdateEnvironmentTemplateVersion changes a version's description and
 // publishes a DRAFT (the only status change Proton allows).
-func (s *Service) UpdateEnvironmentTemplateVersion(ctx context.Context, in *api.UpdateEnvironmentTemplateVersionInput) (*api.UpdateEnvironmentTemplateVersionOutput, error) {
+func (s *API) UpdateEnvironmentTemplateVersion(ctx context.Context, in *api.UpdateEnvironmentTemplateVersionInput) (*api.UpdateEnvironmentTemplateVersionOutput, error) {
 	v, err := s.updateVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.MinorVersion, versionChange{description: in.Description, status: in.Status})
 	if err != nil {
 		return nil, err
@@ -49,7 +49,7 @@ func (s *Service) UpdateEnvironmentTemplateVersion(ctx context.Context, in *api.
 
 // DeleteEnvironmentTemplateVersion deletes a version no environment uses. As in
 // Proton, the recommended version goes only when it is the last of its major.
-func (s *Service) DeleteEnvironmentTemplateVersion(ctx context.Context, in *api.DeleteEnvironmentTemplateVersionInput) (*api.DeleteEnvironmentTemplateVersionOutput, error) {
+func (s *API) DeleteEnvironmentTemplateVersion(ctx context.Context, in *api.DeleteEnvironmentTemplateVersionInput) (*api.DeleteEnvironmentTemplateVersionOutput, error) {
 	v, err := s.deleteVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.MinorVersion)
 	if err != nil {
 		return nil, err
@@ -59,7 +59,7 @@ func (s *Service) DeleteEnvironmentTemplateVersion(ctx context.Context, in *api.
 
 // listVersions returns one page of a template's versions, by major then
 // minor, of one major when major is not "", and the token of the next page.
-func (s *Service) listVersions(ctx context.Context, kind, template, major, token string, maxResults *int32) ([]*store.TemplateVersion, string, error) {
+func (s *API) listVersions(ctx context.Context, kind, template, major, token string, maxResults *int32) ([]*store.TemplateVersion, string, error) {
 	if _, err := s.getTemplate(ctx, kind, template); err != nil {
 		return nil, "", err
 	}
@@ -99,7 +99,7 @@ type versionChange struct {
 
 // updateVersion applies a change to a version. Every rule is checked before
 // anything is written.
-func (s *Service) updateVersion(ctx context.Context, kind, template, majorS, minorS string, c versionChange) (*store.TemplateVersion, error) {
+func (s *API) updateVersion(ctx context.Context, kind, template, majorS, minorS string, c versionChange) (*store.TemplateVersion, error) {
 	v, err := s.getVersion(ctx, kind, template, majorS, minorS)
 	if err != nil {
 		return nil, err
@@ -121,12 +121,12 @@ func (s *Service) updateVersion(ctx context.Context, kind, template, majorS, min
 		}
 	}
 	if c.description != nil {
-		if v, err = s.cfg.Store.TemplateVersionSetDescription(ctx, kind, template, v.Major, v.Minor, *c.description, s.now()); err != nil {
+		if v, err = s.cfg.Store.TemplateVersionSetDescription(ctx, store.TemplateVersionSetDescriptionParams{Kind: kind, Template: template, Major: v.Major, Minor: v.Minor, Description: *c.description, At: s.now()}); err != nil {
 			return nil, err
 		}
 	}
 	if c.extra != nil {
-		if v, err = s.cfg.Store.TemplateVersionSetExtra(ctx, kind, template, v.Major, v.Minor, *c.extra, s.now()); err != nil {
+		if v, err = s.cfg.Store.TemplateVersionSetExtra(ctx, store.TemplateVersionSetExtraParams{Kind: kind, Template: template, Major: v.Major, Minor: v.Minor, Extra: *c.extra, At: s.now()}); err != nil {
 			return nil, err
 		}
 	}
@@ -135,7 +135,7 @@ func (s *Service) updateVersion(ctx context.Context, kind, template, majorS, min
 
 // deleteVersion deletes a version that no resource uses and no active
 // deployment targets.
-func (s *Service) deleteVersion(ctx context.Context, kind, template, majorS, minorS string) (*store.TemplateVersion, error) {
+func (s *API) deleteVersion(ctx context.Context, kind, template, majorS, minorS string) (*store.TemplateVersion, error) {
 	v, err := s.getVersion(ctx, kind, template, majorS, minorS)
 	if err != nil {
 		return nil, err
@@ -169,7 +169,7 @@ func usersOf(kind string) string {
 	return "deployed service instances or pipelines"
 }
 
-func (s *Service) getVersion(ctx context.Context, kind, template, majorS, minorS string) (*store.TemplateVersion, error) {
+func (s *API) getVersion(ctx context.Context, kind, template, majorS, minorS string) (*store.TemplateVersion, error) {
 	major, err1 := strconv.Atoi(majorS)
 	minor, err2 := strconv.Atoi(minorS)
 	if err1 != nil || err2 != nil {
@@ -193,7 +193,7 @@ func recommendedMinor(v *store.TemplateVersion) string {
 	return strconv.Itoa(v.RecommendedMinor)
 }
 
-func (s *Service) envVersion(v *store.TemplateVersion) api.EnvironmentTemplateVersion {
+func (s *API) envVersion(v *store.TemplateVersion) api.EnvironmentTemplateVersion {
 	return api.EnvironmentTemplateVersion{
 		Arn:                     s.arn(templateVersionKey(v.Kind, v.TemplateName, v.Major, v.Minor)),
 		CreatedAt:               apiTime(v.CreatedAt),

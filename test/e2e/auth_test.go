@@ -27,9 +27,9 @@ func startAuthServer(t *testing.T, flags ...string) *server {
 	t.Helper()
 	s := startServer(t, t.TempDir(), append([]string{"--auth", "sigv4"}, flags...)...)
 	// Not on a terminal, the server writes the key to a file and prints its path.
-	keyFile := adminKeyFileRE.FindStringSubmatch(s.log.String())
+	keyFile := adminKeyFileRE.FindStringSubmatch(s.Log())
 	if keyFile == nil {
-		t.Fatalf("the server did not print where the administrator key is:\n%s", s.log.String())
+		t.Fatalf("the server did not print where the administrator key is:\n%s", s.Log())
 	}
 	b, err := os.ReadFile(keyFile[1])
 	if err != nil {
@@ -37,7 +37,7 @@ func startAuthServer(t *testing.T, flags ...string) *server {
 	}
 	m := adminKeyRE.FindStringSubmatch(string(b))
 	if m == nil {
-		t.Fatalf("the server did not print the aws configure lines of an administrator key:\n%s", s.log.String())
+		t.Fatalf("the server did not print the aws configure lines of an administrator key:\n%s", s.Log())
 	}
 	if m[3] != region {
 		t.Errorf("aws configure set region %s, want %s", m[3], region)
@@ -196,7 +196,7 @@ func TestAuthAWSCLI(t *testing.T) {
 		t.Errorf("the administrator's cancel answered %s, want CANCELLING", env.Environment.DeploymentStatus)
 	}
 
-	log := s.log.String()
+	log := s.Log()
 	// Not a terminal: the secret is only in the 0600 key file (issue 17, hole 7).
 	if n := strings.Count(log, s.secret); n != 0 {
 		t.Errorf("the administrator's secret appears %d times in the server's output, want none (it goes to %s)", n, adminKeyFile)

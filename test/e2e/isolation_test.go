@@ -40,8 +40,8 @@ var accessKeyIDRE = regexp.MustCompile(`\bHK[A-Z0-9]{18}\b`)
 func TestIsolatedComponentCannotMintAKey(t *testing.T) {
 	t.Parallel()
 	s := startAuthServer(t, "--isolation", "best-effort")
-	if !strings.Contains(s.log.String(), "isolation: landlock on") {
-		t.Skipf("Landlock is not in force on this machine:\n%s", s.log.String())
+	if !strings.Contains(s.Log(), "isolation: landlock on") {
+		t.Skipf("Landlock is not in force on this machine:\n%s", s.Log())
 	}
 	s.componentFixture(t)
 	s.mustCall(t, "CreateComponent", map[string]string{

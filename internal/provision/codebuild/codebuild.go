@@ -1,15 +1,26 @@
 // Package codebuild runs the commands of a Proton CodeBuild-provisioning
 // manifest as local processes.
 //
-// Proton ran a manifest's provision (or deprovision) commands in order in a
-// build container, with proton-inputs.json in the working directory. Run
-// does the same on the local machine: one `/bin/sh -c` per command, in
-// order, stopping at the first failure, each in a process group of its own
-// so that a cancel reaches every process the command started.
+// Proton ran a manifest's provision (or deprovision) commands as one phase
+// of a CodeBuild build (buildspec 0.2), with proton-inputs.json in the
+// working directory. Run does the same on the local machine: the commands
+// run in order in one shell (bash when the PATH has it, else /bin/sh), so
+// that `cd`, `export`, functions and sourced scripts carry over from one
+// command to the next; the first command that fails stops the phase. The
+// shell leads a process group of its own, so that a cancel reaches every
+// process the commands started. shell.go tells how.
+//
+// `exit` in a command ends the phase's shell, as it ends any shell. A
+// non-zero status fails the command. `exit 0` in the last command ends the
+// phase successfully; in any other command it fails the run with a
+// *CommandError saying so (EndedShell), rather than silently skipping the
+// commands after it (which may be the ones that report the outputs) or
+// running them in a new shell without the state the earlier commands set
+// up.
 //
 // Every binary that calls Run must call MaybeSupervise first thing in main
-// (and in TestMain): each command runs under a small supervisor, a re-exec
-// of the binary itself, that kills the command's whole process group if the
+// (and in TestMain): the shell runs under a small supervisor, a re-exec of
+// the binary itself, that kills the shell's whole process group if the
 // server dies. supervisor.go explains why.
 package codebuild
 
@@ -19,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -67,16 +79,40 @@ type Job struct {
 	// Files are written into Dir before the first command, keyed by
 	// slash-separated relative path; an absolute path or one with a ".."
 	// element is refused. A file that starts with "#!" is made executable,
-	// since a bundle's file modes do not travel in this map.
+	// since a bundle's file modes do not travel in this map. A bundle's own
+	// proton-inputs.json (an example file) is not written: Inputs replace
+	// it, and the log says so.
 	Files map[string][]byte
 	// Inputs is written as Dir/proton-inputs.json ("{}" when nil).
 	Inputs []byte
-	// Commands are run in order, each by `/bin/sh -c` (the default shell of
-	// CodeBuild); the first failure stops the run.
+	// Commands are run in order in one shell, each as if typed at its
+	// prompt; the first failure stops the run (see the package comment).
 	Commands []string
+	// Variables are the manifest's env.variables. They come after the few
+	// variables inherited from the server and before Secrets and Env,
+	// which win over them, as CodeBuild's project variables won over a
+	// buildspec's.
+	Variables map[string]string
+	// Secrets are the values of the manifest's env.secrets-manager and
+	// env.parameter-store entries, resolved by the caller, by variable name.
+	// They are set like Variables (winning over them), and their values
+	// are replaced by "***" wherever the commands print them, in the Log
+	// and in a CommandError's Tail.
+	Secrets map[string]string
 	// Env is added, as "KEY=value" entries, to the few variables inherited
-	// from the server (PATH, HOME, LANG, TMPDIR); it wins over them.
+	// from the server (PATH, HOME, LANG, TMPDIR), to Variables and to
+	// Secrets; it wins over all of them. It is for what the server gives
+	// every run (RESOURCE_ARN and the like).
 	Env []string
+	// Mask lists further values to replace by "***" in the output, as
+	// Secrets' values are: credentials the caller gives through Env, say.
+	// Empty strings are ignored.
+	Mask []string
+	// Image and Runtimes are the manifest's settings of those names. Run
+	// does not apply them (the commands run on this host): it says so once
+	// in the Log, naming the tools of those runtimes missing from PATH.
+	Image    string
+	Runtimes map[string]string
 	// Log receives the combined stdout and stderr of every command as it is
 	// produced, with a line "[hadron] $ <command>" before each command and
 	// "[hadron] ..." lines for how it ended and for a cancel. It is written
@@ -87,9 +123,10 @@ type Job struct {
 	// Grace is the time between SIGTERM and SIGKILL on cancel; zero or
 	// negative means DefaultGrace.
 	Grace time.Duration
-	// OnStart, if set, is called with the pid of each command's shell as
-	// soon as it has started, on Run's goroutine; it must return quickly,
-	// since a cancel waits for it.
+	// OnStart, if set, is called as each command starts with the pid of
+	// the shell that runs it (the same shell for every command of the
+	// run), on Run's goroutine; it must return quickly, since a cancel
+	// waits for it.
 	OnStart func(pid int)
 	// Isolation confines the commands (isolation.go); nil means the
 	// server's default, set by SetIsolation.
@@ -103,15 +140,17 @@ type Result struct {
 	Outputs map[string]string
 }
 
-// Run runs job's commands in order and returns their outputs.
+// Run runs job's commands in order, in one shell, and returns their
+// outputs.
 //
 // A command that fails ends the run with a *CommandError. Cancellation
-// comes only through ctx: when ctx is done, the running command's process
-// group gets SIGTERM, then SIGKILL if the command has not exited after the
-// grace period, and Run returns a *CanceledError that wraps
-// context.Cause(ctx). Whatever the outcome, no process of a command's
-// group outlives it: its leftovers are SIGKILLed when the command ends. If
-// some process cannot be stopped, Run returns a *StopError instead.
+// comes only through ctx: when ctx is done, the shell's process group gets
+// SIGTERM, then SIGKILL if the shell has not exited after the grace
+// period, and Run returns a *CanceledError that wraps context.Cause(ctx).
+// Processes a command leaves in the background live on through the next
+// commands, as on CodeBuild; whatever the outcome, none outlives the run:
+// the group's leftovers are SIGKILLed when the shell ends. If some process
+// cannot be stopped, Run returns a *StopError instead.
 //
 // A cancel that comes after the last command has exited does not count:
 // the run has finished, and Run returns its result.
@@ -122,34 +161,30 @@ func Run(ctx context.Context, job Job) (Result, error) {
 	if len(job.Commands) > 0 && ctx.Err() != nil {
 		return Result{}, &CanceledError{Cause: context.Cause(ctx), Count: len(job.Commands), Command: job.Commands[0]}
 	}
-	env, err := commandEnv(job.Env)
+	env, err := commandEnv(job)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := prepareDir(job); err != nil {
-		return Result{}, err
+	for i, c := range job.Commands {
+		if strings.IndexByte(c, 0) >= 0 {
+			return Result{}, fmt.Errorf("command %d: a NUL byte cannot be passed to a shell", i+1)
+		}
 	}
-
 	r := &run{job: job, env: env, log: newLogger(job.Log), grace: job.Grace}
 	defer r.log.close()
 	if r.grace <= 0 {
 		r.grace = DefaultGrace
 	}
-	for i := range job.Commands {
-		// Between commands a cancel needs no signal: nothing runs.
-		if ctx.Err() != nil {
-			r.log.notef("cancel requested: not running the remaining commands")
-			return Result{}, &CanceledError{Cause: context.Cause(ctx), Index: i, Count: len(job.Commands), Command: job.Commands[i]}
-		}
-		if err := r.command(ctx, i); err != nil {
+	if err := prepareDir(job, r.log); err != nil {
+		return Result{}, err
+	}
+	noteRuntimes(r.log, job, env)
+	if len(job.Commands) > 0 {
+		if err := r.phase(ctx); err != nil {
 			return Result{}, err
 		}
 	}
-	outputs, err := readOutputs(filepath.Join(job.Dir, OutputsFile))
-	if err != nil {
-		return Result{}, err
-	}
-	return Result{Outputs: outputs}, nil
+	return Result{Outputs: readOutputs(filepath.Join(job.Dir, OutputsFile), r.log)}, nil
 }
 
 // run is the state of one Run.
@@ -160,25 +195,44 @@ type run struct {
 	grace time.Duration
 }
 
-// command runs job.Commands[i] under a supervisor and waits until it and
-// every process of its group are gone.
-func (r *run) command(ctx context.Context, i int) error {
-	text := r.job.Commands[i]
-	r.log.notef("$ %s", text)
+// phase runs the job's commands in one shell under a supervisor and waits
+// until the shell and every process of its group are gone.
+func (r *run) phase(ctx context.Context) error {
+	n := len(r.job.Commands)
+	sh := findShell(r.env)
+	token, err := newToken()
+	if err != nil {
+		return err
+	}
+	// The script lives outside the working directory, which is the user's.
+	scriptDir, err := os.MkdirTemp("", "hadron-codebuild-")
+	if err != nil {
+		return fmt.Errorf("script directory: %w", err)
+	}
+	defer os.RemoveAll(scriptDir)
+	script := filepath.Join(scriptDir, "phase.sh")
+	if err := os.WriteFile(script, []byte(phaseScript(sh, token, r.job.Commands)), 0o600); err != nil {
+		return fmt.Errorf("write phase script: %w", err)
+	}
+	plural := "s"
+	if n == 1 {
+		plural = ""
+	}
+	r.log.notef("running %d command%s in one shell (%s)", n, plural, sh.path)
 
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return fmt.Errorf("command %d: output pipe: %w", i+1, err)
+		return fmt.Errorf("output pipe: %w", err)
 	}
 	statusR, statusW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		return fmt.Errorf("command %d: status pipe: %w", i+1, err)
+		return fmt.Errorf("status pipe: %w", err)
 	}
 	sup := &exec.Cmd{
 		Path:       selfExe,
-		Args:       []string{os.Args[0], supervisorArg, text},
+		Args:       []string{os.Args[0], supervisorArg, sh.path, script},
 		Dir:        r.job.Dir,
 		Env:        append(slices.Clip(r.env), supervisorEnv+"="+strconv.Itoa(os.Getpid())),
 		Stdout:     outW,
@@ -199,10 +253,11 @@ func (r *run) command(ctx context.Context, i int) error {
 	if err != nil {
 		outR.Close()
 		statusR.Close()
-		return fmt.Errorf("command %d: start supervisor: %w", i+1, err)
+		return fmt.Errorf("start supervisor: %w", err)
 	}
 	pgid := sup.Process.Pid
-	out := startPump(outR, r.log)
+	masked := append(slices.Collect(maps.Values(r.job.Secrets)), r.job.Mask...)
+	out := startPump(outR, r.log, token, r.job.Commands, masked)
 
 	started := make(chan int, 1)
 	go func() {
@@ -224,17 +279,29 @@ func (r *run) command(ctx context.Context, i int) error {
 		cancel                                 = ctx.Done()
 		graceC, stopC                          <-chan time.Time
 		graceEnd                               time.Time
+		shellPid                               int
+		prog                                   = progress{current: -1, ended: -1}
+		announced                              = 0 // commands OnStart was called for
 	)
 	sendTerm := func() { syscall.Kill(-pgid, syscall.SIGTERM) }
+	announce := func() {
+		for ; shellUp && announced <= prog.current; announced++ {
+			if r.job.OnStart != nil {
+				r.job.OnStart(shellPid)
+			}
+		}
+	}
 	onStarted := func(pid int, ok bool) {
 		started = nil
 		if !ok {
 			return
 		}
-		shellUp = true
-		if r.job.OnStart != nil {
-			r.job.OnStart(pid)
-		}
+		shellUp, shellPid = true, pid
+		announce()
+	}
+	onMarker := func(ev markerEvent) {
+		prog.record(ev)
+		announce()
 	}
 wait:
 	for {
@@ -246,12 +313,17 @@ wait:
 			if shellUp && termPending {
 				sendTerm()
 			}
+		case ev := <-out.events:
+			onMarker(ev)
 		case <-cancel:
 			cancel = nil
 			select {
 			case <-exited: // it finished first: not a cancel
 				break wait
 			default:
+			}
+			if prog.allDone(n) {
+				continue // the last command has exited: the run has finished
 			}
 			canceled = true
 			r.log.notef("cancel requested: sending SIGTERM to process group")
@@ -276,7 +348,8 @@ wait:
 				<-exited
 				sup.Wait()
 			}()
-			return &StopError{Index: i, Count: len(r.job.Commands), Command: text, Pgid: pgid, Cause: context.Cause(ctx)}
+			i := prog.due(n)
+			return &StopError{Index: i, Count: n, Command: r.job.Commands[i], Pgid: pgid, Cause: context.Cause(ctx)}
 		}
 	}
 	if started != nil {
@@ -295,46 +368,99 @@ wait:
 		killed = true
 	}
 	// The supervisor has exited but is not reaped, so pgid still names our
-	// group: take the processes the command left behind, then reap.
+	// group: take the processes the commands left behind, then reap.
 	syscall.Kill(-pgid, syscall.SIGKILL)
 	waitErr := sup.Wait() // the status is in sup.ProcessState
 	gone := waitGroupGone(pgid, stopTimeout)
 	if out.finish(drainTimeout) {
 		r.log.notef("output still held open by a process outside the process group; no longer reading it")
 	}
+	// The pump is done: every marker it saw is in the channel.
+	for drained := false; !drained; {
+		select {
+		case ev := <-out.events:
+			onMarker(ev)
+		default:
+			drained = true
+		}
+	}
 	if sup.ProcessState == nil {
 		// Only if someone else reaped it (a SIGCHLD set to SIG_IGN).
-		return fmt.Errorf("command %d: wait for supervisor: %w", i+1, waitErr)
+		return fmt.Errorf("wait for supervisor: %w", waitErr)
 	}
 
+	i := prog.due(n)
+	text := r.job.Commands[i]
 	ws := sup.ProcessState.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
-		r.log.notef("command was killed by signal %s", signalName(ws.Signal()))
-	} else {
-		r.log.notef("command exited with status %d", ws.ExitStatus())
+	// The script noted the end of every command that ended without taking
+	// the shell with it; the shell's own end is noted here.
+	endedInShell := prog.ended == prog.current && prog.current >= 0
+	if !endedInShell || prog.status == 0 && !prog.allDone(n) {
+		if ws.Signaled() {
+			r.log.notef("command was killed by signal %s", signalName(ws.Signal()))
+		} else {
+			r.log.notef("command exited with status %d", ws.ExitStatus())
+		}
 	}
 	switch {
 	case !gone:
-		r.log.notef("processes of the command still running %s after SIGKILL", stopTimeout)
+		r.log.notef("processes of the commands still running %s after SIGKILL", stopTimeout)
 		var cause error
 		if canceled {
 			cause = context.Cause(ctx)
 		}
-		return &StopError{Index: i, Count: len(r.job.Commands), Command: text, Pgid: pgid, Cause: cause}
+		return &StopError{Index: i, Count: n, Command: text, Pgid: pgid, Cause: cause}
+	case prog.allDone(n):
+		return nil // even if a cancel came after the last command ended
 	case canceled:
-		return &CanceledError{Cause: context.Cause(ctx), Killed: killed, Started: true, Index: i, Count: len(r.job.Commands), Command: text}
+		started := prog.current == i && !endedInShell
+		return &CanceledError{Cause: context.Cause(ctx), Killed: killed, Started: started, Index: i, Count: n, Command: text}
+	case endedInShell && prog.status != 0:
+		return &CommandError{Index: i, Count: n, Command: text, ExitCode: prog.status, Tail: out.tail.String()}
 	case ws.Signaled():
-		return &CommandError{Index: i, Count: len(r.job.Commands), Command: text, ExitCode: -1, Signal: signalName(ws.Signal()), Tail: out.tail.String()}
+		return &CommandError{Index: i, Count: n, Command: text, ExitCode: -1, Signal: signalName(ws.Signal()), Tail: out.tail.String()}
 	case ws.ExitStatus() != 0:
-		return &CommandError{Index: i, Count: len(r.job.Commands), Command: text, ExitCode: ws.ExitStatus(), Tail: out.tail.String()}
+		return &CommandError{Index: i, Count: n, Command: text, ExitCode: ws.ExitStatus(), Tail: out.tail.String()}
+	case i == n-1 && prog.current == i:
+		return nil // the last command ended the shell with exit 0
 	}
-	return nil
+	return &CommandError{Index: i, Count: n, Command: text, ExitCode: 0, EndedShell: prog.current == i, Tail: out.tail.String()}
 }
 
-// commandEnv is the environment of every command: the inherited few plus
-// the job's own.
-func commandEnv(extra []string) ([]string, error) {
-	env := make([]string, 0, len(inheritedEnv)+len(extra)+1)
+// progress is how far the script got, as its markers tell.
+type progress struct {
+	current int // the last command that started; -1 before the first
+	ended   int // the last command that ended in the shell; -1 before
+	status  int // the exit status of command ended
+}
+
+func (p *progress) record(ev markerEvent) {
+	if ev.end {
+		p.ended, p.status = ev.index, ev.status
+	} else {
+		p.current = ev.index
+	}
+}
+
+// allDone reports whether the last of n commands has ended with status 0.
+func (p *progress) allDone(n int) bool { return p.ended == n-1 && p.status == 0 }
+
+// due returns the command that was running, or that was due next if the
+// one before it had ended well.
+func (p *progress) due(n int) int {
+	switch {
+	case p.current < 0:
+		return 0
+	case p.ended == p.current && p.status == 0 && p.current < n-1:
+		return p.current + 1
+	}
+	return p.current
+}
+
+// commandEnv is the environment of the commands: the inherited few, then
+// the job's Variables, Secrets and Env, each winning over the ones before.
+func commandEnv(job Job) ([]string, error) {
+	env := make([]string, 0, len(inheritedEnv)+len(job.Variables)+len(job.Secrets)+len(job.Env)+1)
 	for _, k := range inheritedEnv {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
@@ -342,21 +468,41 @@ func commandEnv(extra []string) ([]string, error) {
 			env = append(env, "PATH="+defaultPath)
 		}
 	}
-	for _, kv := range extra {
-		k, _, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("environment entry %q: want KEY=value", kv)
+	check := func(k, kv string) error {
+		switch {
+		case k == "" || strings.ContainsAny(k, "=\x00"):
+			return fmt.Errorf("environment entry %q: want KEY=value", kv)
+		case k == supervisorEnv || k == sandbox.EnvVar:
+			return fmt.Errorf("environment entry %q: %s is reserved", kv, k)
 		}
-		if k == supervisorEnv || k == sandbox.EnvVar {
-			return nil, fmt.Errorf("environment entry %q: %s is reserved", kv, k)
+		return nil
+	}
+	for _, m := range []map[string]string{job.Variables, job.Secrets} {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if err := check(k, k); err != nil { // never the value: it may be a secret
+				return nil, err
+			}
+			if strings.IndexByte(m[k], 0) >= 0 {
+				return nil, fmt.Errorf("environment variable %s: its value holds a NUL byte", k)
+			}
+			env = append(env, k+"="+m[k])
 		}
 	}
-	return append(env, extra...), nil
+	for _, kv := range job.Env {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok {
+			k = ""
+		}
+		if err := check(k, kv); err != nil {
+			return nil, err
+		}
+	}
+	return append(env, job.Env...), nil
 }
 
 // prepareDir creates the working directory and writes the job's files and
 // inputs into it.
-func prepareDir(job Job) error {
+func prepareDir(job Job, log *logger) error {
 	if job.Dir == "" {
 		return errors.New("working directory: empty path")
 	}
@@ -378,6 +524,11 @@ func prepareDir(job Job) error {
 		if err := checkFileName(name); err != nil {
 			return err
 		}
+		if path.Clean(name) == InputsFile {
+			// An example file shipped in the bundle; CodeBuild overwrote it.
+			log.notef("the bundle's own %s is replaced by the deployment's inputs", InputsFile)
+			continue
+		}
 		names = append(names, name)
 	}
 	sort.Strings(names)
@@ -394,7 +545,7 @@ func prepareDir(job Job) error {
 }
 
 // checkFileName refuses a Files key that could land outside the working
-// directory, or that would be overwritten by the inputs.
+// directory.
 func checkFileName(name string) error {
 	switch {
 	case name == "" || path.IsAbs(name):
@@ -403,8 +554,6 @@ func checkFileName(name string) error {
 		return fmt.Errorf("file %q: path must not contain ..", name)
 	case path.Clean(name) == ".":
 		return fmt.Errorf("file %q: not a file name", name)
-	case path.Clean(name) == InputsFile:
-		return fmt.Errorf("file %q: %s is written from the inputs", name, InputsFile)
 	}
 	return nil
 }

@@ -16,14 +16,25 @@ type CommandError struct {
 	ExitCode int    // exit status, or -1 if the command was killed by a signal
 	Signal   string // name of the signal that killed the command ("SIGKILL"), or ""
 	Tail     string // the last lines the command printed, so a user sees why
+	// EndedShell is set when the command called `exit 0` before the last
+	// command: it ended the shell that runs the phase, so the commands
+	// after it could not run (see the package comment).
+	EndedShell bool
 }
 
 func (e *CommandError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "command %d of %d %s ", e.Index+1, e.Count, quoteCommand(e.Command))
-	if e.Signal != "" {
+	switch {
+	case e.EndedShell:
+		rest := fmt.Sprintf("commands %d to %d", e.Index+2, e.Count)
+		if e.Index+2 == e.Count {
+			rest = fmt.Sprintf("command %d", e.Count)
+		}
+		fmt.Fprintf(&b, "called exit 0, which ends the one shell a phase's commands run in (as on CodeBuild, cd, export and functions carry over from command to command), so %s could not run: end the command without exit", rest)
+	case e.Signal != "":
 		fmt.Fprintf(&b, "was killed by signal %s", e.Signal)
-	} else {
+	default:
 		fmt.Fprintf(&b, "exited with status %d", e.ExitCode)
 	}
 	if e.Tail != "" {

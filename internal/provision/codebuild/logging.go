@@ -112,16 +112,35 @@ func (l *logger) close() {
 	<-l.done
 }
 
-// pump copies one command's output pipe into the logger and keeps its tail.
+// pump copies a phase's output pipe into the logger: it takes the script's
+// markers out of the stream, masks secret values, notes each command's
+// start and end in the log, and keeps the tail of the current command's
+// output.
 type pump struct {
 	r       *os.File
 	reading atomic.Bool // blocked in Read, as opposed to handing output on
-	tail    tailBuffer  // read only after done
+	tail    tailBuffer  // the current command's output; read only after done
 	done    chan struct{}
+	// events receives every marker, in order; it is buffered for all the
+	// markers a phase can write, so the pump never waits on it.
+	events chan markerEvent
+
+	log      *logger
+	split    splitter
+	mask     *masker
+	commands []string
 }
 
-func startPump(r *os.File, l *logger) *pump {
-	p := &pump{r: r, done: make(chan struct{})}
+func startPump(r *os.File, l *logger, token string, commands []string, secrets []string) *pump {
+	p := &pump{
+		r:        r,
+		done:     make(chan struct{}),
+		events:   make(chan markerEvent, 2*len(commands)),
+		log:      l,
+		split:    splitter{start: []byte(markerStart + token + " ")},
+		mask:     newMasker(secrets),
+		commands: commands,
+	}
 	go func() {
 		defer close(p.done)
 		buf := make([]byte, 32<<10)
@@ -130,15 +149,45 @@ func startPump(r *os.File, l *logger) *pump {
 			n, err := r.Read(buf)
 			p.reading.Store(false)
 			if n > 0 {
-				p.tail.Write(buf[:n])
-				l.output(buf[:n])
+				p.split.split(buf[:n], p.output, p.marker)
 			}
 			if err != nil {
+				p.output(p.split.flush())
+				p.emit(p.mask.flush())
 				return
 			}
 		}
 	}()
 	return p
+}
+
+// output masks and hands on a piece of the commands' output.
+func (p *pump) output(b []byte) { p.emit(p.mask.write(b)) }
+
+func (p *pump) emit(b []byte) {
+	if len(b) > 0 {
+		p.tail.Write(b)
+		p.log.output(b)
+	}
+}
+
+// marker notes a command's start or end in the log and passes it on.
+func (p *pump) marker(ev markerEvent) {
+	if ev.index >= len(p.commands) {
+		return // not written by our script: the token is ours alone
+	}
+	p.emit(p.mask.flush())
+	if ev.end {
+		p.log.notef("command exited with status %d", ev.status)
+	} else {
+		p.tail.Reset()
+		// A YAML `|` block ends in a newline; the log needs no blank line.
+		p.log.notef("$ %s", strings.TrimRight(p.commands[ev.index], "\n"))
+	}
+	select {
+	case p.events <- ev:
+	default: // more markers than the script writes: not ours
+	}
 }
 
 // finish waits until the pipe reports end of file, which it does once every
@@ -174,6 +223,9 @@ func (p *pump) finish(drain time.Duration) (abandoned bool) {
 // tailBuffer keeps the last tailKeep bytes written to it (at most twice that
 // in memory between compactions).
 type tailBuffer struct{ buf []byte }
+
+// Reset forgets what was written.
+func (t *tailBuffer) Reset() { t.buf = t.buf[:0] }
 
 func (t *tailBuffer) Write(p []byte) {
 	t.buf = append(t.buf, p...)

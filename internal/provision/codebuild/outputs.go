@@ -10,29 +10,34 @@ import (
 )
 
 // readOutputs reads the outputs file that the commands may have written.
-// Two forms are accepted: a flat object, {"VpcId": "vpc-1", "Port": 80},
-// whose numbers and booleans become their JSON text; and the list that
+// Two forms are read: a flat object of scalars, {"VpcId": "vpc-1", "Port":
+// 80}, whose numbers and booleans become their JSON text; and the list that
 // NotifyResourceDeploymentStatusChange takes, [{"key": "VpcId",
-// "valueString": "vpc-1"}]. A missing file means no outputs (nil).
-func readOutputs(path string) (map[string]string, error) {
+// "valueString": "vpc-1"}]. Anything else is not Hadron's: CDK, for one,
+// writes its own nested {"Stack": {"Key": "Value"}} under that name and
+// converts it for a notify call. Such a file is left alone with a note in
+// the log, and never fails the run. A missing file means no outputs (nil).
+func readOutputs(path string, log *logger) map[string]string {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read outputs: %w", err)
+		log.notef("%s not read: %v", OutputsFile, err)
+		return nil
 	}
 	outputs, err := parseOutputs(data)
 	if err != nil {
-		return nil, fmt.Errorf("malformed %s: %w", OutputsFile, err)
+		log.notef("%s is not a flat JSON object of strings, numbers and booleans (%v): left alone, no outputs taken from it", OutputsFile, err)
+		return nil
 	}
-	return outputs, nil
+	return outputs
 }
 
 func parseOutputs(data []byte) (map[string]string, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
-		return nil, errors.New("empty file; want a JSON object or a list of {\"key\", \"valueString\"}")
+		return nil, errors.New("empty file")
 	}
 	switch data[0] {
 	case '{':
@@ -75,7 +80,7 @@ func parseOutputs(data []byte) (map[string]string, error) {
 		}
 		return outputs, nil
 	}
-	return nil, errors.New("want a JSON object or a list of {\"key\", \"valueString\"}")
+	return nil, errors.New("not a JSON object or list")
 }
 
 // outputValue turns a value of the object form into an output's string.

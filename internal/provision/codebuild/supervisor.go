@@ -25,7 +25,8 @@ import (
 // sends it when the *thread* that forked exits, not the process. So Run
 // starts this binary again as a supervisor, the leader of a fresh process
 // group, with Pdeathsig set to parentDeathSignal (catchable). The supervisor
-// starts `/bin/sh -c <command>` inside its own group and waits for it:
+// starts the phase's shell on its script (shell.go) inside its own group and
+// waits for it:
 //
 //   - On parentDeathSignal it checks getppid: if the server is gone it
 //     SIGKILLs its whole group (itself included). If getppid is unchanged the
@@ -79,21 +80,21 @@ var supervisorReady atomic.Bool
 // process MaybeSupervise runs the supervisor and exits with the command's
 // status, and it never returns. In any other process it returns at once.
 func MaybeSupervise() {
-	if len(os.Args) == 3 && os.Args[1] == supervisorArg {
+	if len(os.Args) == 4 && os.Args[1] == supervisorArg {
 		if parent, ok := os.LookupEnv(supervisorEnv); ok {
 			// syscall.Exit, not os.Exit: the supervisor has nothing to
 			// flush, and os.Exit's hooks cost time (the race detector
 			// sleeps a second at exit) or print noise (coverage).
-			syscall.Exit(supervise(parent, os.Args[2]))
+			syscall.Exit(supervise(parent, os.Args[2], os.Args[3]))
 		}
 	}
 	supervisorReady.Store(true)
 }
 
-// supervise runs one command as described at the top of this file and
-// returns the exit code for the supervisor, unless it dies of the command's
-// signal first.
-func supervise(parent, command string) int {
+// supervise runs `shellPath script` as described at the top of this file
+// and returns the exit code for the supervisor, unless it dies of the
+// shell's signal first.
+func supervise(parent, shellPath, script string) int {
 	ppid, err := strconv.Atoi(parent)
 	if err != nil || syscall.Getpgrp() != os.Getpid() {
 		// Killing "our group" below would hit somebody else's processes.
@@ -120,7 +121,7 @@ func supervise(parent, command string) int {
 	}
 	attr, sbEnv := shellAttr(sb)
 
-	sh := exec.Command("/bin/sh", "-c", command)
+	sh := exec.Command(shellPath, script)
 	sh.Stdin, sh.Stdout, sh.Stderr = os.Stdin, os.Stdout, os.Stderr
 	sh.SysProcAttr = attr
 	sh.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {

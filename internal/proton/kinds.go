@@ -1,0 +1,139 @@
+package proton
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+// The four kinds of resources Proton deploys share their deployments'
+// cancel, outputs and provisioned resources; each kind differs only in how
+// a request names one and how messages call it, which this table says.
+
+// ref names a deployable resource as a request does: an environment or a
+// component by Name, an instance by Service and Name, a pipeline by Service.
+type ref struct{ Service, Name string }
+
+// deployable is one kind of deployable resource.
+type deployable struct {
+	// noun calls the kind in messages, before the resource's name ("service
+	// pipeline of" reads "service pipeline of <service>").
+	noun string
+	// get finds the resource, or answers that it (or its service) is not found.
+	get func(s *API, ctx context.Context, r ref) (*store.Resource, error)
+}
+
+var (
+	kindEnvironment = &deployable{noun: "environment", get: func(s *API, ctx context.Context, r ref) (*store.Resource, error) {
+		return s.getEnvironment(ctx, r.Name)
+	}}
+	kindServiceInstance = &deployable{noun: "service instance", get: func(s *API, ctx context.Context, r ref) (*store.Resource, error) {
+		return s.getInstance(ctx, r.Service, r.Name)
+	}}
+	kindServicePipeline = &deployable{noun: "service pipeline of", get: func(s *API, ctx context.Context, r ref) (*store.Resource, error) {
+		return s.getPipeline(ctx, r.Service)
+	}}
+	kindComponent = &deployable{noun: "component", get: func(s *API, ctx context.Context, r ref) (*store.Resource, error) {
+		return s.getComponent(ctx, r.Name)
+	}}
+)
+
+// cancelDeployment is every Cancel*Deployment: the resource's IN_PROGRESS
+// deployment is cancelled (see cancel).
+func (s *API) cancelDeployment(ctx context.Context, k *deployable, name ref) (*store.Resource, error) {
+	r, err := k.get(s, ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.cancel(ctx, k.noun, r)
+}
+
+// listOutputs is every List*Outputs: the outputs of the resource's last
+// successful deployment, or of the given one.
+func (s *API) listOutputs(ctx context.Context, k *deployable, name ref, deploymentID string) ([]api.Output, error) {
+	r, err := k.get(s, ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.outputs(ctx, r, deploymentID)
+}
+
+// listProvisionedResources is every List*ProvisionedResources. The engines
+// Hadron runs (CodeBuild commands, customer-managed) have no inventory of
+// what they made, so the list is empty.
+// TODO(store): engines return provision.Result.Resources; list them once
+// the store keeps them per deployment.
+func (s *API) listProvisionedResources(ctx context.Context, k *deployable, name ref) ([]api.ProvisionedResource, error) {
+	if _, err := k.get(s, ctx, name); err != nil {
+		return nil, err
+	}
+	return []api.ProvisionedResource{}, nil
+}
+
+// cancel cancels r's IN_PROGRESS deployment. The answer shows CANCELLING
+// (CANCELLED when no worker had started it); the run is stopped and the
+// deployment ends CANCELLED, or FAILED when it could not be stopped, or
+// SUCCEEDED when it finished first. A cancel repeated while CANCELLING
+// answers as the first did.
+func (s *API) cancel(ctx context.Context, noun string, r *store.Resource) (*store.Resource, error) {
+	if r.DeploymentStatus == store.StatusCancelling {
+		return r, nil
+	}
+	if r.DeploymentStatus != store.StatusInProgress || r.LastAttemptedDeploymentID == "" {
+		if r.LastAttemptedDeploymentID == "" {
+			return nil, conflictf("%s %s has no deployment to cancel yet: it waits for the service's instances", noun, r.Name)
+		}
+		return nil, conflictf("%s %s has no deployment in progress to cancel: its last deployment %s is %s", noun, r.Name, r.LastAttemptedDeploymentID, r.DeploymentStatus)
+	}
+	res, err := s.cfg.Store.DeploymentCancel(ctx, store.DeploymentCancelParams{ID: r.LastAttemptedDeploymentID, At: s.now()})
+	switch {
+	case errors.Is(err, store.ErrStatusChanged) && res.Status == store.StatusCancelling:
+	case errors.Is(err, store.ErrStatusChanged):
+		return nil, conflictf("%s %s has no deployment in progress to cancel: its last deployment %s is %s", noun, r.Name, r.LastAttemptedDeploymentID, res.Status)
+	case err != nil:
+		return nil, err
+	case res.Status == store.StatusCancelling:
+		// The answer is read before the run is told to stop: a run that stops
+		// at once (on another node, the read is a round trip later) would
+		// otherwise show CANCELLED in the cancel's own answer.
+		after, err := s.cfg.Store.ResourceGet(ctx, r.Key)
+		s.engine.Cancel(r.LastAttemptedDeploymentID)
+		return after, err
+	}
+	return s.cfg.Store.ResourceGet(ctx, r.Key)
+}
+
+// outputs lists the outputs of r's last successful deployment, or of the
+// given deployment of r.
+func (s *API) outputs(ctx context.Context, r *store.Resource, deploymentID string) ([]api.Output, error) {
+	raw := r.Outputs
+	if deploymentID != "" {
+		d, err := s.cfg.Store.DeploymentGet(ctx, deploymentID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && d.TargetKey != r.Key) {
+			return nil, notFoundf("deployment %s of %s not found", deploymentID, r.Key)
+		}
+		if err != nil {
+			return nil, err
+		}
+		raw = d.Outputs
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil, fmt.Errorf("outputs of %s: %w", r.Key, err)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]api.Output, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, api.Output{Key: k, ValueString: m[k]})
+	}
+	return out, nil
+}

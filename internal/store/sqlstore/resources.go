@@ -1,0 +1,128 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+const resourceColumns = `key, type, name, service_name, environment_name, description, template_name,
+	template_major, template_minor, spec, settings, outputs, deployment_status, deployment_status_message,
+	last_attempted_deployment_id, last_succeeded_deployment_id, last_deployment_attempted_at,
+	last_deployment_succeeded_at, last_client_request_token, created_at, last_modified_at`
+
+func scanResource(row scanner) (*store.Resource, error) {
+	var r store.Resource
+	var attempted, succeeded, created, modified int64
+	err := row.Scan(&r.Key, &r.Type, &r.Name, &r.ServiceName, &r.EnvironmentName, &r.Description, &r.TemplateName,
+		&r.TemplateMajor, &r.TemplateMinor, &r.Spec, &r.Settings, &r.Outputs, &r.DeploymentStatus, &r.DeploymentStatusMessage,
+		&r.LastAttemptedDeploymentID, &r.LastSucceededDeploymentID, &attempted, &succeeded, &r.LastClientRequestToken,
+		&created, &modified)
+	if err != nil {
+		return nil, err
+	}
+	r.LastDeploymentAttemptedAt, r.LastDeploymentSucceededAt = fromMS(attempted), fromMS(succeeded)
+	r.CreatedAt, r.LastModifiedAt = fromMS(created), fromMS(modified)
+	return &r, nil
+}
+
+// resourceGet reads a resource; lock, when set, is a locking clause such as
+// FOR UPDATE.
+func resourceGet(ctx context.Context, q querier, key, lock string) (*store.Resource, error) {
+	r, err := scanResource(q.QueryRowContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE key = $1 `+lock, key))
+	if noRows(err) {
+		return nil, fmt.Errorf("resource %s: %w", key, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get resource %s: %w", key, err)
+	}
+	return r, nil
+}
+
+// resourceInsert inserts a new resource showing the given deployment status.
+func (s *Store) resourceInsert(ctx context.Context, tx *sql.Tx, c *store.Resource, status string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO resources (key, type, name, service_name, environment_name,
+		description, template_name, template_major, template_minor, spec, settings, outputs, deployment_status,
+		last_client_request_token, created_at, last_modified_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		c.Key, c.Type, c.Name, c.ServiceName, c.EnvironmentName, c.Description, c.TemplateName, c.TemplateMajor,
+		c.TemplateMinor, c.Spec, cmp.Or(c.Settings, "{}"), cmp.Or(c.Outputs, "{}"), status, c.LastClientRequestToken,
+		ms(c.CreatedAt), ms(c.LastModifiedAt))
+	if s.unique(err) {
+		return fmt.Errorf("resource %s: %w", c.Key, store.ErrExists)
+	}
+	return err
+}
+
+// ResourceGet reads one resource by key.
+func (s *Store) ResourceGet(ctx context.Context, key string) (*store.Resource, error) {
+	return resourceGet(ctx, s.r, key, "")
+}
+
+// ResourceList lists resources ordered by key.
+func (s *Store) ResourceList(ctx context.Context, f store.ResourceFilter, page store.Page) ([]*store.Resource, error) {
+	where := []string{"key > $1"}
+	args := []any{page.After}
+	add := func(cond string, vals ...any) {
+		for i := range vals {
+			cond = strings.Replace(cond, "?", fmt.Sprintf("$%d", len(args)+i+1), 1)
+		}
+		where = append(where, cond)
+		args = append(args, vals...)
+	}
+	if f.Type != "" {
+		add("type = ?", f.Type)
+	}
+	if f.ServiceName != "" {
+		add("service_name = ?", f.ServiceName)
+	}
+	if f.EnvironmentName != "" {
+		add("environment_name = ?", f.EnvironmentName)
+	}
+	if len(f.Templates) > 0 {
+		var ors []string
+		var vals []any
+		for _, t := range f.Templates {
+			ors = append(ors, "(template_name = ? AND template_major = ?)")
+			vals = append(vals, t.Name, t.Major)
+		}
+		add("("+strings.Join(ors, " OR ")+")", vals...)
+	}
+	args = append(args, page.Limit)
+	q := fmt.Sprintf(`SELECT %s FROM resources WHERE %s ORDER BY key LIMIT $%d`, resourceColumns, strings.Join(where, " AND "), len(args))
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	out, err := collect(rows, err, scanResource)
+	if err != nil {
+		return nil, fmt.Errorf("list resources: %w", err)
+	}
+	return out, nil
+}
+
+// ResourceUpdateMetadata changes description and settings of an idle resource.
+func (s *Store) ResourceUpdateMetadata(ctx context.Context, p store.ResourceUpdateMetadataParams) (*store.Resource, error) {
+	key, description, settings, at := p.Key, p.Description, p.Settings, p.At
+	var r *store.Resource
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if r, err = resourceGet(ctx, tx, key, s.lock("")); err != nil {
+			return err
+		}
+		if store.IsActive(r.DeploymentStatus) {
+			return fmt.Errorf("deployment %s is %s: %w", r.LastAttemptedDeploymentID, r.DeploymentStatus, store.ErrActiveDeployment)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE resources SET description = coalesce($2, description),
+			settings = coalesce($3, settings), last_modified_at = $4 WHERE key = $1`, key, description, settings, ms(at)); err != nil {
+			return err
+		}
+		r, err = resourceGet(ctx, tx, key, "")
+		return err
+	})
+	if err != nil {
+		return r, fmt.Errorf("update resource %s: %w", key, err)
+	}
+	return r, nil
+}

@@ -1,0 +1,66 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+// SettingsGet reads every setting.
+func (s *Store) SettingsGet(ctx context.Context) (map[string]string, error) {
+	out, err := settingsAll(ctx, s.r)
+	if err != nil {
+		return nil, fmt.Errorf("get settings: %w", err)
+	}
+	return out, nil
+}
+
+// SettingsUpdate sets and deletes settings in one transaction. Keys are
+// written in sorted order, so that two nodes updating several keys at once
+// lock them in the same order and cannot deadlock.
+func (s *Store) SettingsUpdate(ctx context.Context, p store.SettingsUpdateParams) (map[string]string, error) {
+	var out map[string]string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, key := range slices.Sorted(maps.Keys(p.Set)) {
+			_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, last_modified_at) VALUES ($1, $2, $3)
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value, last_modified_at = excluded.last_modified_at`,
+				key, p.Set[key], ms(p.At))
+			if err != nil {
+				return err
+			}
+		}
+		for _, key := range p.Delete {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = $1`, key); err != nil {
+				return err
+			}
+		}
+		var err error
+		out, err = settingsAll(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update settings: %w", err)
+	}
+	return out, nil
+}
+
+func settingsAll(ctx context.Context, q querier) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT key, value FROM settings`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
