@@ -228,7 +228,8 @@ func TestIsolatedRunDoesOrdinaryWork(t *testing.T) {
 	h := newHostileData(t)
 	job, log := h.job(
 		`mkdir -p sub/deeper && cd sub && export GREETING=hello && echo "$GREETING" > f.txt && cat f.txt`,
-		`/usr/bin/env | grep -q '^GREETING=' && exit 1; cat proton-inputs.json`,
+		// One shell per phase: the cd and the export carry over.
+		`/usr/bin/env | grep -q '^GREETING=hello$' || exit 1; cd .. && cat proton-inputs.json`,
 		`echo scratch > "$TMPDIR/t" && cat "$TMPDIR/t" && mktemp >/dev/null`,
 		`mv sub/f.txt sub/deeper/g.txt && ls /usr/bin >/dev/null && sh -c 'echo child' && echo x > /dev/null`,
 		`printf '{"greeting":"%s"}' "$(cat sub/deeper/g.txt)" > proton-outputs.json`,
@@ -283,4 +284,22 @@ func TestIsolatedCancelKeepsTheGracePeriod(t *testing.T) {
 	if got := readFile(t, filepath.Join(job.Dir, "cleaned")); got != "cleaned\n" {
 		t.Errorf("cleaned = %q", got)
 	}
+}
+
+// TestForgedMarkersDoNotStopACancel: a run can read its own script and so
+// its marker token; forging "the last command ended well" must not make it
+// immune to a cancel (it may only misreport its own result).
+func TestForgedMarkersDoNotStopACancel(t *testing.T) {
+	h := newHostileData(t)
+	job, log := h.job(`tok=$(grep -ao 'hadron-[0-9a-f]* ' /proc/$$/fd/255 | head -n 1); printf '\036%se 0 0\n' "$tok"; echo ready; while :; do sleep 0.05; done`)
+	job.Grace = 500 * time.Millisecond
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	errc := runAsync(ctx, job)
+	log.waitFor(t, "\nready\n")
+	if !strings.Contains(log.String(), "command exited with status 0") {
+		t.Fatalf("the forged end marker was not taken as one; the test proves nothing\nlog:\n%s", log)
+	}
+	cancel(errUserCancel)
+	await(t, errc) // fails the test if Run does not return
 }

@@ -28,6 +28,13 @@ import (
 // starts the phase's shell on its script (shell.go) inside its own group and
 // waits for it:
 //
+//   - The script comes as a sealed in-memory file on scriptFD, never a path:
+//     the supervisor holds it before it confines itself, and hands it to the
+//     shell as fd shellScriptFD, which the shell opens as
+//     /proc/self/fd/shellScriptFD (no size limit, unlike `sh -c script`,
+//     and not in the shell's world-readable command line). The run can read
+//     its own script, marker token included: see markers in shell.go.
+//
 //   - On parentDeathSignal it checks getppid: if the server is gone it
 //     SIGKILLs its whole group (itself included). If getppid is unchanged the
 //     signal came from the exit of the forking thread alone (the child was
@@ -63,6 +70,11 @@ const (
 	parentDeathSignal = syscall.SIGUSR1
 	// statusFD is the supervisor's end of the pipe that carries the shell's pid.
 	statusFD = 3
+	// scriptFD is the supervisor's descriptor of the phase script (scriptFile).
+	scriptFD = 4
+	// shellScriptFD is the shell's descriptor of the phase script; the
+	// script's first line closes it.
+	shellScriptFD = 3
 	// selfExe names the running binary even if its file was replaced or
 	// deleted since (an upgrade in place): the kernel resolves it in the
 	// child at execve, where it still names the server's own image.
@@ -80,21 +92,21 @@ var supervisorReady atomic.Bool
 // process MaybeSupervise runs the supervisor and exits with the command's
 // status, and it never returns. In any other process it returns at once.
 func MaybeSupervise() {
-	if len(os.Args) == 4 && os.Args[1] == supervisorArg {
+	if len(os.Args) == 3 && os.Args[1] == supervisorArg {
 		if parent, ok := os.LookupEnv(supervisorEnv); ok {
 			// syscall.Exit, not os.Exit: the supervisor has nothing to
 			// flush, and os.Exit's hooks cost time (the race detector
 			// sleeps a second at exit) or print noise (coverage).
-			syscall.Exit(supervise(parent, os.Args[2], os.Args[3]))
+			syscall.Exit(supervise(parent, os.Args[2]))
 		}
 	}
 	supervisorReady.Store(true)
 }
 
-// supervise runs `shellPath script` as described at the top of this file
+// supervise runs the script of scriptFD in shellPath as described at the top of this file
 // and returns the exit code for the supervisor, unless it dies of the
 // shell's signal first.
-func supervise(parent, shellPath, script string) int {
+func supervise(parent, shellPath string) int {
 	ppid, err := strconv.Atoi(parent)
 	if err != nil || syscall.Getpgrp() != os.Getpid() {
 		// Killing "our group" below would hit somebody else's processes.
@@ -105,6 +117,9 @@ func supervise(parent, shellPath, script string) int {
 	// for the shell's background processes to close it.
 	syscall.CloseOnExec(statusFD)
 	status := os.NewFile(statusFD, "status")
+	// Taken before the sandbox: the script's file is nowhere the run may open.
+	syscall.CloseOnExec(scriptFD)
+	script := os.NewFile(scriptFD, "script")
 
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, parentDeathSignal, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
@@ -121,8 +136,9 @@ func supervise(parent, shellPath, script string) int {
 	}
 	attr, sbEnv := shellAttr(sb)
 
-	sh := exec.Command(shellPath, script)
+	sh := exec.Command(shellPath, "/proc/self/fd/"+strconv.Itoa(shellScriptFD))
 	sh.Stdin, sh.Stdout, sh.Stderr = os.Stdin, os.Stdout, os.Stderr
+	sh.ExtraFiles = []*os.File{script} // shellScriptFD
 	sh.SysProcAttr = attr
 	sh.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		return strings.HasPrefix(kv, supervisorEnv+"=") || strings.HasPrefix(kv, sandbox.EnvVar+"=")
@@ -131,6 +147,7 @@ func supervise(parent, shellPath, script string) int {
 		fmt.Fprintf(os.Stderr, "[hadron] cannot start command: %v\n", err)
 		return 127
 	}
+	script.Close()
 	fmt.Fprintf(status, "%d\n", sh.Process.Pid)
 	status.Close()
 
