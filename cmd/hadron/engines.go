@@ -6,6 +6,7 @@ import (
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
+	"github.com/hadronhq/hadron/internal/provision/sandbox"
 )
 
 // engineConfig is what the engines are configured with.
@@ -14,13 +15,15 @@ type engineConfig struct {
 	cancelGrace time.Duration
 	// endpoint is the server's URL, given to provisioning commands.
 	endpoint string
+	// isolation confines CodeBuild runs (serve's --isolation); nil: off.
+	isolation *sandbox.Policy
 }
 
 // engines returns the provisioning engines this server runs, one
 // registration each (see package provision for adding one).
 func engines(c engineConfig) *provision.Registry {
 	r := provision.NewRegistry()
-	r.Register(codebuild.Name, &codebuild.Engine{Grace: c.cancelGrace, Env: map[string]string{"HADRON_ENDPOINT": c.endpoint, "AWS_ENDPOINT_URL_PROTON": c.endpoint}})
+	r.Register(codebuild.Name, &codebuild.Engine{Grace: c.cancelGrace, Isolation: c.isolation, Env: map[string]string{"HADRON_ENDPOINT": c.endpoint, "AWS_ENDPOINT_URL_PROTON": c.endpoint}})
 	r.Register(customermanaged.Name, customermanaged.Engine{})
 	return r
 }

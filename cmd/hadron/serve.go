@@ -25,7 +25,6 @@ import (
 	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/connguard"
 	"github.com/hadronhq/hadron/internal/engine"
-	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
 	"github.com/hadronhq/hadron/internal/server"
 	"golang.org/x/sys/unix"
@@ -195,7 +194,8 @@ func (c *serveCommand) Run(ctx context.Context) error {
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	if err := c.isolate(logger); err != nil {
+	isolation, err := c.isolate(logger)
+	if err != nil {
 		return err
 	}
 	// With SQLite this process must own the database; with PostgreSQL other
@@ -232,7 +232,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Region:      c.region,
 		AccountID:   c.accountID,
 		Workers:     c.workers,
-		Engines:     engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint}),
+		Engines:     engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, isolation: isolation}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
 		Store:       st,
@@ -359,8 +359,9 @@ func isTerminal(f *os.File) bool {
 
 // isolate applies --isolation: it confines provisioning runs (package
 // sandbox) and logs which protections are in force; in strict mode a
-// missing one stops the server.
-func (c *serveCommand) isolate(logger *slog.Logger) error {
+// missing one stops the server. It returns the Policy of the runs (nil:
+// isolation off).
+func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, error) {
 	policy, st, err := sandbox.Setup(c.isolation)
 	for _, m := range st.Mechanisms {
 		if m.On {
@@ -370,29 +371,28 @@ func (c *serveCommand) isolate(logger *slog.Logger) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return nil, fmt.Errorf("serve: %w", err)
 	}
-	codebuild.SetIsolation(policy)
 	if policy == nil || policy.UID < 0 {
 		// Nobody else needs to pass: the directory is the server's alone.
 		if err := os.Chmod(c.dataDir, 0o700); err != nil {
-			return fmt.Errorf("serve: %w", err)
+			return nil, fmt.Errorf("serve: %w", err)
 		}
-		return nil
+		return policy, nil
 	}
 	// The run's user must pass through the data directory to its work
 	// directory (commands use absolute paths), without listing or reading
 	// anything on the way: everything in it is 0600 or 0700.
 	work := filepath.Join(c.dataDir, "work")
 	if err := os.MkdirAll(work, 0o711); err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return nil, fmt.Errorf("serve: %w", err)
 	}
 	for _, dir := range []string{c.dataDir, work} {
 		if err := os.Chmod(dir, 0o711); err != nil {
-			return fmt.Errorf("serve: %w", err)
+			return nil, fmt.Errorf("serve: %w", err)
 		}
 	}
-	return nil
+	return policy, nil
 }
 
 // redactURL is a database URL fit for a log: without its password.

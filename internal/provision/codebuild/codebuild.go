@@ -128,8 +128,8 @@ type Job struct {
 	// run), on Run's goroutine; it must return quickly, since a cancel
 	// waits for it.
 	OnStart func(pid int)
-	// Isolation confines the commands (isolation.go); nil means the
-	// server's default, set by SetIsolation.
+	// Isolation confines the commands (isolation.go); nil runs them with
+	// the server's own reach.
 	Isolation *sandbox.Policy
 }
 

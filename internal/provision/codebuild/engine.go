@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/provision"
+	"github.com/hadronhq/hadron/internal/provision/sandbox"
 )
 
 // Name is the engine's name in manifests and plans.
@@ -23,6 +24,9 @@ type Engine struct {
 	Env map[string]string
 	// OnStart, when set, is called as each command's process starts.
 	OnStart func(pid int)
+	// Isolation confines every run's commands (see Job.Isolation); nil
+	// runs them with the server's own reach.
+	Isolation *sandbox.Policy
 }
 
 var (
@@ -98,14 +102,15 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		env = append(env, "RESOURCE_ARN="+t.ARN)
 	}
 	res, err := Run(ctx, Job{
-		Dir:      run.Dir,
-		Files:    run.Files,
-		Inputs:   run.Plan.Inputs,
-		Commands: s.Commands,
-		Env:      env,
-		Log:      run.Log,
-		Grace:    e.Grace,
-		OnStart:  e.OnStart,
+		Dir:       run.Dir,
+		Files:     run.Files,
+		Inputs:    run.Plan.Inputs,
+		Commands:  s.Commands,
+		Env:       env,
+		Log:       run.Log,
+		Grace:     e.Grace,
+		OnStart:   e.OnStart,
+		Isolation: e.Isolation,
 	})
 	if err != nil {
 		return provision.Result{}, err

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
@@ -33,20 +32,9 @@ import (
 //     shell until every process of the namespace is gone (awaitNamespace);
 //     the server's SIGKILL at the end of the grace period ends the wait.
 
-// defaultIsolation is the Policy of jobs that set none.
-var defaultIsolation atomic.Pointer[sandbox.Policy]
-
-// SetIsolation sets the Policy of every Job whose Isolation is nil; nil
-// turns isolation off. The server calls it once at start-up with the
-// Policy of sandbox.Setup.
-func SetIsolation(p *sandbox.Policy) { defaultIsolation.Store(p) }
-
-// isolate makes sup start the supervisor under policy p (job's or the
-// default).
+// isolate makes sup start the supervisor under policy p (the job's; nil:
+// not isolated).
 func isolate(sup *exec.Cmd, p *sandbox.Policy) {
-	if p == nil {
-		p = defaultIsolation.Load()
-	}
 	if p == nil {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/signal"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
 )
 
@@ -302,4 +304,28 @@ func TestForgedMarkersDoNotStopACancel(t *testing.T) {
 	}
 	cancel(errUserCancel)
 	await(t, errc) // fails the test if Run does not return
+}
+
+// TestEngineRunsUnderItsIsolation: the engine the registry holds confines
+// its runs with its own Policy (cmd/hadron sets it from --isolation), and
+// runs them unconfined without one.
+func TestEngineRunsUnderItsIsolation(t *testing.T) {
+	h := newHostileData(t)
+	requireLandlock(t, h.status)
+	spec, _ := json.Marshal(spec{Commands: []string{`cat "` + filepath.Join(h.dir, "keys.master") + `"`}})
+	for _, tc := range []struct {
+		name     string
+		policy   *sandbox.Policy
+		wantRead bool
+	}{{"isolated", h.policy, false}, {"off", nil, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := newLogSink()
+			job, _ := h.job()
+			e := &Engine{Isolation: tc.policy}
+			_, err := e.Run(context.Background(), provision.Run{DeploymentID: "d", Operation: provision.OperationDeploy, Plan: provision.Plan{Spec: spec}, Dir: job.Dir, Log: log})
+			if read := err == nil && strings.Contains(log.String(), h.secret); read != tc.wantRead {
+				t.Errorf("the run read keys.master: %v, want %v (Run: %v)\nlog:\n%s", read, tc.wantRead, err, log)
+			}
+		})
+	}
 }
