@@ -329,3 +329,29 @@ func TestEngineRunsUnderItsIsolation(t *testing.T) {
 		})
 	}
 }
+
+// TestIsolatedRunHasNoCapabilities: a server running as root gives its runs
+// none of root's powers, whether they take a user of their own or (no
+// hadron-run user) keep uid 0: chown to another user, which needs
+// CAP_CHOWN, fails under isolation and works without it.
+func TestIsolatedRunHasNoCapabilities(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the server is not root: its runs have no capabilities to lose")
+	}
+	h := newHostileData(t)
+	t.Logf("run as: %+v (uid %d, drop capabilities %v)", h.status.Mechanisms, h.policy.UID, h.policy.DropCapabilities)
+	for _, tc := range []struct {
+		name   string
+		policy *sandbox.Policy
+		wantOK bool
+	}{{"isolated", h.policy, false}, {"off", nil, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			job, log := h.job(`touch f && chown 4242:4242 f && grep -E '^Cap(Prm|Eff)' /proc/self/status || true; chown 4242:4242 f`)
+			job.Isolation = tc.policy
+			_, err := Run(context.Background(), job)
+			if (err == nil) != tc.wantOK {
+				t.Errorf("chown: Run = %v, want success %v\nlog:\n%s", err, tc.wantOK, log)
+			}
+		})
+	}
+}

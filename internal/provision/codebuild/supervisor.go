@@ -143,7 +143,7 @@ func supervise(parent, shellPath string) int {
 	sh.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
 		return strings.HasPrefix(kv, supervisorEnv+"=") || strings.HasPrefix(kv, sandbox.EnvVar+"=")
 	}), sbEnv...)
-	if err := sh.Start(); err != nil {
+	if err := sb.Start(sh); err != nil {
 		fmt.Fprintf(os.Stderr, "[hadron] cannot start command: %v\n", err)
 		return 127
 	}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -19,6 +21,65 @@ type Shell struct {
 	Env []string
 	// Credential, when set, is the run's user.
 	Credential *syscall.Credential
+	// dropCaps: the shell keeps root's uid without its capabilities.
+	dropCaps bool
+}
+
+// Start starts cmd as the run's shell: as Credential, and without any
+// capability when the run keeps root's uid. Capabilities are a thread's,
+// and a child takes those of the thread that forks it, so they are dropped
+// on a thread of its own that starts cmd and is then thrown away.
+func (s *Shell) Start(cmd *exec.Cmd) error {
+	if s == nil || !s.dropCaps {
+		return cmd.Start()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		if err := dropCapabilities(); err != nil {
+			errc <- err
+			return
+		}
+		errc <- cmd.Start()
+	}()
+	return <-errc
+}
+
+// Securebits of linux/securebits.h (golang.org/x/sys/unix lacks them).
+const (
+	secbitNoRoot       = 1 << 0
+	secbitNoRootLocked = 1 << 1
+)
+
+// dropCapabilities empties the calling thread's inheritable, ambient and
+// bounding capability sets and locks SECBIT_NOROOT, so that what it
+// executes as uid 0 gets no capability.
+func dropCapabilities() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("sandbox: capget: %w", err)
+	}
+	data[0].Inheritable, data[1].Inheritable = 0, 0
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("sandbox: capset: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("sandbox: clear ambient capabilities: %w", err)
+	}
+	for c := 0; ; c++ {
+		err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0)
+		if err == unix.EINVAL {
+			break // past the kernel's last capability
+		}
+		if err != nil {
+			return fmt.Errorf("sandbox: drop capability %d: %w", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_SECUREBITS, secbitNoRoot|secbitNoRootLocked, 0, 0, 0); err != nil {
+		return fmt.Errorf("sandbox: securebits: %w", err)
+	}
+	return nil
 }
 
 // Enter confines the calling process, a run's supervisor whose working
@@ -32,7 +93,7 @@ func Enter(p *Policy, workDir string) (*Shell, error) {
 	if err := os.Mkdir(tmp, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("sandbox: private tmp: %w", err)
 	}
-	sh := &Shell{Env: []string{"TMPDIR=" + tmp}}
+	sh := &Shell{Env: []string{"TMPDIR=" + tmp}, dropCaps: p.DropCapabilities && p.UID < 0}
 	if p.UID >= 0 {
 		if err := chownTree(workDir, p.UID, p.GID); err != nil {
 			return nil, err

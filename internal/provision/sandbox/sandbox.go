@@ -63,10 +63,11 @@ func ParseMode(s string) (Mode, error) {
 // Defaults of Config.
 const (
 	// DefaultRunAs is the user runs take when the server runs as root and
-	// Config.RunAs is empty.
+	// Config.RunAs is empty. When it does not exist runs keep the server's
+	// user, without its capabilities, and Status says so: a shared user
+	// such as nobody cannot read the tools commands need (an AWS CLI
+	// installed under root's home), so it would break real bundles.
 	DefaultRunAs = "hadron-run"
-	// FallbackRunAs is taken when DefaultRunAs does not exist; Status says so.
-	FallbackRunAs = "nobody"
 	// DefaultOpenFiles is the RLIMIT_NOFILE of a run.
 	DefaultOpenFiles = 4096
 	// DefaultProcesses is the RLIMIT_NPROC of a run. The kernel counts it per
@@ -95,8 +96,8 @@ type Limits struct {
 type Config struct {
 	// Mode is strict, best-effort or off; empty means best-effort.
 	Mode Mode
-	// RunAs is the user runs take when the server runs as root; empty means
-	// DefaultRunAs, or FallbackRunAs when that user does not exist.
+	// RunAs is the user runs take when the server runs as root; it must
+	// exist. Empty means DefaultRunAs if it exists, else the server's user.
 	RunAs string
 	// ReadOnly are directories runs may read and execute from besides the
 	// system directories and PATH.
@@ -116,10 +117,14 @@ type Config struct {
 // Policy is a Config resolved for this machine: what Enter does in a run's
 // supervisor. It travels to the supervisor in an environment variable.
 type Policy struct {
-	Mode     Mode     `json:"mode"`
-	UID      int      `json:"uid"` // -1: keep the server's user
-	GID      int      `json:"gid"`
-	ReadOnly []string `json:"ro"`
+	Mode Mode `json:"mode"`
+	UID  int  `json:"uid"` // -1: keep the server's user
+	GID  int  `json:"gid"`
+	// DropCapabilities: the run keeps the server's user, root, but none of
+	// its capabilities (no module loading, raw devices, mounts, kills
+	// outside the run...).
+	DropCapabilities bool     `json:"dropcaps,omitempty"`
+	ReadOnly         []string `json:"ro"`
 	// ReadOnlyFiles are files outside ReadOnly that files in /etc link to
 	// (/etc/resolv.conf -> /run/systemd/resolve/...), readable so that name
 	// resolution keeps working.
@@ -247,16 +252,23 @@ func Setup(cfg Config) (*Policy, Status, error) {
 	p.ReadOnly = ro
 	p.ReadOnlyFiles = linkedFiles(ro, cfg.Protect)
 
-	root := os.Geteuid() == 0
-	if root {
-		name, detail, err := runAsUser(cfg.RunAs)
-		if err != nil {
+	if cfg.RunAs != "" && os.Geteuid() != 0 {
+		return nil, st, fmt.Errorf("isolation: --run-as %s: the server is not root (uid %d), so runs cannot change user", cfg.RunAs, os.Geteuid())
+	}
+	if os.Geteuid() == 0 {
+		name, uid, err := runAsUser(cfg.RunAs)
+		switch {
+		case err != nil:
 			return nil, st, err
+		case name == "":
+			p.DropCapabilities = true
+			st.add(MechRunAs, false, "user "+DefaultRunAs+" does not exist and --run-as is not set: runs keep the server's user (root) without its capabilities, under the other protections; a user of their own is stronger (create it: useradd --system "+DefaultRunAs+", or pass --run-as)")
+		default:
+			u, _ := user.Lookup(name) // found by runAsUser
+			p.UID, _ = strconv.Atoi(u.Uid)
+			p.GID, _ = strconv.Atoi(u.Gid)
+			st.add(MechRunAs, true, "runs take user "+name+" (uid "+uid+")")
 		}
-		u, _ := user.Lookup(name) // found by runAsUser
-		p.UID, _ = strconv.Atoi(u.Uid)
-		p.GID, _ = strconv.Atoi(u.Gid)
-		st.add(MechRunAs, true, detail)
 	} else {
 		st.add(MechRunAs, false, fmt.Sprintf("the server is not root (uid %d): runs keep its user, so Landlock alone keeps them from its files", os.Geteuid()))
 	}
@@ -332,7 +344,9 @@ func landlockDetail(abi int) string {
 	return s + "; network not restricted (by policy)"
 }
 
-// runAsUser picks the run's user and says why.
+// runAsUser picks the run's user and its uid: name, an error if it does
+// not exist or is root; else DefaultRunAs if it exists; else "" (keep the
+// server's user).
 func runAsUser(name string) (string, string, error) {
 	if name != "" {
 		u, err := user.Lookup(name)
@@ -342,15 +356,12 @@ func runAsUser(name string) (string, string, error) {
 		if u.Uid == "0" {
 			return "", "", fmt.Errorf("isolation: --run-as %s is root; runs need an unprivileged user", name)
 		}
-		return name, "runs take user " + name + " (uid " + u.Uid + ")", nil
+		return name, u.Uid, nil
 	}
 	if u, err := user.Lookup(DefaultRunAs); err == nil {
-		return DefaultRunAs, "runs take user " + DefaultRunAs + " (uid " + u.Uid + ")", nil
+		return DefaultRunAs, u.Uid, nil
 	}
-	if u, err := user.Lookup(FallbackRunAs); err == nil {
-		return FallbackRunAs, "user " + DefaultRunAs + " does not exist: runs take user " + FallbackRunAs + " (uid " + u.Uid + "), shared with other software; create " + DefaultRunAs + " or pass --run-as", nil
-	}
-	return "", "", fmt.Errorf("isolation: neither %s nor %s exists; create a user for runs or pass --run-as", DefaultRunAs, FallbackRunAs)
+	return "", "", nil
 }
 
 // readOnlyDirs are the system directories, cfg.ReadOnly and PATH's

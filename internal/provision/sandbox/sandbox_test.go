@@ -136,8 +136,12 @@ func TestSetupReportsEveryMechanism(t *testing.T) {
 	if m, _ := st.Get(MechNamespaces); m.On != p.Namespaces {
 		t.Errorf("status says namespaces %v, policy %v", m.On, p.Namespaces)
 	}
-	if m, _ := st.Get(MechRunAs); m.On != (p.UID >= 0) || m.On != (os.Geteuid() == 0) {
+	if m, _ := st.Get(MechRunAs); m.On != (p.UID >= 0) || m.On && os.Geteuid() != 0 {
 		t.Errorf("status says run-as %v, policy uid %d, euid %d", m.On, p.UID, os.Geteuid())
+	}
+	// Root without a user for runs: they keep uid 0 without capabilities.
+	if want := os.Geteuid() == 0 && p.UID < 0; p.DropCapabilities != want {
+		t.Errorf("policy drops capabilities: %v, want %v (uid %d, euid %d)", p.DropCapabilities, want, p.UID, os.Geteuid())
 	}
 	if p.Limits.OpenFiles != DefaultOpenFiles || p.Limits.MemoryBytes != 0 {
 		t.Errorf("limits %+v, want the defaults", p.Limits)
@@ -146,7 +150,7 @@ func TestSetupReportsEveryMechanism(t *testing.T) {
 	if missing := st.Missing(); (len(missing) == 0) != (err == nil) {
 		t.Errorf("strict: err %v with missing %v", err, missing)
 	}
-	if _, _, err := Setup(Config{Mode: BestEffort, RunAs: "no-such-user-hadron"}); os.Geteuid() == 0 && err == nil {
+	if _, _, err := Setup(Config{Mode: BestEffort, RunAs: "no-such-user-hadron"}); err == nil {
 		t.Error("an unknown --run-as user was accepted")
 	}
 }
