@@ -140,10 +140,10 @@ type server struct {
 func startServer(t *testing.T, dataDir string, flags ...string) *server {
 	t.Helper()
 	// Port 0: the kernel picks a free port and the server prints it.
-	// --isolation off: many tests' commands report through files outside
-	// their work directory (pids, cleanup markers), which isolation forbids.
-	// isolation_test.go turns it on.
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--cancel-grace", cancelGrace, "--auth", "none", "--isolation", "off"}
+	// Isolation is the default (best effort): the tests' commands write
+	// only in their work directory and report through the deployment's
+	// log and outputs.
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--cancel-grace", cancelGrace, "--auth", "none"}
 	p, err := hadrontest.Start(hadronBin, append(args, flags...), startTimeout) // later flags win
 	if err != nil {
 		t.Fatalf("server: %v", err)
