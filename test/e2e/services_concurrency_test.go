@@ -3,6 +3,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // TestCLITwoServicesInOneEnvironment pins that two services deploy into the
@@ -12,6 +14,7 @@ import (
 // other service has left one, so both services reach ACTIVE only if their
 // instances really ran at the same time.
 func TestCLITwoServicesInOneEnvironment(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	s := startServer(t, t.TempDir())
