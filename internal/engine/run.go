@@ -19,7 +19,7 @@ import (
 
 // run executes one claimed deployment and ends it.
 func (e *Engine) run(parent context.Context, d *store.Deployment) {
-	log := e.cfg.Logger.With("deployment", d.ID, "target", d.TargetKey)
+	log := e.cfg.Logger.With("deployment", d.ID, "resource", d.TargetKey)
 	// The run is cancelled with its own cause; parent's end (shutdown) reaches
 	// it as ErrShutdown through the parent's cause.
 	ctx, cancel := context.WithCancelCause(parent)
@@ -48,7 +48,7 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	planErr := json.Unmarshal([]byte(d.Plan), &plan)
 	// The server's log says where each deployment's own log is, so that an
 	// operator finds it from the server's output.
-	log.Info("deployment started", "resource", d.TargetKey, "operation", d.Operation, "engine", plan.Engine,
+	log.Info("deployment started", "operation", d.Operation, "engine", plan.Engine,
 		"queued", started.Sub(d.CreatedAt).Round(time.Millisecond), "log", logPath)
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -176,7 +176,7 @@ func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams,
 		if p.To == store.StatusFailed || p.To == store.StatusDeleteFailed {
 			level = slog.LevelWarn
 		}
-		log.Log(ctx, level, "deployment finished", "resource", d.TargetKey, "status", p.To,
+		log.Log(ctx, level, "deployment finished", "status", p.To,
 			"duration", time.Since(started).Round(time.Millisecond), "message", p.Message)
 		if e.cfg.OnFinish != nil {
 			e.cfg.OnFinish(ended)
