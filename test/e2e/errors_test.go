@@ -3,11 +3,14 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // TestCLIErrors pins the errors the AWS CLI shows for requests Hadron refuses
 // and for deployments it cannot run.
 func TestCLIErrors(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	s := startServer(t, t.TempDir())
