@@ -45,9 +45,9 @@ type Engine struct {
 }
 
 var (
-	_ provision.Engine          = (*Engine)(nil)
-	_ provision.ParamsChecker   = (*Engine)(nil)
-	_ provision.Deprovisioner   = (*Engine)(nil)
+	_ provision.Engine        = (*Engine)(nil)
+	_ provision.ParamsChecker = (*Engine)(nil)
+	_ provision.Deprovisioner = (*Engine)(nil)
 )
 
 // spec is the engine's part of a stored plan: everything a run needs
