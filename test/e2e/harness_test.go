@@ -187,11 +187,18 @@ var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 // must exit 0 within stopTimeout, unless the test has already stopped it.
 func startServer(t *testing.T, dataDir string, flags ...string) *server {
 	t.Helper()
+	return startServerEnv(t, dataDir, nil, flags...)
+}
+
+// startServerEnv is startServer with more environment variables for the
+// server (AWS credentials of its default chain).
+func startServerEnv(t *testing.T, dataDir string, env []string, flags ...string) *server {
+	t.Helper()
 	s := &server{dataDir: dataDir, log: &syncBuffer{}, done: make(chan struct{})}
 	// Port 0: the kernel picks a free port and the server prints it.
 	s.cmd = exec.Command(hadronBin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--cancel-grace", cancelGrace, "--auth", "none")
 	s.cmd.Args = append(s.cmd.Args, flags...) // later flags win
-	s.cmd.Env = withoutPrefixes(os.Environ(), "HADRON_")
+	s.cmd.Env = append(withoutPrefixes(os.Environ(), "HADRON_"), env...)
 	// The server's children may hold the pipe's write end after the server
 	// exits; an *os.File (not an io.Writer) keeps Wait from waiting for them.
 	pr, pw, err := os.Pipe()

@@ -1,0 +1,209 @@
+package e2e
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/hadronhq/hadron/internal/motoserver"
+	"github.com/hadronhq/hadron/internal/provision/cloudformation"
+)
+
+// AWS-managed provisioning end to end: the real binary renders Proton-style
+// Jinja CloudFormation bundles (testdata/bundles/cfn-env, cfn-service) and
+// runs them as stacks in moto_server, driven by the AWS CLI; boto3 looks at
+// the stacks.
+
+const (
+	pipelineServiceRole = "arn:aws:iam::000000000000:role/hadron-pipeline-service"
+	cfnSvcBundleKey     = "cfn-service.tar.gz"
+)
+
+// awsServerEnv are the base credentials of the server's default chain
+// (moto and the fake accept any).
+var awsServerEnv = []string{"AWS_ACCESS_KEY_ID=hadron-e2e-base", "AWS_SECRET_ACCESS_KEY=hadron-e2e-base",
+	"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true"}
+
+// startAWSServer starts hadron serve with its AWS calls going to endpoint.
+func startAWSServer(t *testing.T, endpoint string) *server {
+	t.Helper()
+	return startServerEnv(t, t.TempDir(), awsServerEnv, "--aws-region", region, "--aws-endpoint-url", endpoint)
+}
+
+type provisionedResourcesOut struct {
+	ProvisionedResources []struct{ Name, Identifier, ProvisioningEngine string }
+}
+
+// provisioned lists a resource's provisioned resources with the CLI, name → identifier.
+func (s *server) provisioned(t *testing.T, args ...string) map[string]string {
+	t.Helper()
+	out := awsJSON[provisionedResourcesOut](t, s, args...)
+	m := map[string]string{}
+	for _, r := range out.ProvisionedResources {
+		if r.ProvisioningEngine != "CLOUDFORMATION" || r.Identifier == "" {
+			t.Errorf("%s: %+v, want an identifier and engine CLOUDFORMATION", args[0], r)
+		}
+		m[r.Name] = r.Identifier
+	}
+	return m
+}
+
+func outputsOf(t *testing.T, s *server, args ...string) map[string]string {
+	t.Helper()
+	return outputMap(awsJSON[outputsOut](t, s, args...).Outputs)
+}
+
+type cfnStack struct {
+	Status    string
+	Tags      map[string]string
+	Resources map[string]string
+}
+
+func liveStacks(t *testing.T, s *server, endpoint string) map[string]cfnStack {
+	t.Helper()
+	var out struct{ Stacks map[string]cfnStack }
+	s.python(t, &out, "boto3_cfn_stacks.py", endpoint)
+	return out.Stacks
+}
+
+func keys[V any](m map[string]V) string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ",")
+}
+
+func TestCloudFormationStacksInMoto(t *testing.T) {
+	requireAWS(t)
+	requireBoto3(t)
+	moto := motoserver.URL(t)
+	s := startAWSServer(t, moto)
+
+	// The environment: a VPC with a subnet per list item, its outputs and resources.
+	s.registerTemplate(t, "vpc", "cfn-env")
+	spec, _ := specFile(t, "vpc_cidr: 10.20.0.0/16", `subnet_cidrs: ["10.20.0.0/24", "10.20.1.0/24"]`, "team: payments")
+	s.awsOK(t, nil, "create-environment", "--name", "cfn-prod", "--template-name", "vpc", "--template-major-version", "1",
+		"--proton-service-role-arn", serviceArn, "--component-role-arn", componentRole, "--spec", spec)
+	if e := s.waitEnvironment(t, "cfn-prod", "SUCCEEDED", "FAILED"); e.DeploymentStatus != "SUCCEEDED" {
+		t.Fatalf("environment: %s %s\n%s", e.DeploymentStatus, e.DeploymentStatusMessage, s.deploymentLog(e.LastAttemptedDeploymentID))
+	}
+	env := s.waitEnvironment(t, "cfn-prod", "SUCCEEDED")
+	envOut := outputsOf(t, s, "list-environment-outputs", "--environment-name", "cfn-prod")
+	subnets := strings.Split(envOut["SubnetIds"], ",")
+	if !strings.HasPrefix(envOut["VpcId"], "vpc-") || len(subnets) != 2 || !strings.HasPrefix(subnets[1], "subnet-") || envOut["ClusterName"] == "" || envOut["Team"] != "payments" {
+		t.Errorf("environment outputs = %v", envOut)
+	}
+	res := s.provisioned(t, "list-environment-provisioned-resources", "--environment-name", "cfn-prod")
+	if got := keys(res); got != "ECSCluster,PublicSubnet1,PublicSubnet2,ServiceSecurityGroup,VPC" || res["VPC"] != envOut["VpcId"] {
+		t.Errorf("environment provisioned resources = %v", res)
+	}
+	if l := s.deploymentLog(env.LastSucceededDeploymentID); !strings.Contains(l, "CidrBlock: '10.20.1.0/24'") || !strings.Contains(l, "rendered template cloudformation.yaml") {
+		t.Errorf("the deployment log lacks the rendered template:\n%s", l)
+	}
+	envStack := cloudformation.EnvironmentStackName("cfn-prod")
+	stacks := liveStacks(t, s, moto)
+	if st := stacks[envStack]; st.Status != "CREATE_COMPLETE" || st.Tags["proton:environment"] != env.Arn || st.Tags["proton:template"] == "" {
+		t.Errorf("stack %s = %+v (stacks %s)", envStack, st, keys(stacks))
+	}
+
+	// A service with two instances and a pipeline.
+	s.awsOK(t, nil, "update-account-settings", "--pipeline-service-role-arn", pipelineServiceRole)
+	s.putBundle(t, "cfn-service", cfnSvcBundleKey)
+	s.mustCall(t, "CreateServiceTemplate", map[string]string{"name": "fargate"}, nil)
+	s.mustCall(t, "CreateServiceTemplateVersion", map[string]any{
+		"templateName": "fargate", "source": map[string]any{"s3": map[string]string{"bucket": bundleBucket, "key": cfnSvcBundleKey}},
+		"compatibleEnvironmentTemplates": []map[string]string{{"templateName": "vpc", "majorVersion": "1"}},
+		"supportedComponentSources":      []string{"DIRECTLY_DEFINED"},
+	}, nil)
+	if v := s.waitServiceRegistered(t, "fargate", "1", "0"); v.Status != "DRAFT" {
+		t.Fatalf("service template version: %s %s", v.Status, v.StatusMessage)
+	}
+	s.awsOK(t, nil, "update-service-template-version", "--template-name", "fargate", "--major-version", "1", "--minor-version", "0", "--status", "PUBLISHED")
+	svcSpec := serviceSpec([]string{"retention_days: 7"},
+		inst("api", "cfn-prod", "port: 8080", "env_vars:", "  LOG_LEVEL: debug", "  MODE: live"),
+		inst("worker", "cfn-prod", "policy_arns: arn:aws:iam::aws:policy/AmazonSQSFullAccess,arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"))
+	s.awsOK(t, nil, "create-service", "--name", "orders", "--template-name", "fargate", "--template-major-version", "1", "--spec", fileArg(t, svcSpec))
+	if svc := s.waitService(t, "orders", "ACTIVE", "CREATE_FAILED"); svc.Status != "ACTIVE" {
+		for _, n := range []string{"api", "worker"} {
+			i, _ := s.getInstance("orders", n)
+			t.Logf("instance %s: %s %s\n%s", n, i.DeploymentStatus, i.DeploymentStatusMessage, s.deploymentLog(i.LastAttemptedDeploymentID))
+		}
+		p := s.waitPipeline(t, "orders", "SUCCEEDED", "FAILED")
+		t.Fatalf("service: %s %s; pipeline %s %s\n%s", svc.Status, svc.StatusMessage, p.DeploymentStatus, p.DeploymentStatusMessage, s.deploymentLog(p.LastAttemptedDeploymentID))
+	}
+	api := outputsOf(t, s, "list-service-instance-outputs", "--service-name", "orders", "--service-instance-name", "api")
+	if api["ClusterName"] != envOut["ClusterName"] || api["Subnets"] != envOut["SubnetIds"] || api["Port"] != "8080" || api["QueueUrl"] != "no-queue" || api["TaskDefinitionArn"] == "" {
+		t.Errorf("instance api outputs = %v", api)
+	}
+	if res := s.provisioned(t, "list-service-instance-provisioned-resources", "--service-name", "orders", "--service-instance-name", "worker"); keys(res) != "TaskDefinition,TaskRole" {
+		t.Errorf("instance worker provisioned resources = %v", res)
+	}
+	pipe := s.waitPipeline(t, "orders", "SUCCEEDED")
+	pipeOut := outputsOf(t, s, "list-service-pipeline-outputs", "--service-name", "orders")
+	if pipeOut["Artifactsapi"] == "" || pipeOut["Artifactsworker"] == "" || pipeOut["TaskDefinitionOfapi"] != api["TaskDefinitionArn"] {
+		t.Errorf("pipeline outputs = %v", pipeOut)
+	}
+	if l := s.deploymentLog(pipe.LastSucceededDeploymentID); !strings.Contains(l, `"LOG_LEVEL"`) && !strings.Contains(l, "Artifactsworker:") {
+		t.Errorf("pipeline log lacks its rendered template:\n%s", l)
+	}
+	stacks = liveStacks(t, s, moto)
+	apiStack := cloudformation.ServiceInstanceStackName("orders", "api")
+	if st := stacks[apiStack]; st.Status != "CREATE_COMPLETE" || !strings.HasSuffix(st.Tags["proton:service-instance"], "service/orders/service-instance/api") {
+		t.Errorf("stack %s = %+v", apiStack, st)
+	}
+	if st := stacks[cloudformation.PipelineStackName("orders")]; len(st.Resources) != 3 {
+		t.Errorf("pipeline stack = %+v, want two buckets and a role", st)
+	}
+
+	// A directly defined component attached to api: its outputs reach api's next deployment.
+	manifest := writeFile(t, "manifest.yaml", "infrastructure:\n  templates:\n    - file: cloudformation.yaml\n      rendering_engine: jinja\n      template_language: cloudformation\n")
+	tpl := writeFile(t, "cloudformation.yaml", "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: '{{ service.name }}-{{ service_instance.name }}-{{ component.name }}'\nOutputs:\n  QueueUrl:\n    Value: !Ref Queue\n")
+	s.awsOK(t, nil, "create-component", "--name", "jobs", "--service-name", "orders", "--service-instance-name", "api",
+		"--manifest", "file://"+manifest, "--template-file", "file://"+tpl)
+	if c := s.waitComponent(t, "jobs", "SUCCEEDED", "FAILED"); c.DeploymentStatus != "SUCCEEDED" {
+		t.Fatalf("component: %s %s\n%s", c.DeploymentStatus, c.DeploymentStatusMessage, s.deploymentLog(c.LastAttemptedDeploymentID))
+	}
+	compOut := outputsOf(t, s, "list-component-outputs", "--component-name", "jobs")
+	if !strings.Contains(compOut["QueueUrl"], "orders-api-jobs") {
+		t.Errorf("component outputs = %v", compOut)
+	}
+	if res := s.provisioned(t, "list-component-provisioned-resources", "--component-name", "jobs"); keys(res) != "Queue" {
+		t.Errorf("component provisioned resources = %v", res)
+	}
+
+	// Update: api with a new port gets the component's queue too.
+	apiSpec := "port: 9090\nenv_vars:\n  LOG_LEVEL: info\n"
+	s.awsOK(t, nil, "update-service-instance", "--service-name", "orders", "--name", "api", "--deployment-type", "CURRENT_VERSION", "--spec", fileArg(t, apiSpec))
+	if i := s.waitInstance(t, "orders", "api", "SUCCEEDED", "FAILED"); i.DeploymentStatus != "SUCCEEDED" {
+		t.Fatalf("instance update: %s %s\n%s", i.DeploymentStatus, i.DeploymentStatusMessage, s.deploymentLog(i.LastAttemptedDeploymentID))
+	}
+	api = outputsOf(t, s, "list-service-instance-outputs", "--service-name", "orders", "--service-instance-name", "api")
+	if api["Port"] != "9090" || api["QueueUrl"] != compOut["QueueUrl"] {
+		t.Errorf("instance api outputs after the update = %v, want port 9090 and the component's queue %s", api, compOut["QueueUrl"])
+	}
+	spec2, _ := specFile(t, "vpc_cidr: 10.20.0.0/16", `subnet_cidrs: ["10.20.0.0/24", "10.20.1.0/24"]`, "team: checkout")
+	s.awsOK(t, nil, "update-environment", "--name", "cfn-prod", "--deployment-type", "CURRENT_VERSION", "--spec", spec2)
+	if e := s.waitEnvironment(t, "cfn-prod", "SUCCEEDED", "FAILED"); e.DeploymentStatus != "SUCCEEDED" || e.LastSucceededDeploymentID == env.LastSucceededDeploymentID {
+		t.Fatalf("environment update: %s %s\n%s", e.DeploymentStatus, e.DeploymentStatusMessage, s.deploymentLog(e.LastAttemptedDeploymentID))
+	}
+	if got := outputsOf(t, s, "list-environment-outputs", "--environment-name", "cfn-prod")["Team"]; got != "checkout" {
+		t.Errorf("environment Team output after the update = %q", got)
+	}
+
+	// Delete everything: no stack is left in moto.
+	s.awsOK(t, nil, "delete-component", "--name", "jobs")
+	eventually(t, deployTimeout, "component jobs deleted", func() (bool, string) {
+		c, err := s.getComponent("jobs")
+		return err != nil, fmt.Sprint(c.DeploymentStatus, c.DeploymentStatusMessage)
+	})
+	s.awsOK(t, nil, "delete-service", "--name", "orders")
+	s.waitServiceGone(t, "orders")
+	s.awsOK(t, nil, "delete-environment", "--name", "cfn-prod")
+	s.waitEnvironmentGone(t, "cfn-prod")
+	if left := liveStacks(t, s, moto); len(left) != 0 {
+		t.Errorf("stacks left after deleting everything: %v", left)
+	}
+}
