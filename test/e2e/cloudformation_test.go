@@ -63,7 +63,7 @@ type cfnStack struct {
 func liveStacks(t *testing.T, s *server, endpoint string) map[string]cfnStack {
 	t.Helper()
 	var out struct{ Stacks map[string]cfnStack }
-	s.python(t, &out, "boto3_cfn_stacks.py", endpoint)
+	s.python(t, &out, "boto3_cfn_stacks.py", endpoint, serviceArn)
 	return out.Stacks
 }
 
@@ -175,7 +175,7 @@ func TestCloudFormationStacksInMoto(t *testing.T) {
 	}
 
 	// Update: api with a new port gets the component's queue too.
-	apiSpec := "port: 9090\nenv_vars:\n  LOG_LEVEL: info\n"
+	apiSpec := serviceSpec([]string{"retention_days: 7"}, inst("api", "cfn-prod", "port: 9090", "env_vars:", "  LOG_LEVEL: info"))
 	s.awsOK(t, nil, "update-service-instance", "--service-name", "orders", "--name", "api", "--deployment-type", "CURRENT_VERSION", "--spec", fileArg(t, apiSpec))
 	if i := s.waitInstance(t, "orders", "api", "SUCCEEDED", "FAILED"); i.DeploymentStatus != "SUCCEEDED" {
 		t.Fatalf("instance update: %s %s\n%s", i.DeploymentStatus, i.DeploymentStatusMessage, s.deploymentLog(i.LastAttemptedDeploymentID))
