@@ -55,6 +55,12 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return cmd.Run()
+	case "render":
+		cmd := &renderCommand{}
+		if err := cmd.ParseFlags(args[1:]); err != nil {
+			return err
+		}
+		return cmd.Run(ctx)
 	case "version":
 		fmt.Println("hadron", version)
 		return nil
@@ -73,6 +79,7 @@ func usage() {
 Usage:
   hadron serve [flags]   run the server (hadron serve -h lists the flags)
   hadron keys ACTION     create, list, disable, enable or delete access keys (hadron keys for help)
+  hadron render [flags]  print the CloudFormation a deployment of an AWS-managed template would run (hadron render -h)
   hadron version         print the version
 `)
 }

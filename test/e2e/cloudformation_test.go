@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/hadronhq/hadron/internal/motoserver"
 	"github.com/hadronhq/hadron/internal/provision/cloudformation"
+	"github.com/hadronhq/hadron/internal/provision/cloudformation/cfnfake"
 )
 
 // AWS-managed provisioning end to end: the real binary renders Proton-style
@@ -160,14 +162,14 @@ func TestCloudFormationStacksInMoto(t *testing.T) {
 
 	// A directly defined component attached to api: its outputs reach api's next deployment.
 	manifest := writeFile(t, "manifest.yaml", "infrastructure:\n  templates:\n    - file: cloudformation.yaml\n      rendering_engine: jinja\n      template_language: cloudformation\n")
-	tpl := writeFile(t, "cloudformation.yaml", "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: '{{ service.name }}-{{ service_instance.name }}-{{ component.name }}'\nOutputs:\n  QueueUrl:\n    Value: !Ref Queue\n")
+	tpl := writeFile(t, "cloudformation.yaml", "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: '{{ component.name }}-queue'\nOutputs:\n  QueueUrl:\n    Value: !Ref Queue\n")
 	s.awsOK(t, nil, "create-component", "--name", "jobs", "--service-name", "orders", "--service-instance-name", "api",
 		"--manifest", "file://"+manifest, "--template-file", "file://"+tpl)
 	if c := s.waitComponent(t, "jobs", "SUCCEEDED", "FAILED"); c.DeploymentStatus != "SUCCEEDED" {
 		t.Fatalf("component: %s %s\n%s", c.DeploymentStatus, c.DeploymentStatusMessage, s.deploymentLog(c.LastAttemptedDeploymentID))
 	}
 	compOut := outputsOf(t, s, "list-component-outputs", "--component-name", "jobs")
-	if !strings.Contains(compOut["QueueUrl"], "orders-api-jobs") {
+	if !strings.Contains(compOut["QueueUrl"], "jobs-queue") {
 		t.Errorf("component outputs = %v", compOut)
 	}
 	if res := s.provisioned(t, "list-component-provisioned-resources", "--component-name", "jobs"); keys(res) != "Queue" {
@@ -194,6 +196,10 @@ func TestCloudFormationStacksInMoto(t *testing.T) {
 	}
 
 	// Delete everything: no stack is left in moto.
+	s.awsOK(t, nil, "update-component", "--name", "jobs", "--deployment-type", "CURRENT_VERSION", "--service-name", "", "--service-instance-name", "")
+	if c := s.waitComponent(t, "jobs", "SUCCEEDED", "FAILED"); c.DeploymentStatus != "SUCCEEDED" || c.ServiceName != "" {
+		t.Fatalf("component detach: %+v\n%s", c, s.deploymentLog(c.LastAttemptedDeploymentID))
+	}
 	s.awsOK(t, nil, "delete-component", "--name", "jobs")
 	eventually(t, deployTimeout, "component jobs deleted", func() (bool, string) {
 		c, err := s.getComponent("jobs")
@@ -205,5 +211,96 @@ func TestCloudFormationStacksInMoto(t *testing.T) {
 	s.waitEnvironmentGone(t, "cfn-prod")
 	if left := liveStacks(t, s, moto); len(left) != 0 {
 		t.Errorf("stacks left after deleting everything: %v", left)
+	}
+}
+
+// Cancels in flight, against cfnfake (a FAKE CloudFormation that holds a
+// stack in progress until the test releases it; moto completes every
+// operation inside the call and has no CancelUpdateStack), served on
+// loopback from the test for the binary to reach.
+func TestCloudFormationCancelInFlight(t *testing.T) {
+	requireAWS(t)
+	fake := cfnfake.New()
+	t.Cleanup(fake.Close)
+	s := startAWSServer(t, fake.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*deployTimeout)
+	defer cancel()
+	release := func(stack string, statuses ...string) {
+		t.Helper()
+		for _, st := range statuses {
+			if err := fake.WaitForStatus(ctx, stack, st); err != nil {
+				t.Fatal(err)
+			}
+			if err := fake.Release(stack); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// An update cancelled in flight is rolled back: CANCELLED, and the
+	// environment keeps its previous spec, outputs and template.
+	s.registerTemplate(t, "vpc", "cfn-env")
+	spec, specText := specFile(t, `subnet_cidrs: ["10.0.0.0/24"]`, "team: payments")
+	s.awsOK(t, nil, "create-environment", "--name", "held", "--template-name", "vpc", "--template-major-version", "1",
+		"--proton-service-role-arn", serviceArn, "--spec", spec)
+	if e := s.waitEnvironment(t, "held", "SUCCEEDED", "FAILED"); e.DeploymentStatus != "SUCCEEDED" {
+		t.Fatalf("environment: %s %s\n%s", e.DeploymentStatus, e.DeploymentStatusMessage, s.deploymentLog(e.LastAttemptedDeploymentID))
+	}
+	envStack := cloudformation.EnvironmentStackName("held")
+	before := fake.Template(envStack)
+	fake.SetBehavior(envStack, cfnfake.Behavior{Hold: true})
+	spec2, _ := specFile(t, `subnet_cidrs: ["10.0.0.0/24"]`, "team: checkout")
+	s.awsOK(t, nil, "update-environment", "--name", "held", "--deployment-type", "CURRENT_VERSION", "--spec", spec2)
+	if err := fake.WaitForStatus(ctx, envStack, "UPDATE_IN_PROGRESS"); err != nil {
+		t.Fatal(err)
+	}
+	var out environmentOut
+	s.awsOK(t, &out, "cancel-environment-deployment", "--environment-name", "held")
+	if out.Environment.DeploymentStatus != "CANCELLING" {
+		t.Errorf("cancel-environment-deployment answered %s, want CANCELLING", out.Environment.DeploymentStatus)
+	}
+	release(envStack, "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+	e := s.waitEnvironment(t, "held", "CANCELLED", "FAILED", "SUCCEEDED")
+	if e.DeploymentStatus != "CANCELLED" || e.Spec != specText {
+		t.Errorf("environment after the cancel: %s %q with spec %q, want CANCELLED with the previous spec", e.DeploymentStatus, e.DeploymentStatusMessage, e.Spec)
+	}
+	if got := outputsOf(t, s, "list-environment-outputs", "--environment-name", "held")["Team"]; got != "payments" {
+		t.Errorf("Team output after the cancel = %q, want the previous payments", got)
+	}
+	if st, tpl := fake.Status(envStack), fake.Template(envStack); st != "UPDATE_ROLLBACK_COMPLETE" || tpl != before {
+		t.Errorf("stack after the cancel: %s with template\n%s\nwant the previous template", st, tpl)
+	}
+	fake.SetBehavior(envStack, cfnfake.Behavior{})
+
+	// A create cancelled in flight deletes the stack: CANCELLED, nothing left.
+	s.awsOK(t, nil, "update-account-settings", "--pipeline-service-role-arn", pipelineServiceRole)
+	s.putBundle(t, "cfn-service", cfnSvcBundleKey)
+	s.mustCall(t, "CreateServiceTemplate", map[string]string{"name": "fargate"}, nil)
+	s.mustCall(t, "CreateServiceTemplateVersion", map[string]any{
+		"templateName": "fargate", "source": map[string]any{"s3": map[string]string{"bucket": bundleBucket, "key": cfnSvcBundleKey}},
+		"compatibleEnvironmentTemplates": []map[string]string{{"templateName": "vpc", "majorVersion": "1"}},
+	}, nil)
+	if v := s.waitServiceRegistered(t, "fargate", "1", "0"); v.Status != "DRAFT" {
+		t.Fatalf("service template version: %s %s", v.Status, v.StatusMessage)
+	}
+	s.awsOK(t, nil, "update-service-template-version", "--template-name", "fargate", "--major-version", "1", "--minor-version", "0", "--status", "PUBLISHED")
+	instStack := cloudformation.ServiceInstanceStackName("shop", "one")
+	fake.SetBehavior(instStack, cfnfake.Behavior{Hold: true})
+	s.awsOK(t, nil, "create-service", "--name", "shop", "--template-name", "fargate", "--template-major-version", "1",
+		"--spec", fileArg(t, serviceSpec(nil, inst("one", "held"))))
+	if err := fake.WaitForStatus(ctx, instStack, "CREATE_IN_PROGRESS"); err != nil {
+		t.Fatal(err)
+	}
+	var iout serviceInstanceOut
+	s.awsOK(t, &iout, "cancel-service-instance-deployment", "--service-name", "shop", "--service-instance-name", "one")
+	if iout.ServiceInstance.DeploymentStatus != "CANCELLING" {
+		t.Errorf("cancel-service-instance-deployment answered %s, want CANCELLING", iout.ServiceInstance.DeploymentStatus)
+	}
+	release(instStack, "DELETE_IN_PROGRESS")
+	if i := s.waitInstance(t, "shop", "one", "CANCELLED", "FAILED", "SUCCEEDED"); i.DeploymentStatus != "CANCELLED" {
+		t.Errorf("instance after the cancel: %s %q, want CANCELLED", i.DeploymentStatus, i.DeploymentStatusMessage)
+	}
+	if st := fake.Status(instStack); st != "" {
+		t.Errorf("stack after a cancelled create is %s, want none", st)
 	}
 }
