@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -302,5 +303,48 @@ func TestCloudFormationCancelInFlight(t *testing.T) {
 	}
 	if st := fake.Status(instStack); st != "" {
 		t.Errorf("stack after a cancelled create is %s, want none", st)
+	}
+}
+
+// hadron render prints what a deployment would run, from the server's
+// registered bundles, without AWS access and without deploying.
+func TestHadronRenderPreviewsTheCloudFormation(t *testing.T) {
+	requireAWS(t)
+	s := startServer(t, t.TempDir())
+	s.registerTemplate(t, "vpc", "cfn-env")
+	s.putBundle(t, "cfn-service", cfnSvcBundleKey)
+	s.mustCall(t, "CreateServiceTemplate", map[string]string{"name": "fargate"}, nil)
+	s.mustCall(t, "CreateServiceTemplateVersion", map[string]any{
+		"templateName": "fargate", "source": map[string]any{"s3": map[string]string{"bucket": bundleBucket, "key": cfnSvcBundleKey}},
+		"compatibleEnvironmentTemplates": []map[string]string{{"templateName": "vpc", "majorVersion": "1"}},
+	}, nil)
+	if v := s.waitServiceRegistered(t, "fargate", "1", "0"); v.Status != "DRAFT" {
+		t.Fatalf("service template version: %s %s", v.Status, v.StatusMessage)
+	}
+	render := func(args ...string) clientResult {
+		t.Helper()
+		return runClient(t, os.Environ(), hadronBin, append([]string{"render", "--data-dir", s.dataDir}, args...)...)
+	}
+	_, envSpec := specFile(t, `subnet_cidrs: ["10.1.0.0/24", "10.1.1.0/24", "10.1.2.0/24"]`)
+	res := render("--template-version", "vpc:1.0", "--spec", writeFile(t, "env.yaml", envSpec), "--name", "staging")
+	if res.Code != 0 || !strings.Contains(res.Stdout, "PublicSubnet3:") || !strings.Contains(res.Stdout, "CidrBlock: '10.1.2.0/24'") ||
+		!strings.Contains(res.Stdout, "ClusterName: 'staging-cluster'") || strings.Contains(res.Stdout, "{%") {
+		t.Errorf("render of the environment:\n%s", res)
+	}
+	svcSpec := writeFile(t, "svc.yaml", serviceSpec([]string{"retention_days: 3"}, inst("api", "staging", "port: 8443", "env_vars:", "  A: b"), inst("worker", "staging")))
+	res = render("--template-version", "fargate:1.0", "--kind", "service", "--spec", svcSpec, "--name", "orders",
+		"--instance", "api", "--environment-outputs", "ClusterName=staging-cluster,SubnetIds=subnet-1")
+	if res.Code != 0 || !strings.Contains(res.Stdout, "ContainerPort: 8443") || !strings.Contains(res.Stdout, `[{"Name": "A", "Value": "b"}]`) ||
+		!strings.Contains(res.Stdout, "in cluster staging-cluster") || !strings.Contains(res.Stdout, "Value: 'no-queue'") {
+		t.Errorf("render of the instance:\n%s", res)
+	}
+	res = render("--template-version", "fargate:1.0", "--kind", "service", "--spec", svcSpec, "--name", "orders", "--pipeline")
+	if res.Code != 0 || !strings.Contains(res.Stdout, "Artifactsworker:") || !strings.Contains(res.Stdout, "RetentionDays") {
+		t.Errorf("render of the pipeline:\n%s", res)
+	}
+	// An instance without the environment outputs its template uses fails, naming the line and the variable.
+	res = render("--template-version", "fargate:1.0", "--kind", "service", "--spec", svcSpec)
+	if res.Code == 0 || !strings.Contains(res.Stderr, "cloudformation.yaml:2: environment.outputs.ClusterName is undefined") {
+		t.Errorf("render without the environment's outputs:\n%s", res)
 	}
 }
