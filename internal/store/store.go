@@ -159,7 +159,7 @@ type Deployment struct {
 	Outputs         string // JSON object of the outputs this deployment produced
 	// Resources is the JSON array of the resources a successful deployment
 	// provisioned ({name, identifier, provisioningEngine}), "[]" otherwise.
-	Resources string
+	Resources       string
 	LastAttemptedID string // the resource's last attempted deployment before this one
 	LastSucceededID string // the resource's last succeeded deployment before this one
 	CreatedAt       time.Time
