@@ -263,7 +263,7 @@ func TestCloudFormationCancelInFlight(t *testing.T) {
 	release(envStack, "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
 	e := s.waitEnvironment(t, "held", "CANCELLED", "FAILED", "SUCCEEDED")
 	if e.DeploymentStatus != "CANCELLED" || e.Spec != specText {
-		t.Errorf("environment after the cancel: %s %q with spec %q, want CANCELLED with the previous spec", e.DeploymentStatus, e.DeploymentStatusMessage, e.Spec)
+		t.Errorf("environment after the cancel: %s %q with spec %q, want CANCELLED with the previous spec\n%s", e.DeploymentStatus, e.DeploymentStatusMessage, e.Spec, s.deploymentLog(e.LastAttemptedDeploymentID))
 	}
 	if got := outputsOf(t, s, "list-environment-outputs", "--environment-name", "held")["Team"]; got != "payments" {
 		t.Errorf("Team output after the cancel = %q, want the previous payments", got)
@@ -299,7 +299,7 @@ func TestCloudFormationCancelInFlight(t *testing.T) {
 	}
 	release(instStack, "DELETE_IN_PROGRESS")
 	if i := s.waitInstance(t, "shop", "one", "CANCELLED", "FAILED", "SUCCEEDED"); i.DeploymentStatus != "CANCELLED" {
-		t.Errorf("instance after the cancel: %s %q, want CANCELLED", i.DeploymentStatus, i.DeploymentStatusMessage)
+		t.Errorf("instance after the cancel: %s %q, want CANCELLED\n%s", i.DeploymentStatus, i.DeploymentStatusMessage, s.deploymentLog(i.LastAttemptedDeploymentID))
 	}
 	if st := fake.Status(instStack); st != "" {
 		t.Errorf("stack after a cancelled create is %s, want none", st)
