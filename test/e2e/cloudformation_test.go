@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hadronhq/hadron/internal/motoserver"
+	"github.com/hadronhq/hadron/internal/mototest"
 	"github.com/hadronhq/hadron/internal/provision/cloudformation"
 	"github.com/hadronhq/hadron/internal/provision/cloudformation/cfnfake"
 )
@@ -82,7 +82,7 @@ func keys[V any](m map[string]V) string {
 func TestCloudFormationStacksInMoto(t *testing.T) {
 	requireAWS(t)
 	requireBoto3(t)
-	moto := motoserver.URL(t)
+	moto := mototest.URL(t)
 	s := startAWSServer(t, moto)
 
 	// The environment: a VPC with a subnet per list item, its outputs and resources.

@@ -8,16 +8,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/hadronhq/hadron/internal/motoserver"
+	"github.com/hadronhq/hadron/internal/mototest"
 )
 
-// motoURL is the shared moto_server's URL (see package motoserver); each
-// test uses stack names of its own.
-func motoURL(t *testing.T) string { return motoserver.URL(t) }
+// motoURL is the moto_server the package's tests share (package mototest);
+// each test uses stack names of its own.
+func motoURL(t *testing.T) string { return mototest.URL(t) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	motoserver.Stop()
+	mototest.Stop()
 	os.Exit(code)
 }
 

@@ -1,9 +1,9 @@
-// Package motoserver starts moto_server (python moto's stand-in for AWS:
-// CloudFormation, STS, EC2, ECS, IAM, S3, ...) for tests. One server is
-// shared by a test binary's tests, since it takes seconds to start on a
-// busy machine; tests keep apart by the names they use. Call Stop from
-// TestMain.
-package motoserver
+// Package mototest starts moto's server (moto_server, from Python's moto)
+// for tests that need AWS APIs (STS, CloudFormation, Secrets Manager, SSM):
+// one server per test binary, on a free loopback port, stopped by Stop in
+// TestMain. Tests are skipped when moto_server is missing, unless
+// HADRON_E2E_REQUIRE=1.
+package mototest
 
 import (
 	"bytes"
@@ -18,16 +18,19 @@ import (
 	"time"
 )
 
-var shared struct {
+// startTimeout is how long moto_server may take to answer: many seconds
+// on a busy machine.
+const startTimeout = 90 * time.Second
+
+var moto struct {
 	once sync.Once
 	cmd  *exec.Cmd
 	url  string
 	err  error
 }
 
-// URL starts moto_server on a free loopback port (once per test binary) and
-// returns its URL. The test is skipped when moto_server is not installed,
-// unless HADRON_E2E_REQUIRE=1.
+// URL starts moto_server (once per test binary) and returns its URL. Tests
+// share it: each uses names of its own.
 func URL(t testing.TB) string {
 	t.Helper()
 	path, err := exec.LookPath("moto_server")
@@ -37,17 +40,17 @@ func URL(t testing.TB) string {
 		}
 		t.Skipf("moto_server not installed: %v", err)
 	}
-	shared.once.Do(func() { shared.url, shared.err = start(path) })
-	if shared.err != nil {
-		t.Fatal(shared.err)
+	moto.once.Do(func() { moto.url, moto.err = start(path) })
+	if moto.err != nil {
+		t.Fatal(moto.err)
 	}
-	return shared.url
+	return moto.url
 }
 
-// Stop kills the shared moto_server, if one was started.
+// Stop kills moto_server if URL started it; call it from TestMain after m.Run.
 func Stop() {
-	if shared.cmd != nil {
-		syscall.Kill(-shared.cmd.Process.Pid, syscall.SIGKILL)
+	if moto.cmd != nil {
+		syscall.Kill(-moto.cmd.Process.Pid, syscall.SIGKILL)
 	}
 }
 
@@ -65,11 +68,11 @@ func start(path string) (string, error) {
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("start moto_server: %w", err)
 	}
-	shared.cmd = cmd
+	moto.cmd = cmd
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.After(90 * time.Second)
+	deadline := time.After(startTimeout)
 	for delay := 50 * time.Millisecond; ; delay = min(2*delay, time.Second) {
 		if resp, err := http.Get(url + "/moto-api/"); err == nil {
 			resp.Body.Close()
@@ -79,7 +82,7 @@ func start(path string) (string, error) {
 		case err := <-exited:
 			return "", fmt.Errorf("moto_server exited: %v: %s", err, out.String())
 		case <-deadline:
-			return "", fmt.Errorf("moto_server did not answer on %s within 90s: %s", url, out.String())
+			return "", fmt.Errorf("moto_server did not answer on %s within %s: %s", url, startTimeout, out.String())
 		case <-time.After(delay):
 		}
 	}
