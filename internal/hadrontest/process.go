@@ -84,8 +84,8 @@ func Start(bin string, args []string, timeout time.Duration) (*Process, error) {
 	return StartEnv(bin, args, nil, timeout)
 }
 
-// StartEnv is Start with env added to the process's environment (later
-// variables win), such as the AWS credentials of a server's default chain.
+// StartEnv is Start with env ("KEY=value") added to the process's
+// environment, winning over the inherited variables.
 func StartEnv(bin string, args, env []string, timeout time.Duration) (*Process, error) {
 	p := &Process{done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)

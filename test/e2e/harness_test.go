@@ -145,7 +145,7 @@ func startServer(t *testing.T, dataDir string, flags ...string) *server {
 }
 
 // startServerEnv is startServer with more environment variables for the
-// server (AWS credentials of its default chain).
+// server process (AWS credentials for its own AWS calls, say).
 func startServerEnv(t *testing.T, dataDir string, env []string, flags ...string) *server {
 	t.Helper()
 	// Port 0: the kernel picks a free port and the server prints it.
