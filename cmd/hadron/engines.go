@@ -3,7 +3,9 @@ package main
 import (
 	"time"
 
+	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/provision"
+	"github.com/hadronhq/hadron/internal/provision/cloudformation"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
@@ -17,6 +19,10 @@ type engineConfig struct {
 	cancelGrace time.Duration
 	// endpoint is the server's URL, given to provisioning commands.
 	endpoint string
+	// aws is how the CloudFormation engine reaches AWS (hadron serve
+	// --aws-region, --aws-endpoint-url); without it, its deployments fail
+	// saying how to give it.
+	aws awsaccess.Config
 	// secrets reads the secrets CodeBuild manifests name (AWS when the
 	// server has AWS access, else Hadron's own store).
 	secrets *secrets.Resolver
@@ -36,6 +42,7 @@ func engines(c engineConfig) *provision.Registry {
 	r := provision.NewRegistry()
 	r.Register(codebuild.Name, &codebuild.Engine{Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Secrets: c.secrets, Isolation: c.isolation})
 	r.Register(customermanaged.Name, customermanaged.Engine{})
+	r.Register(cloudformation.Name, &cloudformation.Engine{AWS: c.aws})
 	return r
 }
 

@@ -63,6 +63,12 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return cmd.Run()
+	case "render":
+		cmd := &renderCommand{}
+		if err := cmd.ParseFlags(args[1:]); err != nil {
+			return err
+		}
+		return cmd.Run(ctx)
 	case "secrets":
 		cmd := &secretsCommand{}
 		if err := cmd.ParseFlags(args[1:]); err != nil {
@@ -87,6 +93,7 @@ func usage() {
 Usage:
   hadron serve [flags]   run the server (hadron serve -h lists the flags)
   hadron keys ACTION     create, list, disable, enable or delete access keys (hadron keys for help)
+  hadron render [flags]  print the CloudFormation a deployment of an AWS-managed template would run (hadron render -h)
   hadron secrets ACTION  put, list or delete secrets for CodeBuild runs (hadron secrets for help)
   hadron version         print the version, commit and Go version (also hadron --version)
 `)

@@ -190,6 +190,26 @@ func TestSuccessfulRunMakesTargetStateCurrentWithOutputs(t *testing.T) {
 	}
 }
 
+func TestSuccessfulRunKeepsTheProvisionedResourcesWithTheDeployment(t *testing.T) {
+	t.Parallel()
+	f := setup(t, func(c *engine.Config) {
+		c.Engines.Register("stack", runFunc(func(context.Context, provision.Run) (provision.Result, error) {
+			return provision.Result{Resources: []provision.Resource{{Name: "VPC", Identifier: "vpc-1", Engine: "CLOUDFORMATION"}}}, nil
+		}))
+	})
+	f.start(t)
+	d := f.deploy(t, provision.Plan{Engine: "stack"})
+	got := f.waitEnded(t, d.ID)
+	if got.Status != store.StatusSucceeded || got.Resources != `[{"name":"VPC","identifier":"vpc-1","provisioningEngine":"CLOUDFORMATION"}]` {
+		t.Errorf("deployment = %s with resources %s", got.Status, got.Resources)
+	}
+	// A run that reports none keeps an empty list.
+	d = f.deploy(t, codebuildPlan(`true`))
+	if got := f.waitEnded(t, d.ID); got.Resources != `[]` {
+		t.Errorf("resources of a run that reports none = %s, want []", got.Resources)
+	}
+}
+
 func TestFailedCommandFailsDeploymentNamingCommandAndKeepsState(t *testing.T) {
 	t.Parallel()
 	f := setup(t, nil)

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -63,16 +64,36 @@ func (s *API) listOutputs(ctx context.Context, k *deployable, name ref, deployme
 	return s.outputs(ctx, r, deploymentID)
 }
 
-// listProvisionedResources is every List*ProvisionedResources. The engines
-// Hadron runs (CodeBuild commands, customer-managed) have no inventory of
-// what they made, so the list is empty.
-// TODO(store): engines return provision.Result.Resources; list them once
-// the store keeps them per deployment.
+// listProvisionedResources is every List*ProvisionedResources: the
+// resources the resource's last successful deployment provisioned, as its
+// engine reported them (a CloudFormation stack's resources; CodeBuild
+// commands and customer-managed resources report none).
 func (s *API) listProvisionedResources(ctx context.Context, k *deployable, name ref) ([]api.ProvisionedResource, error) {
-	if _, err := k.get(s, ctx, name); err != nil {
+	r, err := k.get(s, ctx, name)
+	if err != nil {
 		return nil, err
 	}
-	return []api.ProvisionedResource{}, nil
+	out := []api.ProvisionedResource{}
+	if r.LastSucceededDeploymentID == "" {
+		return out, nil
+	}
+	d, err := s.cfg.Store.DeploymentGet(ctx, r.LastSucceededDeploymentID)
+	if errors.Is(err, store.ErrNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var list []provision.Resource
+	if d.Resources != "" {
+		if err := json.Unmarshal([]byte(d.Resources), &list); err != nil {
+			return nil, fmt.Errorf("provisioned resources of %s: %w", r.Key, err)
+		}
+	}
+	for _, p := range list {
+		out = append(out, api.ProvisionedResource{Name: p.Name, Identifier: p.Identifier, ProvisioningEngine: p.Engine})
+	}
+	return out, nil
 }
 
 // cancel cancels r's IN_PROGRESS deployment. The answer shows CANCELLING

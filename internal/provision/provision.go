@@ -22,17 +22,17 @@
 //     never resumed: keep nothing between runs but what the Plan says
 //     (Plan.PreviousDeploymentID tells whether an earlier deployment of the
 //     resource succeeded).
-//     Result.Resources are not kept yet: the store has no place for them,
-//     and List*ProvisionedResources answers an empty list.
+//     Result.Resources of a successful deployment are kept with it and
+//     answer List*ProvisionedResources.
 //
 //  2. Implement the optional interfaces the engine needs: ParamsChecker
 //     (which roles or repository a resource needs to use it; the errors are
 //     answered as ValidationException), ManifestChecker (the manifest part
 //     of a template version, checked when the version is registered) and
 //     Deprovisioner (a failed deploy may have left something to delete).
-//     An engine Proton defines that Hadron lacked (cloudformation,
-//     terraform) has its settings rules in protonRules until then: move
-//     them into its CheckParams, with the same messages.
+//     An engine Proton defines that Hadron lacks (terraform) has its
+//     settings rules in protonRules until then: move them into its
+//     CheckParams, with the same messages.
 //
 //  3. Add one line to engines() in cmd/hadron/engines.go:
 //
@@ -367,22 +367,15 @@ func (r *Registry) Plan(req Request) (Plan, error) {
 }
 
 // protonRules are Proton's rules of which setting each provisioning method
-// needs, for the methods Hadron has no engine registered for: the
-// CloudFormation and Terraform engines take them over as their CheckParams.
+// needs, for the methods Hadron has no engine registered for: the Terraform
+// engine takes them over as its CheckParams, as the CloudFormation engine
+// did (cloudformation.Engine.CheckParams).
 func protonRules(req Request) error {
 	st := req.Settings
 	switch req.Engine + "/" + req.Target.Kind {
-	case bundle.EngineCloudFormation + "/" + KindEnvironment:
-		if st.ProtonServiceRoleArn == "" && st.EnvironmentAccountConnectionID == "" {
-			return errors.New("the template uses AWS-managed provisioning: protonServiceRoleArn (or environmentAccountConnectionId) is required")
-		}
 	case bundle.EngineTerraform + "/" + KindEnvironment:
 		if st.ProvisioningRepository == nil {
 			return errors.New("the template uses self-managed (Terraform) provisioning: provisioningRepository is required")
-		}
-	case bundle.EngineCloudFormation + "/" + KindServicePipeline:
-		if st.PipelineServiceRoleArn == "" {
-			return errors.New("the service template's pipeline uses AWS-managed provisioning: set pipelineServiceRoleArn with UpdateAccountSettings first")
 		}
 	}
 	return nil

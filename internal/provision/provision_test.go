@@ -97,11 +97,8 @@ func TestCheckParamsUsesTheEngineOrProtonsRuleForAMissingOne(t *testing.T) {
 		want string
 	}{
 		{provision.Request{Engine: "x", Target: env}, "x needs a role"},
-		{provision.Request{Engine: bundle.EngineCloudFormation, Target: env}, "protonServiceRoleArn (or environmentAccountConnectionId) is required"},
-		{provision.Request{Engine: bundle.EngineCloudFormation, Target: env, Settings: provision.Settings{ProtonServiceRoleArn: "arn"}}, ""},
 		{provision.Request{Engine: bundle.EngineTerraform, Target: env}, "provisioningRepository is required"},
-		{provision.Request{Engine: bundle.EngineCloudFormation, Target: provision.Target{Kind: provision.KindServicePipeline}}, "set pipelineServiceRoleArn"},
-		{provision.Request{Engine: bundle.EngineCloudFormation, Target: provision.Target{Kind: provision.KindServiceInstance}}, ""},
+		{provision.Request{Engine: bundle.EngineTerraform, Target: provision.Target{Kind: provision.KindServiceInstance}}, ""},
 	} {
 		err := r.CheckParams(c.req)
 		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {

@@ -160,6 +160,9 @@ type Deployment struct {
 	TargetState     string // JSON, the model's DeploymentState
 	Plan            string // JSON, what the engine runs (see package engine)
 	Outputs         string // JSON object of the outputs this deployment produced
+	// Resources is the JSON array of the resources a successful deployment
+	// provisioned ({name, identifier, provisioningEngine}), "[]" otherwise.
+	Resources       string
 	LastAttemptedID string // the resource's last attempted deployment before this one
 	LastSucceededID string // the resource's last succeeded deployment before this one
 	CreatedAt       time.Time
@@ -220,6 +223,9 @@ type DeploymentFinishParams struct {
 	To      string
 	Message string
 	Outputs string // JSON object; applied to the resource when To is SUCCEEDED
+	// Resources is the JSON array of provisioned resources, kept with the
+	// deployment when To is SUCCEEDED ("" keeps none: "[]").
+	Resources string
 	// Owner, when set, must hold the lease.
 	Owner string
 }

@@ -579,11 +579,19 @@ func finishCase(t *testing.T, h *harness, from, to string, applies bool) {
 		}
 	}
 	got, err := h.s.DeploymentFinish(h.ctx, store.DeploymentFinishParams{ID: d.ID, From: []string{from}, To: to,
-		Message: "ended " + to, Outputs: `{"url":"https://two"}`, Owner: "w1"}, at(15))
+		Message: "ended " + to, Outputs: `{"url":"https://two"}`, Resources: `[{"name":"Bucket","identifier":"b-1"}]`, Owner: "w1"}, at(15))
 	if err != nil {
 		t.Fatal(err)
 	}
 	stored := h.deployment(d.ID)
+	// The provisioned resources are kept with a successful deployment only.
+	wantResources := `[]`
+	if to == store.StatusSucceeded {
+		wantResources = `[{"name":"Bucket","identifier":"b-1"}]`
+	}
+	if !sameJSON(stored.Resources, wantResources) {
+		t.Errorf("deployment resources = %s, want %s", stored.Resources, wantResources)
+	}
 	same(t, "returned vs stored deployment", got, stored)
 	if stored.Status != to || stored.StatusMessage != "ended "+to || !stored.CompletedAt.Equal(at(15)) {
 		t.Errorf("deployment: %s %q completed %v; want %s %q completed %v", stored.Status, stored.StatusMessage,

@@ -173,7 +173,7 @@ func deploymentOf(r *store.Resource, status string, tg target, created time.Time
 		ID: newID(), TargetKey: r.Key, TargetType: r.Type, EnvironmentName: r.EnvironmentName,
 		ServiceName: r.ServiceName, Operation: op, Status: status,
 		InitialState: `{"spec":` + strconv.Quote(r.Spec) + `}`, TargetState: `{"spec":` + strconv.Quote(tg.spec) + `}`,
-		Plan: `{"engine":"codebuild"}`, Outputs: `{}`,
+		Plan: `{"engine":"codebuild"}`, Outputs: `{}`, Resources: `[]`,
 		TargetTemplate: tg.template, TargetMajor: tg.major, TargetMinor: tg.minor, TargetSpec: tg.spec,
 		CreatedAt: created, LastModifiedAt: created,
 	}
