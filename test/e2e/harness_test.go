@@ -244,9 +244,20 @@ type apiError = hadrontest.APIError
 
 // call posts one operation and decodes its output into out (if not nil).
 // A non-2xx answer is an *apiError.
+//
+// Like the AWS SDKs, it retries a ThrottlingException with backoff: a test's
+// own set-up calls against a server started with a low --throttle-rate must
+// not fail for being throttled.
 func (s *server) call(op string, in, out any) error {
 	c := hadrontest.Client{Endpoint: s.endpoint, Key: s.key, Secret: s.secret, Region: region}
-	return c.Call(context.Background(), op, in, out)
+	for wait := 50 * time.Millisecond; ; wait *= 2 {
+		err := c.Call(context.Background(), op, in, out)
+		var apiErr *hadrontest.APIError
+		if !errors.As(err, &apiErr) || apiErr.Type != "ThrottlingException" || wait > 2*time.Second {
+			return err
+		}
+		time.Sleep(wait)
+	}
 }
 
 // mustCall is call that fails the test on an error.
