@@ -192,7 +192,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Region:      c.region,
 		AccountID:   c.accountID,
 		Workers:     c.workers,
-		Engines:     engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint}),
+		Engines:     engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, dataDir: c.dataDir}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
 		DatabaseURL: c.databaseURL,

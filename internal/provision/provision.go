@@ -1,7 +1,7 @@
 // Package provision is the contract between Hadron and its provisioning
 // engines, and the registry that finds an engine by the name a manifest
-// gives it ("codebuild", "customer_managed", later "cloudformation",
-// "terraform"). Package proton asks the registry to check a resource's
+// gives it ("codebuild", "customer_managed", "terraform", later
+// "cloudformation"). Package proton asks the registry to check a resource's
 // settings and to turn a deployment request into a stored Plan; package
 // engine asks it for the Engine that runs a claimed deployment's plan.
 // Neither imports a concrete engine: cmd/hadron registers them.
@@ -30,8 +30,8 @@
 //     answered as ValidationException), ManifestChecker (the manifest part
 //     of a template version, checked when the version is registered) and
 //     Deprovisioner (a failed deploy may have left something to delete).
-//     An engine Proton defines that Hadron lacked (cloudformation,
-//     terraform) has its settings rules in protonRules until then: move
+//     An engine Proton defines that Hadron lacks (cloudformation) has
+//     its settings rules in protonRules until then: move
 //     them into its CheckParams, with the same messages.
 //
 //  3. Add one line to engines() in cmd/hadron/engines.go:
@@ -348,17 +348,14 @@ func (r *Registry) Plan(req Request) (Plan, error) {
 
 // protonRules are Proton's rules of which setting each provisioning method
 // needs, for the methods Hadron has no engine registered for: the
-// CloudFormation and Terraform engines take them over as their CheckParams.
+// CloudFormation engine takes them over as its CheckParams (the Terraform
+// engine, package terraform, has taken over its own).
 func protonRules(req Request) error {
 	st := req.Settings
 	switch req.Engine + "/" + req.Target.Kind {
 	case bundle.EngineCloudFormation + "/" + KindEnvironment:
 		if st.ProtonServiceRoleArn == "" && st.EnvironmentAccountConnectionID == "" {
 			return errors.New("the template uses AWS-managed provisioning: protonServiceRoleArn (or environmentAccountConnectionId) is required")
-		}
-	case bundle.EngineTerraform + "/" + KindEnvironment:
-		if st.ProvisioningRepository == nil {
-			return errors.New("the template uses self-managed (Terraform) provisioning: provisioningRepository is required")
 		}
 	case bundle.EngineCloudFormation + "/" + KindServicePipeline:
 		if st.PipelineServiceRoleArn == "" {

@@ -99,7 +99,8 @@ func TestCheckParamsUsesTheEngineOrProtonsRuleForAMissingOne(t *testing.T) {
 		{provision.Request{Engine: "x", Target: env}, "x needs a role"},
 		{provision.Request{Engine: bundle.EngineCloudFormation, Target: env}, "protonServiceRoleArn (or environmentAccountConnectionId) is required"},
 		{provision.Request{Engine: bundle.EngineCloudFormation, Target: env, Settings: provision.Settings{ProtonServiceRoleArn: "arn"}}, ""},
-		{provision.Request{Engine: bundle.EngineTerraform, Target: env}, "provisioningRepository is required"},
+		// Package terraform checks its own settings (it took the rule over).
+		{provision.Request{Engine: bundle.EngineTerraform, Target: env}, ""},
 		{provision.Request{Engine: bundle.EngineCloudFormation, Target: provision.Target{Kind: provision.KindServicePipeline}}, "set pipelineServiceRoleArn"},
 		{provision.Request{Engine: bundle.EngineCloudFormation, Target: provision.Target{Kind: provision.KindServiceInstance}}, ""},
 	} {
