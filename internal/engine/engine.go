@@ -220,7 +220,7 @@ func (e *Engine) Cancel(id string) {
 // deployment this engine still runs is left to its lease keeper, which either
 // renews the lease or gives the run up.
 func (e *Engine) Recover(ctx context.Context, alive string) error {
-	orphans, err := e.cfg.Store.DeploymentsOrphaned(ctx, e.cfg.Now(), alive)
+	orphans, err := e.cfg.Store.DeploymentsOrphaned(ctx, store.DeploymentsOrphanedParams{ExpiredBefore: e.cfg.Now(), Alive: alive})
 	if err != nil {
 		return fmt.Errorf("recover deployments: %w", err)
 	}
@@ -258,7 +258,7 @@ func (e *Engine) work(ctx context.Context) {
 	defer ticker.Stop()
 	for {
 		for ctx.Err() == nil {
-			d, err := e.cfg.Store.DeploymentClaim(ctx, e.cfg.Owner, e.leaseExpiry())
+			d, err := e.cfg.Store.DeploymentClaim(ctx, store.DeploymentClaimParams{Owner: e.cfg.Owner, Expires: e.leaseExpiry()})
 			if err != nil {
 				if ctx.Err() == nil {
 					e.cfg.Logger.Error("claim deployment", "err", err)
@@ -308,7 +308,7 @@ func (e *Engine) keepLeases(ctx context.Context) {
 		}
 		e.mu.Unlock()
 		for _, id := range ids {
-			status, err := e.cfg.Store.DeploymentRenew(ctx, id, e.cfg.Owner, e.leaseExpiry())
+			status, err := e.cfg.Store.DeploymentRenew(ctx, store.DeploymentRenewParams{ID: id, Owner: e.cfg.Owner, Expires: e.leaseExpiry()})
 			switch {
 			case errors.Is(err, store.ErrStatusChanged):
 				e.cancelRun(id, ErrLeaseLost)

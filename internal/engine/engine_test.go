@@ -113,7 +113,7 @@ func (f *fixture) deployAs(t *testing.T, typ string, plan provision.Plan) *store
 // the in-process signal to the run.
 func (f *fixture) cancel(t *testing.T, id string) store.CancelResult {
 	t.Helper()
-	res, err := f.store.DeploymentCancel(context.Background(), id, time.Now())
+	res, err := f.store.DeploymentCancel(context.Background(), store.DeploymentCancelParams{ID: id, At: time.Now()})
 	if err != nil {
 		t.Fatalf("cancel: %v", err)
 	}
@@ -325,7 +325,7 @@ func TestCancelAfterTheRunFinishedIsRefusedNamingStatus(t *testing.T) {
 	f.start(t)
 	d := f.deploy(t, codebuildPlan("true"))
 	f.waitEnded(t, d.ID)
-	res, err := f.store.DeploymentCancel(context.Background(), d.ID, time.Now())
+	res, err := f.store.DeploymentCancel(context.Background(), store.DeploymentCancelParams{ID: d.ID, At: time.Now()})
 	if !errors.Is(err, store.ErrStatusChanged) || res.Status != store.StatusSucceeded {
 		t.Errorf("cancel after success = %v, %v; want ErrStatusChanged naming SUCCEEDED", res, err)
 	}
@@ -374,11 +374,11 @@ func TestStartFinishesDeploymentsOfADeadWorkerHonestly(t *testing.T) {
 	queued := f.deploy(t, codebuildPlan("true"))
 	// A previous process claimed two and died; one of them was being cancelled.
 	for range 2 {
-		if d, err := f.store.DeploymentClaim(ctx, "dead-process", time.Now().Add(time.Hour)); err != nil || d == nil {
+		if d, err := f.store.DeploymentClaim(ctx, store.DeploymentClaimParams{Owner: "dead-process", Expires: time.Now().Add(time.Hour)}); err != nil || d == nil {
 			t.Fatalf("claim: %v %v", d, err)
 		}
 	}
-	if res, err := f.store.DeploymentCancel(ctx, cancelling.ID, time.Now()); err != nil || res.Status != store.StatusCancelling {
+	if res, err := f.store.DeploymentCancel(ctx, store.DeploymentCancelParams{ID: cancelling.ID, At: time.Now()}); err != nil || res.Status != store.StatusCancelling {
 		t.Fatalf("cancel: %v %v", res, err)
 	}
 	f.start(t)

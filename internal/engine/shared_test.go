@@ -24,11 +24,11 @@ func TestSharedStoreRecoversOnlyExpiredLeases(t *testing.T) {
 	ctx := context.Background()
 	live := f.deploy(t, codebuildPlan("true"))
 	dying := f.deploy(t, codebuildPlan("true"))
-	if d, err := f.store.DeploymentClaim(ctx, "live-node", time.Now().Add(time.Hour)); err != nil || d == nil || d.ID != live.ID {
+	if d, err := f.store.DeploymentClaim(ctx, store.DeploymentClaimParams{Owner: "live-node", Expires: time.Now().Add(time.Hour)}); err != nil || d == nil || d.ID != live.ID {
 		t.Fatalf("claim by the live node: %v %v", d, err)
 	}
 	expires := time.Now().Add(500 * time.Millisecond)
-	if d, err := f.store.DeploymentClaim(ctx, "dying-node", expires); err != nil || d == nil || d.ID != dying.ID {
+	if d, err := f.store.DeploymentClaim(ctx, store.DeploymentClaimParams{Owner: "dying-node", Expires: expires}); err != nil || d == nil || d.ID != dying.ID {
 		t.Fatalf("claim by the dying node: %v %v", d, err)
 	}
 	f.start(t)
@@ -112,7 +112,7 @@ func TestCancelReachesTheRunOnAnotherEngineThroughTheNotifier(t *testing.T) {
 		}
 	}
 	begin := time.Now()
-	res, err := f.store.DeploymentCancel(context.Background(), d.ID, time.Now())
+	res, err := f.store.DeploymentCancel(context.Background(), store.DeploymentCancelParams{ID: d.ID, At: time.Now()})
 	if err != nil || res.Status != store.StatusCancelling {
 		t.Fatalf("cancel = %v, %v", res, err)
 	}

@@ -249,7 +249,7 @@ func (s *API) UpdateComponent(ctx context.Context, in *api.UpdateComponentInput)
 		if in.ServiceSpec != "" || in.TemplateFile != "" || in.ServiceName != nil || in.ServiceInstanceName != nil {
 			return nil, validationf("deploymentType NONE changes the description only: templateFile, serviceSpec and the attachment need CURRENT_VERSION")
 		}
-		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, r.Key, in.Description, nil, s.now())
+		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, store.ResourceUpdateMetadataParams{Key: r.Key, Description: in.Description, At: s.now()})
 		if errors.Is(err, store.ErrActiveDeployment) {
 			return nil, activeConflict("component", r)
 		}

@@ -291,7 +291,7 @@ func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentIn
 		if in.Spec != "" || in.TemplateMajorVersion != "" || in.TemplateMinorVersion != "" {
 			return nil, validationf("deploymentType NONE changes metadata only: spec, templateMajorVersion and templateMinorVersion need CURRENT_VERSION, MINOR_VERSION or MAJOR_VERSION")
 		}
-		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, r.Key, in.Description, &settingsS, s.now())
+		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, store.ResourceUpdateMetadataParams{Key: r.Key, Description: in.Description, Settings: &settingsS, At: s.now()})
 		if errors.Is(err, store.ErrActiveDeployment) {
 			return nil, activeConflict("environment", r)
 		}

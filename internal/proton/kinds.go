@@ -90,7 +90,7 @@ func (s *API) cancel(ctx context.Context, noun string, r *store.Resource) (*stor
 		}
 		return nil, conflictf("%s %s has no deployment in progress to cancel: its last deployment %s is %s", noun, r.Name, r.LastAttemptedDeploymentID, r.DeploymentStatus)
 	}
-	res, err := s.cfg.Store.DeploymentCancel(ctx, r.LastAttemptedDeploymentID, s.now())
+	res, err := s.cfg.Store.DeploymentCancel(ctx, store.DeploymentCancelParams{ID: r.LastAttemptedDeploymentID, At: s.now()})
 	switch {
 	case errors.Is(err, store.ErrStatusChanged) && res.Status == store.StatusCancelling:
 	case errors.Is(err, store.ErrStatusChanged):

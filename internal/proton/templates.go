@@ -128,7 +128,7 @@ func (s *API) listTemplates(ctx context.Context, kind, token string, maxResults 
 // updateTemplate changes a template's display name and description (nil
 // leaves one as it is).
 func (s *API) updateTemplate(ctx context.Context, kind, name string, displayName, description *string) (*store.Template, error) {
-	t, err := s.cfg.Store.TemplateUpdate(ctx, kind, name, displayName, description, s.now())
+	t, err := s.cfg.Store.TemplateUpdate(ctx, store.TemplateUpdateParams{Kind: kind, Name: name, DisplayName: displayName, Description: description, At: s.now()})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("%s template %s not found", kind, name)
 	}

@@ -121,12 +121,12 @@ func (s *API) updateVersion(ctx context.Context, kind, template, majorS, minorS 
 		}
 	}
 	if c.description != nil {
-		if v, err = s.cfg.Store.TemplateVersionSetDescription(ctx, kind, template, v.Major, v.Minor, *c.description, s.now()); err != nil {
+		if v, err = s.cfg.Store.TemplateVersionSetDescription(ctx, store.TemplateVersionSetDescriptionParams{Kind: kind, Template: template, Major: v.Major, Minor: v.Minor, Description: *c.description, At: s.now()}); err != nil {
 			return nil, err
 		}
 	}
 	if c.extra != nil {
-		if v, err = s.cfg.Store.TemplateVersionSetExtra(ctx, kind, template, v.Major, v.Minor, *c.extra, s.now()); err != nil {
+		if v, err = s.cfg.Store.TemplateVersionSetExtra(ctx, store.TemplateVersionSetExtraParams{Kind: kind, Template: template, Major: v.Major, Minor: v.Minor, Extra: *c.extra, At: s.now()}); err != nil {
 			return nil, err
 		}
 	}

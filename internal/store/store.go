@@ -237,7 +237,7 @@ type Store interface {
 	TemplateCreate(ctx context.Context, t *Template) error
 	TemplateGet(ctx context.Context, kind, name string) (*Template, error)
 	TemplateList(ctx context.Context, kind string, page Page) ([]*Template, error)
-	TemplateUpdate(ctx context.Context, kind, name string, displayName, description *string, at time.Time) (*Template, error)
+	TemplateUpdate(ctx context.Context, p TemplateUpdateParams) (*Template, error)
 	// TemplateDelete deletes a template that has no versions left (ErrInUse otherwise).
 	TemplateDelete(ctx context.Context, kind, name string) (*Template, error)
 
@@ -250,14 +250,14 @@ type Store interface {
 	// TemplateVersionSetStatus moves a version from one of the statuses in from
 	// to status (ErrStatusChanged otherwise), with the schema when registering.
 	TemplateVersionSetStatus(ctx context.Context, p TemplateVersionStatusParams) (*TemplateVersion, error)
-	TemplateVersionSetDescription(ctx context.Context, kind, template string, major, minor int, description string, at time.Time) (*TemplateVersion, error)
+	TemplateVersionSetDescription(ctx context.Context, p TemplateVersionSetDescriptionParams) (*TemplateVersion, error)
 	// TemplateVersionDelete deletes a version no resource or active deployment
 	// uses (ErrInUse otherwise).
 	TemplateVersionDelete(ctx context.Context, kind, template string, major, minor int) (*TemplateVersion, error)
 	// TemplateVersionsRegistering lists versions left in REGISTRATION_IN_PROGRESS.
 	TemplateVersionsRegistering(ctx context.Context) ([]*TemplateVersion, error)
 	// TemplateVersionSetExtra replaces a version's kind-specific Extra JSON.
-	TemplateVersionSetExtra(ctx context.Context, kind, template string, major, minor int, extra string, at time.Time) (*TemplateVersion, error)
+	TemplateVersionSetExtra(ctx context.Context, p TemplateVersionSetExtraParams) (*TemplateVersion, error)
 
 	// SettingsGet returns every account-wide setting by key; empty when none is set.
 	SettingsGet(ctx context.Context) (map[string]string, error)
@@ -269,7 +269,7 @@ type Store interface {
 	ResourceList(ctx context.Context, f ResourceFilter, page Page) ([]*Resource, error)
 	// ResourceUpdateMetadata changes description and settings without a deployment;
 	// refused with ErrActiveDeployment while one is active.
-	ResourceUpdateMetadata(ctx context.Context, key string, description, settings *string, at time.Time) (*Resource, error)
+	ResourceUpdateMetadata(ctx context.Context, p ResourceUpdateMetadataParams) (*Resource, error)
 
 	// DeploymentStart inserts an active deployment and points the resource at it,
 	// in one transaction; ErrActiveDeployment when the resource has one already.
@@ -281,18 +281,18 @@ type Store interface {
 	DeploymentDelete(ctx context.Context, id string) (*Deployment, error)
 	// DeploymentClaim leases the oldest unclaimed active deployment to owner, or
 	// returns nil, nil when there is none.
-	DeploymentClaim(ctx context.Context, owner string, expires time.Time) (*Deployment, error)
+	DeploymentClaim(ctx context.Context, p DeploymentClaimParams) (*Deployment, error)
 	// DeploymentRenew extends owner's lease and returns the current status.
-	DeploymentRenew(ctx context.Context, id, owner string, expires time.Time) (string, error)
+	DeploymentRenew(ctx context.Context, p DeploymentRenewParams) (string, error)
 	// DeploymentCancel flips the resource's IN_PROGRESS deployment to CANCELLED
 	// when unclaimed, or to CANCELLING when claimed. ErrStatusChanged when it is
 	// in another status (the returned deployment shows which).
-	DeploymentCancel(ctx context.Context, id string, at time.Time) (CancelResult, error)
+	DeploymentCancel(ctx context.Context, p DeploymentCancelParams) (CancelResult, error)
 	// DeploymentFinish ends a deployment and applies its effect on the resource.
 	DeploymentFinish(ctx context.Context, p DeploymentFinishParams, at time.Time) (*Deployment, error)
 	// DeploymentsOrphaned lists claimed active deployments whose lease expired
 	// before the given time or whose owner is not alive (owner not in alive).
-	DeploymentsOrphaned(ctx context.Context, expiredBefore time.Time, alive string) ([]*Deployment, error)
+	DeploymentsOrphaned(ctx context.Context, p DeploymentsOrphanedParams) ([]*Deployment, error)
 
 	ServiceGet(ctx context.Context, name string) (*Service, error)
 	// ServiceList lists services by name.
@@ -372,4 +372,62 @@ type ServiceChangeParams struct {
 	// Delete removes the service row.
 	Delete bool
 	At     time.Time
+}
+
+// TemplateUpdateParams changes a template's display name and description;
+// nil leaves a field as it is.
+type TemplateUpdateParams struct {
+	Kind, Name               string
+	DisplayName, Description *string
+	At                       time.Time
+}
+
+// TemplateVersionSetDescriptionParams changes one version's description.
+type TemplateVersionSetDescriptionParams struct {
+	Kind, Template string
+	Major, Minor   int
+	Description    string
+	At             time.Time
+}
+
+// TemplateVersionSetExtraParams replaces one version's kind-specific Extra JSON.
+type TemplateVersionSetExtraParams struct {
+	Kind, Template string
+	Major, Minor   int
+	Extra          string
+	At             time.Time
+}
+
+// ResourceUpdateMetadataParams changes a resource's description and
+// settings without a deployment; nil leaves a field as it is.
+type ResourceUpdateMetadataParams struct {
+	Key                   string
+	Description, Settings *string
+	At                    time.Time
+}
+
+// DeploymentClaimParams leases the oldest unclaimed active deployment.
+type DeploymentClaimParams struct {
+	Owner   string
+	Expires time.Time
+}
+
+// DeploymentRenewParams extends Owner's lease on deployment ID.
+type DeploymentRenewParams struct {
+	ID, Owner string
+	Expires   time.Time
+}
+
+// DeploymentCancelParams cancels deployment ID.
+type DeploymentCancelParams struct {
+	ID string
+	At time.Time
+}
+
+// DeploymentsOrphanedParams selects claimed active deployments whose worker
+// is gone: the lease expired before ExpiredBefore, or (when Alive is set)
+// another owner than Alive holds it.
+type DeploymentsOrphanedParams struct {
+	ExpiredBefore time.Time
+	Alive         string
 }

@@ -1,13 +1,15 @@
-// Package postgres implements store.Store on PostgreSQL (through pgx), for
-// several Hadron processes sharing one database. The schema is SQLite's in
-// PostgreSQL's dialect (timestamps are milliseconds since the epoch on both),
-// and every rule the conformance suite pins holds across processes:
+// Package postgres opens store.Store on PostgreSQL, for several Hadron
+// processes sharing one database: the shared SQL core (package sqlstore) on
+// pgx's database/sql adapter, with PostgreSQL's dialect. The schema is
+// SQLite's in PostgreSQL's types (timestamps are milliseconds since the epoch
+// on both), and every rule the conformance suite pins holds across processes:
 //   - at most one active deployment per resource is a unique partial index;
 //   - workers claim queued deployments with FOR UPDATE SKIP LOCKED, so two
 //     nodes never claim the same one and neither waits for the other;
-//   - every transaction that touches a resource and one of its deployments
-//     locks the resource row first, so concurrent writers queue instead of
-//     deadlocking (a deadlock or serialization failure is retried anyway).
+//   - every status change is one conditional UPDATE, and every transaction
+//     that touches a resource and one of its deployments locks the resource
+//     row first, so concurrent writers queue instead of deadlocking (a
+//     deadlock or serialization failure is retried anyway).
 //
 // Package postgres also carries the engine's notifications between nodes with
 // LISTEN/NOTIFY (see Notifier).
@@ -15,18 +17,18 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/store"
-	"github.com/jackc/pgx/v5"
+	"github.com/hadronhq/hadron/internal/store/sqlstore"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 //go:embed migrations/*.sql
@@ -42,13 +44,12 @@ const (
 	// DefaultMaxConns is the pool size: the API's requests, the workers'
 	// claims and the lease keeper share it.
 	DefaultMaxConns = 16
-	// txAttempts is how many times a transaction is tried when PostgreSQL
-	// aborts it for a deadlock or a serialization failure.
-	txAttempts = 5
 )
 
 // Store is the PostgreSQL implementation of store.Store.
 type Store struct {
+	*sqlstore.Store
+	// pool is under the store's database/sql handle; the notifier uses it too.
 	pool *pgxpool.Pool
 	// channel is the NOTIFY channel of this schema: nodes on one schema hear
 	// each other, nodes on another schema of the same database do not.
@@ -74,15 +75,16 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	s := &Store{pool: pool, url: url}
+	db := stdlib.OpenDBFromPool(pool)
+	s := &Store{Store: sqlstore.New(sqlstore.Config{Writer: db, Reader: db, Dialect: dialect{}}), pool: pool, url: url}
 	var schema string
 	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", redact(cfg), err)
 	}
 	s.channel = "hadron." + schema
-	if err := s.migrate(ctx); err != nil {
-		pool.Close()
+	if err := s.migrate(ctx, db); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -94,138 +96,62 @@ func redact(cfg *pgxpool.Config) string {
 	return fmt.Sprintf("%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
 }
 
-// Close closes the pool.
+// Close closes the database handle and the pool under it.
 func (s *Store) Close() error {
+	err := s.Store.Close()
 	s.pool.Close()
-	return nil
+	return err
 }
 
-// migrate applies, in order and each in its own transaction, the embedded
-// migrations not yet recorded in schema_migrations. It holds an advisory lock
-// (per schema) for the whole run, so that nodes starting at once apply each
-// migration exactly once: the second waits, then finds them applied.
-func (s *Store) migrate(ctx context.Context) error {
-	conn, err := s.pool.Acquire(ctx)
+// migrate applies the embedded migrations not yet applied. It holds an
+// advisory lock (per schema) for the whole run, so that nodes starting at
+// once apply each migration exactly once: the second waits, then finds them
+// applied.
+func (s *Store) migrate(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	defer conn.Release()
+	defer conn.Close()
 	const key = `hashtext('hadron.migrate.' || current_schema())`
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
 		return fmt.Errorf("migrate: take the migration lock: %w", err)
 	}
 	defer func() {
 		// The lock is the session's: it goes with the connection if this fails.
-		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`); err != nil {
-			conn.Conn().Close(context.Background())
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`); err != nil {
+			conn.Raw(func(c any) error { return c.(*stdlib.Conn).Conn().Close(context.Background()) })
 		}
 	}()
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			// No arguments: the simple protocol runs every statement of the file.
-			if _, err := tx.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, time.Now().UnixMilli())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migration %s: %w", version, err)
-		}
-	}
-	return nil
+	return sqlstore.Migrate(ctx, conn, migrations, "migrations")
 }
 
-// querier is what reads need: the pool or a transaction.
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
+// dialect is PostgreSQL's sqlstore.Dialect.
+type dialect struct{}
 
-// tx runs fn in a transaction and commits it. PostgreSQL may abort a
-// transaction that lost a deadlock or a serialization check; nothing of it
-// was written, so fn is run again, a few times at most.
-func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	var err error
-	for attempt := range txAttempts {
-		err = pgx.BeginFunc(ctx, s.pool, fn)
-		if !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+// LockRows returns FOR UPDATE [OF of] [SKIP LOCKED].
+func (dialect) LockRows(of string, skipLocked bool) string {
+	clause := "FOR UPDATE"
+	if of != "" {
+		clause += " OF " + of
 	}
-	return err
+	if skipLocked {
+		clause += " SKIP LOCKED"
+	}
+	return clause
 }
 
-// retryable reports whether err is a deadlock or serialization failure.
-func retryable(err error) bool {
+// Retryable reports a deadlock or serialization failure.
+func (dialect) Retryable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
-// uniqueViolation returns the name of the unique constraint err violates, or
-// "" when err is not a unique violation.
-func uniqueViolation(err error) string {
+// UniqueViolation reports a unique violation and the constraint it names.
+func (dialect) UniqueViolation(err error) (string, bool) {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {
-		return pe.ConstraintName
+		return pe.ConstraintName, true
 	}
-	return ""
-}
-
-// noRows reports whether a single-row read found nothing.
-func noRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
-
-type scanner interface{ Scan(...any) error }
-
-func collect[T any](rows pgx.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
+	return "", false
 }

@@ -1,7 +1,8 @@
-// Package sqlite implements store.Store on an embedded SQLite database file
-// (pure Go driver, WAL journal, foreign keys on). It is Hadron's default store:
-// one process owns the file, so workers claim deployments inside ordinary write
-// transactions.
+// Package sqlite opens Hadron's default store: an embedded SQLite database
+// file (pure Go driver, WAL journal, foreign keys on) under the shared SQL
+// core, package sqlstore. One process owns the file; its writers queue on a
+// single connection whose transactions are immediate, so every write
+// transaction excludes the others and needs no row locks.
 package sqlite
 
 import (
@@ -10,13 +11,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/hadronhq/hadron/internal/store"
+	"github.com/hadronhq/hadron/internal/store/sqlstore"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -28,6 +27,7 @@ var _ store.Store = (*Store)(nil)
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
+	*sqlstore.Store
 	// writer has a single connection: SQLite allows one writer at a time, and
 	// queueing writers in the pool is cheaper than spinning on SQLITE_BUSY.
 	writer *sql.DB
@@ -43,6 +43,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", "busy_timeout(10000)")
 	// FULL makes every acknowledged commit durable, also across power loss.
 	q.Add("_pragma", "synchronous(FULL)")
+	// Immediate: a write transaction takes the write lock when it begins, so
+	// what it reads stays true until it commits.
 	q.Add("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
 	writer, err := sql.Open("sqlite", dsn)
@@ -56,7 +58,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	reader.SetMaxOpenConns(8)
-	s := &Store{writer: writer, reader: reader}
+	s := &Store{Store: sqlstore.New(sqlstore.Config{Writer: writer, Reader: reader, Dialect: dialect{}}),
+		writer: writer, reader: reader}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -64,82 +67,44 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error {
-	return errors.Join(s.reader.Close(), s.writer.Close())
-}
-
-// migrate applies, in order and each in its own transaction, the embedded
-// migrations not yet recorded in schema_migrations. Migrations only go forward.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	conn, err := s.writer.Conn(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("migrate: %w", err)
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, time.Now().UnixMilli())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migration %s: %w", version, err)
-		}
-	}
-	return nil
+	defer conn.Close()
+	return sqlstore.Migrate(ctx, conn, migrations, "migrations")
 }
 
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+// dialect is SQLite's sqlstore.Dialect.
+type dialect struct{}
+
+// LockRows returns nothing: SQLite has no row locks, and the store's write
+// transactions are immediate, so each already excludes every other writer.
+func (dialect) LockRows(string, bool) string { return "" }
+
+// Retryable is false: with immediate transactions on one connection SQLite
+// aborts none for a conflict (busy_timeout waits out other processes).
+func (dialect) Retryable(error) bool { return false }
+
+// uniqueIndexes names the unique indexes by the columns SQLite reports in a
+// violation ("UNIQUE constraint failed: deployments.target_key").
+var uniqueIndexes = map[string]string{
+	"deployments.target_key": "deployments_one_active",
 }
 
-// isUnique reports whether err is a unique or primary key violation.
-func isUnique(err error) bool {
+// UniqueViolation reports a unique or primary key violation and names the
+// index from the columns SQLite's message lists.
+func (dialect) UniqueViolation(err error) (string, bool) {
 	var se *sqlite.Error
-	if errors.As(err, &se) {
-		code := se.Code()
-		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	if !errors.As(err, &se) {
+		return "", false
 	}
-	return false
-}
-
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+	if code := se.Code(); code != sqlite3.SQLITE_CONSTRAINT_UNIQUE && code != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+		return "", false
 	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
+	msg := se.Error()
+	cols := msg[strings.LastIndex(msg, "failed: ")+len("failed: "):]
+	cols, _, _ = strings.Cut(cols, " (")
+	return uniqueIndexes[cols], true
 }

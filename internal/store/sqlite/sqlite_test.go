@@ -116,7 +116,7 @@ func TestDataSurvivesReopen(t *testing.T) {
 	if _, err := s.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Create: r}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeploymentClaim(ctx, "w1", t0.Add(time.Hour)); err != nil {
+	if _, err := s.DeploymentClaim(ctx, store.DeploymentClaimParams{Owner: "w1", Expires: t0.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DeploymentFinish(ctx, store.DeploymentFinishParams{ID: d.ID, From: []string{store.StatusInProgress},
@@ -196,8 +196,8 @@ func TestOneActiveDeploymentIsEnforcedByTheDatabase(t *testing.T) {
 		err := insert("second-"+status, status)
 		if err == nil {
 			t.Errorf("a second active deployment (%s) was accepted", status)
-		} else if !isUnique(err) {
-			t.Errorf("second active deployment (%s): %v, want a unique constraint violation", status, err)
+		} else if index, ok := (dialect{}).UniqueViolation(err); !ok || index != "deployments_one_active" {
+			t.Errorf("second active deployment (%s): %v (index %q), want a violation of deployments_one_active", status, err, index)
 		}
 	}
 	if err := insert("other", store.StatusFailed); err != nil {
@@ -240,14 +240,14 @@ func TestConcurrentDeploymentsDoNotBusy(t *testing.T) {
 				}
 				// Claims are global: this worker may get another goroutine's
 				// deployment, which it then runs to the end like its own.
-				claimed, err := s.DeploymentClaim(ctx, owner, t0.Add(time.Hour))
+				claimed, err := s.DeploymentClaim(ctx, store.DeploymentClaimParams{Owner: owner, Expires: t0.Add(time.Hour)})
 				if err != nil {
 					errs <- fmt.Errorf("%s claim: %w", name, err)
 				}
 				if claimed != nil {
 					// The goroutine the deployment belongs to may end it at any
 					// moment (below), which makes renew and finish lose cleanly.
-					if _, err := s.DeploymentRenew(ctx, claimed.ID, owner, t0.Add(2*time.Hour)); err != nil &&
+					if _, err := s.DeploymentRenew(ctx, store.DeploymentRenewParams{ID: claimed.ID, Owner: owner, Expires: t0.Add(2 * time.Hour)}); err != nil &&
 						!errors.Is(err, store.ErrStatusChanged) {
 						errs <- fmt.Errorf("%s renew: %w", name, err)
 					}

@@ -122,7 +122,7 @@ func deploymentTests() []test {
 				want = append(want, h.create(environment(n)))
 			}
 			for i, w := range want {
-				got, err := h.s.DeploymentClaim(h.ctx, "w1", at(60+i))
+				got, err := h.s.DeploymentClaim(h.ctx, store.DeploymentClaimParams{Owner: "w1", Expires: at(60 + i)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -137,18 +137,18 @@ func deploymentTests() []test {
 					t.Errorf("stored lease: owner %q expires %v", stored.LeaseOwner, stored.LeaseExpiresAt)
 				}
 			}
-			got, err := h.s.DeploymentClaim(h.ctx, "w1", at(60))
+			got, err := h.s.DeploymentClaim(h.ctx, store.DeploymentClaimParams{Owner: "w1", Expires: at(60)})
 			if err != nil || got != nil {
 				t.Errorf("claim of an empty queue = %v, %v; want nil, nil", got, err)
 			}
 		}},
 		{"claim_of_empty_queue_returns_nil", func(t *testing.T, h *harness) {
-			got, err := h.s.DeploymentClaim(h.ctx, "w1", at(60))
+			got, err := h.s.DeploymentClaim(h.ctx, store.DeploymentClaimParams{Owner: "w1", Expires: at(60)})
 			if err != nil || got != nil {
 				t.Errorf("claim = %v, %v; want nil, nil", got, err)
 			}
 			h.newEnvironment("prod") // its deployment ended: nothing queued
-			got, err = h.s.DeploymentClaim(h.ctx, "w1", at(60))
+			got, err = h.s.DeploymentClaim(h.ctx, store.DeploymentClaimParams{Owner: "w1", Expires: at(60)})
 			if err != nil || got != nil {
 				t.Errorf("claim with only ended deployments = %v, %v; want nil, nil", got, err)
 			}
@@ -156,7 +156,7 @@ func deploymentTests() []test {
 		{"claimed_deployment_is_not_claimed_again", func(t *testing.T, h *harness) {
 			d := h.create(environment("prod"))
 			h.claim("w1", d)
-			got, err := h.s.DeploymentClaim(h.ctx, "w2", at(60))
+			got, err := h.s.DeploymentClaim(h.ctx, store.DeploymentClaimParams{Owner: "w2", Expires: at(60)})
 			if err != nil || got != nil {
 				t.Errorf("second claim = %v, %v; want nil, nil", got, err)
 			}
@@ -167,11 +167,11 @@ func deploymentTests() []test {
 		{"cancelled_deployment_is_never_claimed", func(t *testing.T, h *harness) {
 			a := h.create(environment("a"))
 			b := h.create(environment("b"))
-			if _, err := h.s.DeploymentCancel(h.ctx, a.ID, at(5)); err != nil {
+			if _, err := h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: a.ID, At: at(5)}); err != nil {
 				t.Fatal(err)
 			}
 			h.claim("w1", b)
-			got, err := h.s.DeploymentClaim(h.ctx, "w1", at(60))
+			got, err := h.s.DeploymentClaim(h.ctx, store.DeploymentClaimParams{Owner: "w1", Expires: at(60)})
 			if err != nil || got != nil {
 				t.Errorf("claim = %v, %v; want nil, nil", got, err)
 			}
@@ -189,7 +189,7 @@ func deploymentTests() []test {
 		{"cancel_before_claim_ends_cancelled", func(t *testing.T, h *harness) {
 			r := h.newEnvironment("prod")
 			d := h.start(r, store.StatusInProgress, v2, at(10))
-			res, err := h.s.DeploymentCancel(h.ctx, d.ID, at(12))
+			res, err := h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: d.ID, At: at(12)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +215,7 @@ func deploymentTests() []test {
 			r := h.newEnvironment("prod")
 			d := h.start(r, store.StatusInProgress, v2, at(10))
 			h.claim("w1", d)
-			res, err := h.s.DeploymentCancel(h.ctx, d.ID, at(12))
+			res, err := h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: d.ID, At: at(12)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,7 +232,7 @@ func deploymentTests() []test {
 			}
 		}},
 		{"cancel_of_missing_is_ErrNotFound", func(t *testing.T, h *harness) {
-			_, err := h.s.DeploymentCancel(h.ctx, newID(), at(1))
+			_, err := h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: newID(), At: at(1)})
 			wantErr(t, "cancel", err, store.ErrNotFound)
 		}},
 
@@ -320,7 +320,7 @@ func deploymentTests() []test {
 		{"renew_extends_the_lease_and_reports_the_status", func(t *testing.T, h *harness) {
 			d := h.create(environment("prod"))
 			h.claim("w1", d)
-			status, err := h.s.DeploymentRenew(h.ctx, d.ID, "w1", at(7200))
+			status, err := h.s.DeploymentRenew(h.ctx, store.DeploymentRenewParams{ID: d.ID, Owner: "w1", Expires: at(7200)})
 			if err != nil || status != store.StatusInProgress {
 				t.Fatalf("renew = %q, %v; want %s", status, err, store.StatusInProgress)
 			}
@@ -328,33 +328,33 @@ func deploymentTests() []test {
 				t.Errorf("lease expires %v, want %v", exp, at(7200))
 			}
 			// A worker on another node learns of the cancel through its heartbeat.
-			if _, err := h.s.DeploymentCancel(h.ctx, d.ID, at(10)); err != nil {
+			if _, err := h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: d.ID, At: at(10)}); err != nil {
 				t.Fatal(err)
 			}
-			status, err = h.s.DeploymentRenew(h.ctx, d.ID, "w1", at(7300))
+			status, err = h.s.DeploymentRenew(h.ctx, store.DeploymentRenewParams{ID: d.ID, Owner: "w1", Expires: at(7300)})
 			if err != nil || status != store.StatusCancelling {
 				t.Errorf("renew after cancel = %q, %v; want %s", status, err, store.StatusCancelling)
 			}
 		}},
 		{"renew_by_a_non_owner_or_after_the_end_is_ErrStatusChanged", func(t *testing.T, h *harness) {
 			d := h.create(environment("prod"))
-			_, err := h.s.DeploymentRenew(h.ctx, d.ID, "w1", at(7200))
+			_, err := h.s.DeploymentRenew(h.ctx, store.DeploymentRenewParams{ID: d.ID, Owner: "w1", Expires: at(7200)})
 			wantErr(t, "renew of an unclaimed deployment", err, store.ErrStatusChanged)
 			h.claim("w1", d)
-			_, err = h.s.DeploymentRenew(h.ctx, d.ID, "w2", at(7200))
+			_, err = h.s.DeploymentRenew(h.ctx, store.DeploymentRenewParams{ID: d.ID, Owner: "w2", Expires: at(7200)})
 			wantErr(t, "renew by w2", err, store.ErrStatusChanged)
 			if exp := h.deployment(d.ID).LeaseExpiresAt; !exp.Equal(at(3600)) {
 				t.Errorf("lease expires %v after a refused renew, want %v", exp, at(3600))
 			}
 			h.finish(d.ID, store.StatusSucceeded, "", at(20))
-			_, err = h.s.DeploymentRenew(h.ctx, d.ID, "w1", at(7200))
+			_, err = h.s.DeploymentRenew(h.ctx, store.DeploymentRenewParams{ID: d.ID, Owner: "w1", Expires: at(7200)})
 			wantErr(t, "renew after the end", err, store.ErrStatusChanged)
 		}},
 		{"orphaned_lists_expired_leases_and_other_owners", func(t *testing.T, h *harness) {
 			claimed := func(env, owner string, expires int) *store.Deployment {
 				t.Helper()
 				d := h.create(environment(env))
-				got, err := h.s.DeploymentClaim(h.ctx, owner, at(expires))
+				got, err := h.s.DeploymentClaim(h.ctx, store.DeploymentClaimParams{Owner: owner, Expires: at(expires)})
 				if err != nil || got == nil || got.ID != d.ID {
 					t.Fatalf("claim %s = %v, %v", env, got, err)
 				}
@@ -366,7 +366,7 @@ func deploymentTests() []test {
 			ended := claimed("ended", "w1", 10)
 			h.finish(ended.ID, store.StatusFailed, "", at(20))
 			cancelling := claimed("cancelling", "w1", 10)
-			if _, err := h.s.DeploymentCancel(h.ctx, cancelling.ID, at(20)); err != nil {
+			if _, err := h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: cancelling.ID, At: at(20)}); err != nil {
 				t.Fatal(err)
 			}
 			h.create(environment("unclaimed")) // queued, not orphaned: no worker ever had it
@@ -381,7 +381,7 @@ func deploymentTests() []test {
 				{"nothing expired yet", 5, "", nil},
 				{"nothing expired, not w2", 5, "w2", []string{expired.ID, live.ID, cancelling.ID}},
 			} {
-				got, err := h.s.DeploymentsOrphaned(h.ctx, at(c.before), c.alive)
+				got, err := h.s.DeploymentsOrphaned(h.ctx, store.DeploymentsOrphanedParams{ExpiredBefore: at(c.before), Alive: c.alive})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -505,7 +505,7 @@ func deploymentTests() []test {
 		store.StatusCancelling, store.StatusDeleteInProgress, store.StatusDeleteFailed, store.StatusDeleteComplete} {
 		tests = append(tests, test{"cancel_of_" + lower(status) + "_is_ErrStatusChanged", func(t *testing.T, h *harness) {
 			d := h.deploymentIn("prod", status)
-			res, err := h.s.DeploymentCancel(h.ctx, d.ID, at(40))
+			res, err := h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: d.ID, At: at(40)})
 			wantErr(t, "cancel", err, store.ErrStatusChanged)
 			if res.Status != status {
 				t.Errorf("cancel result names %q, want %q", res.Status, status)
@@ -574,7 +574,7 @@ func finishCase(t *testing.T, h *harness, from, to string, applies bool) {
 	d := h.start(r, store.StatusInProgress, v2, at(10))
 	h.claim("w1", d)
 	if from == store.StatusCancelling {
-		if _, err := h.s.DeploymentCancel(h.ctx, d.ID, at(12)); err != nil {
+		if _, err := h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: d.ID, At: at(12)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -48,7 +48,9 @@ func raceFinishCancel(t *testing.T, h *harness) {
 			cancelErr, finishErr error
 		)
 		together(
-			func() { res, cancelErr = h.s.DeploymentCancel(h.ctx, d.ID, at(100)) },
+			func() {
+				res, cancelErr = h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: d.ID, At: at(100)})
+			},
 			func() {
 				_, finishErr = h.s.DeploymentFinish(h.ctx, store.DeploymentFinishParams{ID: d.ID,
 					From: []string{store.StatusInProgress, store.StatusCancelling}, To: store.StatusSucceeded,
@@ -93,8 +95,12 @@ func raceClaimCancel(t *testing.T, h *harness) {
 			claimErr, cancelErr error
 		)
 		together(
-			func() { claimed, claimErr = h.s.DeploymentClaim(h.ctx, "w1", at(3600)) },
-			func() { res, cancelErr = h.s.DeploymentCancel(h.ctx, d.ID, at(100)) },
+			func() {
+				claimed, claimErr = h.s.DeploymentClaim(h.ctx, store.DeploymentClaimParams{Owner: "w1", Expires: at(3600)})
+			},
+			func() {
+				res, cancelErr = h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: d.ID, At: at(100)})
+			},
 		)
 		if claimErr != nil || cancelErr != nil {
 			t.Fatalf("round %d: claim: %v; cancel: %v", i, claimErr, cancelErr)
@@ -117,7 +123,7 @@ func raceClaimCancel(t *testing.T, h *harness) {
 			if got.Status != store.StatusCancelled || got.LeaseOwner != "" {
 				t.Errorf("round %d: cancelled before pickup, deployment is %s owned by %q", i, got.Status, got.LeaseOwner)
 			}
-			if again, err := h.s.DeploymentClaim(h.ctx, "w2", at(3600)); err != nil || again != nil {
+			if again, err := h.s.DeploymentClaim(h.ctx, store.DeploymentClaimParams{Owner: "w2", Expires: at(3600)}); err != nil || again != nil {
 				t.Fatalf("round %d: claim after the cancel = %v, %v; want nothing to claim", i, again, err)
 			}
 		default:

@@ -91,7 +91,7 @@ func resourceTests() []test {
 		{"update_metadata_is_refused_while_a_deployment_is_active", func(t *testing.T, h *harness) {
 			r := environment("prod")
 			d := h.create(r)
-			_, err := h.s.ResourceUpdateMetadata(h.ctx, r.Key, strp("new"), nil, at(5))
+			_, err := h.s.ResourceUpdateMetadata(h.ctx, store.ResourceUpdateMetadataParams{Key: r.Key, Description: strp("new"), Settings: nil, At: at(5)})
 			wantErr(t, "update while creating", err, store.ErrActiveDeployment)
 			if got := h.resource(r.Key); got.Description != r.Description {
 				t.Errorf("description = %q after a refused update", got.Description)
@@ -99,14 +99,14 @@ func resourceTests() []test {
 			h.claim("w1", d)
 			h.finish(d.ID, store.StatusSucceeded, "", at(6))
 			before := h.resource(r.Key)
-			got, err := h.s.ResourceUpdateMetadata(h.ctx, r.Key, strp("new"), nil, at(7))
+			got, err := h.s.ResourceUpdateMetadata(h.ctx, store.ResourceUpdateMetadataParams{Key: r.Key, Description: strp("new"), Settings: nil, At: at(7)})
 			if err != nil {
 				t.Fatalf("update when idle: %v", err)
 			}
 			want := *before
 			want.Description, want.LastModifiedAt = "new", at(7)
 			same(t, "updated resource", got, &want)
-			got, err = h.s.ResourceUpdateMetadata(h.ctx, r.Key, nil, strp(`{"role":"other"}`), at(8))
+			got, err = h.s.ResourceUpdateMetadata(h.ctx, store.ResourceUpdateMetadataParams{Key: r.Key, Description: nil, Settings: strp(`{"role":"other"}`), At: at(8)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -115,7 +115,7 @@ func resourceTests() []test {
 			same(t, "stored resource", h.resource(r.Key), &want)
 		}},
 		{"update_metadata_of_missing_is_ErrNotFound", func(t *testing.T, h *harness) {
-			_, err := h.s.ResourceUpdateMetadata(h.ctx, "environment/nope", strp("x"), nil, at(1))
+			_, err := h.s.ResourceUpdateMetadata(h.ctx, store.ResourceUpdateMetadataParams{Key: "environment/nope", Description: strp("x"), Settings: nil, At: at(1)})
 			wantErr(t, "update", err, store.ErrNotFound)
 		}},
 	}

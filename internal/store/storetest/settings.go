@@ -54,7 +54,7 @@ func templateVersionExtraTests() []test {
 		{"set_extra_replaces_it_and_keeps_the_rest", func(t *testing.T, h *harness) {
 			h.template(svcKind, "web")
 			v := h.version(svcKind, "web", -1, versionDraft)
-			got, err := h.s.TemplateVersionSetExtra(h.ctx, svcKind, "web", v.Major, v.Minor, `{"k": [1]}`, at(7))
+			got, err := h.s.TemplateVersionSetExtra(h.ctx, store.TemplateVersionSetExtraParams{Kind: svcKind, Template: "web", Major: v.Major, Minor: v.Minor, Extra: `{"k": [1]}`, At: at(7)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +69,7 @@ func templateVersionExtraTests() []test {
 		}},
 		{"set_extra_of_missing_version_is_ErrNotFound", func(t *testing.T, h *harness) {
 			h.template(svcKind, "web")
-			_, err := h.s.TemplateVersionSetExtra(h.ctx, svcKind, "web", 1, 0, `{}`, at(1))
+			_, err := h.s.TemplateVersionSetExtra(h.ctx, store.TemplateVersionSetExtraParams{Kind: svcKind, Template: "web", Major: 1, Minor: 0, Extra: `{}`, At: at(1)})
 			wantErr(t, "set extra", err, store.ErrNotFound)
 		}},
 	}

@@ -209,7 +209,7 @@ func (h *harness) start(r *store.Resource, status string, tg target, created tim
 // claim claims the next deployment for owner and fails unless it is want.
 func (h *harness) claim(owner string, want *store.Deployment) *store.Deployment {
 	h.t.Helper()
-	d, err := h.s.DeploymentClaim(h.ctx, owner, at(3600))
+	d, err := h.s.DeploymentClaim(h.ctx, store.DeploymentClaimParams{Owner: owner, Expires: at(3600)})
 	if err != nil {
 		h.t.Fatalf("claim: %v", err)
 	}
@@ -259,7 +259,7 @@ func (h *harness) deploymentIn(env, status string) *store.Deployment {
 	}
 	switch status {
 	case store.StatusCancelled:
-		if _, err := h.s.DeploymentCancel(h.ctx, d.ID, at(20)); err != nil {
+		if _, err := h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: d.ID, At: at(20)}); err != nil {
 			h.t.Fatalf("cancel: %v", err)
 		}
 	case store.StatusInProgress, store.StatusDeleteInProgress:
@@ -267,7 +267,7 @@ func (h *harness) deploymentIn(env, status string) *store.Deployment {
 		h.claim("w1", d)
 		switch status {
 		case store.StatusCancelling:
-			if _, err := h.s.DeploymentCancel(h.ctx, d.ID, at(20)); err != nil {
+			if _, err := h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: d.ID, At: at(20)}); err != nil {
 				h.t.Fatalf("cancel: %v", err)
 			}
 		default:

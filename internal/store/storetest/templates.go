@@ -101,14 +101,14 @@ func templateTests() []test {
 		}},
 		{"update_changes_only_the_given_fields", func(t *testing.T, h *harness) {
 			want := *h.template(envKind, "base")
-			got, err := h.s.TemplateUpdate(h.ctx, envKind, "base", nil, strp("new description"), at(7))
+			got, err := h.s.TemplateUpdate(h.ctx, store.TemplateUpdateParams{Kind: envKind, Name: "base", DisplayName: nil, Description: strp("new description"), At: at(7)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			want.Description, want.LastModifiedAt = "new description", at(7)
 			want.RecommendedMajor, want.RecommendedMinor = -1, -1
 			same(t, "updated template", got, &want)
-			got, err = h.s.TemplateUpdate(h.ctx, envKind, "base", strp("Renamed"), nil, at(8))
+			got, err = h.s.TemplateUpdate(h.ctx, store.TemplateUpdateParams{Kind: envKind, Name: "base", DisplayName: strp("Renamed"), Description: nil, At: at(8)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +121,7 @@ func templateTests() []test {
 			same(t, "stored template", stored, &want)
 		}},
 		{"update_missing_is_ErrNotFound", func(t *testing.T, h *harness) {
-			_, err := h.s.TemplateUpdate(h.ctx, envKind, "nope", strp("x"), nil, at(1))
+			_, err := h.s.TemplateUpdate(h.ctx, store.TemplateUpdateParams{Kind: envKind, Name: "nope", DisplayName: strp("x"), Description: nil, At: at(1)})
 			wantErr(t, "update", err, store.ErrNotFound)
 		}},
 		{"delete_is_refused_while_versions_exist", func(t *testing.T, h *harness) {
@@ -421,14 +421,14 @@ func templateVersionTests() []test {
 		{"set_description_changes_it", func(t *testing.T, h *harness) {
 			h.template(envKind, "base")
 			h.version(envKind, "base", -1, versionDraft)
-			got, err := h.s.TemplateVersionSetDescription(h.ctx, envKind, "base", 1, 0, "described", at(9))
+			got, err := h.s.TemplateVersionSetDescription(h.ctx, store.TemplateVersionSetDescriptionParams{Kind: envKind, Template: "base", Major: 1, Minor: 0, Description: "described", At: at(9)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got.Description != "described" || !got.LastModifiedAt.Equal(at(9)) || got.Status != versionDraft {
 				t.Errorf("after set description: %+v", got)
 			}
-			_, err = h.s.TemplateVersionSetDescription(h.ctx, envKind, "base", 1, 1, "x", at(9))
+			_, err = h.s.TemplateVersionSetDescription(h.ctx, store.TemplateVersionSetDescriptionParams{Kind: envKind, Template: "base", Major: 1, Minor: 1, Description: "x", At: at(9)})
 			wantErr(t, "set description of missing", err, store.ErrNotFound)
 		}},
 		{"delete_is_refused_while_a_resource_uses_it", func(t *testing.T, h *harness) {

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -25,9 +25,9 @@ func scanService(row scanner) (*store.Service, error) {
 	return &v, nil
 }
 
-func serviceGet(ctx context.Context, q querier, name string) (*store.Service, error) {
-	v, err := scanService(q.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE name = $1`, name))
-	if errors.Is(err, sql.ErrNoRows) {
+func serviceGet(ctx context.Context, q querier, name, lock string) (*store.Service, error) {
+	v, err := scanService(q.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE name = $1 `+lock, name))
+	if noRows(err) {
 		return nil, fmt.Errorf("service %s: %w", name, store.ErrNotFound)
 	}
 	if err != nil {
@@ -38,37 +38,41 @@ func serviceGet(ctx context.Context, q querier, name string) (*store.Service, er
 
 // ServiceGet reads one service.
 func (s *Store) ServiceGet(ctx context.Context, name string) (*store.Service, error) {
-	return serviceGet(ctx, s.reader, name)
+	return serviceGet(ctx, s.r, name, "")
 }
 
 // ServiceList lists services by name.
 func (s *Store) ServiceList(ctx context.Context, page store.Page) ([]*store.Service, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE name > $1 ORDER BY name LIMIT $2`,
+	rows, err := s.r.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE name > $1 ORDER BY name LIMIT $2`,
 		page.After, page.Limit)
+	out, err := collect(rows, err, scanService)
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
-	return collect(rows, scanService)
+	return out, nil
 }
 
 // ServiceChange applies a change of a service, its resources and their
-// deployments in one transaction.
+// deployments in one transaction. The service row is locked first, so that
+// two nodes driving one service take turns and the compare-and-set on its
+// status and operation has one winner.
 func (s *Store) ServiceChange(ctx context.Context, p store.ServiceChangeParams) (*store.Service, error) {
 	var out *store.Service
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		out = nil
 		if c := p.Create; c != nil {
 			_, err := tx.ExecContext(ctx, `INSERT INTO services (`+serviceColumns+`)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 				c.Name, c.Description, c.Spec, c.TemplateName, c.TemplateMajor, c.TemplateMinor, c.Status, c.StatusMessage,
 				c.BranchName, c.RepositoryConnectionArn, c.RepositoryID, c.Operation, ms(c.CreatedAt), ms(c.LastModifiedAt))
-			if isUnique(err) {
+			if s.unique(err) {
 				return fmt.Errorf("service %s: %w", c.Name, store.ErrExists)
 			}
 			if err != nil {
 				return err
 			}
 		}
-		cur, err := serviceGet(ctx, tx, p.Name)
+		cur, err := serviceGet(ctx, tx, p.Name, s.lock(""))
 		if err != nil {
 			return err
 		}
@@ -78,18 +82,18 @@ func (s *Store) ServiceChange(ctx context.Context, p store.ServiceChangeParams) 
 			return fmt.Errorf("service is %s: %w", cur.Status, store.ErrStatusChanged)
 		}
 		for _, r := range p.Resources {
-			if err := resourceInsert(ctx, tx, r, r.DeploymentStatus); err != nil {
+			if err := s.resourceInsert(ctx, tx, r, r.DeploymentStatus); err != nil {
 				return err
 			}
 		}
 		for _, key := range p.DeleteResources {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM deployments
-				WHERE target_key = $1 AND status IN ('IN_PROGRESS', 'CANCELLING', 'DELETE_IN_PROGRESS'))`, key); err != nil {
+				WHERE target_key = $1 AND status IN `+activeStatuses+`)`, key); err != nil {
 				return err
 			}
 		}
 		for _, start := range p.Starts {
-			if r, err := deploymentStart(ctx, tx, start); err != nil {
+			if r, err := s.deploymentStart(ctx, tx, start); err != nil {
 				if errors.Is(err, store.ErrActiveDeployment) && r != nil {
 					return fmt.Errorf("%s: %w", r.Key, err)
 				}
@@ -114,7 +118,7 @@ func (s *Store) ServiceChange(ctx context.Context, p store.ServiceChangeParams) 
 		if err != nil {
 			return err
 		}
-		out, err = serviceGet(ctx, tx, p.Name)
+		out, err = serviceGet(ctx, tx, p.Name, "")
 		return err
 	})
 	if err != nil {

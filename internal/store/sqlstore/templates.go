@@ -1,13 +1,12 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/store"
-	"github.com/jackc/pgx/v5"
 )
 
 // templateColumns ends with the Recommended* fields: the highest published
@@ -33,11 +32,11 @@ func scanTemplate(row scanner) (*store.Template, error) {
 
 // TemplateCreate inserts a template; ErrExists when the name is taken.
 func (s *Store) TemplateCreate(ctx context.Context, t *store.Template) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO templates
+	_, err := s.w.ExecContext(ctx, `INSERT INTO templates
 		(kind, name, display_name, description, encryption_key, provisioning, created_at, last_modified_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		t.Kind, t.Name, t.DisplayName, t.Description, t.EncryptionKey, t.Provisioning, ms(t.CreatedAt), ms(t.LastModifiedAt))
-	if uniqueViolation(err) != "" {
+	if s.unique(err) {
 		return fmt.Errorf("create %s template %s: %w", t.Kind, t.Name, store.ErrExists)
 	}
 	if err != nil {
@@ -49,13 +48,13 @@ func (s *Store) TemplateCreate(ctx context.Context, t *store.Template) error {
 
 // TemplateGet reads one template.
 func (s *Store) TemplateGet(ctx context.Context, kind, name string) (*store.Template, error) {
-	return templateGet(ctx, s.pool, kind, name, "")
+	return templateGet(ctx, s.r, kind, name, "")
 }
 
 // templateGet reads a template; lock, when set, is a locking clause such as
 // FOR UPDATE.
 func templateGet(ctx context.Context, q querier, kind, name, lock string) (*store.Template, error) {
-	t, err := scanTemplate(q.QueryRow(ctx, `SELECT `+templateColumns+` FROM templates t WHERE t.kind = $1 AND t.name = $2 `+lock, kind, name))
+	t, err := scanTemplate(q.QueryRowContext(ctx, `SELECT `+templateColumns+` FROM templates t WHERE t.kind = $1 AND t.name = $2 `+lock, kind, name))
 	if noRows(err) {
 		return nil, fmt.Errorf("%s template %s: %w", kind, name, store.ErrNotFound)
 	}
@@ -67,7 +66,7 @@ func templateGet(ctx context.Context, q querier, kind, name, lock string) (*stor
 
 // TemplateList lists templates of a kind ordered by name.
 func (s *Store) TemplateList(ctx context.Context, kind string, page store.Page) ([]*store.Template, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+templateColumns+` FROM templates t
+	rows, err := s.r.QueryContext(ctx, `SELECT `+templateColumns+` FROM templates t
 		WHERE t.kind = $1 AND t.name > $2 ORDER BY t.name LIMIT $3`, kind, page.After, page.Limit)
 	out, err := collect(rows, err, scanTemplate)
 	if err != nil {
@@ -77,16 +76,17 @@ func (s *Store) TemplateList(ctx context.Context, kind string, page store.Page) 
 }
 
 // TemplateUpdate changes a template's display name and description.
-func (s *Store) TemplateUpdate(ctx context.Context, kind, name string, displayName, description *string, at time.Time) (*store.Template, error) {
+func (s *Store) TemplateUpdate(ctx context.Context, p store.TemplateUpdateParams) (*store.Template, error) {
+	kind, name, displayName, description, at := p.Kind, p.Name, p.DisplayName, p.Description, p.At
 	var t *store.Template
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE templates SET
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		tag, err := tx.ExecContext(ctx, `UPDATE templates SET
 			display_name = coalesce($3, display_name), description = coalesce($4, description), last_modified_at = $5
 			WHERE kind = $1 AND name = $2`, kind, name, displayName, description, ms(at))
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
+		if n, _ := tag.RowsAffected(); n == 0 {
 			return store.ErrNotFound
 		}
 		t, err = templateGet(ctx, tx, kind, name, "")
@@ -103,19 +103,19 @@ func (s *Store) TemplateUpdate(ctx context.Context, kind, name string, displayNa
 // too) is either counted or refused for want of its template.
 func (s *Store) TemplateDelete(ctx context.Context, kind, name string) (*store.Template, error) {
 	var t *store.Template
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if t, err = templateGet(ctx, tx, kind, name, "FOR UPDATE OF t"); err != nil {
+		if t, err = templateGet(ctx, tx, kind, name, s.lock("t")); err != nil {
 			return err
 		}
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM template_versions WHERE kind = $1 AND template_name = $2`, kind, name).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM template_versions WHERE kind = $1 AND template_name = $2`, kind, name).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
 			return fmt.Errorf("%d versions remain: %w", n, store.ErrInUse)
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM templates WHERE kind = $1 AND name = $2`, kind, name)
+		_, err = tx.ExecContext(ctx, `DELETE FROM templates WHERE kind = $1 AND name = $2`, kind, name)
 		return err
 	})
 	if err != nil {
@@ -142,7 +142,7 @@ func scanVersion(row scanner) (*store.TemplateVersion, error) {
 }
 
 func versionGet(ctx context.Context, q querier, kind, template string, major, minor int, lock string) (*store.TemplateVersion, error) {
-	v, err := scanVersion(q.QueryRow(ctx, `SELECT `+versionColumns+` FROM template_versions v
+	v, err := scanVersion(q.QueryRowContext(ctx, `SELECT `+versionColumns+` FROM template_versions v
 		WHERE v.kind = $1 AND v.template_name = $2 AND v.major = $3 AND v.minor = $4 `+lock, kind, template, major, minor))
 	if noRows(err) {
 		return nil, fmt.Errorf("%s template version %s:%d.%d: %w", kind, template, major, minor, store.ErrNotFound)
@@ -158,12 +158,12 @@ func versionGet(ctx context.Context, q querier, kind, template string, major, mi
 // template row is locked first, so that two nodes creating versions of one
 // template at once take turns and choose different numbers.
 func (s *Store) TemplateVersionCreate(ctx context.Context, v *store.TemplateVersion) error {
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := templateGet(ctx, tx, v.Kind, v.TemplateName, "FOR UPDATE OF t"); err != nil {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := templateGet(ctx, tx, v.Kind, v.TemplateName, s.lock("t")); err != nil {
 			return err
 		}
 		if v.ClientToken != "" {
-			prev, err := scanVersion(tx.QueryRow(ctx, `SELECT `+versionColumns+` FROM template_versions v
+			prev, err := scanVersion(tx.QueryRowContext(ctx, `SELECT `+versionColumns+` FROM template_versions v
 				WHERE v.kind = $1 AND v.template_name = $2 AND v.client_token = $3`, v.Kind, v.TemplateName, v.ClientToken))
 			if err == nil {
 				*v = *prev
@@ -174,29 +174,29 @@ func (s *Store) TemplateVersionCreate(ctx context.Context, v *store.TemplateVers
 			}
 		}
 		if v.Major < 0 {
-			if err := tx.QueryRow(ctx, `SELECT coalesce(max(major), 0) + 1 FROM template_versions
+			if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(major), 0) + 1 FROM template_versions
 				WHERE kind = $1 AND template_name = $2`, v.Kind, v.TemplateName).Scan(&v.Major); err != nil {
 				return err
 			}
 			v.Minor = 0
 		} else {
-			var next *int
-			if err := tx.QueryRow(ctx, `SELECT max(minor) + 1 FROM template_versions
+			var next sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT max(minor) + 1 FROM template_versions
 				WHERE kind = $1 AND template_name = $2 AND major = $3`, v.Kind, v.TemplateName, v.Major).Scan(&next); err != nil {
 				return err
 			}
-			if next == nil {
+			if !next.Valid {
 				return fmt.Errorf("major version %d: %w", v.Major, store.ErrNotFound)
 			}
-			v.Minor = *next
+			v.Minor = int(next.Int64)
 		}
 		// A new minor joins a major that may have published minors already.
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(minor), -1) FROM template_versions
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(minor), -1) FROM template_versions
 			WHERE kind = $1 AND template_name = $2 AND major = $3 AND status = 'PUBLISHED'`,
 			v.Kind, v.TemplateName, v.Major).Scan(&v.RecommendedMinor); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO template_versions (kind, template_name, major, minor, status,
+		_, err := tx.ExecContext(ctx, `INSERT INTO template_versions (kind, template_name, major, minor, status,
 			status_message, description, schema, bundle, source_bucket, source_key, client_token, extra, created_at, last_modified_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 			v.Kind, v.TemplateName, v.Major, v.Minor, v.Status, v.StatusMessage, v.Description, v.Schema, v.Bundle,
@@ -211,7 +211,7 @@ func (s *Store) TemplateVersionCreate(ctx context.Context, v *store.TemplateVers
 
 // TemplateVersionGet reads one version.
 func (s *Store) TemplateVersionGet(ctx context.Context, kind, template string, major, minor int) (*store.TemplateVersion, error) {
-	return versionGet(ctx, s.pool, kind, template, major, minor, "")
+	return versionGet(ctx, s.r, kind, template, major, minor, "")
 }
 
 // TemplateVersionList lists versions by major then minor, after page.After
@@ -223,8 +223,8 @@ func (s *Store) TemplateVersionList(ctx context.Context, kind, template string, 
 			return nil, fmt.Errorf("list versions: bad page token %q", page.After)
 		}
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+versionColumns+` FROM template_versions v
-		WHERE v.kind = $1 AND v.template_name = $2 AND ($3::integer < 0 OR v.major = $3)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+versionColumns+` FROM template_versions v
+		WHERE v.kind = $1 AND v.template_name = $2 AND (CAST($3 AS INTEGER) < 0 OR v.major = $3)
 		AND (v.major > $4 OR (v.major = $4 AND v.minor > $5))
 		ORDER BY v.major, v.minor LIMIT $6`, kind, template, major, afterMajor, afterMinor, page.Limit)
 	out, err := collect(rows, err, scanVersion)
@@ -234,27 +234,37 @@ func (s *Store) TemplateVersionList(ctx context.Context, kind, template string, 
 	return out, nil
 }
 
-// TemplateVersionSetStatus moves a version between statuses with a conditional write.
+// TemplateVersionSetStatus moves a version between statuses with one
+// conditional UPDATE; when the version is in none of p.From it returns the
+// version as it is with ErrStatusChanged.
 func (s *Store) TemplateVersionSetStatus(ctx context.Context, p store.TemplateVersionStatusParams) (*store.TemplateVersion, error) {
+	args := []any{p.Kind, p.Template, p.Major, p.Minor, p.To, p.StatusMessage, p.Schema, ms(p.At)}
+	for _, from := range p.From {
+		args = append(args, from)
+	}
+	in := "NULL" // no status to leave: the write matches nothing
+	if len(p.From) > 0 {
+		in = placeholders(9, len(p.From))
+	}
 	var v *store.TemplateVersion
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		cur, err := versionGet(ctx, tx, p.Kind, p.Template, p.Major, p.Minor, "FOR UPDATE OF v")
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(p.From, cur.Status) {
-			v = cur
-			return fmt.Errorf("version is %s: %w", cur.Status, store.ErrStatusChanged)
-		}
-		_, err = tx.Exec(ctx, `UPDATE template_versions SET status = $5, status_message = $6,
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE template_versions SET status = $5, status_message = $6,
 			schema = coalesce($7, schema), last_modified_at = $8
-			WHERE kind = $1 AND template_name = $2 AND major = $3 AND minor = $4`,
-			p.Kind, p.Template, p.Major, p.Minor, p.To, p.StatusMessage, p.Schema, ms(p.At))
+			WHERE kind = $1 AND template_name = $2 AND major = $3 AND minor = $4 AND status IN (`+in+`)`, args...)
 		if err != nil {
 			return err
 		}
-		v, err = versionGet(ctx, tx, p.Kind, p.Template, p.Major, p.Minor, "")
-		return err
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if v, err = versionGet(ctx, tx, p.Kind, p.Template, p.Major, p.Minor, ""); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("version is %s: %w", v.Status, store.ErrStatusChanged)
+		}
+		return nil
 	})
 	if err != nil {
 		return v, fmt.Errorf("set status of %s template version %s:%d.%d: %w", p.Kind, p.Template, p.Major, p.Minor, err)
@@ -263,40 +273,35 @@ func (s *Store) TemplateVersionSetStatus(ctx context.Context, p store.TemplateVe
 }
 
 // TemplateVersionSetDescription changes a version's description.
-func (s *Store) TemplateVersionSetDescription(ctx context.Context, kind, template string, major, minor int, description string, at time.Time) (*store.TemplateVersion, error) {
-	v, err := s.versionSet(ctx, kind, template, major, minor, "description", description, at)
-	if err != nil {
-		return nil, fmt.Errorf("update %s template version %s:%d.%d: %w", kind, template, major, minor, err)
-	}
-	return v, nil
+func (s *Store) TemplateVersionSetDescription(ctx context.Context, p store.TemplateVersionSetDescriptionParams) (*store.TemplateVersion, error) {
+	return s.versionSet(ctx, p.Kind, p.Template, p.Major, p.Minor, "description", p.Description, p.At)
 }
 
 // TemplateVersionSetExtra replaces a version's kind-specific Extra JSON.
-func (s *Store) TemplateVersionSetExtra(ctx context.Context, kind, template string, major, minor int, extra string, at time.Time) (*store.TemplateVersion, error) {
-	v, err := s.versionSet(ctx, kind, template, major, minor, "extra", extra, at)
-	if err != nil {
-		return nil, fmt.Errorf("update %s template version %s:%d.%d: %w", kind, template, major, minor, err)
-	}
-	return v, nil
+func (s *Store) TemplateVersionSetExtra(ctx context.Context, p store.TemplateVersionSetExtraParams) (*store.TemplateVersion, error) {
+	return s.versionSet(ctx, p.Kind, p.Template, p.Major, p.Minor, "extra", p.Extra, p.At)
 }
 
 // versionSet sets one text column of a version (column is a constant of this
 // package, never input).
 func (s *Store) versionSet(ctx context.Context, kind, template string, major, minor int, column, value string, at time.Time) (*store.TemplateVersion, error) {
 	var v *store.TemplateVersion
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE template_versions SET `+column+` = $5, last_modified_at = $6
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		tag, err := tx.ExecContext(ctx, `UPDATE template_versions SET `+column+` = $5, last_modified_at = $6
 			WHERE kind = $1 AND template_name = $2 AND major = $3 AND minor = $4`, kind, template, major, minor, value, ms(at))
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
+		if n, _ := tag.RowsAffected(); n == 0 {
 			return store.ErrNotFound
 		}
 		v, err = versionGet(ctx, tx, kind, template, major, minor, "")
 		return err
 	})
-	return v, err
+	if err != nil {
+		return nil, fmt.Errorf("update %s template version %s:%d.%d: %w", kind, template, major, minor, err)
+	}
+	return v, nil
 }
 
 // resourceTypesOf names the resource types deployed from a template kind.
@@ -313,13 +318,13 @@ func (s *Store) TemplateVersionDelete(ctx context.Context, kind, template string
 	var v *store.TemplateVersion
 	t1, t2 := resourceTypesOf(kind)
 	maj, min := fmt.Sprint(major), fmt.Sprint(minor)
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if v, err = versionGet(ctx, tx, kind, template, major, minor, "FOR UPDATE OF v"); err != nil {
+		if v, err = versionGet(ctx, tx, kind, template, major, minor, s.lock("v")); err != nil {
 			return err
 		}
 		var users int
-		err = tx.QueryRow(ctx, `SELECT
+		err = tx.QueryRowContext(ctx, `SELECT
 			(SELECT count(*) FROM resources WHERE type IN ($1, $2) AND template_name = $3 AND template_major = $4 AND template_minor = $5) +
 			(SELECT count(*) FROM deployments WHERE target_type IN ($1, $2) AND target_template = $3 AND target_major = $4
 				AND target_minor = $5 AND status IN ('IN_PROGRESS', 'CANCELLING', 'DELETE_IN_PROGRESS'))`,
@@ -330,7 +335,7 @@ func (s *Store) TemplateVersionDelete(ctx context.Context, kind, template string
 		if users > 0 {
 			return fmt.Errorf("%d resources use it: %w", users, store.ErrInUse)
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM template_versions WHERE kind = $1 AND template_name = $2 AND major = $3 AND minor = $4`,
+		_, err = tx.ExecContext(ctx, `DELETE FROM template_versions WHERE kind = $1 AND template_name = $2 AND major = $3 AND minor = $4`,
 			kind, template, major, minor)
 		return err
 	})
@@ -342,7 +347,7 @@ func (s *Store) TemplateVersionDelete(ctx context.Context, kind, template string
 
 // TemplateVersionsRegistering lists versions whose registration has not finished.
 func (s *Store) TemplateVersionsRegistering(ctx context.Context) ([]*store.TemplateVersion, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+versionColumns+` FROM template_versions v
+	rows, err := s.r.QueryContext(ctx, `SELECT `+versionColumns+` FROM template_versions v
 		WHERE v.status = 'REGISTRATION_IN_PROGRESS' ORDER BY v.created_at`)
 	out, err := collect(rows, err, scanVersion)
 	if err != nil {

@@ -1,26 +1,21 @@
-package postgres
+package sqlstore
 
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/store"
-	"github.com/jackc/pgx/v5"
 )
 
 const deploymentColumns = `seq, id, target_key, target_type, target_created_at, environment_name, service_name,
 	service_instance_name, component_name, operation, status, status_message, initial_state, target_state,
 	target_template, target_major, target_minor, target_spec, plan, outputs, last_attempted_id, last_succeeded_id,
 	lease_owner, lease_expires_at, created_at, last_modified_at, completed_at`
-
-// activeStatuses is the SQL list of the statuses of an active deployment; it
-// must match the predicate of the deployments_one_active index.
-const activeStatuses = `('IN_PROGRESS', 'CANCELLING', 'DELETE_IN_PROGRESS')`
 
 func scanDeployment(row scanner) (*store.Deployment, error) {
 	var d store.Deployment
@@ -38,7 +33,7 @@ func scanDeployment(row scanner) (*store.Deployment, error) {
 }
 
 func deploymentGet(ctx context.Context, q querier, id, lock string) (*store.Deployment, error) {
-	d, err := scanDeployment(q.QueryRow(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE id = $1 `+lock, id))
+	d, err := scanDeployment(q.QueryRowContext(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE id = $1 `+lock, id))
 	if noRows(err) {
 		return nil, fmt.Errorf("deployment %s: %w", id, store.ErrNotFound)
 	}
@@ -48,32 +43,32 @@ func deploymentGet(ctx context.Context, q querier, id, lock string) (*store.Depl
 	return d, nil
 }
 
-// deploymentLock locks deployment id for a change that may touch its
-// resource too. It locks the resource row first (when the resource still
-// exists) and the deployment second, the order DeploymentStart takes them in,
-// so that a start and a finish or cancel on one resource queue behind each
-// other rather than deadlock.
-func deploymentLock(ctx context.Context, tx pgx.Tx, id string) (*store.Deployment, error) {
-	var key string
-	err := tx.QueryRow(ctx, `SELECT target_key FROM deployments WHERE id = $1`, id).Scan(&key)
-	if noRows(err) {
-		return nil, fmt.Errorf("deployment %s: %w", id, store.ErrNotFound)
+// lockTarget, on a database with row locks, locks the resource row of
+// deployment id (when the resource still exists) before the deployment's own
+// row changes. The status change itself needs no lock: it is one conditional
+// UPDATE. The lock keeps the order DeploymentStart takes (resource first,
+// then the deployments_one_active index, which waits for a transaction that
+// is ending the active deployment): without it a start and a finish of one
+// resource would each wait for the other, and PostgreSQL would break the
+// deadlock only after its deadlock_timeout.
+func (s *Store) lockTarget(ctx context.Context, tx *sql.Tx, id string) error {
+	lock := s.lock("")
+	if lock == "" {
+		return nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("get deployment %s: %w", id, err)
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM resources
+		WHERE key = (SELECT target_key FROM deployments WHERE id = $1) `+lock, id); err != nil {
+		return fmt.Errorf("lock resource of deployment %s: %w", id, err)
 	}
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM resources WHERE key = $1 FOR UPDATE`, key); err != nil {
-		return nil, fmt.Errorf("lock resource %s: %w", key, err)
-	}
-	return deploymentGet(ctx, tx, id, "FOR UPDATE")
+	return nil
 }
 
 // DeploymentStart records a new active deployment and points its resource at it.
 func (s *Store) DeploymentStart(ctx context.Context, p store.DeploymentStartParams) (*store.Resource, error) {
 	var r *store.Resource
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		r, err = deploymentStart(ctx, tx, p)
+		r, err = s.deploymentStart(ctx, tx, p)
 		return err
 	})
 	if err != nil {
@@ -86,20 +81,20 @@ func (s *Store) DeploymentStart(ctx context.Context, p store.DeploymentStartPara
 // ErrActiveDeployment it returns the resource as it is. The resource row is
 // locked for the rest of the transaction, so that the previous attempt it
 // records is the one the new deployment follows.
-func deploymentStart(ctx context.Context, tx pgx.Tx, p store.DeploymentStartParams) (*store.Resource, error) {
+func (s *Store) deploymentStart(ctx context.Context, tx *sql.Tx, p store.DeploymentStartParams) (*store.Resource, error) {
 	d := p.Deployment
 	if c := p.Create; c != nil {
-		if err := resourceInsert(ctx, tx, c, d.Status); err != nil {
+		if err := s.resourceInsert(ctx, tx, c, d.Status); err != nil {
 			return nil, err
 		}
 	}
-	cur, err := resourceGet(ctx, tx, d.TargetKey, "FOR UPDATE")
+	cur, err := resourceGet(ctx, tx, d.TargetKey, s.lock(""))
 	if err != nil {
 		return nil, err
 	}
 	d.TargetCreatedAt = cur.CreatedAt
 	d.LastAttemptedID, d.LastSucceededID = cur.LastAttemptedDeploymentID, cur.LastSucceededDeploymentID
-	err = tx.QueryRow(ctx, `INSERT INTO deployments (id, target_key, target_type, target_created_at,
+	err = tx.QueryRowContext(ctx, `INSERT INTO deployments (id, target_key, target_type, target_created_at,
 		environment_name, service_name, service_instance_name, component_name, operation, status, status_message,
 		initial_state, target_state, target_template, target_major, target_minor, target_spec, plan, outputs,
 		last_attempted_id, last_succeeded_id, created_at, last_modified_at)
@@ -109,17 +104,16 @@ func deploymentStart(ctx context.Context, tx pgx.Tx, p store.DeploymentStartPara
 		d.ComponentName, d.Operation, d.Status, d.StatusMessage, d.InitialState, d.TargetState, d.TargetTemplate,
 		d.TargetMajor, d.TargetMinor, d.TargetSpec, d.Plan, cmp.Or(d.Outputs, "{}"), d.LastAttemptedID, d.LastSucceededID,
 		ms(d.CreatedAt), ms(d.LastModifiedAt)).Scan(&d.Seq)
-	switch uniqueViolation(err) {
-	case "":
-	case "deployments_one_active":
-		return cur, fmt.Errorf("deployment %s is %s: %w", cur.LastAttemptedDeploymentID, cur.DeploymentStatus, store.ErrActiveDeployment)
-	default:
+	if index, ok := s.d.UniqueViolation(err); ok {
+		if index == indexOneActive {
+			return cur, fmt.Errorf("deployment %s is %s: %w", cur.LastAttemptedDeploymentID, cur.DeploymentStatus, store.ErrActiveDeployment)
+		}
 		return nil, fmt.Errorf("deployment %s: %w", d.ID, store.ErrExists)
 	}
 	if err != nil {
 		return nil, err
 	}
-	_, err = tx.Exec(ctx, `UPDATE resources SET deployment_status = $2, deployment_status_message = '',
+	_, err = tx.ExecContext(ctx, `UPDATE resources SET deployment_status = $2, deployment_status_message = '',
 		last_attempted_deployment_id = $3, last_deployment_attempted_at = $4,
 		description = coalesce($5, description), settings = coalesce($6, settings),
 		last_client_request_token = coalesce($7, last_client_request_token), last_modified_at = $4
@@ -132,7 +126,7 @@ func deploymentStart(ctx context.Context, tx pgx.Tx, p store.DeploymentStartPara
 
 // DeploymentGet reads one deployment.
 func (s *Store) DeploymentGet(ctx context.Context, id string) (*store.Deployment, error) {
-	return deploymentGet(ctx, s.pool, id, "")
+	return deploymentGet(ctx, s.r, id, "")
 }
 
 // DeploymentList lists deployments newest first.
@@ -161,7 +155,7 @@ func (s *Store) DeploymentList(ctx context.Context, f store.DeploymentFilter, pa
 	args = append(args, page.Limit)
 	q := fmt.Sprintf(`SELECT %s FROM deployments WHERE %s ORDER BY seq DESC LIMIT $%d`,
 		deploymentColumns, strings.Join(where, " AND "), len(args))
-	rows, err := s.pool.Query(ctx, q, args...)
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	out, err := collect(rows, err, scanDeployment)
 	if err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
@@ -172,15 +166,15 @@ func (s *Store) DeploymentList(ctx context.Context, f store.DeploymentFilter, pa
 // DeploymentDelete deletes an inactive deployment record.
 func (s *Store) DeploymentDelete(ctx context.Context, id string) (*store.Deployment, error) {
 	var d *store.Deployment
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if d, err = deploymentGet(ctx, tx, id, "FOR UPDATE"); err != nil {
+		if d, err = deploymentGet(ctx, tx, id, s.lock("")); err != nil {
 			return err
 		}
 		if store.IsActive(d.Status) {
 			return fmt.Errorf("deployment is %s: %w", d.Status, store.ErrInUse)
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM deployments WHERE id = $1`, id)
+		_, err = tx.ExecContext(ctx, `DELETE FROM deployments WHERE id = $1`, id)
 		return err
 	})
 	if err != nil {
@@ -189,14 +183,16 @@ func (s *Store) DeploymentDelete(ctx context.Context, id string) (*store.Deploym
 	return d, nil
 }
 
-// DeploymentClaim leases the oldest queued deployment to owner. SKIP LOCKED
-// lets workers of every node claim at once: each takes the oldest row no
-// other transaction holds, and a row a cancel is deciding on is skipped
-// (the cancel then finds it unclaimed and ends it CANCELLED).
-func (s *Store) DeploymentClaim(ctx context.Context, owner string, expires time.Time) (*store.Deployment, error) {
-	d, err := scanDeployment(s.pool.QueryRow(ctx, `UPDATE deployments SET lease_owner = $1, lease_expires_at = $2
+// DeploymentClaim leases the oldest queued deployment to owner. Where the
+// dialect locks rows the pick skips locked rows, so workers of every node
+// claim at once: each takes the oldest row no other transaction holds, and a
+// row a cancel is deciding on is skipped (the cancel then finds it unclaimed
+// and ends it CANCELLED). On SQLite the one writer connection orders claims.
+func (s *Store) DeploymentClaim(ctx context.Context, p store.DeploymentClaimParams) (*store.Deployment, error) {
+	owner, expires := p.Owner, p.Expires
+	d, err := scanDeployment(s.w.QueryRowContext(ctx, `UPDATE deployments SET lease_owner = $1, lease_expires_at = $2
 		WHERE seq = (SELECT seq FROM deployments WHERE status IN ('IN_PROGRESS', 'DELETE_IN_PROGRESS') AND lease_owner = ''
-			ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+			ORDER BY seq LIMIT 1 `+s.d.LockRows("", true)+`)
 		RETURNING `+deploymentColumns, owner, ms(expires)))
 	if noRows(err) {
 		return nil, nil
@@ -208,9 +204,10 @@ func (s *Store) DeploymentClaim(ctx context.Context, owner string, expires time.
 }
 
 // DeploymentRenew extends owner's lease on an active deployment.
-func (s *Store) DeploymentRenew(ctx context.Context, id, owner string, expires time.Time) (string, error) {
+func (s *Store) DeploymentRenew(ctx context.Context, p store.DeploymentRenewParams) (string, error) {
+	id, owner, expires := p.ID, p.Owner, p.Expires
 	var status string
-	err := s.pool.QueryRow(ctx, `UPDATE deployments SET lease_expires_at = $3
+	err := s.w.QueryRowContext(ctx, `UPDATE deployments SET lease_expires_at = $3
 		WHERE id = $1 AND lease_owner = $2 AND status IN `+activeStatuses+`
 		RETURNING status`, id, owner, ms(expires)).Scan(&status)
 	if noRows(err) {
@@ -222,26 +219,38 @@ func (s *Store) DeploymentRenew(ctx context.Context, id, owner string, expires t
 	return status, nil
 }
 
-// DeploymentCancel cancels an IN_PROGRESS deployment: at once when no worker
-// has claimed it, otherwise by asking its worker (CANCELLING). The row lock
-// orders it against a concurrent claim: whichever commits first wins.
-func (s *Store) DeploymentCancel(ctx context.Context, id string, at time.Time) (store.CancelResult, error) {
+// DeploymentCancel cancels an IN_PROGRESS deployment in one conditional
+// UPDATE: at once (CANCELLED) when no worker has claimed it, otherwise by
+// asking its worker (CANCELLING). Against a concurrent claim, whichever
+// writes first wins: the claim skips a row the cancel holds, and the cancel
+// re-reads lease_owner on a row the claim changed.
+func (s *Store) DeploymentCancel(ctx context.Context, p store.DeploymentCancelParams) (store.CancelResult, error) {
+	id, at := p.ID, p.At
 	var res store.CancelResult
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		d, err := deploymentLock(ctx, tx, id)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockTarget(ctx, tx, id); err != nil {
+			return err
+		}
+		d, err := scanDeployment(tx.QueryRowContext(ctx, `UPDATE deployments SET
+			status = CASE WHEN lease_owner = '' THEN 'CANCELLED' ELSE 'CANCELLING' END,
+			status_message = CASE WHEN lease_owner = '' THEN $3 ELSE '' END,
+			completed_at = CASE WHEN lease_owner = '' THEN CAST($2 AS BIGINT) ELSE 0 END,
+			last_modified_at = CAST($2 AS BIGINT)
+			WHERE id = $1 AND status = 'IN_PROGRESS'
+			RETURNING `+deploymentColumns, id, ms(at), store.CancelledMessage))
+		if noRows(err) {
+			cur, err := deploymentGet(ctx, tx, id, "")
+			if err != nil {
+				return err
+			}
+			res.Status, res.Owner = cur.Status, cur.LeaseOwner
+			return store.ErrStatusChanged
+		}
 		if err != nil {
 			return err
 		}
 		res.Status, res.Owner = d.Status, d.LeaseOwner
-		if d.Status != store.StatusInProgress {
-			return store.ErrStatusChanged
-		}
-		if d.LeaseOwner == "" {
-			res.Status = store.StatusCancelled
-			return setStatus(ctx, tx, d, store.StatusCancelled, store.CancelledMessage, at)
-		}
-		res.Status = store.StatusCancelling
-		return setStatus(ctx, tx, d, store.StatusCancelling, "", at)
+		return mirrorStatus(ctx, tx, d)
 	})
 	if err != nil {
 		return res, fmt.Errorf("cancel deployment %s: %w", id, err)
@@ -249,54 +258,65 @@ func (s *Store) DeploymentCancel(ctx context.Context, id string, at time.Time) (
 	return res, nil
 }
 
-// setStatus writes a deployment's new status and mirrors it on its resource.
-func setStatus(ctx context.Context, tx pgx.Tx, d *store.Deployment, status, message string, at time.Time) error {
-	var completed int64
-	if !store.IsActive(status) {
-		completed = ms(at)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE deployments SET status = $2, status_message = $3, last_modified_at = $4,
-		completed_at = $5 WHERE id = $1`, d.ID, status, message, ms(at), completed); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, `UPDATE resources SET deployment_status = $3, deployment_status_message = $4,
-		last_modified_at = $5 WHERE key = $1 AND last_attempted_deployment_id = $2`, d.TargetKey, d.ID, status, message, ms(at))
+// mirrorStatus shows deployment d's status on its resource, when d is the
+// resource's last attempt.
+func mirrorStatus(ctx context.Context, tx *sql.Tx, d *store.Deployment) error {
+	_, err := tx.ExecContext(ctx, `UPDATE resources SET deployment_status = $3, deployment_status_message = $4,
+		last_modified_at = $5 WHERE key = $1 AND last_attempted_deployment_id = $2`,
+		d.TargetKey, d.ID, d.Status, d.StatusMessage, ms(d.LastModifiedAt))
 	return err
 }
 
-// DeploymentFinish ends a deployment with a conditional write and applies its
-// effect: SUCCEEDED makes the target state current, DELETE_COMPLETE removes the
-// resource, any other end leaves the resource's deployed state as it was.
+// DeploymentFinish ends a deployment with one conditional UPDATE (from one of
+// p.From, held by p.Owner when set) and applies its effect: SUCCEEDED makes
+// the target state current, DELETE_COMPLETE removes the resource, any other
+// end leaves the resource's deployed state as it was. A pair p.From → p.To
+// that is no legal transition is refused (see store.DeploymentFinishParams.Check).
 func (s *Store) DeploymentFinish(ctx context.Context, p store.DeploymentFinishParams, at time.Time) (*store.Deployment, error) {
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	var outputs *string
+	if p.To == store.StatusSucceeded {
+		o := cmp.Or(p.Outputs, "{}")
+		outputs = &o
+	}
+	args := []any{p.ID, p.To, p.Message, ms(at), outputs, p.Owner}
+	for _, from := range p.From {
+		args = append(args, from)
+	}
 	var d *store.Deployment
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockTarget(ctx, tx, p.ID); err != nil {
+			return err
+		}
 		var err error
-		if d, err = deploymentLock(ctx, tx, p.ID); err != nil {
-			return err
-		}
-		if !slices.Contains(p.From, d.Status) || (p.Owner != "" && d.LeaseOwner != p.Owner) {
-			return fmt.Errorf("deployment is %s (owner %q): %w", d.Status, d.LeaseOwner, store.ErrStatusChanged)
-		}
-		if err := setStatus(ctx, tx, d, p.To, p.Message, at); err != nil {
-			return err
-		}
-		switch p.To {
-		case store.StatusSucceeded:
-			outputs := cmp.Or(p.Outputs, "{}")
-			if _, err := tx.Exec(ctx, `UPDATE deployments SET outputs = $2 WHERE id = $1`, d.ID, outputs); err != nil {
+		d, err = scanDeployment(tx.QueryRowContext(ctx, `UPDATE deployments SET status = $2, status_message = $3,
+			last_modified_at = $4, completed_at = $4, outputs = coalesce($5, outputs)
+			WHERE id = $1 AND ($6 = '' OR lease_owner = $6) AND status IN (`+placeholders(7, len(p.From))+`)
+			RETURNING `+deploymentColumns, args...))
+		if noRows(err) {
+			if d, err = deploymentGet(ctx, tx, p.ID, ""); err != nil {
 				return err
 			}
-			_, err = tx.Exec(ctx, `UPDATE resources SET template_name = $3, template_major = $4, template_minor = $5,
-				spec = $6, outputs = $7, last_succeeded_deployment_id = $2, last_deployment_succeeded_at = $8
-				WHERE key = $1 AND last_attempted_deployment_id = $2`,
-				d.TargetKey, d.ID, d.TargetTemplate, d.TargetMajor, d.TargetMinor, d.TargetSpec, outputs, ms(d.CreatedAt))
-		case store.StatusDeleteComplete:
-			_, err = tx.Exec(ctx, `DELETE FROM resources WHERE key = $1 AND last_attempted_deployment_id = $2`, d.TargetKey, d.ID)
+			return fmt.Errorf("deployment is %s (owner %q): %w", d.Status, d.LeaseOwner, store.ErrStatusChanged)
 		}
 		if err != nil {
 			return err
 		}
-		d, err = deploymentGet(ctx, tx, p.ID, "")
+		switch p.To {
+		case store.StatusSucceeded:
+			_, err = tx.ExecContext(ctx, `UPDATE resources SET deployment_status = $3, deployment_status_message = $4,
+				last_modified_at = $5, template_name = $6, template_major = $7, template_minor = $8, spec = $9,
+				outputs = $10, last_succeeded_deployment_id = $2, last_deployment_succeeded_at = $11
+				WHERE key = $1 AND last_attempted_deployment_id = $2`,
+				d.TargetKey, d.ID, d.Status, d.StatusMessage, ms(at), d.TargetTemplate, d.TargetMajor, d.TargetMinor,
+				d.TargetSpec, d.Outputs, ms(d.CreatedAt))
+		case store.StatusDeleteComplete:
+			_, err = tx.ExecContext(ctx, `DELETE FROM resources WHERE key = $1 AND last_attempted_deployment_id = $2`, d.TargetKey, d.ID)
+		default:
+			err = mirrorStatus(ctx, tx, d)
+		}
 		return err
 	})
 	if err != nil {
@@ -307,18 +327,20 @@ func (s *Store) DeploymentFinish(ctx context.Context, p store.DeploymentFinishPa
 
 // DeploymentsOrphaned lists claimed active deployments whose worker is gone:
 // the lease expired before expiredBefore, or (when alive is set) another owner
-// holds it. Several nodes share a PostgreSQL database, so the engine passes no
-// alive owner here and only expired leases count (engine.Config.SharedStore).
-func (s *Store) DeploymentsOrphaned(ctx context.Context, expiredBefore time.Time, alive string) ([]*store.Deployment, error) {
-	var rows pgx.Rows
+// holds it. With SQLite one process owns the file, so the engine passes itself
+// as alive; several nodes share a PostgreSQL database, so there it passes no
+// alive owner and only expired leases count (engine.Config.SharedStore).
+func (s *Store) DeploymentsOrphaned(ctx context.Context, p store.DeploymentsOrphanedParams) ([]*store.Deployment, error) {
+	expiredBefore, alive := p.ExpiredBefore, p.Alive
+	var rows *sql.Rows
 	var err error
 	if alive == "" {
 		// The common case, on the deployments_leased index.
-		rows, err = s.pool.Query(ctx, `SELECT `+deploymentColumns+` FROM deployments
+		rows, err = s.r.QueryContext(ctx, `SELECT `+deploymentColumns+` FROM deployments
 			WHERE status IN `+activeStatuses+` AND lease_owner <> '' AND lease_expires_at < $1 ORDER BY seq`,
 			ms(expiredBefore))
 	} else {
-		rows, err = s.pool.Query(ctx, `SELECT `+deploymentColumns+` FROM deployments
+		rows, err = s.r.QueryContext(ctx, `SELECT `+deploymentColumns+` FROM deployments
 			WHERE status IN `+activeStatuses+` AND lease_owner <> '' AND (lease_expires_at < $1 OR lease_owner <> $2)
 			ORDER BY seq`, ms(expiredBefore), alive)
 	}

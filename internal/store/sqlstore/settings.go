@@ -1,18 +1,18 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
 
 	"github.com/hadronhq/hadron/internal/store"
-	"github.com/jackc/pgx/v5"
 )
 
 // SettingsGet reads every setting.
 func (s *Store) SettingsGet(ctx context.Context) (map[string]string, error) {
-	out, err := settingsAll(ctx, s.pool)
+	out, err := settingsAll(ctx, s.r)
 	if err != nil {
 		return nil, fmt.Errorf("get settings: %w", err)
 	}
@@ -24,9 +24,9 @@ func (s *Store) SettingsGet(ctx context.Context) (map[string]string, error) {
 // lock them in the same order and cannot deadlock.
 func (s *Store) SettingsUpdate(ctx context.Context, p store.SettingsUpdateParams) (map[string]string, error) {
 	var out map[string]string
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, key := range slices.Sorted(maps.Keys(p.Set)) {
-			_, err := tx.Exec(ctx, `INSERT INTO settings (key, value, last_modified_at) VALUES ($1, $2, $3)
+			_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, last_modified_at) VALUES ($1, $2, $3)
 				ON CONFLICT (key) DO UPDATE SET value = excluded.value, last_modified_at = excluded.last_modified_at`,
 				key, p.Set[key], ms(p.At))
 			if err != nil {
@@ -34,7 +34,7 @@ func (s *Store) SettingsUpdate(ctx context.Context, p store.SettingsUpdateParams
 			}
 		}
 		for _, key := range p.Delete {
-			if _, err := tx.Exec(ctx, `DELETE FROM settings WHERE key = $1`, key); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = $1`, key); err != nil {
 				return err
 			}
 		}
@@ -49,7 +49,7 @@ func (s *Store) SettingsUpdate(ctx context.Context, p store.SettingsUpdateParams
 }
 
 func settingsAll(ctx context.Context, q querier) (map[string]string, error) {
-	rows, err := q.Query(ctx, `SELECT key, value FROM settings`)
+	rows, err := q.QueryContext(ctx, `SELECT key, value FROM settings`)
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,11 @@
-package sqlite
+package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/hadronhq/hadron/internal/store"
 )
@@ -31,9 +30,11 @@ func scanResource(row scanner) (*store.Resource, error) {
 	return &r, nil
 }
 
-func resourceGet(ctx context.Context, q querier, key string) (*store.Resource, error) {
-	r, err := scanResource(q.QueryRowContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE key = $1`, key))
-	if errors.Is(err, sql.ErrNoRows) {
+// resourceGet reads a resource; lock, when set, is a locking clause such as
+// FOR UPDATE.
+func resourceGet(ctx context.Context, q querier, key, lock string) (*store.Resource, error) {
+	r, err := scanResource(q.QueryRowContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE key = $1 `+lock, key))
+	if noRows(err) {
 		return nil, fmt.Errorf("resource %s: %w", key, store.ErrNotFound)
 	}
 	if err != nil {
@@ -42,9 +43,24 @@ func resourceGet(ctx context.Context, q querier, key string) (*store.Resource, e
 	return r, nil
 }
 
+// resourceInsert inserts a new resource showing the given deployment status.
+func (s *Store) resourceInsert(ctx context.Context, tx *sql.Tx, c *store.Resource, status string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO resources (key, type, name, service_name, environment_name,
+		description, template_name, template_major, template_minor, spec, settings, outputs, deployment_status,
+		last_client_request_token, created_at, last_modified_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		c.Key, c.Type, c.Name, c.ServiceName, c.EnvironmentName, c.Description, c.TemplateName, c.TemplateMajor,
+		c.TemplateMinor, c.Spec, cmp.Or(c.Settings, "{}"), cmp.Or(c.Outputs, "{}"), status, c.LastClientRequestToken,
+		ms(c.CreatedAt), ms(c.LastModifiedAt))
+	if s.unique(err) {
+		return fmt.Errorf("resource %s: %w", c.Key, store.ErrExists)
+	}
+	return err
+}
+
 // ResourceGet reads one resource by key.
 func (s *Store) ResourceGet(ctx context.Context, key string) (*store.Resource, error) {
-	return resourceGet(ctx, s.reader, key)
+	return resourceGet(ctx, s.r, key, "")
 }
 
 // ResourceList lists resources ordered by key.
@@ -78,19 +94,21 @@ func (s *Store) ResourceList(ctx context.Context, f store.ResourceFilter, page s
 	}
 	args = append(args, page.Limit)
 	q := fmt.Sprintf(`SELECT %s FROM resources WHERE %s ORDER BY key LIMIT $%d`, resourceColumns, strings.Join(where, " AND "), len(args))
-	rows, err := s.reader.QueryContext(ctx, q, args...)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	out, err := collect(rows, err, scanResource)
 	if err != nil {
 		return nil, fmt.Errorf("list resources: %w", err)
 	}
-	return collect(rows, scanResource)
+	return out, nil
 }
 
 // ResourceUpdateMetadata changes description and settings of an idle resource.
-func (s *Store) ResourceUpdateMetadata(ctx context.Context, key string, description, settings *string, at time.Time) (*store.Resource, error) {
+func (s *Store) ResourceUpdateMetadata(ctx context.Context, p store.ResourceUpdateMetadataParams) (*store.Resource, error) {
+	key, description, settings, at := p.Key, p.Description, p.Settings, p.At
 	var r *store.Resource
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if r, err = resourceGet(ctx, tx, key); err != nil {
+		if r, err = resourceGet(ctx, tx, key, s.lock("")); err != nil {
 			return err
 		}
 		if store.IsActive(r.DeploymentStatus) {
@@ -100,7 +118,7 @@ func (s *Store) ResourceUpdateMetadata(ctx context.Context, key string, descript
 			settings = coalesce($3, settings), last_modified_at = $4 WHERE key = $1`, key, description, settings, ms(at)); err != nil {
 			return err
 		}
-		r, err = resourceGet(ctx, tx, key)
+		r, err = resourceGet(ctx, tx, key, "")
 		return err
 	})
 	if err != nil {

@@ -1,0 +1,217 @@
+// Package sqlstore is the one implementation of store.Store's statements, on
+// database/sql, shared by the SQLite and PostgreSQL backends. A backend opens
+// its database, applies its migrations (the schemas differ in types only),
+// and hands the core a Dialect: what its database does differently (row
+// locks, unique-violation names, retryable aborts). Every statement here is
+// written once, with $1-style placeholders, which both drivers accept.
+//
+// Every status change is one conditional UPDATE whose WHERE names the
+// statuses it may leave, so concurrent writers have exactly one winner on
+// either database: on SQLite because write transactions are immediate and
+// exclusive, on PostgreSQL because an UPDATE that waited for a row lock
+// re-evaluates its WHERE on the row as the winner left it.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+// Dialect is what a backend's database does differently. The core asks it
+// and never names a database.
+type Dialect interface {
+	// LockRows returns the clause that locks the rows a SELECT reads until
+	// the transaction ends (of names the table alias to lock, "" for all;
+	// skipLocked passes over rows another transaction holds), or "" on a
+	// database whose write transactions already exclude each other.
+	LockRows(of string, skipLocked bool) string
+	// UniqueViolation reports whether err violates a unique index or key and
+	// names the index as the migrations do when the database says which.
+	UniqueViolation(err error) (index string, ok bool)
+	// Retryable reports whether the database aborted a transaction (a
+	// deadlock, a serialization failure) that may succeed when run again.
+	Retryable(err error) bool
+}
+
+// Config is what a backend hands the core.
+type Config struct {
+	// Writer runs transactions and writes; Reader runs single reads. They may
+	// be the same pool.
+	Writer, Reader *sql.DB
+	Dialect        Dialect
+}
+
+// txAttempts is how many times a transaction is tried when the database
+// aborts it for a deadlock or a serialization failure.
+const txAttempts = 5
+
+// indexOneActive is the unique partial index that allows one active
+// deployment per resource; its predicate is activeStatuses.
+const indexOneActive = "deployments_one_active"
+
+// activeStatuses is the SQL list of the statuses of an active deployment; it
+// must match the predicate of the deployments_one_active index.
+const activeStatuses = `('IN_PROGRESS', 'CANCELLING', 'DELETE_IN_PROGRESS')`
+
+var _ store.Store = (*Store)(nil)
+
+// Store implements store.Store on a database/sql database.
+type Store struct {
+	w, r *sql.DB
+	d    Dialect
+}
+
+// New returns the store on cfg's pools. Close closes them.
+func New(cfg Config) *Store {
+	return &Store{w: cfg.Writer, r: cfg.Reader, d: cfg.Dialect}
+}
+
+// Close closes the pools.
+func (s *Store) Close() error {
+	if s.r == s.w {
+		return s.w.Close()
+	}
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Migrate applies on conn, in order and each in its own transaction, the
+// migrations (files *.sql in dir of files) not yet recorded in
+// schema_migrations. Migrations only go forward. Callers that share a
+// database between processes serialize Migrate themselves.
+func Migrate(ctx context.Context, conn *sql.Conn, files fs.FS, dir string) error {
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(files, dir+"/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(strings.TrimPrefix(name, dir+"/"), ".sql")
+		body, err := fs.ReadFile(files, name)
+		if err != nil {
+			return err
+		}
+		err = inTx(ctx, conn, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			// No arguments: both drivers run every statement of the file.
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", version, err)
+		}
+	}
+	return nil
+}
+
+type beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// inTx runs fn in a transaction of db and commits it.
+func inTx(ctx context.Context, db beginner, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// tx runs fn in a write transaction and commits it. When the database
+// aborted it for a deadlock or a serialization failure nothing of it was
+// written, so fn is run again, a few times at most.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	var err error
+	for attempt := range txAttempts {
+		err = inTx(ctx, s.w, fn)
+		if err == nil || !s.d.Retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+// lock returns the dialect's row-locking clause for a SELECT.
+func (s *Store) lock(of string) string { return s.d.LockRows(of, false) }
+
+// unique reports whether err is a unique violation.
+func (s *Store) unique(err error) bool {
+	_, ok := s.d.UniqueViolation(err)
+	return ok
+}
+
+// querier is what reads need: a pool or a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+type scanner interface{ Scan(...any) error }
+
+// noRows reports whether a single-row read found nothing.
+func noRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// placeholders returns "$first, $first+1, ..." for n arguments.
+func placeholders(first, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = fmt.Sprintf("$%d", first+i)
+	}
+	return strings.Join(ps, ", ")
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
