@@ -43,35 +43,35 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 
 	logFile, err := os.OpenFile(filepath.Join(e.cfg.DataDir, "logs", d.ID+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		e.finish(d, nil, fmt.Errorf("open deployment log: %w", err), log)
+		e.finish(d, provision.Result{}, fmt.Errorf("open deployment log: %w", err), log)
 		return
 	}
 	defer logFile.Close()
 	fmt.Fprintf(logFile, "[hadron] %s deployment %s of %s started by %s\n", time.Now().UTC().Format(time.RFC3339), d.ID, d.TargetKey, e.cfg.Owner)
 
-	outputs, err := e.provision(ctx, d, logFile)
+	res, err := e.provision(ctx, d, logFile)
 	if err != nil {
 		fmt.Fprintf(logFile, "[hadron] deployment ended: %v\n", err)
 	} else {
 		fmt.Fprintf(logFile, "[hadron] deployment ended well\n")
 	}
-	e.finish(d, outputs, err, log)
+	e.finish(d, res, err, log)
 }
 
-func (e *Engine) provision(ctx context.Context, d *store.Deployment, logw io.Writer) (map[string]string, error) {
+func (e *Engine) provision(ctx context.Context, d *store.Deployment, logw io.Writer) (provision.Result, error) {
 	var plan provision.Plan
 	if err := json.Unmarshal([]byte(d.Plan), &plan); err != nil {
-		return nil, fmt.Errorf("deployment plan is unreadable: %w", err)
+		return provision.Result{}, fmt.Errorf("deployment plan is unreadable: %w", err)
 	}
 	eng, ok := e.cfg.Engines.Lookup(plan.Engine)
 	if !ok {
-		return nil, e.cfg.Engines.NotRunning(plan.Engine)
+		return provision.Result{}, e.cfg.Engines.NotRunning(plan.Engine)
 	}
 	var files map[string][]byte
 	if plan.Bundle != nil {
 		var err error
 		if files, err = e.cfg.Files.BundleFiles(ctx, *plan.Bundle); err != nil {
-			return nil, fmt.Errorf("read template bundle: %w", err)
+			return provision.Result{}, fmt.Errorf("read template bundle: %w", err)
 		}
 	}
 	if len(plan.Files) > 0 {
@@ -85,16 +85,13 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, logw io.Wri
 	}
 	dir := filepath.Join(e.cfg.DataDir, "work", d.ID)
 	if err := os.RemoveAll(dir); err != nil {
-		return nil, fmt.Errorf("clean working directory: %w", err)
+		return provision.Result{}, fmt.Errorf("clean working directory: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create working directory: %w", err)
+		return provision.Result{}, fmt.Errorf("create working directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	// TODO(store): keep res.Resources for List*ProvisionedResources; the
-	// store has no column for them yet, and the engines run today report none.
-	res, err := eng.Run(ctx, provision.Run{DeploymentID: d.ID, Operation: d.Operation, Plan: plan, Dir: dir, Files: files, Log: logw})
-	return res.Outputs, err
+	return eng.Run(ctx, provision.Run{DeploymentID: d.ID, Operation: d.Operation, Plan: plan, Dir: dir, Files: files, Log: logw})
 }
 
 // finish ends d according to how its run ended. The write is conditional on
@@ -104,19 +101,29 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, logw io.Wri
 //   - the run was stopped by the user's cancel: CANCELLED from CANCELLING;
 //   - the server is shutting down: FAILED from IN_PROGRESS, CANCELLED from CANCELLING;
 //   - the run failed, or could not be stopped: FAILED.
-func (e *Engine) finish(d *store.Deployment, outputs map[string]string, runErr error, log *slog.Logger) {
+func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error, log *slog.Logger) {
 	deleting := d.Operation == store.OperationDelete
 	p := store.DeploymentFinishParams{ID: d.ID, Owner: e.cfg.Owner}
 	switch {
 	case runErr == nil && deleting:
 		p.From, p.To = []string{store.StatusDeleteInProgress}, store.StatusDeleteComplete
 	case runErr == nil:
-		raw, err := json.Marshal(outputs)
+		raw, err := json.Marshal(res.Outputs)
 		if err != nil {
 			runErr = fmt.Errorf("encode outputs: %w", err)
 			break
 		}
+		resources := res.Resources
+		if resources == nil {
+			resources = []provision.Resource{}
+		}
+		rawResources, err := json.Marshal(resources)
+		if err != nil {
+			runErr = fmt.Errorf("encode provisioned resources: %w", err)
+			break
+		}
 		p.From, p.To, p.Outputs = []string{store.StatusInProgress, store.StatusCancelling}, store.StatusSucceeded, string(raw)
+		p.Resources = string(rawResources)
 	case errors.Is(runErr, ErrUserCancelled):
 		p.From, p.To, p.Message = []string{store.StatusCancelling}, store.StatusCancelled, store.CancelledMessage
 	}

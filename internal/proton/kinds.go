@@ -63,16 +63,22 @@ func (s *API) listOutputs(ctx context.Context, k *deployable, name ref, deployme
 	return s.outputs(ctx, r, deploymentID)
 }
 
-// listProvisionedResources is every List*ProvisionedResources. The engines
-// Hadron runs (CodeBuild commands, customer-managed) have no inventory of
-// what they made, so the list is empty.
-// TODO(store): engines return provision.Result.Resources; list them once
-// the store keeps them per deployment.
+// listProvisionedResources is every List*ProvisionedResources: what the
+// resource's last successful deployment provisioned, as its engine
+// reported it (the Terraform engine lists its state; CodeBuild commands
+// and customer-managed resources report nothing, so their list is empty).
 func (s *API) listProvisionedResources(ctx context.Context, k *deployable, name ref) ([]api.ProvisionedResource, error) {
-	if _, err := k.get(s, ctx, name); err != nil {
+	r, err := k.get(s, ctx, name)
+	if err != nil {
 		return nil, err
 	}
-	return []api.ProvisionedResource{}, nil
+	list := []api.ProvisionedResource{}
+	if r.ProvisionedResources != "" {
+		if err := json.Unmarshal([]byte(r.ProvisionedResources), &list); err != nil {
+			return nil, fmt.Errorf("provisioned resources of %s: %w", r.Key, err)
+		}
+	}
+	return list, nil
 }
 
 // cancel cancels r's IN_PROGRESS deployment. The answer shows CANCELLING

@@ -22,8 +22,8 @@
 //     never resumed: keep nothing between runs but what the Plan says
 //     (Plan.PreviousDeploymentID tells whether an earlier deployment of the
 //     resource succeeded).
-//     Result.Resources are not kept yet: the store has no place for them,
-//     and List*ProvisionedResources answers an empty list.
+//     Result.Resources of a successful deploy are kept with the resource
+//     (replacing the previous list) and answered by List*ProvisionedResources.
 //
 //  2. Implement the optional interfaces the engine needs: ParamsChecker
 //     (which roles or repository a resource needs to use it; the errors are

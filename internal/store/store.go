@@ -121,7 +121,10 @@ type Resource struct {
 	// Settings holds type-specific configuration as JSON (roles, repositories).
 	Settings string
 	// Outputs holds the outputs of the last successful deployment as JSON.
-	Outputs                   string
+	Outputs string
+	// ProvisionedResources holds what the last successful deployment
+	// provisioned, as a JSON array of {name, identifier, provisioningEngine}.
+	ProvisionedResources      string
 	DeploymentStatus          string
 	DeploymentStatusMessage   string
 	LastAttemptedDeploymentID string
@@ -217,6 +220,9 @@ type DeploymentFinishParams struct {
 	To      string
 	Message string
 	Outputs string // JSON object; applied to the resource when To is SUCCEEDED
+	// Resources is what the deployment provisioned, a JSON array (empty
+	// means none); applied to the resource when To is SUCCEEDED.
+	Resources string
 	// Owner, when set, must hold the lease.
 	Owner string
 }

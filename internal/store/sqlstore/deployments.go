@@ -308,10 +308,11 @@ func (s *Store) DeploymentFinish(ctx context.Context, p store.DeploymentFinishPa
 		case store.StatusSucceeded:
 			_, err = tx.ExecContext(ctx, `UPDATE resources SET deployment_status = $3, deployment_status_message = $4,
 				last_modified_at = $5, template_name = $6, template_major = $7, template_minor = $8, spec = $9,
-				outputs = $10, last_succeeded_deployment_id = $2, last_deployment_succeeded_at = $11
+				outputs = $10, last_succeeded_deployment_id = $2, last_deployment_succeeded_at = $11,
+				provisioned_resources = $12
 				WHERE key = $1 AND last_attempted_deployment_id = $2`,
 				d.TargetKey, d.ID, d.Status, d.StatusMessage, ms(at), d.TargetTemplate, d.TargetMajor, d.TargetMinor,
-				d.TargetSpec, d.Outputs, ms(d.CreatedAt))
+				d.TargetSpec, d.Outputs, ms(d.CreatedAt), cmp.Or(p.Resources, "[]"))
 		case store.StatusDeleteComplete:
 			_, err = tx.ExecContext(ctx, `DELETE FROM resources WHERE key = $1 AND last_attempted_deployment_id = $2`, d.TargetKey, d.ID)
 		default:
