@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/server"
+
+	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 const (
@@ -52,7 +55,7 @@ type apiServers struct {
 var (
 	apiFixture lazy
 	apiOnce    sync.Once
-	api        *apiServers
+	apiSrv     *apiServers
 	apiErr     error
 )
 
@@ -63,10 +66,10 @@ func setupAPI() (*apiServers, error) {
 		if apiErr != nil {
 			return
 		}
-		api = &apiServers{h: h, bodies: map[string][][]byte{}, answers: map[string][]byte{}}
-		apiErr = api.prepare()
+		apiSrv = &apiServers{h: h, bodies: map[string][][]byte{}, answers: map[string][]byte{}}
+		apiErr = apiSrv.prepare()
 	})
-	return api, apiErr
+	return apiSrv, apiErr
 }
 
 // setupAPIHadron creates -envs customer-managed environments through the
@@ -129,7 +132,7 @@ func createEnvironments(h *hadron, n int) error {
 					"name": envName(apiEnvPrefix, i), "templateName": cmTemplate, "templateMajorVersion": "1",
 					"spec": yamlSpec("vpc_id", fmt.Sprintf("vpc-%08x", i)),
 				})
-				if _, err := c.raw(ctx, "CreateEnvironment", body); err != nil {
+				if _, err := c.Raw(ctx, "CreateEnvironment", body); err != nil {
 					errs <- err
 					next.Store(int64(n))
 					return
@@ -143,17 +146,8 @@ func createEnvironments(h *hadron, n int) error {
 		return err
 	}
 	created := time.Since(begin)
-	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(250 * time.Millisecond) {
-		pending, err := countNotSucceeded(ctx, h.c)
-		if err != nil {
-			return err
-		}
-		if pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d environments still not deployed", pending, n)
-		}
+	if err := waitAllSucceeded(ctx, h.c, 250*time.Millisecond, 5*time.Minute); err != nil {
+		return fmt.Errorf("%d environments: %w", n, err)
 	}
 	total := time.Since(begin)
 	report.add(fmt.Sprintf("3a. Set-up: %d customer-managed environments created through the API (%d clients, data on %s)", n, createClients, filepath.Dir(h.dataDir)), []string{
@@ -182,6 +176,15 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
+// waitAllSucceeded asks every `every` until every environment's deployment
+// has SUCCEEDED.
+func waitAllSucceeded(ctx context.Context, c *client, every, timeout time.Duration) error {
+	return hadrontest.Wait(ctx, every, timeout, "every environment to be deployed", func() (bool, string, error) {
+		pending, err := countNotSucceeded(ctx, c)
+		return pending == 0, fmt.Sprintf("%d environments still not deployed", pending), err
+	})
+}
+
 // countNotSucceeded pages through ListEnvironments and counts the
 // environments whose deployment is not SUCCEEDED.
 func countNotSucceeded(ctx context.Context, c *client) (int, error) {
@@ -191,8 +194,8 @@ func countNotSucceeded(ctx context.Context, c *client) (int, error) {
 		if token != "" {
 			in["nextToken"] = token
 		}
-		var out listEnvironmentsOutput
-		if err := c.call(ctx, "ListEnvironments", in, &out); err != nil {
+		var out api.ListEnvironmentsOutput
+		if err := c.Call(ctx, "ListEnvironments", in, &out); err != nil {
 			return 0, err
 		}
 		for _, e := range out.Environments {
@@ -216,7 +219,7 @@ func (a *apiServers) prepare() error {
 	}
 	a.bodies["ListEnvironments"] = [][]byte{[]byte(`{"maxResults":100}`)}
 	for op, bodies := range a.bodies {
-		raw, err := a.h.c.raw(ctx, op, bodies[len(bodies)/2])
+		raw, err := a.h.c.Raw(ctx, op, bodies[len(bodies)/2])
 		if err != nil {
 			return err
 		}
@@ -296,7 +299,7 @@ func (l *loader) run(d time.Duration, res *loadResult) {
 				if !sent.Before(end) {
 					break
 				}
-				_, err := c.raw(ctx, l.op, l.bodies[l.next[g]%len(l.bodies)])
+				_, err := c.Raw(ctx, l.op, l.bodies[l.next[g]%len(l.bodies)])
 				l.next[g] += 104729
 				if err != nil {
 					errCounts[g]++
@@ -321,7 +324,7 @@ func (l *loader) run(d time.Duration, res *loadResult) {
 
 func (l *loader) close() {
 	for _, c := range l.clients {
-		c.hc.CloseIdleConnections()
+		c.HTTP.CloseIdleConnections()
 	}
 }
 

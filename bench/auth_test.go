@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/server"
 	"github.com/hadronhq/hadron/internal/sigv4"
@@ -84,7 +84,7 @@ func buildAuthServers() (*authServers, error) {
 		c := newClient(build.endpoint)
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < authEnvs; i = int(next.Add(1)) - 1 {
-				if err := c.call(ctx, "CreateEnvironment", map[string]string{
+				if err := c.Call(ctx, "CreateEnvironment", map[string]string{
 					"name": envName("auth", i), "templateName": cmTemplate, "templateMajorVersion": "1",
 					"spec": yamlSpec("vpc_id", fmt.Sprintf("vpc-%08x", i)),
 				}, nil); err != nil {
@@ -99,17 +99,8 @@ func buildAuthServers() (*authServers, error) {
 	if err := <-errs; err != nil {
 		return nil, err
 	}
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
-		pending, err := countNotSucceeded(ctx, build.c)
-		if err != nil {
-			return nil, err
-		}
-		if pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%d environments still not deployed", pending)
-		}
+	if err := waitAllSucceeded(ctx, build.c, 100*time.Millisecond, 2*time.Minute); err != nil {
+		return nil, err
 	}
 	build.stop()
 	a := &authServers{}
@@ -156,7 +147,7 @@ func buildAuthServers() (*authServers, error) {
 	for i := range authEnvs {
 		body := []byte(`{"name":"` + envName("auth", i) + `"}`)
 		r, _ := http.NewRequest(http.MethodPost, a.sigv4.endpoint+"/", bytes.NewReader(body))
-		r.Header.Set("X-Amz-Target", targetPrefix+"GetEnvironment")
+		r.Header.Set("X-Amz-Target", api.TargetPrefix+".GetEnvironment")
 		r.Header.Set("Content-Type", "application/x-amz-json-1.0")
 		sigv4.Sign(r, body, keys.AccessKeyID, keys.SecretAccessKey, "", "us-east-1", auth.Service, now)
 		a.requests = append(a.requests, signedRequest{body: body, header: r.Header})
@@ -166,31 +157,10 @@ func buildAuthServers() (*authServers, error) {
 
 // startHadronAuth is startHadronIn with an authenticator (nil: --auth none).
 func startHadronAuth(name, dir string, authn *auth.Authenticator) (*hadron, error) {
-	h := &hadron{dataDir: dir, starts: make(chan commandStart, 1)}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	h.endpoint = "http://" + ln.Addr().String()
-	h.srv, err = server.New(context.Background(), server.Config{
-		DataDir:   dir,
-		BundleDir: filepath.Join(dir, "bundles"),
-		Region:    "us-east-1",
-		AccountID: "000000000000",
-		Engines:   engines(0, h.endpoint, nil),
-		Owner:     "bench/" + name,
-		Auth:      authn,
+	return startHadronWith(name, dir, func(c *server.Config) error {
+		c.Auth = authn
+		return nil
 	})
-	if err != nil {
-		ln.Close()
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start hadron: %w", err)
-	}
-	h.httpSrv = &http.Server{Handler: h.srv, ReadHeaderTimeout: 10 * time.Second}
-	go h.httpSrv.Serve(ln)
-	h.c = newClient(h.endpoint)
-	return h, nil
 }
 
 // signedLoader sends the signed GetEnvironment requests to one server from
@@ -219,7 +189,7 @@ func (l *signedLoader) send(c *client, sr signedRequest) error {
 	req.Header = sr.header.Clone()
 	// The signature covers Host; both servers are on 127.0.0.1, on other ports.
 	req.Host = l.endpoint[len("http://"):]
-	resp, err := c.hc.Do(req)
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return err
 	}
@@ -305,7 +275,7 @@ func BenchmarkAuth(b *testing.B) {
 					fmt.Sprintf("  %-16s %7d  %-8s %9.0f %9s %9s", "GetEnvironment", clients, "none", none.rate(), ms(none.lat.P50), ms(none.lat.P99)),
 					fmt.Sprintf("  %-16s %7d  %-8s %9.0f %9s %9s %9.1f%%  %s", "GetEnvironment", clients, "sigv4", signed.rate(), ms(signed.lat.P50), ms(signed.lat.P99), 100*cost, verdict))
 				for _, l := range append(nl.clients, sl.clients...) {
-					l.hc.CloseIdleConnections()
+					l.HTTP.CloseIdleConnections()
 				}
 				b.StartTimer()
 			}

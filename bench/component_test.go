@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/hadronhq/hadron/internal/api"
 )
 
 // The component benchmarks: cancel and dispatch latency of directly defined
@@ -80,29 +82,29 @@ func setupComponents() (*hadron, error) {
 	if err := h.registerTemplate(ctx, cbTemplate, "codebuild", ""); err != nil {
 		return h, err
 	}
-	var env environmentOutput
-	if err := h.c.call(ctx, "CreateEnvironment", map[string]any{
+	var env api.CreateEnvironmentOutput
+	if err := h.c.Call(ctx, "CreateEnvironment", map[string]any{
 		"name": compEnvName, "templateName": cbTemplate, "templateMajorVersion": "1",
 		"codebuildRoleArn": codebuildArn, "componentRoleArn": componentArn, "spec": yamlSpec("mode", "quick"),
 	}, &env); err != nil {
 		return h, err
 	}
-	if _, _, err := h.waitDeployment(ctx, env.Environment.LastAttemptedDeploymentID, time.Millisecond, setupTimeout); err != nil {
+	if _, _, err := h.waitDeployment(ctx, env.Environment.LastAttemptedDeploymentId, time.Millisecond, setupTimeout); err != nil {
 		return h, fmt.Errorf("create environment %s: %w", compEnvName, err)
 	}
-	if err := h.c.call(ctx, "UpdateAccountSettings", map[string]any{"pipelineCodebuildRoleArn": pipelineArn}, nil); err != nil {
+	if err := h.c.Call(ctx, "UpdateAccountSettings", map[string]any{"pipelineCodebuildRoleArn": pipelineArn}, nil); err != nil {
 		return h, err
 	}
 	if err := h.registerServiceTemplate(ctx, compSvcTemplate, "service"); err != nil {
 		return h, err
 	}
-	if err := h.c.call(ctx, "UpdateServiceTemplateVersion", map[string]any{
+	if err := h.c.Call(ctx, "UpdateServiceTemplateVersion", map[string]any{
 		"templateName": compSvcTemplate, "majorVersion": "1", "minorVersion": "0", "supportedComponentSources": []string{"DIRECTLY_DEFINED"},
 	}, nil); err != nil {
 		return h, err
 	}
 	spec := svcSpec("quick", "0", svcInstance{"one", compEnvName, "quick", "0"}, svcInstance{"two", compEnvName, "quick", "0"})
-	if err := h.c.call(ctx, "CreateService", map[string]any{
+	if err := h.c.Call(ctx, "CreateService", map[string]any{
 		"name": compService, "templateName": compSvcTemplate, "templateMajorVersion": "1", "spec": spec,
 	}, nil); err != nil {
 		return h, err
@@ -119,23 +121,15 @@ func setupComponents() (*hadron, error) {
 		} else {
 			in["serviceName"], in["serviceInstanceName"] = compService, c.instance
 		}
-		var out compOutput
-		if err := h.c.call(ctx, "CreateComponent", in, &out); err != nil {
+		var out api.CreateComponentOutput
+		if err := h.c.Call(ctx, "CreateComponent", in, &out); err != nil {
 			return h, err
 		}
-		if _, _, err := h.waitDeployment(ctx, out.Component.LastAttemptedDeploymentID, time.Millisecond, setupTimeout); err != nil {
+		if _, _, err := h.waitDeployment(ctx, out.Component.LastAttemptedDeploymentId, time.Millisecond, setupTimeout); err != nil {
 			return h, fmt.Errorf("create component %s: %w", c.name, err)
 		}
 	}
 	return h, nil
-}
-
-// compOutput is the member of a component answer the benchmarks read.
-type compOutput struct {
-	Component struct {
-		DeploymentStatus          string `json:"deploymentStatus"`
-		LastAttemptedDeploymentID string `json:"lastAttemptedDeploymentId"`
-	} `json:"component"`
 }
 
 // componentKinds say where the benchmarks' two components are.
@@ -151,12 +145,12 @@ func componentTarget(kind, name string) redeployTarget {
 		},
 		cancel: mustMarshal(map[string]string{"componentName": name}),
 		deployment: func(raw []byte) (string, error) {
-			var out compOutput
+			var out api.UpdateComponentOutput
 			err := decode(raw, &out)
-			return out.Component.LastAttemptedDeploymentID, err
+			return out.Component.LastAttemptedDeploymentId, err
 		},
 		status: func(raw []byte) (string, error) {
-			var out compOutput
+			var out api.UpdateComponentOutput
 			err := decode(raw, &out)
 			return out.Component.DeploymentStatus, err
 		},

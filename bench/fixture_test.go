@@ -1,12 +1,8 @@
 package bench
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +15,10 @@ import (
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
 	"github.com/hadronhq/hadron/internal/server"
+	"github.com/hadronhq/hadron/internal/store/sqlite"
+
+	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // Settings of the benchmark's servers.
@@ -77,6 +77,14 @@ func engines(cancelGrace time.Duration, endpoint string, onStart func(pid int)) 
 // startHadronIn starts a server on the data directory dir, which it removes
 // when it is closed.
 func startHadronIn(name, dir string) (*hadron, error) {
+	return startHadronWith(name, dir, nil)
+}
+
+// startHadronWith starts a server on the data directory dir (removed when it
+// is closed) with the benchmarks' configuration, changed by configure when
+// it is not nil; the store is the data directory's SQLite file unless
+// configure sets another.
+func startHadronWith(name, dir string, configure func(*server.Config) error) (*hadron, error) {
 	h := &hadron{dataDir: dir, starts: make(chan commandStart, 1024)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,7 +92,7 @@ func startHadronIn(name, dir string) (*hadron, error) {
 		return nil, err
 	}
 	h.endpoint = "http://" + ln.Addr().String()
-	h.srv, err = server.New(context.Background(), server.Config{
+	cfg := server.Config{
 		DataDir:   dir,
 		BundleDir: filepath.Join(dir, "bundles"),
 		Region:    "us-east-1",
@@ -97,7 +105,16 @@ func startHadronIn(name, dir string) (*hadron, error) {
 			default:
 			}
 		}),
-	})
+	}
+	if configure != nil {
+		err = configure(&cfg)
+	}
+	if err == nil && cfg.Store == nil {
+		cfg.Store, err = sqlite.Open(context.Background(), filepath.Join(dir, server.DatabaseFile))
+	}
+	if err == nil {
+		h.srv, err = server.New(context.Background(), cfg)
+	}
 	if err != nil {
 		ln.Close()
 		os.RemoveAll(dir)
@@ -134,124 +151,55 @@ func (h *hadron) stop() {
 // provisioning, "" or CUSTOMER_MANAGED), registers version 1.0 and publishes it.
 func (h *hadron) registerTemplate(ctx context.Context, name, bundle, provisioning string) error {
 	key := bundle + ".tar.gz"
-	if err := packBundle(filepath.Join("testdata", bundle), filepath.Join(h.dataDir, "bundles", bundleBucket, key)); err != nil {
+	if err := hadrontest.PutBundle(filepath.Join(h.dataDir, "bundles"), bundleBucket, key, filepath.Join("testdata", bundle)); err != nil {
 		return err
 	}
 	in := map[string]any{"name": name, "displayName": name}
 	if provisioning != "" {
 		in["provisioning"] = provisioning
 	}
-	if err := h.c.call(ctx, "CreateEnvironmentTemplate", in, nil); err != nil {
+	if err := h.c.Call(ctx, "CreateEnvironmentTemplate", in, nil); err != nil {
 		return err
 	}
-	var v templateVersionOutput
-	if err := h.c.call(ctx, "CreateEnvironmentTemplateVersion", map[string]any{
+	var v api.CreateEnvironmentTemplateVersionOutput
+	if err := h.c.Call(ctx, "CreateEnvironmentTemplateVersion", map[string]any{
 		"templateName": name,
 		"source":       map[string]any{"s3": map[string]string{"bucket": bundleBucket, "key": key}},
 	}, &v); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(setupTimeout)
-	for v.EnvironmentTemplateVersion.Status == "REGISTRATION_IN_PROGRESS" {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("template %s: still registering after %s", name, setupTimeout)
+	err := hadrontest.Wait(ctx, 5*time.Millisecond, setupTimeout, "registration of template "+name, func() (bool, string, error) {
+		if v.EnvironmentTemplateVersion.Status != "REGISTRATION_IN_PROGRESS" {
+			return true, "", nil
 		}
-		time.Sleep(5 * time.Millisecond)
-		if err := h.c.call(ctx, "GetEnvironmentTemplateVersion", map[string]any{
+		err := h.c.Call(ctx, "GetEnvironmentTemplateVersion", map[string]any{
 			"templateName": name, "majorVersion": "1", "minorVersion": "0",
-		}, &v); err != nil {
-			return err
-		}
+		}, &v)
+		return false, v.EnvironmentTemplateVersion.Status, err
+	})
+	if err != nil {
+		return err
 	}
 	if s := v.EnvironmentTemplateVersion.Status; s != "DRAFT" {
 		return fmt.Errorf("template %s: registration ended %s: %s", name, s, v.EnvironmentTemplateVersion.StatusMessage)
 	}
-	return h.c.call(ctx, "UpdateEnvironmentTemplateVersion", map[string]any{
+	return h.c.Call(ctx, "UpdateEnvironmentTemplateVersion", map[string]any{
 		"templateName": name, "majorVersion": "1", "minorVersion": "0", "status": "PUBLISHED",
 	}, nil)
 }
 
 // waitDeployment polls GetDeployment every pollEvery until deployment id is
 // no longer active, and returns its end status and the time the answer that
-// showed it arrived.
+// showed it arrived. A deployment that ends FAILED or DELETE_FAILED is an error.
 func (h *hadron) waitDeployment(ctx context.Context, id string, pollEvery, timeout time.Duration) (string, time.Time, error) {
-	deadline := time.Now().Add(timeout)
-	body := []byte(`{"id":"` + id + `"}`)
-	var out deploymentOutput
-	for {
-		sent := time.Now()
-		raw, err := h.c.raw(ctx, "GetDeployment", body)
-		if err != nil {
-			return "", time.Time{}, err
-		}
-		at := time.Now()
-		out.Deployment.DeploymentStatus = ""
-		if err := decode(raw, &out); err != nil {
-			return "", time.Time{}, err
-		}
-		switch s := out.Deployment.DeploymentStatus; s {
-		case "IN_PROGRESS", "CANCELLING", "DELETE_IN_PROGRESS":
-		default:
-			if s == "FAILED" || s == "DELETE_FAILED" {
-				return s, at, fmt.Errorf("deployment %s ended %s: %s", id, s, out.Deployment.DeploymentStatusMessage)
-			}
-			return s, at, nil
-		}
-		if at.After(deadline) {
-			return "", time.Time{}, fmt.Errorf("deployment %s still %s after %s", id, out.Deployment.DeploymentStatus, timeout)
-		}
-		if d := pollEvery - time.Since(sent); d > 0 {
-			time.Sleep(d)
-		}
-	}
-}
-
-// packBundle writes the files under dir as a gzipped tarball at dst.
-func packBundle(dir, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return err
-	}
-	f, err := os.Create(dst)
+	d, at, err := h.c.WaitDeployment(ctx, id, pollEvery, timeout)
 	if err != nil {
-		return err
+		return "", time.Time{}, err
 	}
-	zw := gzip.NewWriter(f)
-	tw := tar.NewWriter(zw)
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || path == dir {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		hdr, err := tar.FileInfoHeader(info, "")
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		hdr.Name = filepath.ToSlash(rel)
-		if d.IsDir() {
-			hdr.Name += "/"
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		_, err = tw.Write(data)
-		return err
-	})
-	err = errors.Join(err, tw.Close(), zw.Close(), f.Close())
-	if err != nil {
-		return fmt.Errorf("pack bundle %s: %w", dir, err)
+	if s := d.DeploymentStatus; s == "FAILED" || s == "DELETE_FAILED" {
+		return s, at, fmt.Errorf("deployment %s ended %s: %s", id, s, d.DeploymentStatusMessage)
 	}
-	return nil
+	return d.DeploymentStatus, at, nil
 }
 
 // Fixtures are made once per test binary, on first use, and closed by TestMain.

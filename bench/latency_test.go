@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
+
+	"github.com/hadronhq/hadron/internal/api"
 )
 
 // Targets of the latency benchmarks (p99).
@@ -47,14 +49,14 @@ func setupLatency() (*hadron, error) {
 		return h, err
 	}
 	for _, name := range []string{"cancel", "dispatch"} {
-		var out environmentOutput
-		if err := h.c.call(ctx, "CreateEnvironment", map[string]any{
+		var out api.CreateEnvironmentOutput
+		if err := h.c.Call(ctx, "CreateEnvironment", map[string]any{
 			"name": name, "templateName": cbTemplate, "templateMajorVersion": "1",
 			"codebuildRoleArn": codebuildArn, "spec": yamlSpec("mode", "quick"),
 		}, &out); err != nil {
 			return h, err
 		}
-		if _, _, err := h.waitDeployment(ctx, out.Environment.LastAttemptedDeploymentID, time.Millisecond, setupTimeout); err != nil {
+		if _, _, err := h.waitDeployment(ctx, out.Environment.LastAttemptedDeploymentId, time.Millisecond, setupTimeout); err != nil {
 			return h, fmt.Errorf("create environment %s: %w", name, err)
 		}
 	}
@@ -123,16 +125,16 @@ func BenchmarkCancel(b *testing.B) {
 		var calls, cancels, totals, dispatches []time.Duration
 		for i := range n {
 			drainStarts(h)
-			raw, err := h.c.raw(ctx, "UpdateEnvironment", updateBody("cancel", "hold"))
+			raw, err := h.c.Raw(ctx, "UpdateEnvironment", updateBody("cancel", "hold"))
 			answered := time.Now()
 			if err != nil {
 				b.Fatalf("cancel %d: %v", i, err)
 			}
-			var up environmentOutput
+			var up api.UpdateEnvironmentOutput
 			if err := decode(raw, &up); err != nil {
 				b.Fatal(err)
 			}
-			id := up.Environment.LastAttemptedDeploymentID
+			id := up.Environment.LastAttemptedDeploymentId
 			start, err := nextStart(h)
 			if err != nil {
 				b.Fatalf("cancel %d: %v", i, err)
@@ -142,12 +144,12 @@ func BenchmarkCancel(b *testing.B) {
 			}
 
 			cancelSent := time.Now()
-			raw, err = h.c.raw(ctx, "CancelEnvironmentDeployment", []byte(`{"environmentName":"cancel"}`))
+			raw, err = h.c.Raw(ctx, "CancelEnvironmentDeployment", []byte(`{"environmentName":"cancel"}`))
 			cancelAnswered := time.Now()
 			if err != nil {
 				b.Fatalf("cancel %d: %v", i, err)
 			}
-			var co environmentOutput
+			var co api.CancelEnvironmentDeploymentOutput
 			if err := decode(raw, &co); err != nil {
 				b.Fatal(err)
 			}
@@ -197,12 +199,12 @@ func BenchmarkDispatch(b *testing.B) {
 		for i := range n {
 			drainStarts(h)
 			sent := time.Now()
-			raw, err := h.c.raw(ctx, "UpdateEnvironment", body)
+			raw, err := h.c.Raw(ctx, "UpdateEnvironment", body)
 			answered := time.Now()
 			if err != nil {
 				b.Fatalf("dispatch %d: %v", i, err)
 			}
-			var up environmentOutput
+			var up api.UpdateEnvironmentOutput
 			if err := decode(raw, &up); err != nil {
 				b.Fatal(err)
 			}
@@ -210,7 +212,7 @@ func BenchmarkDispatch(b *testing.B) {
 			if err != nil {
 				b.Fatalf("dispatch %d: %v", i, err)
 			}
-			status, done, err := h.waitDeployment(ctx, up.Environment.LastAttemptedDeploymentID, pollEvery, stepTimeout)
+			status, done, err := h.waitDeployment(ctx, up.Environment.LastAttemptedDeploymentId, pollEvery, stepTimeout)
 			if err != nil {
 				b.Fatalf("dispatch %d: %v", i, err)
 			}

@@ -7,8 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,7 +19,11 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/server"
+	"github.com/hadronhq/hadron/internal/store/postgres"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // The PostgreSQL benchmarks: the API throughput cells of BenchmarkAPI on a
@@ -66,30 +69,17 @@ func startHadronPG(name, dbURL string) (*hadron, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &hadron{dataDir: dir, starts: make(chan commandStart, 1024)}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	h.endpoint = "http://" + ln.Addr().String()
-	h.srv, err = server.New(context.Background(), server.Config{
-		DataDir:     dir,
-		BundleDir:   filepath.Join(dir, "bundles"),
-		Region:      "us-east-1",
-		AccountID:   "000000000000",
-		Engines:     engines(cancelGrace, h.endpoint, nil),
-		Owner:       "bench/" + name,
-		DatabaseURL: dbURL,
+	h, err := startHadronWith(name, dir, func(c *server.Config) error {
+		pg, err := postgres.Open(context.Background(), dbURL)
+		if err != nil {
+			return err
+		}
+		c.Store, c.SharedStore, c.Notifier = pg, true, pg.Notifier(slog.New(slog.DiscardHandler))
+		return nil
 	})
 	if err != nil {
-		ln.Close()
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start hadron on PostgreSQL: %w", err)
+		return nil, fmt.Errorf("on PostgreSQL: %w", err)
 	}
-	h.httpSrv = &http.Server{Handler: h.srv, ReadHeaderTimeout: 10 * time.Second}
-	go h.httpSrv.Serve(ln)
-	h.c = newClient(h.endpoint)
 	return h, nil
 }
 
@@ -269,7 +259,7 @@ func deployThroughput(nodes, updates int) (throughputResult, error) {
 	spec := fmt.Sprintf("proton: EnvironmentSpec\nspec:\n  record: %q\n", record)
 	// Set-up, not measured: the environments, each deployed once.
 	err = fanOut(hs, updates, func(h *hadron, c *client, i int) (string, error) {
-		raw, err := c.raw(ctx, "CreateEnvironment", mustJSON(map[string]string{
+		raw, err := c.Raw(ctx, "CreateEnvironment", mustJSON(map[string]string{
 			"name": envName("tp", i), "templateName": "record", "templateMajorVersion": "1",
 			"codebuildRoleArn": codebuildArn, "spec": spec,
 		}))
@@ -287,17 +277,17 @@ func deployThroughput(nodes, updates int) (throughputResult, error) {
 	ids := make([]string, updates)
 	begin := time.Now()
 	err = fanOut(hs, updates, func(h *hadron, c *client, i int) (string, error) {
-		raw, err := c.raw(ctx, "UpdateEnvironment", mustJSON(map[string]string{
+		raw, err := c.Raw(ctx, "UpdateEnvironment", mustJSON(map[string]string{
 			"name": envName("tp", i), "deploymentType": "CURRENT_VERSION", "spec": spec,
 		}))
 		answered[i] = time.Now()
 		return string(raw), err
 	}, func(i int, raw string) error {
-		var out environmentOutput
+		var out api.UpdateEnvironmentOutput
 		if err := json.Unmarshal([]byte(raw), &out); err != nil {
 			return err
 		}
-		ids[i] = out.Environment.LastAttemptedDeploymentID
+		ids[i] = out.Environment.LastAttemptedDeploymentId
 		return nil
 	})
 	if err != nil {
@@ -366,29 +356,22 @@ func waitIdle(ctx context.Context, dbURL string) error {
 		return err
 	}
 	defer conn.Close(ctx)
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
+	return hadrontest.Wait(ctx, 2*time.Millisecond, 10*time.Minute, "every deployment to end", func() (bool, string, error) {
 		var active, bad int
 		err := conn.QueryRow(ctx, `SELECT
 			count(*) FILTER (WHERE status IN ('IN_PROGRESS', 'CANCELLING', 'DELETE_IN_PROGRESS')),
 			count(*) FILTER (WHERE status NOT IN ('IN_PROGRESS', 'CANCELLING', 'DELETE_IN_PROGRESS', 'SUCCEEDED'))
 			FROM deployments`).Scan(&active, &bad)
 		if err != nil {
-			return err
+			return false, "", err
 		}
 		if bad > 0 {
 			var msg string
 			conn.QueryRow(ctx, `SELECT status || ': ' || status_message FROM deployments WHERE status <> 'SUCCEEDED' LIMIT 1`).Scan(&msg)
-			return fmt.Errorf("%d deployments did not succeed (%s)", bad, strings.TrimSpace(msg))
+			return false, "", fmt.Errorf("%d deployments did not succeed (%s)", bad, strings.TrimSpace(msg))
 		}
-		if active == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d deployments still active", active)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return active == 0, fmt.Sprintf("%d deployments still active", active), nil
+	})
 }
 
 func mustJSON(v any) []byte {

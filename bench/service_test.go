@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/engine"
+
+	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // Knobs of the service benchmarks.
@@ -61,42 +64,6 @@ func svcSpec(pipelineMode, pipelineWork string, instances ...svcInstance) string
 	return b.String()
 }
 
-// The members of the service answers the benchmarks read.
-
-type svcPipeline struct {
-	DeploymentStatus          string `json:"deploymentStatus"`
-	LastAttemptedDeploymentID string `json:"lastAttemptedDeploymentId"`
-}
-
-type svcService struct {
-	Name          string       `json:"name"`
-	Status        string       `json:"status"`
-	StatusMessage string       `json:"statusMessage"`
-	Pipeline      *svcPipeline `json:"pipeline"`
-}
-
-type svcServiceOutput struct {
-	Service svcService `json:"service"`
-}
-
-type svcInstanceOutput struct {
-	ServiceInstance struct {
-		DeploymentStatus          string `json:"deploymentStatus"`
-		LastAttemptedDeploymentID string `json:"lastAttemptedDeploymentId"`
-	} `json:"serviceInstance"`
-}
-
-type svcPipelineOutput struct {
-	Pipeline svcPipeline `json:"pipeline"`
-}
-
-type svcOutputsOutput struct {
-	Outputs []struct {
-		Key         string `json:"key"`
-		ValueString string `json:"valueString"`
-	} `json:"outputs"`
-}
-
 // setupServices starts a server with svcEnvs codebuild environments, the
 // account's pipeline role, the published service template, and the services
 // "cancel" and "dispatch" (instance "one" in the first environment, and a
@@ -112,21 +79,21 @@ func setupServices() (*hadron, error) {
 	}
 	var ids []string
 	for i := range svcEnvs {
-		var out environmentOutput
-		if err := h.c.call(ctx, "CreateEnvironment", map[string]any{
+		var out api.CreateEnvironmentOutput
+		if err := h.c.Call(ctx, "CreateEnvironment", map[string]any{
 			"name": svcEnvName(i), "templateName": cbTemplate, "templateMajorVersion": "1",
 			"codebuildRoleArn": codebuildArn, "spec": yamlSpec("mode", "quick"),
 		}, &out); err != nil {
 			return h, err
 		}
-		ids = append(ids, out.Environment.LastAttemptedDeploymentID)
+		ids = append(ids, out.Environment.LastAttemptedDeploymentId)
 	}
 	for i, id := range ids {
 		if _, _, err := h.waitDeployment(ctx, id, time.Millisecond, setupTimeout); err != nil {
 			return h, fmt.Errorf("create environment %s: %w", svcEnvName(i), err)
 		}
 	}
-	if err := h.c.call(ctx, "UpdateAccountSettings", map[string]any{"pipelineCodebuildRoleArn": pipelineArn}, nil); err != nil {
+	if err := h.c.Call(ctx, "UpdateAccountSettings", map[string]any{"pipelineCodebuildRoleArn": pipelineArn}, nil); err != nil {
 		return h, err
 	}
 	if err := h.registerServiceTemplate(ctx, svcTemplate, "service"); err != nil {
@@ -134,7 +101,7 @@ func setupServices() (*hadron, error) {
 	}
 	for _, name := range []string{"cancel", "dispatch"} {
 		spec := svcSpec("quick", "0", svcInstance{"one", svcEnvName(0), "quick", "0"})
-		if err := h.c.call(ctx, "CreateService", map[string]any{
+		if err := h.c.Call(ctx, "CreateService", map[string]any{
 			"name": name, "templateName": svcTemplate, "templateMajorVersion": "1", "spec": spec,
 		}, nil); err != nil {
 			return h, err
@@ -151,42 +118,36 @@ func setupServices() (*hadron, error) {
 // compatible with cbTemplate major version 1, and publishes it.
 func (h *hadron) registerServiceTemplate(ctx context.Context, name, bundle string) error {
 	key := bundle + ".tar.gz"
-	if err := packBundle(filepath.Join("testdata", bundle), filepath.Join(h.dataDir, "bundles", bundleBucket, key)); err != nil {
+	if err := hadrontest.PutBundle(filepath.Join(h.dataDir, "bundles"), bundleBucket, key, filepath.Join("testdata", bundle)); err != nil {
 		return err
 	}
-	if err := h.c.call(ctx, "CreateServiceTemplate", map[string]any{"name": name, "displayName": name}, nil); err != nil {
+	if err := h.c.Call(ctx, "CreateServiceTemplate", map[string]any{"name": name, "displayName": name}, nil); err != nil {
 		return err
 	}
-	type versionOutput struct {
-		ServiceTemplateVersion struct {
-			Status        string `json:"status"`
-			StatusMessage string `json:"statusMessage"`
-		} `json:"serviceTemplateVersion"`
-	}
-	var v versionOutput
-	if err := h.c.call(ctx, "CreateServiceTemplateVersion", map[string]any{
+	var v api.CreateServiceTemplateVersionOutput
+	if err := h.c.Call(ctx, "CreateServiceTemplateVersion", map[string]any{
 		"templateName":                   name,
 		"source":                         map[string]any{"s3": map[string]string{"bucket": bundleBucket, "key": key}},
 		"compatibleEnvironmentTemplates": []map[string]string{{"templateName": cbTemplate, "majorVersion": "1"}},
 	}, &v); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(setupTimeout)
-	for v.ServiceTemplateVersion.Status == "REGISTRATION_IN_PROGRESS" {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("service template %s: still registering after %s", name, setupTimeout)
+	err := hadrontest.Wait(ctx, 5*time.Millisecond, setupTimeout, "registration of service template "+name, func() (bool, string, error) {
+		if v.ServiceTemplateVersion.Status != "REGISTRATION_IN_PROGRESS" {
+			return true, "", nil
 		}
-		time.Sleep(5 * time.Millisecond)
-		if err := h.c.call(ctx, "GetServiceTemplateVersion", map[string]any{
+		err := h.c.Call(ctx, "GetServiceTemplateVersion", map[string]any{
 			"templateName": name, "majorVersion": "1", "minorVersion": "0",
-		}, &v); err != nil {
-			return err
-		}
+		}, &v)
+		return false, v.ServiceTemplateVersion.Status, err
+	})
+	if err != nil {
+		return err
 	}
 	if s := v.ServiceTemplateVersion.Status; s != "DRAFT" {
 		return fmt.Errorf("service template %s: registration ended %s: %s", name, s, v.ServiceTemplateVersion.StatusMessage)
 	}
-	return h.c.call(ctx, "UpdateServiceTemplateVersion", map[string]any{
+	return h.c.Call(ctx, "UpdateServiceTemplateVersion", map[string]any{
 		"templateName": name, "majorVersion": "1", "minorVersion": "0", "status": "PUBLISHED",
 	}, nil)
 }
@@ -194,35 +155,39 @@ func (h *hadron) registerServiceTemplate(ctx context.Context, name, bundle strin
 // waitService polls GetService every pollEvery until the service is no
 // longer in a change, and returns it and the arrival time of the answer that
 // showed it. A status other than ACTIVE is an error.
-func (h *hadron) waitService(ctx context.Context, name string, pollEvery, timeout time.Duration) (svcService, time.Time, int, error) {
-	deadline := time.Now().Add(timeout)
+func (h *hadron) waitService(ctx context.Context, name string, pollEvery, timeout time.Duration) (api.Service, time.Time, int, error) {
 	body := []byte(`{"name":"` + name + `"}`)
-	for polls := 1; ; polls++ {
-		sent := time.Now()
-		raw, err := h.c.raw(ctx, "GetService", body)
+	var (
+		svc   api.Service
+		at    time.Time
+		polls int
+	)
+	err := hadrontest.Wait(ctx, pollEvery, timeout, "service "+name+" to be ACTIVE", func() (bool, string, error) {
+		polls++
+		raw, err := h.c.Raw(ctx, "GetService", body)
 		if err != nil {
-			return svcService{}, time.Time{}, polls, err
+			return false, "", err
 		}
-		at := time.Now()
-		var out svcServiceOutput
+		at = time.Now()
+		var out api.GetServiceOutput
 		if err := decode(raw, &out); err != nil {
-			return svcService{}, time.Time{}, polls, err
+			return false, "", err
 		}
-		switch s := out.Service.Status; s {
+		if out.Service == nil {
+			return false, "", fmt.Errorf("GetService %s answered no service", name)
+		}
+		svc = *out.Service
+		switch s := svc.Status; s {
 		case "CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS",
 			"CREATE_FAILED_CLEANUP_IN_PROGRESS", "UPDATE_FAILED_CLEANUP_IN_PROGRESS":
+			return false, s, nil
 		case "ACTIVE":
-			return out.Service, at, polls, nil
+			return true, s, nil
 		default:
-			return out.Service, at, polls, fmt.Errorf("service %s ended %s: %s", name, s, out.Service.StatusMessage)
+			return false, s, fmt.Errorf("service %s ended %s: %s", name, s, svc.StatusMessage)
 		}
-		if at.After(deadline) {
-			return out.Service, at, polls, fmt.Errorf("service %s still %s after %s", name, out.Service.Status, timeout)
-		}
-		if d := pollEvery - time.Since(sent); d > 0 {
-			time.Sleep(d)
-		}
-	}
+	})
+	return svc, at, polls, err
 }
 
 // redeployTarget is what the cancel and dispatch benchmarks redeploy: a service
@@ -255,12 +220,12 @@ func instanceTarget(service string) redeployTarget {
 		},
 		cancel: mustMarshal(map[string]string{"serviceName": service, "serviceInstanceName": "one"}),
 		deployment: func(raw []byte) (string, error) {
-			var out svcInstanceOutput
+			var out api.UpdateServiceInstanceOutput
 			err := decode(raw, &out)
-			return out.ServiceInstance.LastAttemptedDeploymentID, err
+			return out.ServiceInstance.LastAttemptedDeploymentId, err
 		},
 		status: func(raw []byte) (string, error) {
-			var out svcInstanceOutput
+			var out api.UpdateServiceInstanceOutput
 			err := decode(raw, &out)
 			return out.ServiceInstance.DeploymentStatus, err
 		},
@@ -279,12 +244,12 @@ func pipelineTarget(service string) redeployTarget {
 		},
 		cancel: mustMarshal(map[string]string{"serviceName": service}),
 		deployment: func(raw []byte) (string, error) {
-			var out svcPipelineOutput
+			var out api.UpdateServicePipelineOutput
 			err := decode(raw, &out)
-			return out.Pipeline.LastAttemptedDeploymentID, err
+			return out.Pipeline.LastAttemptedDeploymentId, err
 		},
 		status: func(raw []byte) (string, error) {
-			var out svcPipelineOutput
+			var out api.UpdateServicePipelineOutput
 			err := decode(raw, &out)
 			return out.Pipeline.DeploymentStatus, err
 		},
@@ -325,7 +290,7 @@ func benchRedeployCancel(b *testing.B, h *hadron, t redeployTarget, section stri
 	var calls, cancels, totals, dispatches []time.Duration
 	for i := range n {
 		drainStarts(h)
-		raw, err := h.c.raw(ctx, t.updateOp, hold)
+		raw, err := h.c.Raw(ctx, t.updateOp, hold)
 		answered := time.Now()
 		if err != nil {
 			b.Fatalf("cancel %d: %v", i, err)
@@ -343,7 +308,7 @@ func benchRedeployCancel(b *testing.B, h *hadron, t redeployTarget, section stri
 		}
 
 		cancelSent := time.Now()
-		raw, err = h.c.raw(ctx, t.cancelOp, t.cancel)
+		raw, err = h.c.Raw(ctx, t.cancelOp, t.cancel)
 		cancelAnswered := time.Now()
 		if err != nil {
 			b.Fatalf("cancel %d: %v", i, err)
@@ -402,7 +367,7 @@ func benchRedeployDispatch(b *testing.B, h *hadron, t redeployTarget, section st
 	for i := range n {
 		drainStarts(h)
 		sent := time.Now()
-		raw, err := h.c.raw(ctx, t.updateOp, body)
+		raw, err := h.c.Raw(ctx, t.updateOp, body)
 		answered := time.Now()
 		if err != nil {
 			b.Fatalf("dispatch %d: %v", i, err)
@@ -536,12 +501,12 @@ func createOnce(h *hadron, name, work string) (createRun, error) {
 	})
 	drainStarts(h)
 	self0, children0 := cpuTimes()
-	raw, err := h.c.raw(ctx, "CreateService", body)
+	raw, err := h.c.Raw(ctx, "CreateService", body)
 	r := createRun{answered: time.Now(), hadronStarts: map[int]time.Time{}}
 	if err != nil {
 		return r, err
 	}
-	var created svcServiceOutput
+	var created api.CreateServiceOutput
 	if err := decode(raw, &created); err != nil {
 		return r, err
 	}
@@ -561,21 +526,21 @@ func createOnce(h *hadron, name, work string) (createRun, error) {
 		r.hadronStarts[s.pid] = s.at
 	}
 	for _, in := range instances {
-		var out svcOutputsOutput
-		if err := h.c.call(ctx, "ListServiceInstanceOutputs", map[string]string{"serviceName": name, "serviceInstanceName": in.name}, &out); err != nil {
+		var out api.ListServiceInstanceOutputsOutput
+		if err := h.c.Call(ctx, "ListServiceInstanceOutputs", map[string]string{"serviceName": name, "serviceInstanceName": in.name}, &out); err != nil {
 			return r, err
 		}
-		run, err := parseRun(out)
+		run, err := parseRun(out.Outputs)
 		if err != nil {
 			return r, fmt.Errorf("instance %s of %s: %w", in.name, name, err)
 		}
 		r.instances = append(r.instances, run)
 	}
-	var out svcOutputsOutput
-	if err := h.c.call(ctx, "ListServicePipelineOutputs", map[string]string{"serviceName": name}, &out); err != nil {
+	var out api.ListServicePipelineOutputsOutput
+	if err := h.c.Call(ctx, "ListServicePipelineOutputs", map[string]string{"serviceName": name}, &out); err != nil {
 		return r, err
 	}
-	if r.pipeline, err = parseRun(out); err != nil {
+	if r.pipeline, err = parseRun(out.Outputs); err != nil {
 		return r, fmt.Errorf("pipeline of %s: %w", name, err)
 	}
 	slices.SortFunc(r.instances, func(a, b cmdRun) int { return a.start.Compare(b.start) })
@@ -583,10 +548,10 @@ func createOnce(h *hadron, name, work string) (createRun, error) {
 }
 
 // parseRun reads the outputs Pid, Started and Ended of a timed command.
-func parseRun(out svcOutputsOutput) (cmdRun, error) {
+func parseRun(outputs []api.Output) (cmdRun, error) {
 	var run cmdRun
 	var started, ended int64
-	for _, o := range out.Outputs {
+	for _, o := range outputs {
 		v, err := strconv.ParseInt(o.ValueString, 10, 64)
 		if err != nil {
 			return run, fmt.Errorf("output %s = %q: %w", o.Key, o.ValueString, err)
@@ -601,7 +566,7 @@ func parseRun(out svcOutputsOutput) (cmdRun, error) {
 		}
 	}
 	if started == 0 || ended == 0 {
-		return run, fmt.Errorf("outputs %v lack Started or Ended", out.Outputs)
+		return run, fmt.Errorf("outputs %v lack Started or Ended", outputs)
 	}
 	run.start, run.end = time.Unix(0, started), time.Unix(0, ended)
 	return run, nil

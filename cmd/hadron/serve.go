@@ -186,6 +186,11 @@ func (c *serveCommand) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	st, notifier, err := openStore(ctx, c.dataDir, c.databaseURL, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv, err := server.New(ctx, server.Config{
 		DataDir:     c.dataDir,
 		BundleDir:   c.bundleDir,
@@ -195,7 +200,9 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Engines:     engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, dataDir: c.dataDir}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
-		DatabaseURL: c.databaseURL,
+		Store:       st,
+		SharedStore: c.databaseURL != "",
+		Notifier:    notifier,
 		Lease:       c.lease,
 		Auth:        authn,
 	})

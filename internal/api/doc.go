@@ -4,8 +4,9 @@
 // enums, unions) the way AWS does before any handler runs.
 //
 // The model is botocore's service-2.json for Proton, kept here trimmed of its
-// documentation (model.json). The types, the operation table and that copy are
-// generated from it:
+// documentation (model.json). The types and the operation table are generated
+// from that copy, so any checkout can regenerate them (go generate); the
+// generator refreshes the copy when given a newer service-2.json with -model:
 //
 //   - Structure shapes become structs named after the shape, with exported fields
 //     whose json tags are the member names. Absent members are omitted on the
@@ -20,4 +21,4 @@
 //     that they are not sent as null.
 package api
 
-//go:generate go run ./internal/gen -model ../../../shared/proton-api/service-2.json
+//go:generate go run ./internal/gen

@@ -1,5 +1,10 @@
 package api
 
+import (
+	"context"
+	"fmt"
+)
+
 // Operation describes one operation of the model.
 type Operation struct {
 	Name   string   // operation name, the tail of X-Amz-Target
@@ -16,4 +21,23 @@ type Operation struct {
 func HasOperation(name string) bool {
 	_, ok := Operations[name]
 	return ok
+}
+
+// decoding adapts a typed operation method to the handler Bind offers: the
+// body is decoded into a new input value first, and the method's error is
+// wrapped with the operation's name (a decode error is returned as it is, so
+// that it reaches the client as the SerializationError or ValidationError it
+// is).
+func decoding[I, O any](op string, fn func(context.Context, *I) (*O, error)) func(context.Context, []byte) (any, error) {
+	return func(ctx context.Context, body []byte) (any, error) {
+		in := new(I)
+		if err := Decode(op, body, in); err != nil {
+			return nil, err
+		}
+		out, err := fn(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		return out, nil
+	}
 }

@@ -2,6 +2,8 @@
 
 package api
 
+import "context"
+
 // TargetPrefix is what X-Amz-Target starts with: "AwsProton20200720" + "." + operation name.
 const TargetPrefix = "AwsProton20200720"
 
@@ -442,4 +444,538 @@ var Operations = map[string]Operation{
 		Errors:   []string{"ValidationException", "AccessDeniedException", "ThrottlingException", "ConflictException", "ResourceNotFoundException", "InternalServerException"},
 		NewInput: func() any { return new(UpdateTemplateSyncConfigInput) },
 	},
+}
+
+// Bind offers add every operation of the model that impl has a method for:
+// a method named after the operation that takes a context and a pointer to
+// the operation's input type and returns a pointer to its output type and an
+// error. The handler add receives decodes the body with Decode, then calls the
+// method; an error of the method comes back wrapped with the operation's name.
+// Bind returns the names of the operations it offered, sorted; operations
+// impl has no such method for are left out.
+func Bind(impl any, add func(op string, h func(ctx context.Context, body []byte) (any, error))) []string {
+	var bound []string
+	if m, ok := impl.(interface {
+		AcceptEnvironmentAccountConnection(context.Context, *AcceptEnvironmentAccountConnectionInput) (*AcceptEnvironmentAccountConnectionOutput, error)
+	}); ok {
+		add("AcceptEnvironmentAccountConnection", decoding("AcceptEnvironmentAccountConnection", m.AcceptEnvironmentAccountConnection))
+		bound = append(bound, "AcceptEnvironmentAccountConnection")
+	}
+	if m, ok := impl.(interface {
+		CancelComponentDeployment(context.Context, *CancelComponentDeploymentInput) (*CancelComponentDeploymentOutput, error)
+	}); ok {
+		add("CancelComponentDeployment", decoding("CancelComponentDeployment", m.CancelComponentDeployment))
+		bound = append(bound, "CancelComponentDeployment")
+	}
+	if m, ok := impl.(interface {
+		CancelEnvironmentDeployment(context.Context, *CancelEnvironmentDeploymentInput) (*CancelEnvironmentDeploymentOutput, error)
+	}); ok {
+		add("CancelEnvironmentDeployment", decoding("CancelEnvironmentDeployment", m.CancelEnvironmentDeployment))
+		bound = append(bound, "CancelEnvironmentDeployment")
+	}
+	if m, ok := impl.(interface {
+		CancelServiceInstanceDeployment(context.Context, *CancelServiceInstanceDeploymentInput) (*CancelServiceInstanceDeploymentOutput, error)
+	}); ok {
+		add("CancelServiceInstanceDeployment", decoding("CancelServiceInstanceDeployment", m.CancelServiceInstanceDeployment))
+		bound = append(bound, "CancelServiceInstanceDeployment")
+	}
+	if m, ok := impl.(interface {
+		CancelServicePipelineDeployment(context.Context, *CancelServicePipelineDeploymentInput) (*CancelServicePipelineDeploymentOutput, error)
+	}); ok {
+		add("CancelServicePipelineDeployment", decoding("CancelServicePipelineDeployment", m.CancelServicePipelineDeployment))
+		bound = append(bound, "CancelServicePipelineDeployment")
+	}
+	if m, ok := impl.(interface {
+		CreateComponent(context.Context, *CreateComponentInput) (*CreateComponentOutput, error)
+	}); ok {
+		add("CreateComponent", decoding("CreateComponent", m.CreateComponent))
+		bound = append(bound, "CreateComponent")
+	}
+	if m, ok := impl.(interface {
+		CreateEnvironment(context.Context, *CreateEnvironmentInput) (*CreateEnvironmentOutput, error)
+	}); ok {
+		add("CreateEnvironment", decoding("CreateEnvironment", m.CreateEnvironment))
+		bound = append(bound, "CreateEnvironment")
+	}
+	if m, ok := impl.(interface {
+		CreateEnvironmentAccountConnection(context.Context, *CreateEnvironmentAccountConnectionInput) (*CreateEnvironmentAccountConnectionOutput, error)
+	}); ok {
+		add("CreateEnvironmentAccountConnection", decoding("CreateEnvironmentAccountConnection", m.CreateEnvironmentAccountConnection))
+		bound = append(bound, "CreateEnvironmentAccountConnection")
+	}
+	if m, ok := impl.(interface {
+		CreateEnvironmentTemplate(context.Context, *CreateEnvironmentTemplateInput) (*CreateEnvironmentTemplateOutput, error)
+	}); ok {
+		add("CreateEnvironmentTemplate", decoding("CreateEnvironmentTemplate", m.CreateEnvironmentTemplate))
+		bound = append(bound, "CreateEnvironmentTemplate")
+	}
+	if m, ok := impl.(interface {
+		CreateEnvironmentTemplateVersion(context.Context, *CreateEnvironmentTemplateVersionInput) (*CreateEnvironmentTemplateVersionOutput, error)
+	}); ok {
+		add("CreateEnvironmentTemplateVersion", decoding("CreateEnvironmentTemplateVersion", m.CreateEnvironmentTemplateVersion))
+		bound = append(bound, "CreateEnvironmentTemplateVersion")
+	}
+	if m, ok := impl.(interface {
+		CreateRepository(context.Context, *CreateRepositoryInput) (*CreateRepositoryOutput, error)
+	}); ok {
+		add("CreateRepository", decoding("CreateRepository", m.CreateRepository))
+		bound = append(bound, "CreateRepository")
+	}
+	if m, ok := impl.(interface {
+		CreateService(context.Context, *CreateServiceInput) (*CreateServiceOutput, error)
+	}); ok {
+		add("CreateService", decoding("CreateService", m.CreateService))
+		bound = append(bound, "CreateService")
+	}
+	if m, ok := impl.(interface {
+		CreateServiceInstance(context.Context, *CreateServiceInstanceInput) (*CreateServiceInstanceOutput, error)
+	}); ok {
+		add("CreateServiceInstance", decoding("CreateServiceInstance", m.CreateServiceInstance))
+		bound = append(bound, "CreateServiceInstance")
+	}
+	if m, ok := impl.(interface {
+		CreateServiceSyncConfig(context.Context, *CreateServiceSyncConfigInput) (*CreateServiceSyncConfigOutput, error)
+	}); ok {
+		add("CreateServiceSyncConfig", decoding("CreateServiceSyncConfig", m.CreateServiceSyncConfig))
+		bound = append(bound, "CreateServiceSyncConfig")
+	}
+	if m, ok := impl.(interface {
+		CreateServiceTemplate(context.Context, *CreateServiceTemplateInput) (*CreateServiceTemplateOutput, error)
+	}); ok {
+		add("CreateServiceTemplate", decoding("CreateServiceTemplate", m.CreateServiceTemplate))
+		bound = append(bound, "CreateServiceTemplate")
+	}
+	if m, ok := impl.(interface {
+		CreateServiceTemplateVersion(context.Context, *CreateServiceTemplateVersionInput) (*CreateServiceTemplateVersionOutput, error)
+	}); ok {
+		add("CreateServiceTemplateVersion", decoding("CreateServiceTemplateVersion", m.CreateServiceTemplateVersion))
+		bound = append(bound, "CreateServiceTemplateVersion")
+	}
+	if m, ok := impl.(interface {
+		CreateTemplateSyncConfig(context.Context, *CreateTemplateSyncConfigInput) (*CreateTemplateSyncConfigOutput, error)
+	}); ok {
+		add("CreateTemplateSyncConfig", decoding("CreateTemplateSyncConfig", m.CreateTemplateSyncConfig))
+		bound = append(bound, "CreateTemplateSyncConfig")
+	}
+	if m, ok := impl.(interface {
+		DeleteComponent(context.Context, *DeleteComponentInput) (*DeleteComponentOutput, error)
+	}); ok {
+		add("DeleteComponent", decoding("DeleteComponent", m.DeleteComponent))
+		bound = append(bound, "DeleteComponent")
+	}
+	if m, ok := impl.(interface {
+		DeleteDeployment(context.Context, *DeleteDeploymentInput) (*DeleteDeploymentOutput, error)
+	}); ok {
+		add("DeleteDeployment", decoding("DeleteDeployment", m.DeleteDeployment))
+		bound = append(bound, "DeleteDeployment")
+	}
+	if m, ok := impl.(interface {
+		DeleteEnvironment(context.Context, *DeleteEnvironmentInput) (*DeleteEnvironmentOutput, error)
+	}); ok {
+		add("DeleteEnvironment", decoding("DeleteEnvironment", m.DeleteEnvironment))
+		bound = append(bound, "DeleteEnvironment")
+	}
+	if m, ok := impl.(interface {
+		DeleteEnvironmentAccountConnection(context.Context, *DeleteEnvironmentAccountConnectionInput) (*DeleteEnvironmentAccountConnectionOutput, error)
+	}); ok {
+		add("DeleteEnvironmentAccountConnection", decoding("DeleteEnvironmentAccountConnection", m.DeleteEnvironmentAccountConnection))
+		bound = append(bound, "DeleteEnvironmentAccountConnection")
+	}
+	if m, ok := impl.(interface {
+		DeleteEnvironmentTemplate(context.Context, *DeleteEnvironmentTemplateInput) (*DeleteEnvironmentTemplateOutput, error)
+	}); ok {
+		add("DeleteEnvironmentTemplate", decoding("DeleteEnvironmentTemplate", m.DeleteEnvironmentTemplate))
+		bound = append(bound, "DeleteEnvironmentTemplate")
+	}
+	if m, ok := impl.(interface {
+		DeleteEnvironmentTemplateVersion(context.Context, *DeleteEnvironmentTemplateVersionInput) (*DeleteEnvironmentTemplateVersionOutput, error)
+	}); ok {
+		add("DeleteEnvironmentTemplateVersion", decoding("DeleteEnvironmentTemplateVersion", m.DeleteEnvironmentTemplateVersion))
+		bound = append(bound, "DeleteEnvironmentTemplateVersion")
+	}
+	if m, ok := impl.(interface {
+		DeleteRepository(context.Context, *DeleteRepositoryInput) (*DeleteRepositoryOutput, error)
+	}); ok {
+		add("DeleteRepository", decoding("DeleteRepository", m.DeleteRepository))
+		bound = append(bound, "DeleteRepository")
+	}
+	if m, ok := impl.(interface {
+		DeleteService(context.Context, *DeleteServiceInput) (*DeleteServiceOutput, error)
+	}); ok {
+		add("DeleteService", decoding("DeleteService", m.DeleteService))
+		bound = append(bound, "DeleteService")
+	}
+	if m, ok := impl.(interface {
+		DeleteServiceSyncConfig(context.Context, *DeleteServiceSyncConfigInput) (*DeleteServiceSyncConfigOutput, error)
+	}); ok {
+		add("DeleteServiceSyncConfig", decoding("DeleteServiceSyncConfig", m.DeleteServiceSyncConfig))
+		bound = append(bound, "DeleteServiceSyncConfig")
+	}
+	if m, ok := impl.(interface {
+		DeleteServiceTemplate(context.Context, *DeleteServiceTemplateInput) (*DeleteServiceTemplateOutput, error)
+	}); ok {
+		add("DeleteServiceTemplate", decoding("DeleteServiceTemplate", m.DeleteServiceTemplate))
+		bound = append(bound, "DeleteServiceTemplate")
+	}
+	if m, ok := impl.(interface {
+		DeleteServiceTemplateVersion(context.Context, *DeleteServiceTemplateVersionInput) (*DeleteServiceTemplateVersionOutput, error)
+	}); ok {
+		add("DeleteServiceTemplateVersion", decoding("DeleteServiceTemplateVersion", m.DeleteServiceTemplateVersion))
+		bound = append(bound, "DeleteServiceTemplateVersion")
+	}
+	if m, ok := impl.(interface {
+		DeleteTemplateSyncConfig(context.Context, *DeleteTemplateSyncConfigInput) (*DeleteTemplateSyncConfigOutput, error)
+	}); ok {
+		add("DeleteTemplateSyncConfig", decoding("DeleteTemplateSyncConfig", m.DeleteTemplateSyncConfig))
+		bound = append(bound, "DeleteTemplateSyncConfig")
+	}
+	if m, ok := impl.(interface {
+		GetAccountSettings(context.Context, *GetAccountSettingsInput) (*GetAccountSettingsOutput, error)
+	}); ok {
+		add("GetAccountSettings", decoding("GetAccountSettings", m.GetAccountSettings))
+		bound = append(bound, "GetAccountSettings")
+	}
+	if m, ok := impl.(interface {
+		GetComponent(context.Context, *GetComponentInput) (*GetComponentOutput, error)
+	}); ok {
+		add("GetComponent", decoding("GetComponent", m.GetComponent))
+		bound = append(bound, "GetComponent")
+	}
+	if m, ok := impl.(interface {
+		GetDeployment(context.Context, *GetDeploymentInput) (*GetDeploymentOutput, error)
+	}); ok {
+		add("GetDeployment", decoding("GetDeployment", m.GetDeployment))
+		bound = append(bound, "GetDeployment")
+	}
+	if m, ok := impl.(interface {
+		GetEnvironment(context.Context, *GetEnvironmentInput) (*GetEnvironmentOutput, error)
+	}); ok {
+		add("GetEnvironment", decoding("GetEnvironment", m.GetEnvironment))
+		bound = append(bound, "GetEnvironment")
+	}
+	if m, ok := impl.(interface {
+		GetEnvironmentAccountConnection(context.Context, *GetEnvironmentAccountConnectionInput) (*GetEnvironmentAccountConnectionOutput, error)
+	}); ok {
+		add("GetEnvironmentAccountConnection", decoding("GetEnvironmentAccountConnection", m.GetEnvironmentAccountConnection))
+		bound = append(bound, "GetEnvironmentAccountConnection")
+	}
+	if m, ok := impl.(interface {
+		GetEnvironmentTemplate(context.Context, *GetEnvironmentTemplateInput) (*GetEnvironmentTemplateOutput, error)
+	}); ok {
+		add("GetEnvironmentTemplate", decoding("GetEnvironmentTemplate", m.GetEnvironmentTemplate))
+		bound = append(bound, "GetEnvironmentTemplate")
+	}
+	if m, ok := impl.(interface {
+		GetEnvironmentTemplateVersion(context.Context, *GetEnvironmentTemplateVersionInput) (*GetEnvironmentTemplateVersionOutput, error)
+	}); ok {
+		add("GetEnvironmentTemplateVersion", decoding("GetEnvironmentTemplateVersion", m.GetEnvironmentTemplateVersion))
+		bound = append(bound, "GetEnvironmentTemplateVersion")
+	}
+	if m, ok := impl.(interface {
+		GetRepository(context.Context, *GetRepositoryInput) (*GetRepositoryOutput, error)
+	}); ok {
+		add("GetRepository", decoding("GetRepository", m.GetRepository))
+		bound = append(bound, "GetRepository")
+	}
+	if m, ok := impl.(interface {
+		GetRepositorySyncStatus(context.Context, *GetRepositorySyncStatusInput) (*GetRepositorySyncStatusOutput, error)
+	}); ok {
+		add("GetRepositorySyncStatus", decoding("GetRepositorySyncStatus", m.GetRepositorySyncStatus))
+		bound = append(bound, "GetRepositorySyncStatus")
+	}
+	if m, ok := impl.(interface {
+		GetResourcesSummary(context.Context, *GetResourcesSummaryInput) (*GetResourcesSummaryOutput, error)
+	}); ok {
+		add("GetResourcesSummary", decoding("GetResourcesSummary", m.GetResourcesSummary))
+		bound = append(bound, "GetResourcesSummary")
+	}
+	if m, ok := impl.(interface {
+		GetService(context.Context, *GetServiceInput) (*GetServiceOutput, error)
+	}); ok {
+		add("GetService", decoding("GetService", m.GetService))
+		bound = append(bound, "GetService")
+	}
+	if m, ok := impl.(interface {
+		GetServiceInstance(context.Context, *GetServiceInstanceInput) (*GetServiceInstanceOutput, error)
+	}); ok {
+		add("GetServiceInstance", decoding("GetServiceInstance", m.GetServiceInstance))
+		bound = append(bound, "GetServiceInstance")
+	}
+	if m, ok := impl.(interface {
+		GetServiceInstanceSyncStatus(context.Context, *GetServiceInstanceSyncStatusInput) (*GetServiceInstanceSyncStatusOutput, error)
+	}); ok {
+		add("GetServiceInstanceSyncStatus", decoding("GetServiceInstanceSyncStatus", m.GetServiceInstanceSyncStatus))
+		bound = append(bound, "GetServiceInstanceSyncStatus")
+	}
+	if m, ok := impl.(interface {
+		GetServiceSyncBlockerSummary(context.Context, *GetServiceSyncBlockerSummaryInput) (*GetServiceSyncBlockerSummaryOutput, error)
+	}); ok {
+		add("GetServiceSyncBlockerSummary", decoding("GetServiceSyncBlockerSummary", m.GetServiceSyncBlockerSummary))
+		bound = append(bound, "GetServiceSyncBlockerSummary")
+	}
+	if m, ok := impl.(interface {
+		GetServiceSyncConfig(context.Context, *GetServiceSyncConfigInput) (*GetServiceSyncConfigOutput, error)
+	}); ok {
+		add("GetServiceSyncConfig", decoding("GetServiceSyncConfig", m.GetServiceSyncConfig))
+		bound = append(bound, "GetServiceSyncConfig")
+	}
+	if m, ok := impl.(interface {
+		GetServiceTemplate(context.Context, *GetServiceTemplateInput) (*GetServiceTemplateOutput, error)
+	}); ok {
+		add("GetServiceTemplate", decoding("GetServiceTemplate", m.GetServiceTemplate))
+		bound = append(bound, "GetServiceTemplate")
+	}
+	if m, ok := impl.(interface {
+		GetServiceTemplateVersion(context.Context, *GetServiceTemplateVersionInput) (*GetServiceTemplateVersionOutput, error)
+	}); ok {
+		add("GetServiceTemplateVersion", decoding("GetServiceTemplateVersion", m.GetServiceTemplateVersion))
+		bound = append(bound, "GetServiceTemplateVersion")
+	}
+	if m, ok := impl.(interface {
+		GetTemplateSyncConfig(context.Context, *GetTemplateSyncConfigInput) (*GetTemplateSyncConfigOutput, error)
+	}); ok {
+		add("GetTemplateSyncConfig", decoding("GetTemplateSyncConfig", m.GetTemplateSyncConfig))
+		bound = append(bound, "GetTemplateSyncConfig")
+	}
+	if m, ok := impl.(interface {
+		GetTemplateSyncStatus(context.Context, *GetTemplateSyncStatusInput) (*GetTemplateSyncStatusOutput, error)
+	}); ok {
+		add("GetTemplateSyncStatus", decoding("GetTemplateSyncStatus", m.GetTemplateSyncStatus))
+		bound = append(bound, "GetTemplateSyncStatus")
+	}
+	if m, ok := impl.(interface {
+		ListComponentOutputs(context.Context, *ListComponentOutputsInput) (*ListComponentOutputsOutput, error)
+	}); ok {
+		add("ListComponentOutputs", decoding("ListComponentOutputs", m.ListComponentOutputs))
+		bound = append(bound, "ListComponentOutputs")
+	}
+	if m, ok := impl.(interface {
+		ListComponentProvisionedResources(context.Context, *ListComponentProvisionedResourcesInput) (*ListComponentProvisionedResourcesOutput, error)
+	}); ok {
+		add("ListComponentProvisionedResources", decoding("ListComponentProvisionedResources", m.ListComponentProvisionedResources))
+		bound = append(bound, "ListComponentProvisionedResources")
+	}
+	if m, ok := impl.(interface {
+		ListComponents(context.Context, *ListComponentsInput) (*ListComponentsOutput, error)
+	}); ok {
+		add("ListComponents", decoding("ListComponents", m.ListComponents))
+		bound = append(bound, "ListComponents")
+	}
+	if m, ok := impl.(interface {
+		ListDeployments(context.Context, *ListDeploymentsInput) (*ListDeploymentsOutput, error)
+	}); ok {
+		add("ListDeployments", decoding("ListDeployments", m.ListDeployments))
+		bound = append(bound, "ListDeployments")
+	}
+	if m, ok := impl.(interface {
+		ListEnvironmentAccountConnections(context.Context, *ListEnvironmentAccountConnectionsInput) (*ListEnvironmentAccountConnectionsOutput, error)
+	}); ok {
+		add("ListEnvironmentAccountConnections", decoding("ListEnvironmentAccountConnections", m.ListEnvironmentAccountConnections))
+		bound = append(bound, "ListEnvironmentAccountConnections")
+	}
+	if m, ok := impl.(interface {
+		ListEnvironmentOutputs(context.Context, *ListEnvironmentOutputsInput) (*ListEnvironmentOutputsOutput, error)
+	}); ok {
+		add("ListEnvironmentOutputs", decoding("ListEnvironmentOutputs", m.ListEnvironmentOutputs))
+		bound = append(bound, "ListEnvironmentOutputs")
+	}
+	if m, ok := impl.(interface {
+		ListEnvironmentProvisionedResources(context.Context, *ListEnvironmentProvisionedResourcesInput) (*ListEnvironmentProvisionedResourcesOutput, error)
+	}); ok {
+		add("ListEnvironmentProvisionedResources", decoding("ListEnvironmentProvisionedResources", m.ListEnvironmentProvisionedResources))
+		bound = append(bound, "ListEnvironmentProvisionedResources")
+	}
+	if m, ok := impl.(interface {
+		ListEnvironmentTemplateVersions(context.Context, *ListEnvironmentTemplateVersionsInput) (*ListEnvironmentTemplateVersionsOutput, error)
+	}); ok {
+		add("ListEnvironmentTemplateVersions", decoding("ListEnvironmentTemplateVersions", m.ListEnvironmentTemplateVersions))
+		bound = append(bound, "ListEnvironmentTemplateVersions")
+	}
+	if m, ok := impl.(interface {
+		ListEnvironmentTemplates(context.Context, *ListEnvironmentTemplatesInput) (*ListEnvironmentTemplatesOutput, error)
+	}); ok {
+		add("ListEnvironmentTemplates", decoding("ListEnvironmentTemplates", m.ListEnvironmentTemplates))
+		bound = append(bound, "ListEnvironmentTemplates")
+	}
+	if m, ok := impl.(interface {
+		ListEnvironments(context.Context, *ListEnvironmentsInput) (*ListEnvironmentsOutput, error)
+	}); ok {
+		add("ListEnvironments", decoding("ListEnvironments", m.ListEnvironments))
+		bound = append(bound, "ListEnvironments")
+	}
+	if m, ok := impl.(interface {
+		ListRepositories(context.Context, *ListRepositoriesInput) (*ListRepositoriesOutput, error)
+	}); ok {
+		add("ListRepositories", decoding("ListRepositories", m.ListRepositories))
+		bound = append(bound, "ListRepositories")
+	}
+	if m, ok := impl.(interface {
+		ListRepositorySyncDefinitions(context.Context, *ListRepositorySyncDefinitionsInput) (*ListRepositorySyncDefinitionsOutput, error)
+	}); ok {
+		add("ListRepositorySyncDefinitions", decoding("ListRepositorySyncDefinitions", m.ListRepositorySyncDefinitions))
+		bound = append(bound, "ListRepositorySyncDefinitions")
+	}
+	if m, ok := impl.(interface {
+		ListServiceInstanceOutputs(context.Context, *ListServiceInstanceOutputsInput) (*ListServiceInstanceOutputsOutput, error)
+	}); ok {
+		add("ListServiceInstanceOutputs", decoding("ListServiceInstanceOutputs", m.ListServiceInstanceOutputs))
+		bound = append(bound, "ListServiceInstanceOutputs")
+	}
+	if m, ok := impl.(interface {
+		ListServiceInstanceProvisionedResources(context.Context, *ListServiceInstanceProvisionedResourcesInput) (*ListServiceInstanceProvisionedResourcesOutput, error)
+	}); ok {
+		add("ListServiceInstanceProvisionedResources", decoding("ListServiceInstanceProvisionedResources", m.ListServiceInstanceProvisionedResources))
+		bound = append(bound, "ListServiceInstanceProvisionedResources")
+	}
+	if m, ok := impl.(interface {
+		ListServiceInstances(context.Context, *ListServiceInstancesInput) (*ListServiceInstancesOutput, error)
+	}); ok {
+		add("ListServiceInstances", decoding("ListServiceInstances", m.ListServiceInstances))
+		bound = append(bound, "ListServiceInstances")
+	}
+	if m, ok := impl.(interface {
+		ListServicePipelineOutputs(context.Context, *ListServicePipelineOutputsInput) (*ListServicePipelineOutputsOutput, error)
+	}); ok {
+		add("ListServicePipelineOutputs", decoding("ListServicePipelineOutputs", m.ListServicePipelineOutputs))
+		bound = append(bound, "ListServicePipelineOutputs")
+	}
+	if m, ok := impl.(interface {
+		ListServicePipelineProvisionedResources(context.Context, *ListServicePipelineProvisionedResourcesInput) (*ListServicePipelineProvisionedResourcesOutput, error)
+	}); ok {
+		add("ListServicePipelineProvisionedResources", decoding("ListServicePipelineProvisionedResources", m.ListServicePipelineProvisionedResources))
+		bound = append(bound, "ListServicePipelineProvisionedResources")
+	}
+	if m, ok := impl.(interface {
+		ListServiceTemplateVersions(context.Context, *ListServiceTemplateVersionsInput) (*ListServiceTemplateVersionsOutput, error)
+	}); ok {
+		add("ListServiceTemplateVersions", decoding("ListServiceTemplateVersions", m.ListServiceTemplateVersions))
+		bound = append(bound, "ListServiceTemplateVersions")
+	}
+	if m, ok := impl.(interface {
+		ListServiceTemplates(context.Context, *ListServiceTemplatesInput) (*ListServiceTemplatesOutput, error)
+	}); ok {
+		add("ListServiceTemplates", decoding("ListServiceTemplates", m.ListServiceTemplates))
+		bound = append(bound, "ListServiceTemplates")
+	}
+	if m, ok := impl.(interface {
+		ListServices(context.Context, *ListServicesInput) (*ListServicesOutput, error)
+	}); ok {
+		add("ListServices", decoding("ListServices", m.ListServices))
+		bound = append(bound, "ListServices")
+	}
+	if m, ok := impl.(interface {
+		ListTagsForResource(context.Context, *ListTagsForResourceInput) (*ListTagsForResourceOutput, error)
+	}); ok {
+		add("ListTagsForResource", decoding("ListTagsForResource", m.ListTagsForResource))
+		bound = append(bound, "ListTagsForResource")
+	}
+	if m, ok := impl.(interface {
+		NotifyResourceDeploymentStatusChange(context.Context, *NotifyResourceDeploymentStatusChangeInput) (*NotifyResourceDeploymentStatusChangeOutput, error)
+	}); ok {
+		add("NotifyResourceDeploymentStatusChange", decoding("NotifyResourceDeploymentStatusChange", m.NotifyResourceDeploymentStatusChange))
+		bound = append(bound, "NotifyResourceDeploymentStatusChange")
+	}
+	if m, ok := impl.(interface {
+		RejectEnvironmentAccountConnection(context.Context, *RejectEnvironmentAccountConnectionInput) (*RejectEnvironmentAccountConnectionOutput, error)
+	}); ok {
+		add("RejectEnvironmentAccountConnection", decoding("RejectEnvironmentAccountConnection", m.RejectEnvironmentAccountConnection))
+		bound = append(bound, "RejectEnvironmentAccountConnection")
+	}
+	if m, ok := impl.(interface {
+		TagResource(context.Context, *TagResourceInput) (*TagResourceOutput, error)
+	}); ok {
+		add("TagResource", decoding("TagResource", m.TagResource))
+		bound = append(bound, "TagResource")
+	}
+	if m, ok := impl.(interface {
+		UntagResource(context.Context, *UntagResourceInput) (*UntagResourceOutput, error)
+	}); ok {
+		add("UntagResource", decoding("UntagResource", m.UntagResource))
+		bound = append(bound, "UntagResource")
+	}
+	if m, ok := impl.(interface {
+		UpdateAccountSettings(context.Context, *UpdateAccountSettingsInput) (*UpdateAccountSettingsOutput, error)
+	}); ok {
+		add("UpdateAccountSettings", decoding("UpdateAccountSettings", m.UpdateAccountSettings))
+		bound = append(bound, "UpdateAccountSettings")
+	}
+	if m, ok := impl.(interface {
+		UpdateComponent(context.Context, *UpdateComponentInput) (*UpdateComponentOutput, error)
+	}); ok {
+		add("UpdateComponent", decoding("UpdateComponent", m.UpdateComponent))
+		bound = append(bound, "UpdateComponent")
+	}
+	if m, ok := impl.(interface {
+		UpdateEnvironment(context.Context, *UpdateEnvironmentInput) (*UpdateEnvironmentOutput, error)
+	}); ok {
+		add("UpdateEnvironment", decoding("UpdateEnvironment", m.UpdateEnvironment))
+		bound = append(bound, "UpdateEnvironment")
+	}
+	if m, ok := impl.(interface {
+		UpdateEnvironmentAccountConnection(context.Context, *UpdateEnvironmentAccountConnectionInput) (*UpdateEnvironmentAccountConnectionOutput, error)
+	}); ok {
+		add("UpdateEnvironmentAccountConnection", decoding("UpdateEnvironmentAccountConnection", m.UpdateEnvironmentAccountConnection))
+		bound = append(bound, "UpdateEnvironmentAccountConnection")
+	}
+	if m, ok := impl.(interface {
+		UpdateEnvironmentTemplate(context.Context, *UpdateEnvironmentTemplateInput) (*UpdateEnvironmentTemplateOutput, error)
+	}); ok {
+		add("UpdateEnvironmentTemplate", decoding("UpdateEnvironmentTemplate", m.UpdateEnvironmentTemplate))
+		bound = append(bound, "UpdateEnvironmentTemplate")
+	}
+	if m, ok := impl.(interface {
+		UpdateEnvironmentTemplateVersion(context.Context, *UpdateEnvironmentTemplateVersionInput) (*UpdateEnvironmentTemplateVersionOutput, error)
+	}); ok {
+		add("UpdateEnvironmentTemplateVersion", decoding("UpdateEnvironmentTemplateVersion", m.UpdateEnvironmentTemplateVersion))
+		bound = append(bound, "UpdateEnvironmentTemplateVersion")
+	}
+	if m, ok := impl.(interface {
+		UpdateService(context.Context, *UpdateServiceInput) (*UpdateServiceOutput, error)
+	}); ok {
+		add("UpdateService", decoding("UpdateService", m.UpdateService))
+		bound = append(bound, "UpdateService")
+	}
+	if m, ok := impl.(interface {
+		UpdateServiceInstance(context.Context, *UpdateServiceInstanceInput) (*UpdateServiceInstanceOutput, error)
+	}); ok {
+		add("UpdateServiceInstance", decoding("UpdateServiceInstance", m.UpdateServiceInstance))
+		bound = append(bound, "UpdateServiceInstance")
+	}
+	if m, ok := impl.(interface {
+		UpdateServicePipeline(context.Context, *UpdateServicePipelineInput) (*UpdateServicePipelineOutput, error)
+	}); ok {
+		add("UpdateServicePipeline", decoding("UpdateServicePipeline", m.UpdateServicePipeline))
+		bound = append(bound, "UpdateServicePipeline")
+	}
+	if m, ok := impl.(interface {
+		UpdateServiceSyncBlocker(context.Context, *UpdateServiceSyncBlockerInput) (*UpdateServiceSyncBlockerOutput, error)
+	}); ok {
+		add("UpdateServiceSyncBlocker", decoding("UpdateServiceSyncBlocker", m.UpdateServiceSyncBlocker))
+		bound = append(bound, "UpdateServiceSyncBlocker")
+	}
+	if m, ok := impl.(interface {
+		UpdateServiceSyncConfig(context.Context, *UpdateServiceSyncConfigInput) (*UpdateServiceSyncConfigOutput, error)
+	}); ok {
+		add("UpdateServiceSyncConfig", decoding("UpdateServiceSyncConfig", m.UpdateServiceSyncConfig))
+		bound = append(bound, "UpdateServiceSyncConfig")
+	}
+	if m, ok := impl.(interface {
+		UpdateServiceTemplate(context.Context, *UpdateServiceTemplateInput) (*UpdateServiceTemplateOutput, error)
+	}); ok {
+		add("UpdateServiceTemplate", decoding("UpdateServiceTemplate", m.UpdateServiceTemplate))
+		bound = append(bound, "UpdateServiceTemplate")
+	}
+	if m, ok := impl.(interface {
+		UpdateServiceTemplateVersion(context.Context, *UpdateServiceTemplateVersionInput) (*UpdateServiceTemplateVersionOutput, error)
+	}); ok {
+		add("UpdateServiceTemplateVersion", decoding("UpdateServiceTemplateVersion", m.UpdateServiceTemplateVersion))
+		bound = append(bound, "UpdateServiceTemplateVersion")
+	}
+	if m, ok := impl.(interface {
+		UpdateTemplateSyncConfig(context.Context, *UpdateTemplateSyncConfigInput) (*UpdateTemplateSyncConfigOutput, error)
+	}); ok {
+		add("UpdateTemplateSyncConfig", decoding("UpdateTemplateSyncConfig", m.UpdateTemplateSyncConfig))
+		bound = append(bound, "UpdateTemplateSyncConfig")
+	}
+	return bound
 }

@@ -33,7 +33,7 @@ func TestAuthErrorsOnTheWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, err := server.New(context.Background(), server.Config{
-		DataDir: dir, BundleDir: dir, Region: "us-east-1", AccountID: "123456789012", Owner: "test",
+		DataDir: dir, BundleDir: dir, Region: "us-east-1", AccountID: "123456789012", Owner: "test", Store: openSQLite(t, dir),
 		Engines: testEngines(0), Auth: auth.New(auth.Config{Keys: ring, Rate: 0.001, Burst: 3}),
 	})
 	if err != nil {

@@ -1,26 +1,24 @@
 package server_test
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/hadrontest"
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
 	"github.com/hadronhq/hadron/internal/server"
+	"github.com/hadronhq/hadron/internal/store"
+	"github.com/hadronhq/hadron/internal/store/sqlite"
 )
 
 func TestMain(m *testing.M) {
@@ -41,12 +39,8 @@ func setup(t *testing.T) *hadron {
 	t.Helper()
 	dir := t.TempDir()
 	bundles := filepath.Join(dir, "bundles")
-	for _, name := range []string{"slow", "cfn", "cm", "incompatible", "svc"} {
-		writeBundle(t, filepath.Join("testdata", name), filepath.Join(bundles, "bundles", name+".tgz"))
-	}
-	os.WriteFile(filepath.Join(bundles, "bundles", "garbage.tgz"), []byte("not a tarball"), 0o600)
 	srv, err := server.New(context.Background(), server.Config{
-		DataDir: dir, BundleDir: bundles, Region: "us-east-1", AccountID: "123456789012",
+		DataDir: dir, BundleDir: bundles, Region: "us-east-1", AccountID: "123456789012", Store: openSQLite(t, dir),
 		Engines: testEngines(300 * time.Millisecond), Workers: 2, Owner: "test",
 	})
 	if err != nil {
@@ -57,7 +51,23 @@ func setup(t *testing.T) *hadron {
 		ts.Close()
 		srv.Close()
 	})
-	return &hadron{t: t, url: ts.URL, dataDir: dir}
+	h := &hadron{t: t, url: ts.URL, dataDir: dir}
+	h.putBundles("slow", "cfn", "cm", "incompatible", "svc")
+	if err := os.WriteFile(filepath.Join(bundles, "bundles", "garbage.tgz"), []byte("not a tarball"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// openSQLite opens the SQLite database of the data directory dir, as
+// cmd/hadron does; the server that is given it closes it.
+func openSQLite(t *testing.T, dir string) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, server.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // testEngines registers the engines the tests deploy with, as cmd/hadron does.
@@ -68,34 +78,14 @@ func testEngines(cancelGrace time.Duration) *provision.Registry {
 	return r
 }
 
-func writeBundle(t *testing.T, src, dst string) {
-	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+// putBundles packs testdata/<name> for each name into the bundle directory,
+// read as source s3 {bucket: bundles, key: <name>.tgz}.
+func (h *hadron) putBundles(names ...string) {
+	h.t.Helper()
+	for _, name := range names {
+		if err := hadrontest.PutBundle(filepath.Join(h.dataDir, "bundles"), "bundles", name+".tgz", filepath.Join("testdata", name)); err != nil {
+			h.t.Fatal(err)
 		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if err := tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(data))}); err != nil {
-			return err
-		}
-		_, err = tw.Write(data)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw.Close()
-	gz.Close()
-	os.MkdirAll(filepath.Dir(dst), 0o700)
-	if err := os.WriteFile(dst, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -119,18 +109,14 @@ func (r response) str(path string) string {
 
 func (h *hadron) raw(op, body string) response {
 	h.t.Helper()
-	req, _ := http.NewRequest("POST", h.url+"/", strings.NewReader(body))
-	req.Header.Set("X-Amz-Target", "AwsProton20200720."+op)
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	resp, err := http.DefaultClient.Do(req)
+	c := hadrontest.Client{Endpoint: h.url}
+	resp, err := c.Do(h.t.Context(), op, []byte(body))
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	r := response{status: resp.StatusCode, errTyp: resp.Header.Get("x-amzn-ErrorType")}
-	if err := json.Unmarshal(data, &r.body); err != nil {
-		h.t.Fatalf("%s: body is not JSON: %q", op, data)
+	r := response{status: resp.Status, errTyp: resp.Header.Get("x-amzn-ErrorType")}
+	if err := json.Unmarshal(resp.Body, &r.body); err != nil {
+		h.t.Fatalf("%s: body is not JSON: %q", op, resp.Body)
 	}
 	return r
 }
@@ -198,25 +184,16 @@ func (h *hadron) version(template, major, bundle, want string) response {
 // waitFor polls op until the value at path leaves the pending values; it must then be want.
 func (h *hadron) waitFor(op string, in any, path, want string, pending ...string) response {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		r := h.ok(op, in)
+	var r response
+	hadrontest.Eventually(h.t, 20*time.Second, fmt.Sprintf("%s: %s to leave %v", op, path, pending), func() (bool, string) {
+		r = h.ok(op, in)
 		got := r.str(path)
-		isPending := false
-		for _, p := range pending {
-			isPending = isPending || got == p
-		}
-		if !isPending {
-			if got != want {
-				h.t.Fatalf("%s: %s = %s, want %s (%v)", op, path, got, want, r.body)
-			}
-			return r
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("%s: %s still %s", op, path, got)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return !slices.Contains(pending, got), got
+	})
+	if got := r.str(path); got != want {
+		h.t.Fatalf("%s: %s = %s, want %s (%v)", op, path, got, want, r.body)
 	}
+	return r
 }
 
 func (h *hadron) waitEnvironment(name, want string) response {
@@ -229,5 +206,3 @@ func spec(inputs string) string {
 }
 
 const codebuildRole = "arn:aws:iam::123456789012:role/builder"
-
-func sleepBriefly() { time.Sleep(10 * time.Millisecond) }

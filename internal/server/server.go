@@ -6,10 +6,8 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/api"
@@ -20,8 +18,6 @@ import (
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/sigv4"
 	"github.com/hadronhq/hadron/internal/store"
-	"github.com/hadronhq/hadron/internal/store/postgres"
-	"github.com/hadronhq/hadron/internal/store/sqlite"
 )
 
 // DatabaseFile is the SQLite database's name inside the data directory.
@@ -41,10 +37,15 @@ type Config struct {
 	// Owner identifies this process in deployment leases.
 	Owner  string
 	Logger *slog.Logger
-	// DatabaseURL, when set (postgres://...), selects a PostgreSQL database
-	// that several Hadron processes may share; empty means the SQLite file in
-	// DataDir, owned by this process alone.
-	DatabaseURL string
+	// Store keeps everything (cmd/hadron opens it: the SQLite file in
+	// DataDir, or a PostgreSQL database). The server closes it.
+	Store store.Store
+	// SharedStore says other Hadron processes use Store too (PostgreSQL):
+	// only an expired lease then says a deployment's worker is gone.
+	SharedStore bool
+	// Notifier, when set, carries wake-ups and cancels between the
+	// processes sharing Store.
+	Notifier engine.Notifier
 	// Lease is how long a deployment's lease lasts without renewal: how soon
 	// another node finishes the deployments of a node that died (default
 	// engine.DefaultLease).
@@ -62,33 +63,24 @@ type Server struct {
 	http    *awsjson.Server
 }
 
-// New opens the store, recovers what a previous process left unfinished, and
-// starts the deployment engine.
+// New recovers what a previous process left unfinished in the store, and
+// starts the deployment engine. The server owns cfg.Store from then on, and
+// closes it even when New fails.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	api.Load()
 	if cfg.Engines == nil {
+		if cfg.Store != nil {
+			cfg.Store.Close()
+		}
 		return nil, errors.New("server: no provisioning engines (Config.Engines)")
 	}
-	var (
-		st       store.Store
-		notifier engine.Notifier
-	)
-	if cfg.DatabaseURL != "" {
-		pg, err := postgres.Open(ctx, cfg.DatabaseURL)
-		if err != nil {
-			return nil, err
-		}
-		st, notifier = pg, pg.Notifier(cfg.Logger)
-	} else {
-		lite, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
-		if err != nil {
-			return nil, err
-		}
-		st = lite
+	if cfg.Store == nil {
+		return nil, errors.New("server: no store (Config.Store)")
 	}
+	st := cfg.Store
 	svc := proton.New(proton.Config{
 		Store:     st,
 		BundleDir: cfg.BundleDir,
@@ -98,15 +90,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:    cfg.Logger,
 	})
 	eng := engine.New(engine.Config{
-		Store:   st,
-		Owner:   cfg.Owner,
-		Workers: cfg.Workers,
-		Lease:   cfg.Lease,
-		DataDir: cfg.DataDir,
-		// Other nodes on the same PostgreSQL database are alive: only an
-		// expired lease says a deployment's worker is gone.
-		SharedStore: cfg.DatabaseURL != "",
-		Notifier:    notifier,
+		Store:       st,
+		Owner:       cfg.Owner,
+		Workers:     cfg.Workers,
+		Lease:       cfg.Lease,
+		DataDir:     cfg.DataDir,
+		SharedStore: cfg.SharedStore,
+		Notifier:    cfg.Notifier,
 		Engines:     cfg.Engines,
 		Files:       svc,
 		OnFinish:    svc.DeploymentEnded,
@@ -193,19 +183,4 @@ func mapError(err error) *awsjson.Error {
 		return &awsjson.Error{Type: "InternalServerException", Status: http.StatusInternalServerError, Message: "request cancelled: the server is shutting down or the client went away"}
 	}
 	return nil
-}
-
-// handle registers an operation whose input decodes and validates into I.
-func handle[I, O any](s *awsjson.Server, op string, fn func(context.Context, *I) (*O, error)) {
-	s.Handle(op, func(ctx context.Context, body []byte) (any, error) {
-		in := new(I)
-		if err := api.Decode(op, body, in); err != nil {
-			return nil, err
-		}
-		out, err := fn(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		return out, nil
-	})
 }

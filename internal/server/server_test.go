@@ -1,10 +1,14 @@
 package server_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 func TestEnvironmentWorkflowFromTemplateToDelete(t *testing.T) {
@@ -281,14 +285,10 @@ func TestListsPageInAStableOrder(t *testing.T) {
 func waitLog(t *testing.T, h *hadron, id, text string) {
 	t.Helper()
 	path := filepath.Join(h.dataDir, "logs", id+".log")
-	for i := 0; i < 2000; i++ {
+	hadrontest.Eventually(t, 20*time.Second, fmt.Sprintf("log of %s to show %q", id, text), func() (bool, string) {
 		data, _ := os.ReadFile(path)
-		if strings.Contains(string(data), text) {
-			return
-		}
-		sleepBriefly()
-	}
-	t.Fatalf("log of %s never showed %q", id, text)
+		return strings.Contains(string(data), text), string(data)
+	})
 }
 
 func TestCurrentValueKeepsTheValueUpdateAfterUpdate(t *testing.T) {

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // serviceSetup publishes the environment template "net" and deploys the
@@ -150,13 +153,10 @@ func TestServiceWorkflowWithInstancesPipelineAndCancels(t *testing.T) {
 	h.fails("DeleteEnvironment", m{"name": "alpha"}, "ConflictException", "service/api")
 	h.ok("DeleteService", m{"name": "api"})
 	h.waitFor("ListServices", m{}, "nextToken", "")
-	deadline := 0
-	for h.call("GetService", m{"name": "api"}).errTyp != "ResourceNotFoundException" {
-		if deadline++; deadline > 2000 {
-			t.Fatal("service never went away")
-		}
-		sleepBriefly()
-	}
+	hadrontest.Eventually(t, 20*time.Second, "service api to go away", func() (bool, string) {
+		r := h.call("GetService", m{"name": "api"})
+		return r.errTyp == "ResourceNotFoundException", fmt.Sprint(r.status, r.body)
+	})
 	h.ok("DeleteEnvironment", m{"name": "alpha"})
 }
 

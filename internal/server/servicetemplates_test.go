@@ -18,9 +18,7 @@ import (
 func svcTmplSetup(t *testing.T) *hadron {
 	t.Helper()
 	h := setup(t)
-	for _, name := range []string{"svc-web", "svc-nopipe", "svc-incompatible"} {
-		writeBundle(t, filepath.Join("testdata", name), filepath.Join(h.dataDir, "bundles", "bundles", name+".tgz"))
-	}
+	h.putBundles("svc-web", "svc-nopipe", "svc-incompatible")
 	h.publishedTemplate("net", "slow.tgz", "")
 	return h
 }
@@ -389,7 +387,7 @@ func TestAccountSettingsRoundTrip(t *testing.T) {
 	// The settings are kept in the database: a new server on the same data sees them.
 	srv, err := server.New(context.Background(), server.Config{
 		DataDir: h.dataDir, BundleDir: filepath.Join(h.dataDir, "bundles"), Region: "us-east-1", AccountID: "123456789012",
-		Engines: testEngines(300 * time.Millisecond), Workers: 1, Owner: "second",
+		Store: openSQLite(t, h.dataDir), Engines: testEngines(300 * time.Millisecond), Workers: 1, Owner: "second",
 	})
 	if err != nil {
 		t.Fatal(err)

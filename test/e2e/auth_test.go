@@ -21,9 +21,9 @@ var adminKeyRE = regexp.MustCompile(`aws configure set aws_access_key_id (\S+)\n
 func startAuthServer(t *testing.T, flags ...string) *server {
 	t.Helper()
 	s := startServer(t, t.TempDir(), append([]string{"--auth", "sigv4"}, flags...)...)
-	m := adminKeyRE.FindStringSubmatch(s.log.String())
+	m := adminKeyRE.FindStringSubmatch(s.Log())
 	if m == nil {
-		t.Fatalf("the server did not print the aws configure lines of an administrator key:\n%s", s.log.String())
+		t.Fatalf("the server did not print the aws configure lines of an administrator key:\n%s", s.Log())
 	}
 	if m[3] != region {
 		t.Errorf("aws configure set region %s, want %s", m[3], region)
@@ -182,7 +182,7 @@ func TestAuthAWSCLI(t *testing.T) {
 		t.Errorf("the administrator's cancel answered %s, want CANCELLING", env.Environment.DeploymentStatus)
 	}
 
-	log := s.log.String()
+	log := s.Log()
 	if n := strings.Count(log, s.secret); n != 1 {
 		t.Errorf("the administrator's secret appears %d times in the server's output, want once (the first-start banner)", n)
 	}

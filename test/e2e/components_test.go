@@ -2,13 +2,14 @@ package e2e
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // The component tests: a directly defined component attached to a service
@@ -153,25 +154,14 @@ func (s *server) getComponent(name string) (component, error) {
 // waitComponent waits until the component's deploymentStatus is one of statuses.
 func (s *server) waitComponent(t *testing.T, name string, statuses ...string) component {
 	t.Helper()
-	var c component
-	eventually(t, deployTimeout, fmt.Sprintf("component %s to be %v", name, statuses), func() (bool, string) {
-		var err error
-		if c, err = s.getComponent(name); err != nil {
-			return false, err.Error()
-		}
-		return slices.Contains(statuses, c.DeploymentStatus), fmt.Sprintf("%+v", c)
-	})
-	return c
+	return hadrontest.AwaitStatus(t, deployTimeout, "component "+name, func() (component, error) { return s.getComponent(name) },
+		func(c component) string { return c.DeploymentStatus }, statuses...)
 }
 
 // waitComponentGone waits until GetComponent answers ResourceNotFoundException.
 func (s *server) waitComponentGone(t *testing.T, name string) {
 	t.Helper()
-	eventually(t, deployTimeout, "component "+name+" to be deleted", func() (bool, string) {
-		c, err := s.getComponent(name)
-		var ae *apiError
-		return errors.As(err, &ae) && ae.Type == "ResourceNotFoundException", fmt.Sprintf("%+v, %v", c, err)
-	})
+	hadrontest.AwaitNotFound(t, deployTimeout, "component "+name, func() (component, error) { return s.getComponent(name) })
 }
 
 // awsJSON runs `aws proton <args>`, fails the test unless it succeeds, and

@@ -1,29 +1,21 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bufio"
 	"bytes"
-	"compress/gzip"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/hadronhq/hadron/internal/sigv4"
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // Settings shared by every test.
@@ -46,8 +38,6 @@ const (
 	clientTimeout = 2 * time.Minute
 	// deployTimeout bounds how long a test waits for a deployment to end.
 	deployTimeout = 60 * time.Second
-	// pollEvery is how often the harness polls the server's state.
-	pollEvery = 100 * time.Millisecond
 )
 
 // hadronBin is the binary TestMain built.
@@ -58,49 +48,17 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	root, err := moduleRoot()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
 	dir, err := os.MkdirTemp("", "hadron-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	hadronBin = filepath.Join(dir, "hadron")
-	build := exec.Command("go", "build", "-o", hadronBin, "./cmd/hadron")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/hadron in %s: %v\n%s", root, err, out)
+	if hadronBin, err = hadrontest.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	return m.Run()
-}
-
-// moduleRoot finds the directory of the module's go.mod: from `go env GOMOD`,
-// or by walking up from the working directory.
-func moduleRoot() (string, error) {
-	if out, err := exec.Command("go", "env", "GOMOD").Output(); err == nil {
-		if gomod := strings.TrimSpace(string(out)); gomod != "" && gomod != os.DevNull {
-			return filepath.Dir(gomod), nil
-		}
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // The real clients.
@@ -166,184 +124,70 @@ func missing(t *testing.T, why string) {
 
 // The server.
 
-// server is one running hadron serve process.
+// server is one running hadron serve process and the harness's client for it.
 type server struct {
+	*hadrontest.Process
 	dataDir  string
 	endpoint string // http://127.0.0.1:port
 	// key and secret, when set, sign the harness's calls (a server started
 	// with --auth sigv4); empty, calls go unsigned.
 	key, secret string
-
-	cmd     *exec.Cmd
-	log     *syncBuffer   // the server's stdout and stderr
-	done    chan struct{} // closed when the process has exited and been reaped
-	waitErr error         // cmd.Wait's result, set before done is closed
 }
-
-var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 
 // startServer starts hadron serve on a free loopback port with data in dataDir,
 // authentication off (--auth none) and a short --cancel-grace. At the test's end the server gets SIGTERM and
 // must exit 0 within stopTimeout, unless the test has already stopped it.
 func startServer(t *testing.T, dataDir string, flags ...string) *server {
 	t.Helper()
-	s := &server{dataDir: dataDir, log: &syncBuffer{}, done: make(chan struct{})}
 	// Port 0: the kernel picks a free port and the server prints it.
-	s.cmd = exec.Command(hadronBin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--cancel-grace", cancelGrace, "--auth", "none")
-	s.cmd.Args = append(s.cmd.Args, flags...) // later flags win
-	s.cmd.Env = withoutPrefixes(os.Environ(), "HADRON_")
-	// The server's children may hold the pipe's write end after the server
-	// exits; an *os.File (not an io.Writer) keeps Wait from waiting for them.
-	pr, pw, err := os.Pipe()
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--cancel-grace", cancelGrace, "--auth", "none"}
+	p, err := hadrontest.Start(hadronBin, append(args, flags...), startTimeout) // later flags win
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("server: %v", err)
 	}
-	s.cmd.Stdout, s.cmd.Stderr = pw, pw
-	if err := s.cmd.Start(); err != nil {
-		pr.Close()
-		pw.Close()
-		t.Fatalf("start %s: %v", hadronBin, err)
-	}
-	pw.Close()
-	endpoint := make(chan string, 1)
-	go func() {
-		defer pr.Close()
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			line := sc.Text()
-			s.log.WriteString(line + "\n")
-			if m := listeningRE.FindStringSubmatch(line); m != nil {
-				select {
-				case endpoint <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		close(s.done)
-	}()
+	s := &server{Process: p, dataDir: dataDir, endpoint: p.Endpoint}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("server log (%s):\n%s", s.dataDir, s.log.String())
+			t.Logf("server log (%s):\n%s", s.dataDir, s.Log())
 		}
-		if !s.exited() {
+		if !s.Exited() {
 			if code := s.terminate(t); code != 0 {
 				t.Errorf("server exited %d after SIGTERM, want 0", code)
 			}
 		}
 	})
-	select {
-	case s.endpoint = <-endpoint:
-	case <-s.done:
-		t.Fatalf("server exited at start-up (%v):\n%s", s.waitErr, s.log.String())
-	case <-time.After(startTimeout):
-		t.Fatalf("server did not say where it listens within %s:\n%s", startTimeout, s.log.String())
-	}
 	return s
-}
-
-func (s *server) exited() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // terminate sends SIGTERM and waits for the exit; it fails the test if the
 // server takes longer than stopTimeout (then kills it), and returns the exit code.
 func (s *server) terminate(t *testing.T) int {
 	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		t.Errorf("SIGTERM the server: %v", err)
+	code, killed, err := s.Terminate(stopTimeout)
+	if err != nil {
+		t.Errorf("stop the server: %v", err)
 	}
-	select {
-	case <-s.done:
-	case <-time.After(stopTimeout):
-		t.Errorf("server still running %s after SIGTERM; killing it", stopTimeout)
-		s.kill(t)
+	if killed {
+		t.Errorf("server still running %s after SIGTERM; killed it", stopTimeout)
 	}
-	return s.cmd.ProcessState.ExitCode()
+	return code
 }
 
 // kill SIGKILLs the server and waits until it is reaped.
 func (s *server) kill(t *testing.T) {
 	t.Helper()
-	if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		t.Fatalf("SIGKILL the server: %v", err)
+	if err := s.Kill(); err != nil {
+		t.Fatalf("kill the server: %v", err)
 	}
-	<-s.done
 }
 
 // putBundle packs testdata/bundles/<name> as a gzipped tarball into the
 // server's bundle directory, where source s3 {bucket: templates, key: key} is read.
 func (s *server) putBundle(t *testing.T, name, key string) {
 	t.Helper()
-	tgz, err := tarGz(filepath.Join("testdata", "bundles", name))
-	if err != nil {
-		t.Fatalf("pack bundle %s: %v", name, err)
-	}
-	path := filepath.Join(s.dataDir, "bundles", bundleBucket, key)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := hadrontest.PutBundle(filepath.Join(s.dataDir, "bundles"), bundleBucket, key, filepath.Join("testdata", "bundles", name)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, tgz, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// tarGz packs dir's files as `tar -czf - -C dir .` would.
-func tarGz(dir string) ([]byte, error) {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || path == dir {
-			return err
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		hdr, err := tar.FileInfoHeader(info, "")
-		if err != nil {
-			return err
-		}
-		hdr.Name = "./" + filepath.ToSlash(rel)
-		if d.IsDir() {
-			hdr.Name += "/"
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		_, err = tw.Write(b)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // deploymentLog returns the output the server kept of a deployment.
@@ -366,55 +210,13 @@ func (s *server) waitDeploymentLog(t *testing.T, id, substr string) {
 // need no real client.
 
 // apiError is an error response of the API.
-type apiError struct {
-	Status  int
-	Type    string `json:"__type"`
-	Message string `json:"message"`
-}
-
-func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Type, e.Message) }
+type apiError = hadrontest.APIError
 
 // call posts one operation and decodes its output into out (if not nil).
 // A non-2xx answer is an *apiError.
 func (s *server) call(op string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint+"/", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	req.Header.Set("X-Amz-Target", "AwsProton20200720."+op)
-	if s.key != "" {
-		sigv4.Sign(req, body, s.key, s.secret, "", region, "proton", time.Now())
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		e := &apiError{Status: resp.StatusCode}
-		if err := json.Unmarshal(raw, e); err != nil {
-			return fmt.Errorf("%s: HTTP %d with body %q", op, resp.StatusCode, raw)
-		}
-		return e
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%s: decode %q: %w", op, raw, err)
-	}
-	return nil
+	c := hadrontest.Client{Endpoint: s.endpoint, Key: s.key, Secret: s.secret, Region: region}
+	return c.Call(context.Background(), op, in, out)
 }
 
 // mustCall is call that fails the test on an error.
@@ -505,63 +307,46 @@ func (s *server) getEnvironment(name string) (environment, error) {
 // waitEnvironment waits until the environment's deploymentStatus is one of statuses.
 func (s *server) waitEnvironment(t *testing.T, name string, statuses ...string) environment {
 	t.Helper()
-	var env environment
-	eventually(t, deployTimeout, fmt.Sprintf("environment %s to be %v", name, statuses), func() (bool, string) {
-		var err error
-		env, err = s.getEnvironment(name)
-		if err != nil {
-			return false, err.Error()
-		}
-		return slices.Contains(statuses, env.DeploymentStatus), fmt.Sprintf("%+v", env)
-	})
-	return env
+	return hadrontest.AwaitStatus(t, deployTimeout, "environment "+name, func() (environment, error) { return s.getEnvironment(name) },
+		func(e environment) string { return e.DeploymentStatus }, statuses...)
 }
 
 // waitEnvironmentGone waits until GetEnvironment answers ResourceNotFoundException.
 func (s *server) waitEnvironmentGone(t *testing.T, name string) {
 	t.Helper()
-	eventually(t, deployTimeout, "environment "+name+" to be deleted", func() (bool, string) {
-		env, err := s.getEnvironment(name)
-		var ae *apiError
-		if errors.As(err, &ae) && ae.Type == "ResourceNotFoundException" {
-			return true, ""
-		}
-		return false, fmt.Sprintf("%+v, %v", env, err)
-	})
+	hadrontest.AwaitNotFound(t, deployTimeout, "environment "+name, func() (environment, error) { return s.getEnvironment(name) })
 }
 
 // waitRegistered waits until a template version is no longer
 // REGISTRATION_IN_PROGRESS and returns it.
 func (s *server) waitRegistered(t *testing.T, template, major, minor string) templateVersion {
 	t.Helper()
-	var v templateVersion
-	eventually(t, deployTimeout, fmt.Sprintf("template version %s:%s.%s to be registered", template, major, minor), func() (bool, string) {
-		var out templateVersionOut
-		err := s.call("GetEnvironmentTemplateVersion", map[string]string{"templateName": template, "majorVersion": major, "minorVersion": minor}, &out)
-		if err != nil {
-			return false, err.Error()
-		}
-		v = out.EnvironmentTemplateVersion
-		return v.Status != "REGISTRATION_IN_PROGRESS", fmt.Sprintf("%+v", v)
-	})
-	return v
+	return s.waitVersion(t, "GetEnvironmentTemplateVersion", template, major, minor)
 }
 
-// eventually polls cond every pollEvery until it reports done, and fails the
-// test with cond's last description of the state when timeout passes first.
+// waitVersion waits until a template version, read with op, is no longer
+// REGISTRATION_IN_PROGRESS and returns it.
+func (s *server) waitVersion(t *testing.T, op, template, major, minor string) templateVersion {
+	t.Helper()
+	get := func() (templateVersion, error) {
+		var out struct {
+			EnvironmentTemplateVersion, ServiceTemplateVersion *templateVersion
+		}
+		err := s.call(op, map[string]string{"templateName": template, "majorVersion": major, "minorVersion": minor}, &out)
+		if v := cmp.Or(out.EnvironmentTemplateVersion, out.ServiceTemplateVersion); v != nil {
+			return *v, err
+		}
+		return templateVersion{}, err
+	}
+	return hadrontest.AwaitStatus(t, deployTimeout, fmt.Sprintf("template version %s:%s.%s (%s)", template, major, minor, op), get,
+		func(v templateVersion) string { return v.Status }, "DRAFT", "PUBLISHED", "REGISTRATION_FAILED")
+}
+
+// eventually polls cond until it reports done, and fails the test with
+// cond's last description of the state when timeout passes first.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() (done bool, state string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		done, state := cond()
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last state: %s", timeout, what, state)
-		}
-		time.Sleep(pollEvery)
-	}
+	hadrontest.Eventually(t, timeout, what, cond)
 }
 
 // The AWS CLI and boto3.
@@ -599,9 +384,7 @@ func clientEnv(extra ...string) []string {
 }
 
 func withoutPrefixes(env []string, prefixes ...string) []string {
-	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
-		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(kv, p) })
-	})
+	return hadrontest.WithoutPrefixes(env, prefixes...)
 }
 
 func runClient(t *testing.T, env []string, name string, args ...string) clientResult {
@@ -734,22 +517,4 @@ func (s *server) publish(t *testing.T, template, major, minor string) {
 	if out.EnvironmentTemplateVersion.Status != "PUBLISHED" {
 		t.Fatalf("update-environment-template-version --status PUBLISHED answered %+v", out.EnvironmentTemplateVersion)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) WriteString(s string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.WriteString(s)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,11 +1,11 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // The harness of the service tests: shapes, spec files, fixtures and polls.
@@ -200,17 +200,7 @@ func (s *server) deployEnvironments(t *testing.T, envs ...string) {
 // REGISTRATION_IN_PROGRESS and returns it.
 func (s *server) waitServiceRegistered(t *testing.T, template, major, minor string) templateVersion {
 	t.Helper()
-	var v templateVersion
-	eventually(t, deployTimeout, fmt.Sprintf("service template version %s:%s.%s to be registered", template, major, minor), func() (bool, string) {
-		var out serviceTemplateVersionOut
-		err := s.call("GetServiceTemplateVersion", map[string]string{"templateName": template, "majorVersion": major, "minorVersion": minor}, &out)
-		if err != nil {
-			return false, err.Error()
-		}
-		v = out.ServiceTemplateVersion
-		return v.Status != "REGISTRATION_IN_PROGRESS", fmt.Sprintf("%+v", v)
-	})
-	return v
+	return s.waitVersion(t, "GetServiceTemplateVersion", template, major, minor)
 }
 
 // Reads and polls.
@@ -230,57 +220,38 @@ func (s *server) getInstance(svc, name string) (serviceInstance, error) {
 // waitService waits until the service's status is one of statuses.
 func (s *server) waitService(t *testing.T, name string, statuses ...string) service {
 	t.Helper()
-	var svc service
-	eventually(t, deployTimeout, fmt.Sprintf("service %s to be %v", name, statuses), func() (bool, string) {
-		var err error
-		if svc, err = s.getService(name); err != nil {
-			return false, err.Error()
-		}
-		return slices.Contains(statuses, svc.Status), fmt.Sprintf("%+v", svc)
-	})
-	return svc
+	return hadrontest.AwaitStatus(t, deployTimeout, "service "+name, func() (service, error) { return s.getService(name) },
+		func(svc service) string { return svc.Status }, statuses...)
 }
 
 // waitServiceGone waits until GetService answers ResourceNotFoundException.
 func (s *server) waitServiceGone(t *testing.T, name string) {
 	t.Helper()
-	eventually(t, deployTimeout, "service "+name+" to be deleted", func() (bool, string) {
-		svc, err := s.getService(name)
-		var ae *apiError
-		return errors.As(err, &ae) && ae.Type == "ResourceNotFoundException", fmt.Sprintf("%+v, %v", svc, err)
-	})
+	hadrontest.AwaitNotFound(t, deployTimeout, "service "+name, func() (service, error) { return s.getService(name) })
 }
 
 // waitInstance waits until the instance's deploymentStatus is one of statuses.
 func (s *server) waitInstance(t *testing.T, svc, name string, statuses ...string) serviceInstance {
 	t.Helper()
-	var i serviceInstance
-	eventually(t, deployTimeout, fmt.Sprintf("service instance %s/%s to be %v", svc, name, statuses), func() (bool, string) {
-		var err error
-		if i, err = s.getInstance(svc, name); err != nil {
-			return false, err.Error()
-		}
-		return slices.Contains(statuses, i.DeploymentStatus), fmt.Sprintf("%+v", i)
-	})
-	return i
+	return hadrontest.AwaitStatus(t, deployTimeout, "service instance "+svc+"/"+name, func() (serviceInstance, error) { return s.getInstance(svc, name) },
+		func(i serviceInstance) string { return i.DeploymentStatus }, statuses...)
 }
 
 // waitPipeline waits until the service's pipeline's deploymentStatus is one of statuses.
 func (s *server) waitPipeline(t *testing.T, name string, statuses ...string) servicePipeline {
 	t.Helper()
-	var p servicePipeline
-	eventually(t, deployTimeout, fmt.Sprintf("the pipeline of service %s to be %v", name, statuses), func() (bool, string) {
+	get := func() (servicePipeline, error) {
 		svc, err := s.getService(name)
+		if err == nil && svc.Pipeline == nil {
+			err = fmt.Errorf("no pipeline: %+v", svc)
+		}
 		if err != nil {
-			return false, err.Error()
+			return servicePipeline{}, err
 		}
-		if svc.Pipeline == nil {
-			return false, fmt.Sprintf("no pipeline: %+v", svc)
-		}
-		p = *svc.Pipeline
-		return slices.Contains(statuses, p.DeploymentStatus), fmt.Sprintf("%+v", p)
-	})
-	return p
+		return *svc.Pipeline, nil
+	}
+	return hadrontest.AwaitStatus(t, deployTimeout, "the pipeline of service "+name, get,
+		func(p servicePipeline) string { return p.DeploymentStatus }, statuses...)
 }
 
 // instanceNames lists the names of instances.

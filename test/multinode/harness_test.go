@@ -1,26 +1,17 @@
 package multinode
 
 import (
-	"archive/tar"
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/hadrontest"
 	"github.com/hadronhq/hadron/internal/store/postgres/pgtest"
 )
 
@@ -62,11 +53,8 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	hadronBin = filepath.Join(dir, "hadron")
-	build := exec.Command("go", "build", "-o", hadronBin, "./cmd/hadron")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "multinode: go build ./cmd/hadron: %v\n%s", err, out)
+	if hadronBin, err = hadrontest.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "multinode:", err)
 		return 1
 	}
 	return m.Run()
@@ -89,7 +77,9 @@ func setup(t *testing.T, n int) *cluster {
 	if err := os.WriteFile(c.record, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	putBundle(t, filepath.Join(bundles, bundleBucket, "runs.tar.gz"))
+	if err := hadrontest.PutBundle(bundles, bundleBucket, "runs.tar.gz", "testdata/bundle"); err != nil {
+		t.Fatal(err)
+	}
 	// Start the nodes at once: their migrations race, and the advisory lock settles it.
 	c.nodes = make([]*node, n)
 	var wg sync.WaitGroup
@@ -106,100 +96,45 @@ func setup(t *testing.T, n int) *cluster {
 	return c
 }
 
-// node is one running hadron serve process.
+// node is one running hadron serve process and a client for it.
 type node struct {
-	name     string
-	dataDir  string
-	endpoint string
-	cmd      *exec.Cmd
-	log      *syncBuffer
-	done     chan struct{}
-	hc       *http.Client
+	*hadrontest.Process
+	name    string
+	dataDir string
+	client  hadrontest.Client
 }
-
-var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 
 // startNode starts hadron serve on a free loopback port. At the test's end it
-// gets SIGTERM (unless the test killed it) and its log is shown if the test failed.
+// gets SIGTERM (unless the test killed it) and its log is shown if the test
+// failed. It reports a failure with t.Errorf (it runs beside other starts)
+// and returns nil then.
 func startNode(t *testing.T, i int, db, dataDir, bundles string) *node {
 	t.Helper()
-	nd := &node{name: fmt.Sprintf("node%d", i), dataDir: dataDir, log: &syncBuffer{}, done: make(chan struct{}),
-		hc: &http.Client{Timeout: 30 * time.Second}}
-	nd.cmd = exec.Command(hadronBin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--bundle-dir", bundles,
+	name := fmt.Sprintf("node%d", i)
+	p, err := hadrontest.Start(hadronBin, []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--bundle-dir", bundles,
 		"--database-url", db, "--lease", lease.String(), "--workers", workers, "--cancel-grace", cancelGrace,
-		"--log-level", "debug", "--auth", "none")
-	nd.cmd.Env = withoutPrefix(os.Environ(), "HADRON_")
-	pr, pw, err := os.Pipe()
+		"--log-level", "debug", "--auth", "none"}, startTimeout)
 	if err != nil {
-		t.Error(err)
+		t.Errorf("%s: %v", name, err)
 		return nil
 	}
-	nd.cmd.Stdout, nd.cmd.Stderr = pw, pw
-	if err := nd.cmd.Start(); err != nil {
-		t.Errorf("start %s: %v", hadronBin, err)
-		return nil
-	}
-	pw.Close()
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			nd.log.WriteLine(line)
-			if m := listeningRE.FindStringSubmatch(line); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-		pr.Close()
-	}()
-	go func() {
-		nd.cmd.Wait()
-		close(nd.done)
-	}()
+	nd := &node{Process: p, name: name, dataDir: dataDir, client: hadrontest.Client{Endpoint: p.Endpoint}}
 	t.Cleanup(func() {
-		nd.stop()
+		// SIGTERM, or SIGKILL when it does not exit in time.
+		nd.Terminate(stopTimeout)
 		if t.Failed() {
-			t.Logf("log of %s:\n%s", nd.name, nd.log.String())
+			t.Logf("log of %s:\n%s", nd.name, nd.Log())
 		}
 	})
-	select {
-	case nd.endpoint = <-found:
-		return nd
-	case <-nd.done:
-		t.Errorf("%s exited at start-up:\n%s", nd.name, nd.log.String())
-	case <-time.After(startTimeout):
-		t.Errorf("%s did not listen within %s:\n%s", nd.name, startTimeout, nd.log.String())
-	}
-	return nil
-}
-
-// stop ends the node with SIGTERM, or SIGKILL when it does not exit in time.
-func (nd *node) stop() {
-	select {
-	case <-nd.done:
-		return
-	default:
-	}
-	nd.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-nd.done:
-	case <-time.After(stopTimeout):
-		nd.cmd.Process.Kill()
-		<-nd.done
-	}
+	return nd
 }
 
 // kill ends the node with SIGKILL, as a crash would, and waits for it.
 func (nd *node) kill(t *testing.T) {
 	t.Helper()
-	if err := nd.cmd.Process.Kill(); err != nil {
+	if err := nd.Kill(); err != nil {
 		t.Fatalf("kill %s: %v", nd.name, err)
 	}
-	<-nd.done
 }
 
 // runs reports whether the node runs deployment id now: its working directory exists.
@@ -215,72 +150,15 @@ func (nd *node) ran(id string) bool {
 }
 
 // apiError is an error answer of the API.
-type apiError struct {
-	Status  int
-	Type    string `json:"__type"`
-	Message string `json:"message"`
-}
-
-func (e *apiError) Error() string {
-	return fmt.Sprintf("%s (HTTP %d): %s", e.Type, e.Status, e.Message)
-}
+type apiError = hadrontest.APIError
 
 // call sends op to the node as AWS JSON 1.0 and decodes the answer into out
 // (when not nil); an error answer is an *apiError.
 func (nd *node) call(ctx context.Context, op string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, nd.endpoint+"/", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	req.Header.Set("X-Amz-Target", "AwsProton20200720."+op)
-	resp, err := nd.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s on %s: %w", op, nd.name, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("%s on %s: %w", op, nd.name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		e := &apiError{Status: resp.StatusCode}
-		if err := json.Unmarshal(raw, e); err != nil {
-			return fmt.Errorf("%s on %s: HTTP %d: %s", op, nd.name, resp.StatusCode, raw)
-		}
-		return e
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%s on %s: decode answer: %w", op, nd.name, err)
+	if err := nd.client.Call(ctx, op, in, out); err != nil {
+		return fmt.Errorf("on %s: %w", nd.name, err)
 	}
 	return nil
-}
-
-// environment is the part of an Environment the tests read.
-type environment struct {
-	Name                      string `json:"name"`
-	DeploymentStatus          string `json:"deploymentStatus"`
-	DeploymentStatusMessage   string `json:"deploymentStatusMessage"`
-	LastAttemptedDeploymentID string `json:"lastAttemptedDeploymentId"`
-}
-
-type environmentOutput struct {
-	Environment environment `json:"environment"`
-}
-
-type deploymentOutput struct {
-	Deployment struct {
-		ID                      string `json:"id"`
-		DeploymentStatus        string `json:"deploymentStatus"`
-		DeploymentStatusMessage string `json:"deploymentStatusMessage"`
-	} `json:"deployment"`
 }
 
 // spec is an environment spec of the given mode that records runs in the
@@ -292,59 +170,48 @@ func (c *cluster) spec(mode string) string {
 // createEnvironment creates an environment through nd and returns its first
 // deployment's id.
 func (c *cluster) createEnvironment(ctx context.Context, nd *node, name, mode string) (string, error) {
-	var out environmentOutput
+	var out api.CreateEnvironmentOutput
 	err := nd.call(ctx, "CreateEnvironment", map[string]any{
 		"name": name, "templateName": templateName, "templateMajorVersion": "1",
 		"codebuildRoleArn": codebuildArn, "spec": c.spec(mode),
 	}, &out)
-	return out.Environment.LastAttemptedDeploymentID, err
+	return out.Environment.LastAttemptedDeploymentId, err
 }
 
 // update starts a deployment of environment name in mode through nd.
 func (c *cluster) update(ctx context.Context, nd *node, name, mode string) (string, error) {
-	var out environmentOutput
+	var out api.UpdateEnvironmentOutput
 	err := nd.call(ctx, "UpdateEnvironment", map[string]any{
 		"name": name, "deploymentType": "CURRENT_VERSION", "spec": c.spec(mode),
 	}, &out)
-	return out.Environment.LastAttemptedDeploymentID, err
+	return out.Environment.LastAttemptedDeploymentId, err
 }
 
 // waitEnded polls deployment id through nd until it is no longer active and
 // returns it.
-func waitEnded(t *testing.T, nd *node, id string, timeout time.Duration) deploymentOutput {
+func waitEnded(t *testing.T, nd *node, id string, timeout time.Duration) *api.Deployment {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		var out deploymentOutput
-		if err := nd.call(t.Context(), "GetDeployment", map[string]any{"id": id}, &out); err != nil {
-			t.Fatalf("get deployment %s: %v", id, err)
-		}
-		switch out.Deployment.DeploymentStatus {
-		case "IN_PROGRESS", "CANCELLING", "DELETE_IN_PROGRESS":
-		default:
-			return out
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("deployment %s still %s after %s", id, out.Deployment.DeploymentStatus, timeout)
-		}
-		time.Sleep(pollEvery)
+	d, _, err := nd.client.WaitDeployment(t.Context(), id, pollEvery, timeout)
+	if err != nil {
+		t.Fatalf("on %s: %v", nd.name, err)
 	}
+	return d
 }
 
 // runner waits until one of the nodes runs deployment id and returns it.
 func (c *cluster) runner(t *testing.T, id string) *node {
 	t.Helper()
-	deadline := time.Now().Add(deployTimeout)
-	for time.Now().Before(deadline) {
+	var runner *node
+	hadrontest.Eventually(t, deployTimeout, "a node to run deployment "+id, func() (bool, string) {
 		for _, nd := range c.nodes {
 			if nd.runs(id) && c.recorded(t)[id] > 0 {
-				return nd
+				runner = nd
+				return true, ""
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no node runs deployment %s", id)
-	return nil
+		return false, "no node runs it"
+	})
+	return runner
 }
 
 // recorded counts the runs of each deployment in the record file.
@@ -385,14 +252,17 @@ func (c *cluster) registerTemplate(t *testing.T) {
 	}, &v); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(startTimeout)
-	for v.EnvironmentTemplateVersion.Status == "REGISTRATION_IN_PROGRESS" && time.Now().Before(deadline) {
-		time.Sleep(pollEvery)
-		if err := nd.call(ctx, "GetEnvironmentTemplateVersion", map[string]any{
-			"templateName": templateName, "majorVersion": "1", "minorVersion": "0",
-		}, &v); err != nil {
-			t.Fatal(err)
+	err := hadrontest.Wait(ctx, pollEvery, startTimeout, "registration of "+templateName, func() (bool, string, error) {
+		if v.EnvironmentTemplateVersion.Status != "REGISTRATION_IN_PROGRESS" {
+			return true, "", nil
 		}
+		err := nd.call(ctx, "GetEnvironmentTemplateVersion", map[string]any{
+			"templateName": templateName, "majorVersion": "1", "minorVersion": "0",
+		}, &v)
+		return false, v.EnvironmentTemplateVersion.Status, err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if s := v.EnvironmentTemplateVersion.Status; s != "DRAFT" {
 		t.Fatalf("registration ended %s: %s", s, v.EnvironmentTemplateVersion.StatusMessage)
@@ -402,53 +272,4 @@ func (c *cluster) registerTemplate(t *testing.T) {
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// putBundle packs testdata/bundle as a gzipped tarball at dst.
-func putBundle(t *testing.T, dst string) {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	if err := tw.AddFS(os.DirFS("testdata/bundle")); err != nil {
-		t.Fatal(err)
-	}
-	if err := errors.Join(tw.Close(), zw.Close()); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func withoutPrefix(env []string, prefix string) []string {
-	var out []string
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, prefix) {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
-// syncBuffer is a node's log, written by one goroutine and read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) WriteLine(line string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.WriteString(line)
-	b.buf.WriteByte('\n')
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hadronhq/hadron/internal/api"
 )
 
 // 200 deployments accepted by three nodes are spread over the workers of all
@@ -36,8 +38,8 @@ func TestDeploymentsSpreadOverNodesRunOnce(t *testing.T) {
 		}
 	}
 	for _, id := range ids {
-		if d := waitEnded(t, c.nodes[0], id, deployTimeout); d.Deployment.DeploymentStatus != "SUCCEEDED" {
-			t.Errorf("deployment %s ended %s: %s", id, d.Deployment.DeploymentStatus, d.Deployment.DeploymentStatusMessage)
+		if d := waitEnded(t, c.nodes[0], id, deployTimeout); d.DeploymentStatus != "SUCCEEDED" {
+			t.Errorf("deployment %s ended %s: %s", id, d.DeploymentStatus, d.DeploymentStatusMessage)
 		}
 	}
 	runs := c.recorded(t)
@@ -83,7 +85,7 @@ func TestCancelThroughOneNodeStopsTheRunOnAnother(t *testing.T) {
 		runner := c.runner(t, id)
 		other := c.nodes[(slices.Index(c.nodes, runner)+1)%len(c.nodes)]
 		start := time.Now()
-		var out environmentOutput
+		var out api.CancelEnvironmentDeploymentOutput
 		if err := other.call(t.Context(), "CancelEnvironmentDeployment", map[string]any{"environmentName": name}, &out); err != nil {
 			t.Fatalf("cancel through %s: %v", other.name, err)
 		}
@@ -92,8 +94,8 @@ func TestCancelThroughOneNodeStopsTheRunOnAnother(t *testing.T) {
 		}
 		d := waitEnded(t, other, id, deployTimeout)
 		took := time.Since(start)
-		if d.Deployment.DeploymentStatus != "CANCELLED" {
-			t.Errorf("deployment ended %s: %s, want CANCELLED", d.Deployment.DeploymentStatus, d.Deployment.DeploymentStatusMessage)
+		if d.DeploymentStatus != "CANCELLED" {
+			t.Errorf("deployment ended %s: %s, want CANCELLED", d.DeploymentStatus, d.DeploymentStatusMessage)
 		}
 		t.Logf("round %d: run on %s cancelled through %s in %s", round, runner.name, other.name, took.Round(time.Millisecond))
 		// How fast the notification carries the cancel is measured in bench/
@@ -116,9 +118,9 @@ func TestKilledNodesDeploymentIsFinishedByAnother(t *testing.T) {
 	victim.kill(t)
 	d := waitEnded(t, survivor, id, 4*lease)
 	took := time.Since(killed)
-	if d.Deployment.DeploymentStatus != "FAILED" || d.Deployment.DeploymentStatusMessage != "provisioning interrupted: worker lost" {
+	if d.DeploymentStatus != "FAILED" || d.DeploymentStatusMessage != "provisioning interrupted: worker lost" {
 		t.Errorf("deployment ended %s %q, want FAILED \"provisioning interrupted: worker lost\"",
-			d.Deployment.DeploymentStatus, d.Deployment.DeploymentStatusMessage)
+			d.DeploymentStatus, d.DeploymentStatusMessage)
 	}
 	t.Logf("%s killed; %s finished its deployment %s later (lease %s)", victim.name, survivor.name, took.Round(time.Millisecond), lease)
 	// A lease runs out three quarters of a lease after its last renewal and
@@ -131,8 +133,8 @@ func TestKilledNodesDeploymentIsFinishedByAnother(t *testing.T) {
 	if err != nil {
 		t.Fatalf("update after recovery: %v", err)
 	}
-	if d := waitEnded(t, survivor, next, deployTimeout); d.Deployment.DeploymentStatus != "SUCCEEDED" {
-		t.Errorf("the next deployment ended %s: %s", d.Deployment.DeploymentStatus, d.Deployment.DeploymentStatusMessage)
+	if d := waitEnded(t, survivor, next, deployTimeout); d.DeploymentStatus != "SUCCEEDED" {
+		t.Errorf("the next deployment ended %s: %s", d.DeploymentStatus, d.DeploymentStatusMessage)
 	}
 }
 
@@ -185,8 +187,8 @@ func TestConcurrentUpdatesThroughDifferentNodesHaveOneWinner(t *testing.T) {
 		if err := nd.call(t.Context(), "CancelEnvironmentDeployment", map[string]any{"environmentName": "contested"}, nil); err != nil {
 			t.Fatalf("round %d: cancel the accepted update: %v", round, err)
 		}
-		if d := waitEnded(t, nd, accepted[0], deployTimeout); d.Deployment.DeploymentStatus != "CANCELLED" {
-			t.Fatalf("round %d: the accepted update ended %s: %s", round, d.Deployment.DeploymentStatus, d.Deployment.DeploymentStatusMessage)
+		if d := waitEnded(t, nd, accepted[0], deployTimeout); d.DeploymentStatus != "CANCELLED" {
+			t.Fatalf("round %d: the accepted update ended %s: %s", round, d.DeploymentStatus, d.DeploymentStatusMessage)
 		}
 	}
 }
