@@ -250,11 +250,6 @@ func TestCancelMidApplyKeepsTheState(t *testing.T) {
 	if _, err := f.run(t, context.Background(), provision.OperationDeploy, inputs, map[string]string{"main.tf": mainTF}, nil); err != nil {
 		t.Fatal(err)
 	}
-	before, err := os.ReadFile(f.state)
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	log := newWatchLog("hadron-test-sleeping")
@@ -272,7 +267,7 @@ func TestCancelMidApplyKeepsTheState(t *testing.T) {
 		t.Fatalf("the slow provisioner never started:\n%s", log)
 	}
 	cancel(provision.ErrUserCancelled)
-	err = <-done
+	err := <-done
 	if !errors.Is(err, provision.ErrUserCancelled) {
 		t.Fatalf("err = %v, want one wrapping the user's cancel", err)
 	}
@@ -289,7 +284,6 @@ func TestCancelMidApplyKeepsTheState(t *testing.T) {
 	if !strings.Contains(log.String(), "Interrupt received") {
 		t.Errorf("terraform did not report the interrupt:\n%s", log)
 	}
-	_ = before
 }
 
 // A failed apply keeps the partial state terraform wrote: the next
@@ -377,4 +371,56 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// The rendered files of every kind are accepted by terraform: a template
+// reading each variable Proton declared for that kind gets the document's
+// values, the inputs as strings (map(string)) unless one of them is a list.
+func TestRenderedVariablesWorkWithTerraformForEachKind(t *testing.T) {
+	t.Parallel()
+	terraformBinary(t)
+	want := map[string]string{
+		"environment":            `{"account_id":"000000000000","inputs":{"az_count":"2","public":"true","vpc_cidr":"10.0.0.0/16"},"name":"dev"}`,
+		"environment-list-input": `{"account_id":"000000000000","inputs":{"name":"x","subnets":["a","b"]},"name":"dev"}`,
+	}
+	for _, c := range renderCases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			raw, err := json.Marshal(c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]json.RawMessage
+			json.Unmarshal(raw, &doc)
+			var tf strings.Builder
+			for name := range doc {
+				tf.WriteString("output \"" + name + "\" {\n  value = jsonencode(var." + name + ")\n}\n")
+			}
+			tf.WriteString("output \"proton_tags\" {\n  value = var.proton_tags\n}\n")
+			settings := provision.Settings{CodebuildRoleArn: "r", PipelineCodebuildRoleArn: "r"}
+			target := c.d.Target
+			e := &Engine{StateDir: t.TempDir()}
+			spec, _ := e.Plan(provision.Request{Target: target, Settings: settings})
+			log := newWatchLog("")
+			res, err := e.Run(context.Background(), provision.Run{
+				DeploymentID: c.d.ID, Operation: provision.OperationDeploy, Dir: filepath.Join(t.TempDir(), "work"), Log: log,
+				Plan:  provision.Plan{Engine: Name, Target: &target, Settings: &settings, Inputs: raw, Spec: spec},
+				Files: map[string][]byte{"main.tf": []byte(tf.String())},
+			})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, log)
+			}
+			for name := range doc {
+				if res.Outputs[name] == "" {
+					t.Errorf("output %s is empty", name)
+				}
+			}
+			if w, ok := want[c.name]; ok && res.Outputs["environment"] != w {
+				t.Errorf("var.environment = %s, want %s", res.Outputs["environment"], w)
+			}
+			if !strings.Contains(res.Outputs["proton_tags"], `"proton:account":"000000000000"`) {
+				t.Errorf("proton_tags = %s", res.Outputs["proton_tags"])
+			}
+		})
+	}
 }
