@@ -61,9 +61,11 @@ func readState(path string) ([]byte, error) {
 // saveState keeps the state terraform left in workDir at path, durably:
 // written to a temporary file beside it, synced, renamed over the old one,
 // and the directory synced, so that a crash leaves the old state or the
-// new one, never a part. No state file in workDir (terraform never wrote
-// one) keeps the old state.
-func saveState(workDir, path string) (bool, error) {
+// new one, never a part. The directories from root down to the file are
+// synced too, so that a resource's first state is not lost with a
+// directory entry. No state file in workDir (terraform never wrote one)
+// keeps the old state.
+func saveState(workDir, root, path string) (bool, error) {
 	b, err := os.ReadFile(filepath.Join(workDir, stateFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -71,16 +73,22 @@ func saveState(workDir, path string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read terraform state from the working directory: %w", err)
 	}
-	if err := writeDurably(path, b); err != nil {
+	if err := writeDurably(root, path, b); err != nil {
 		return false, fmt.Errorf("keep terraform state: %w", err)
 	}
 	return true, nil
 }
 
-func writeDurably(path string, b []byte) error {
+func writeDurably(root, path string, b []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
+	}
+	// The directories MkdirAll may have created, from root down.
+	for d := dir; d != root && strings.HasPrefix(d, root+string(filepath.Separator)); d = filepath.Dir(d) {
+		if err := syncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
 	}
 	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
 	if err != nil {

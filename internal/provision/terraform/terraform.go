@@ -286,7 +286,7 @@ func (e *Engine) runLocal(ctx context.Context, run provision.Run, t provision.Ta
 	if !backend {
 		// Whatever the outcome: a failed or cancelled apply wrote partial
 		// state, which the next deployment must start from.
-		saved, err := saveState(run.Dir, statePath)
+		saved, err := saveState(run.Dir, e.StateDir, statePath)
 		switch {
 		case err != nil && runErr != nil:
 			// Not wrapped: a lost state fails the deployment, even a cancelled one.
