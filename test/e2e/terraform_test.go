@@ -163,3 +163,71 @@ func equalStrings(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestTerraformServiceRunByHadron deploys a Terraform service template (an
+// instance and a pipeline, main.tf reading var.service_instance.inputs,
+// var.environment.outputs and var.service_instances) into a Terraform
+// environment run by Hadron, with the account's pipelineCodebuildRoleArn
+// for the pipeline: the documents of both kinds reach terraform as Proton
+// rendered them; deleting the service destroys both and drops their state.
+func TestTerraformServiceRunByHadron(t *testing.T) {
+	t.Parallel()
+	requireAWS(t)
+	requireTerraform(t)
+	s := startServer(t, t.TempDir())
+	s.registerTemplate(t, "tf-env", "terraform")
+	spec, _ := specFile(t, "greeting: hello")
+	s.awsOK(t, nil, "create-environment", "--name", "tfenv", "--template-name", "tf-env", "--template-major-version", "1",
+		"--codebuild-role-arn", codebuildArn, "--spec", spec)
+	if env := s.waitEnvironment(t, "tfenv", "SUCCEEDED", "FAILED"); env.DeploymentStatus != "SUCCEEDED" {
+		t.Fatalf("environment: %s (%s)", env.DeploymentStatus, env.DeploymentStatusMessage)
+	}
+	s.awsOK(t, nil, "update-account-settings", "--pipeline-codebuild-role-arn", pipelineRole)
+	s.putBundle(t, "terraform-service", "tf-svc.tar.gz")
+	s.awsOK(t, nil, "create-service-template", "--name", "tf-svc")
+	s.awsOK(t, nil, "create-service-template-version", "--template-name", "tf-svc",
+		"--source", "s3={bucket="+bundleBucket+",key=tf-svc.tar.gz}", "--compatible-environment-templates", "templateName=tf-env,majorVersion=1")
+	if v := s.waitServiceRegistered(t, "tf-svc", "1", "0"); v.Status != "DRAFT" {
+		t.Fatalf("service template version: %s (%s)", v.Status, v.StatusMessage)
+	}
+	s.awsOK(t, nil, "update-service-template-version", "--template-name", "tf-svc", "--major-version", "1", "--minor-version", "0", "--status", "PUBLISHED")
+
+	svcSpec := serviceSpec([]string{"stages: 3"}, inst("front", "tfenv", "port: 8080"))
+	s.awsOK(t, nil, "create-service", "--name", "api", "--template-name", "tf-svc", "--template-major-version", "1", "--spec", fileArg(t, svcSpec))
+	if svc := s.waitService(t, "api", "ACTIVE", "CREATE_FAILED"); svc.Status != "ACTIVE" {
+		i, _ := s.getInstance("api", "front")
+		t.Fatalf("service: %+v; instance: %+v\n%s", svc, i, s.deploymentLog(i.LastAttemptedDeploymentID))
+	}
+
+	var outs outputsOut
+	s.awsOK(t, &outs, "list-service-instance-outputs", "--service-name", "api", "--service-instance-name", "front")
+	want := map[string]string{"endpoint": "api/front on port 8080 in tfenv", "environment_greeting": "hello from tfenv"}
+	if got := outputMap(outs.Outputs); !equalStrings(got, want) {
+		t.Errorf("instance outputs = %v, want %v", got, want)
+	}
+	var res provisionedResourcesOut
+	s.awsOK(t, &res, "list-service-instance-provisioned-resources", "--service-name", "api", "--service-instance-name", "front")
+	if len(res.ProvisionedResources) != 1 || res.ProvisionedResources[0].Name != "terraform_data.instance" || res.ProvisionedResources[0].ProvisioningEngine != "TERRAFORM" {
+		t.Errorf("instance provisioned resources = %+v", res.ProvisionedResources)
+	}
+	s.waitPipeline(t, "api", "SUCCEEDED")
+	s.awsOK(t, &outs, "list-service-pipeline-outputs", "--service-name", "api")
+	want = map[string]string{"stages": "3", "instances": "front@tfenv"}
+	if got := outputMap(outs.Outputs); !equalStrings(got, want) {
+		t.Errorf("pipeline outputs = %v, want %v", got, want)
+	}
+
+	stateDir := filepath.Join(s.dataDir, "terraform-state", "service", "api")
+	for _, f := range []string{"service-instance/front.tfstate", "pipeline.tfstate"} {
+		if _, err := os.Stat(filepath.Join(stateDir, f)); err != nil {
+			t.Errorf("state of %s: %v", f, err)
+		}
+	}
+	s.awsOK(t, nil, "delete-service", "--name", "api")
+	s.waitServiceGone(t, "api")
+	for _, f := range []string{"service-instance/front.tfstate", "pipeline.tfstate"} {
+		if _, err := os.Stat(filepath.Join(stateDir, f)); !os.IsNotExist(err) {
+			t.Errorf("state of %s after the delete: %v, want it removed", f, err)
+		}
+	}
+}
