@@ -14,6 +14,7 @@ import (
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
+	"github.com/hadronhq/hadron/internal/runcreds"
 	"github.com/hadronhq/hadron/internal/server"
 	"github.com/hadronhq/hadron/internal/store/sqlite"
 
@@ -68,11 +69,23 @@ func startHadron(name, parent string) (*hadron, error) {
 // onStart, when set, sees each provisioning command start.
 func engines(cancelGrace time.Duration, endpoint string, onStart func(pid int)) *provision.Registry {
 	r := provision.NewRegistry()
-	r.Register(codebuild.Name, &codebuild.Engine{Grace: cancelGrace, OnStart: onStart,
-		Env: map[string]string{"HADRON_ENDPOINT": endpoint, "AWS_ENDPOINT_URL_PROTON": endpoint}})
+	creds, err := runCredentials()
+	if err != nil {
+		panic(fmt.Sprintf("bench: credentials endpoint: %v", err))
+	}
+	r.Register(codebuild.Name, &codebuild.Engine{Grace: cancelGrace, OnStart: onStart, Credentials: creds,
+		Env: map[string]string{"HADRON_ENDPOINT": endpoint, "AWS_ENDPOINT_URL_PROTON": endpoint,
+			"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}})
 	r.Register(customermanaged.Name, customermanaged.Engine{})
 	return r
 }
+
+// runCredentials is the credentials endpoint of the benchmark servers' runs
+// (one per process, as in hadron serve): without AWS access it mints
+// credentials for each run, the cost the dispatch benchmarks include.
+var runCredentials = sync.OnceValues(func() (*runcreds.Server, error) {
+	return runcreds.Listen(runcreds.Config{})
+})
 
 // startHadronIn starts a server on the data directory dir, which it removes
 // when it is closed.

@@ -8,6 +8,7 @@ import (
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
 	"github.com/hadronhq/hadron/internal/provision/terraform"
+	"github.com/hadronhq/hadron/internal/runcreds"
 )
 
 // engineConfig is what the engines are configured with.
@@ -19,18 +20,50 @@ type engineConfig struct {
 	// dataDir is the server's data directory; the Terraform engine keeps
 	// the local state of resources under dataDir/terraform-state.
 	dataDir string
+	// region is the region of the runs' AWS calls (AWS_REGION).
+	region string
+	// awsEndpoint, when set, is where the runs' AWS calls go (AWS_ENDPOINT_URL).
+	awsEndpoint string
+	// credentials gives each CodeBuild run its credentials endpoint.
+	credentials *runcreds.Server
 }
 
 // engines returns the provisioning engines this server runs, one
 // registration each (see package provision for adding one).
 func engines(c engineConfig) *provision.Registry {
 	r := provision.NewRegistry()
-	r.Register(codebuild.Name, &codebuild.Engine{Grace: c.cancelGrace, Env: map[string]string{"HADRON_ENDPOINT": c.endpoint, "AWS_ENDPOINT_URL_PROTON": c.endpoint}})
+	r.Register(codebuild.Name, &codebuild.Engine{Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials)})
 	r.Register(customermanaged.Name, customermanaged.Engine{})
 	stateDir, err := filepath.Abs(filepath.Join(c.dataDir, "terraform-state"))
 	if err != nil {
 		stateDir = filepath.Join(c.dataDir, "terraform-state")
 	}
-	r.Register(terraform.Name, &terraform.Engine{StateDir: stateDir, Grace: c.cancelGrace, Env: map[string]string{"HADRON_ENDPOINT": c.endpoint, "AWS_ENDPOINT_URL_PROTON": c.endpoint}})
+	// Terraform runs as a CodeBuild job would have: the same environment and credentials.
+	r.Register(terraform.Name, &terraform.Engine{StateDir: stateDir, Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials)})
 	return r
+}
+
+// codebuildEnv is what every CodeBuild run is given besides its own
+// credentials and RESOURCE_ARN: the region and where the AWS APIs are,
+// Hadron's own Proton API among them.
+func codebuildEnv(c engineConfig) map[string]string {
+	env := map[string]string{
+		"HADRON_ENDPOINT":         c.endpoint,
+		"AWS_ENDPOINT_URL_PROTON": c.endpoint,
+	}
+	if c.region != "" {
+		env["AWS_REGION"], env["AWS_DEFAULT_REGION"] = c.region, c.region
+	}
+	if c.awsEndpoint != "" {
+		env["AWS_ENDPOINT_URL"] = c.awsEndpoint
+	}
+	return env
+}
+
+// credentialsOrNil keeps a nil server a nil interface.
+func credentialsOrNil(s *runcreds.Server) codebuild.Credentials {
+	if s == nil {
+		return nil
+	}
+	return s
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/runcreds"
 	"github.com/hadronhq/hadron/internal/server"
 )
 
@@ -179,25 +180,47 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	endpoint := "http://" + ln.Addr().String()
-	var authn *auth.Authenticator
+	var (
+		authn    *auth.Authenticator
+		sessions *auth.Sessions
+	)
 	if c.auth == "sigv4" {
-		if authn, err = c.authenticator(logger); err != nil {
+		sessions = auth.NewSessions()
+		if authn, err = c.authenticator(logger, sessions); err != nil {
 			ln.Close()
 			return err
 		}
 	}
+	// Runs act on AWS as their resource's CodeBuild role when Hadron has
+	// AWS access; otherwise with credentials Hadron mints (good for Hadron only).
+	var access *awsaccess.Access
+	runRegion := c.region
+	if c.aws.Enabled() {
+		if access, err = awsaccess.Load(ctx, c.aws); err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+		runRegion = access.Region()
+	}
+	creds, err := runcreds.Listen(runcreds.Config{Sessions: sessions, AWS: access, Logger: logger})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer creds.Close()
 	st, notifier, err := openStore(ctx, c.dataDir, c.databaseURL, logger)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	srv, err := server.New(ctx, server.Config{
-		DataDir:     c.dataDir,
-		BundleDir:   c.bundleDir,
-		Region:      c.region,
-		AccountID:   c.accountID,
-		Workers:     c.workers,
-		Engines:     engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, dataDir: c.dataDir}),
+		DataDir:   c.dataDir,
+		BundleDir: c.bundleDir,
+		Region:    c.region,
+		AccountID: c.accountID,
+		Workers:   c.workers,
+		Engines: engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, region: runRegion,
+			awsEndpoint: c.aws.EndpointURL, credentials: creds, dataDir: c.dataDir}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
 		Store:       st,
@@ -253,7 +276,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 // authenticator opens the data directory's access keys for --auth sigv4. On
 // the first start (no keys file yet) it creates an administrator key and
 // prints it, once, as the lines that configure the AWS CLI with it.
-func (c *serveCommand) authenticator(logger *slog.Logger) (*auth.Authenticator, error) {
+func (c *serveCommand) authenticator(logger *slog.Logger, sessions *auth.Sessions) (*auth.Authenticator, error) {
 	st := &auth.Store{Dir: c.keysDir}
 	nk, created, err := st.CreateFirst("administrator, created by hadron serve on first start")
 	if err != nil {
@@ -280,7 +303,7 @@ More keys, with policies: hadron keys create --data-dir %s --allow 'proton:Get*'
 		logger.Warn("no enabled access keys: every call will be refused until one is created (hadron keys create --data-dir " + c.keysDir + ")")
 	}
 	logger.Info("authentication: SigV4", "keys", keys.Len(), "throttle_rate", c.rate, "throttle_burst", c.burst, "signing_regions", cmp.Or(strings.Join(c.regions, ","), "any"))
-	return auth.New(auth.Config{Keys: keys, Regions: c.regions, Rate: c.rate, Burst: c.burst}), nil
+	return auth.New(auth.Config{Keys: keys, Sessions: sessions, Regions: c.regions, Rate: c.rate, Burst: c.burst}), nil
 }
 
 // redactURL is a database URL fit for a log: without its password.

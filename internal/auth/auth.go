@@ -39,6 +39,9 @@ func (e *ThrottlingError) Error() string { return "Rate exceeded" }
 // Config configures an Authenticator.
 type Config struct {
 	Keys *Keyring
+	// Sessions, when set, are temporary credentials accepted besides Keys
+	// (the credentials of running CodeBuild runs), each within its Scope.
+	Sessions *Sessions
 	// Regions a signature's scope may name; empty allows any.
 	Regions []string
 	// Rate is requests per second per key; 0 turns throttling off.
@@ -53,6 +56,7 @@ type Config struct {
 // its policy, in that order, before the call touches any state.
 type Authenticator struct {
 	keys     *Keyring
+	sessions *Sessions
 	verifier *sigv4.Verifier
 	throttle *throttle
 	now      func() time.Time
@@ -60,7 +64,7 @@ type Authenticator struct {
 
 // New returns an Authenticator.
 func New(cfg Config) *Authenticator {
-	a := &Authenticator{keys: cfg.Keys, now: cfg.Now}
+	a := &Authenticator{keys: cfg.Keys, sessions: cfg.Sessions, now: cfg.Now}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -74,17 +78,24 @@ func New(cfg Config) *Authenticator {
 // Check is an awsjson.Authenticator. Its errors are *sigv4.Error,
 // *ThrottlingError and *AccessDeniedError; none holds a secret.
 func (a *Authenticator) Check(r *http.Request, operation string, body []byte) error {
-	var key *ringKey
+	var (
+		key     *ringKey
+		sess    Session
+		session bool
+	)
 	id, err := a.verifier.Verify(r, body, func(id string) (string, bool) {
-		k, ok := a.keys.lookup(id)
-		key = k
-		if !ok {
-			return "", false
+		if k, ok := a.keys.lookup(id); ok {
+			key = k
+			return k.secret, true
 		}
-		return k.secret, true
+		sess, session = a.sessions.lookup(id)
+		return sess.Secret, session
 	})
 	if err != nil {
 		return err
+	}
+	if session && !sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
+		return &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
 	}
 	if a.throttle != nil {
 		if ok, wait := a.throttle.take(id, a.now()); !ok {
@@ -92,6 +103,12 @@ func (a *Authenticator) Check(r *http.Request, operation string, body []byte) er
 		}
 	}
 	action := "proton:" + operation
+	if session {
+		if denied := sess.Scope.denied(operation, body); denied != "" {
+			return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
+		}
+		return nil
+	}
 	if !key.policy.allowsAction(action) {
 		return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: strings.Join(ResourceNames(body), ", ")}
 	}

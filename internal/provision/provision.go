@@ -119,6 +119,15 @@ type Deprovisioner interface {
 	DeprovisionUnfinished() bool
 }
 
+// NotifyFinisher is implemented by engines whose deployments wait on an
+// outside party that reports the end with
+// NotifyResourceDeploymentStatusChange (self-managed provisioning): a
+// report of SUCCEEDED or FAILED then ends the deployment. For other engines
+// the run's own end decides, and a reported status is only recorded.
+type NotifyFinisher interface {
+	FinalStatusFromNotify() bool
+}
+
 // Target is the resource a deployment changes.
 type Target struct {
 	Kind string `json:"kind"`
@@ -314,6 +323,17 @@ func (r *Registry) Deprovision(engine, lastAttemptedID, lastSucceededID string) 
 	}
 	d, ok := e.(Deprovisioner)
 	return ok && d.DeprovisionUnfinished()
+}
+
+// FinalStatusFromNotify says whether a report's SUCCEEDED or FAILED ends a
+// deployment of engine (see NotifyFinisher).
+func (r *Registry) FinalStatusFromNotify(engine string) bool {
+	e, ok := r.Lookup(engine)
+	if !ok {
+		return false
+	}
+	f, ok := e.(NotifyFinisher)
+	return ok && f.FinalStatusFromNotify()
 }
 
 // Nothing is the plan of a delete with nothing to undo: it runs no engine

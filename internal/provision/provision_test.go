@@ -166,3 +166,20 @@ func TestPlanStoredBeforeEnginePartsIsReadIntoOne(t *testing.T) {
 		t.Errorf("plan read as %+v (spec %s), %v", now, now.Spec, err)
 	}
 }
+
+// notifyFinisher is an engine whose deployments a report ends (as
+// self-managed provisioning's will be).
+type notifyFinisher struct{ fakeEngine }
+
+func (notifyFinisher) FinalStatusFromNotify() bool { return true }
+
+func TestFinalStatusFromNotifyOnlyForEnginesThatSaySo(t *testing.T) {
+	r := provision.NewRegistry()
+	r.Register("runs-itself", &fakeEngine{})
+	r.Register("waits-for-reports", &notifyFinisher{})
+	for engine, want := range map[string]bool{"runs-itself": false, "waits-for-reports": true, "not-registered": false} {
+		if got := r.FinalStatusFromNotify(engine); got != want {
+			t.Errorf("FinalStatusFromNotify(%s) = %v, want %v", engine, got, want)
+		}
+	}
+}

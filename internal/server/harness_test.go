@@ -37,11 +37,17 @@ type hadron struct {
 // its bundle directory under bucket "bundles".
 func setup(t *testing.T) *hadron {
 	t.Helper()
+	return setupWith(t, testEngines(300*time.Millisecond))
+}
+
+// setupWith is setup with the engines given.
+func setupWith(t *testing.T, engines *provision.Registry) *hadron {
+	t.Helper()
 	dir := t.TempDir()
 	bundles := filepath.Join(dir, "bundles")
 	srv, err := server.New(context.Background(), server.Config{
 		DataDir: dir, BundleDir: bundles, Region: "us-east-1", AccountID: "123456789012", Store: openSQLite(t, dir),
-		Engines: testEngines(300 * time.Millisecond), Workers: 2, Owner: "test",
+		Engines: engines, Workers: 2, Owner: "test",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"time"
 )
 
@@ -227,6 +230,38 @@ type DeploymentFinishParams struct {
 	Owner string
 }
 
+// DeploymentNotifyParams is one report of a running deployment's provisioning.
+type DeploymentNotifyParams struct {
+	ID string
+	// Outputs is a JSON object of string values, merged into the outputs
+	// reported before; "" or "{}" adds none.
+	Outputs string
+	// Status and Message are the status the report gave (IN_PROGRESS,
+	// SUCCEEDED, FAILED, or "" for none) and its message; the last report's
+	// are kept. Whether they end the deployment is the engine's to say: the
+	// caller finishes it with DeploymentFinish when they do.
+	Status, Message string
+	At              time.Time
+}
+
+// MergeOutputs returns the JSON object of base's outputs with over's laid on
+// top (over wins on a key both name); either may be "" for none.
+func MergeOutputs(base, over string) (string, error) {
+	merged := map[string]string{}
+	for _, doc := range []string{base, over} {
+		if doc == "" {
+			continue
+		}
+		var m map[string]string
+		if err := json.Unmarshal([]byte(doc), &m); err != nil {
+			return "", fmt.Errorf("merge outputs: %w", err)
+		}
+		maps.Copy(merged, m)
+	}
+	b, err := json.Marshal(merged)
+	return string(b), err
+}
+
 // CancelResult says what a cancel did.
 type CancelResult struct {
 	// Status is the deployment's status after the cancel: CANCELLED when no worker
@@ -295,7 +330,16 @@ type Store interface {
 	// in another status (the returned deployment shows which).
 	DeploymentCancel(ctx context.Context, p DeploymentCancelParams) (CancelResult, error)
 	// DeploymentFinish ends a deployment and applies its effect on the resource.
+	// A deployment that ends SUCCEEDED keeps the outputs of p merged with the
+	// outputs its run reported through DeploymentNotify, which win on a key
+	// both name.
 	DeploymentFinish(ctx context.Context, p DeploymentFinishParams, at time.Time) (*Deployment, error)
+	// DeploymentNotify records what a running deployment's provisioning
+	// reported (NotifyResourceDeploymentStatusChange): its outputs are merged
+	// into those reported before (a later report wins on a key), in one
+	// conditional write that requires the deployment still be IN_PROGRESS or
+	// CANCELLING (ErrStatusChanged otherwise, ErrNotFound when it is gone).
+	DeploymentNotify(ctx context.Context, p DeploymentNotifyParams) error
 	// DeploymentsOrphaned lists claimed active deployments whose lease expired
 	// before the given time or whose owner is not alive (owner not in alive).
 	DeploymentsOrphaned(ctx context.Context, p DeploymentsOrphanedParams) ([]*Deployment, error)

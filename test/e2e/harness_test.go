@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/hadrontest"
+	"github.com/hadronhq/hadron/internal/mototest"
 )
 
 // Settings shared by every test.
@@ -48,6 +49,7 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	defer mototest.Stop() // started by the tests that need AWS APIs
 	dir, err := os.MkdirTemp("", "hadron-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/provision"
+	"github.com/hadronhq/hadron/internal/runcreds"
 )
 
 // Name is the engine's name in manifests and plans.
@@ -23,6 +25,14 @@ type Engine struct {
 	Env map[string]string
 	// OnStart, when set, is called as each command's process starts.
 	OnStart func(pid int)
+	// Credentials, when set, gives each run its credentials endpoint
+	// (runcreds.Server); without it a run gets no credentials.
+	Credentials Credentials
+}
+
+// Credentials gives a run the credentials CodeBuild gave a build.
+type Credentials interface {
+	Grant(ctx context.Context, req runcreds.Request) (*runcreds.Grant, error)
 }
 
 var (
@@ -97,12 +107,23 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 	if t := run.Plan.Target; t != nil && t.ARN != "" {
 		env = append(env, "RESOURCE_ARN="+t.ARN)
 	}
+	var mask []string
+	if e.Credentials != nil && run.Plan.Target != nil {
+		g, err := e.grant(ctx, run)
+		if err != nil {
+			return provision.Result{}, err
+		}
+		defer g.End()
+		env = append(env, g.Env()...)
+		mask = g.Mask()
+	}
 	res, err := Run(ctx, Job{
 		Dir:      run.Dir,
 		Files:    run.Files,
 		Inputs:   run.Plan.Inputs,
 		Commands: s.Commands,
 		Env:      env,
+		Mask:     mask,
 		Log:      run.Log,
 		Grace:    e.Grace,
 		OnStart:  e.OnStart,
@@ -111,4 +132,37 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		return provision.Result{}, err
 	}
 	return provision.Result{Outputs: res.Outputs}, nil
+}
+
+// grant gets the run its credentials, acting as the role CodeBuild ran the
+// resource's builds with, and says in the log which credentials it has.
+func (e *Engine) grant(ctx context.Context, run provision.Run) (*runcreds.Grant, error) {
+	return Grant(ctx, e.Credentials, run)
+}
+
+// Grant gets run its credentials from c as a CodeBuild run gets them: the
+// resource's codebuildRoleArn (pipelineCodebuildRoleArn for a pipeline)
+// assumed, or Hadron-minted ones; it says in run.Log which. The Terraform
+// engine, which runs terraform as a CodeBuild job would have, uses it too.
+// run.Plan.Target must be set.
+func Grant(ctx context.Context, c Credentials, run provision.Run) (*runcreds.Grant, error) {
+	var role string
+	if st := run.Plan.Settings; st != nil {
+		role = st.CodebuildRoleArn
+		if run.Plan.Target.Kind == provision.KindServicePipeline {
+			role = st.PipelineCodebuildRoleArn
+		}
+	}
+	g, err := c.Grant(ctx, runcreds.Request{DeploymentID: run.DeploymentID, Target: *run.Plan.Target, RoleARN: role})
+	if err != nil {
+		return nil, err
+	}
+	if run.Log != nil {
+		if g.Assumed() {
+			fmt.Fprintf(run.Log, "[hadron] credentials: role %s, session %s, from %s\n", role, awsaccess.SessionName(run.DeploymentID), runcreds.EnvFullURI)
+		} else {
+			fmt.Fprintf(run.Log, "[hadron] credentials: minted by Hadron for this run (Hadron has no AWS access, or the resource no CodeBuild role): good for Hadron's API on %s only, from %s\n", run.Plan.Target.ARN, runcreds.EnvFullURI)
+		}
+	}
+	return g, nil
 }

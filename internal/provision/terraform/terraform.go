@@ -16,7 +16,8 @@
 //   - the local run (codebuildRoleArn; for a pipeline,
 //     pipelineCodebuildRoleArn): Hadron's extension. Hadron runs the
 //     `terraform` binary found on its PATH itself, as a CodeBuild job
-//     would have: init, apply, output and show on a deploy, init and
+//     would have (the same environment and credentials, see
+//     Engine.Credentials): init, apply, output and show on a deploy, init and
 //     destroy on a delete, through the CodeBuild command runner
 //     (codebuild.Run), so the supervisor, the log streaming, the cancel
 //     (SIGTERM to the process group, which terraform takes as an
@@ -91,6 +92,10 @@ type Engine struct {
 	Binary string
 	// OnStart, when set, is called as each command's process starts.
 	OnStart func(pid int)
+	// Credentials, when set, gives each run the credentials a CodeBuild
+	// run of the resource gets (codebuild.Grant): terraform's AWS
+	// provider reads them from the container credentials endpoint.
+	Credentials codebuild.Credentials
 }
 
 var (
@@ -270,12 +275,23 @@ func (e *Engine) runLocal(ctx context.Context, run provision.Run, t provision.Ta
 	for k, v := range e.Env {
 		env = append(env, k+"="+v)
 	}
+	var mask []string
+	if e.Credentials != nil {
+		g, err := codebuild.Grant(ctx, e.Credentials, run)
+		if err != nil {
+			return provision.Result{}, fmt.Errorf("credentials of the run: %w", err)
+		}
+		defer g.End()
+		env = append(env, g.Env()...)
+		mask = g.Mask()
+	}
 	_, runErr := codebuild.Run(ctx, codebuild.Job{
 		Dir:      run.Dir,
 		Files:    files,
 		Inputs:   run.Plan.Inputs,
 		Commands: commands,
 		Env:      env,
+		Mask:     mask,
 		Log:      log,
 		Grace:    e.Grace,
 		OnStart:  e.OnStart,

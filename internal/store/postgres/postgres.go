@@ -147,6 +147,11 @@ func (dialect) Retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
+// MergeObjects is jsonb's ||: the right operand's keys win.
+func (dialect) MergeObjects(base, over string) string {
+	return "((" + base + ")::jsonb || (" + over + ")::jsonb)::text"
+}
+
 // UniqueViolation reports a unique violation and the constraint it names.
 func (dialect) UniqueViolation(err error) (string, bool) {
 	var pe *pgconn.PgError

@@ -87,6 +87,12 @@ func (dialect) LockRows(string, bool) string { return "" }
 // aborts none for a conflict (busy_timeout waits out other processes).
 func (dialect) Retryable(error) bool { return false }
 
+// MergeObjects is json_patch, a merge patch: over's keys win (outputs hold
+// strings, never the null that would delete a key).
+func (dialect) MergeObjects(base, over string) string {
+	return "json_patch(" + base + ", " + over + ")"
+}
+
 // uniqueIndexes names the unique indexes by the columns SQLite reports in a
 // violation ("UNIQUE constraint failed: deployments.target_key").
 var uniqueIndexes = map[string]string{

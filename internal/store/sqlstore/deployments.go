@@ -306,6 +306,11 @@ func (s *Store) DeploymentFinish(ctx context.Context, p store.DeploymentFinishPa
 		}
 		switch p.To {
 		case store.StatusSucceeded:
+			// What the run reported through notify wins over what it left
+			// in its outputs file.
+			if err := mergeNotified(ctx, tx, d); err != nil {
+				return err
+			}
 			_, err = tx.ExecContext(ctx, `UPDATE resources SET deployment_status = $3, deployment_status_message = $4,
 				last_modified_at = $5, template_name = $6, template_major = $7, template_minor = $8, spec = $9,
 				outputs = $10, last_succeeded_deployment_id = $2, last_deployment_succeeded_at = $11,

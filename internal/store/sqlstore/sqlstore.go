@@ -39,6 +39,10 @@ type Dialect interface {
 	// Retryable reports whether the database aborted a transaction (a
 	// deadlock, a serialization failure) that may succeed when run again.
 	Retryable(err error) bool
+	// MergeObjects returns the SQL expression of the JSON object text base
+	// with the object text over laid on top (over wins on a key both name),
+	// as text; base and over are SQL expressions.
+	MergeObjects(base, over string) string
 }
 
 // Config is what a backend hands the core.

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Settings", settingsTests()},
 		{"Resource", resourceTests()},
 		{"Deployment", deploymentTests()},
+		{"DeploymentNotify", notifyTests()},
 		{"Service", serviceTests()},
 	}
 	for _, g := range groups {
