@@ -15,6 +15,7 @@ import (
 
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
+	"github.com/hadronhq/hadron/internal/runcreds"
 )
 
 func TestMain(m *testing.M) {
@@ -422,5 +423,47 @@ func TestRenderedVariablesWorkWithTerraformForEachKind(t *testing.T) {
 				t.Errorf("proton_tags = %s", res.Outputs["proton_tags"])
 			}
 		})
+	}
+}
+
+// A run gets the credentials a CodeBuild run of the resource gets: the
+// container credentials endpoint in terraform's environment (here
+// Hadron-minted credentials: no AWS access is configured).
+func TestRunGetsTheCredentialsOfACodeBuildRun(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	creds, err := runcreds.Listen(runcreds.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer creds.Close()
+	f.engine.Credentials = creds
+	reader := `
+resource "terraform_data" "creds" {
+  provisioner "local-exec" {
+    command = "printf '%s' \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\" > creds-uri"
+  }
+}
+`
+	log := newWatchLog("")
+	dir := filepath.Join(t.TempDir(), "work")
+	raw, _ := json.Marshal(provision.Inputs{Environment: &provision.EnvironmentInputs{AccountID: "000000000000", Name: "dev", Inputs: map[string]any{"greeting": "hi", "replicas": 1}}})
+	settings := provision.Settings{CodebuildRoleArn: "arn:aws:iam::000000000000:role/tf"}
+	target := envTarget
+	spec, _ := f.engine.Plan(provision.Request{Target: target, Settings: settings})
+	_, err = f.engine.Run(context.Background(), provision.Run{
+		DeploymentID: "00000000-0000-4000-8000-0000000000cc", Operation: provision.OperationDeploy, Dir: dir, Log: log,
+		Plan:  provision.Plan{Engine: Name, Target: &target, Settings: &settings, Inputs: raw, Spec: spec},
+		Files: map[string][]byte{"main.tf": []byte(mainTF), "creds.tf": []byte(reader)},
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	uri, err := os.ReadFile(filepath.Join(dir, "creds-uri"))
+	if err != nil || !strings.HasPrefix(string(uri), "http://127.0.0.1:") {
+		t.Errorf("terraform's environment had AWS_CONTAINER_CREDENTIALS_FULL_URI %q (%v), want the run's endpoint", uri, err)
+	}
+	if !strings.Contains(log.String(), "[hadron] credentials:") {
+		t.Errorf("the log does not say which credentials the run has:\n%s", log)
 	}
 }
