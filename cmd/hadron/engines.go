@@ -9,6 +9,7 @@ import (
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
 	"github.com/hadronhq/hadron/internal/provision/terraform"
 	"github.com/hadronhq/hadron/internal/runcreds"
+	"github.com/hadronhq/hadron/internal/secrets"
 )
 
 // engineConfig is what the engines are configured with.
@@ -20,6 +21,9 @@ type engineConfig struct {
 	// dataDir is the server's data directory; the Terraform engine keeps
 	// the local state of resources under dataDir/terraform-state.
 	dataDir string
+	// secrets reads the secrets CodeBuild manifests name (AWS when the
+	// server has AWS access, else Hadron's own store).
+	secrets *secrets.Resolver
 	// region is the region of the runs' AWS calls (AWS_REGION).
 	region string
 	// awsEndpoint, when set, is where the runs' AWS calls go (AWS_ENDPOINT_URL).
@@ -32,7 +36,7 @@ type engineConfig struct {
 // registration each (see package provision for adding one).
 func engines(c engineConfig) *provision.Registry {
 	r := provision.NewRegistry()
-	r.Register(codebuild.Name, &codebuild.Engine{Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials)})
+	r.Register(codebuild.Name, &codebuild.Engine{Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Secrets: c.secrets})
 	r.Register(customermanaged.Name, customermanaged.Engine{})
 	stateDir, err := filepath.Abs(filepath.Join(c.dataDir, "terraform-state"))
 	if err != nil {

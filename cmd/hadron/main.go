@@ -2,6 +2,7 @@
 //
 //	hadron serve     run the server (embedded SQLite under --data-dir)
 //	hadron keys      create, list, disable, enable and delete access keys
+//	hadron secrets   put, list and delete the secrets CodeBuild runs read
 //	hadron version   print the version
 package main
 
@@ -55,6 +56,12 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return cmd.Run()
+	case "secrets":
+		cmd := &secretsCommand{}
+		if err := cmd.ParseFlags(args[1:]); err != nil {
+			return err
+		}
+		return cmd.Run()
 	case "version":
 		fmt.Println("hadron", version)
 		return nil
@@ -73,6 +80,7 @@ func usage() {
 Usage:
   hadron serve [flags]   run the server (hadron serve -h lists the flags)
   hadron keys ACTION     create, list, disable, enable or delete access keys (hadron keys for help)
+  hadron secrets ACTION  put, list or delete secrets for CodeBuild runs (hadron secrets for help)
   hadron version         print the version
 `)
 }

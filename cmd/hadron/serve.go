@@ -25,6 +25,7 @@ import (
 	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/engine"
 	"github.com/hadronhq/hadron/internal/runcreds"
+	"github.com/hadronhq/hadron/internal/secrets"
 	"github.com/hadronhq/hadron/internal/server"
 )
 
@@ -201,7 +202,11 @@ func (c *serveCommand) Run(ctx context.Context) error {
 			return fmt.Errorf("serve: %w", err)
 		}
 		runRegion = access.Region()
+		logger.Info("CodeBuild secrets are read from AWS Secrets Manager and Parameter Store", "region", access.Region(), "endpoint", access.EndpointURL())
 	}
+	// The secrets CodeBuild manifests name: from AWS when Hadron has AWS
+	// access, else from Hadron's own store (see package secrets).
+	resolver := &secrets.Resolver{AWS: access, Store: &secrets.Store{Dir: c.keysDir}}
 	creds, err := runcreds.Listen(runcreds.Config{Sessions: sessions, AWS: access, Logger: logger})
 	if err != nil {
 		ln.Close()
@@ -220,7 +225,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		AccountID: c.accountID,
 		Workers:   c.workers,
 		Engines: engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, region: runRegion,
-			awsEndpoint: c.aws.EndpointURL, credentials: creds, dataDir: c.dataDir}),
+			awsEndpoint: c.aws.EndpointURL, credentials: creds, secrets: resolver, dataDir: c.dataDir}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
 		Store:       st,

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/hadronhq/hadron/internal/masterkey"
 )
 
 // reloadEvery is how often a Keyring looks at keys.json at most, when every
@@ -103,7 +105,7 @@ func (k *Keyring) reload(strict bool) error {
 		if err != nil {
 			return k.failed(strict, err)
 		}
-		var master []byte
+		var master *masterkey.Key
 		if len(doc.Keys) > 0 {
 			if master, err = loadMaster(k.dir, false); err != nil {
 				return k.failed(strict, err)

@@ -10,7 +10,8 @@
 //	keys.master  32 random bytes (hex) that encrypt the secrets; mode 0600
 //	keys.lock    serialises writers (hadron keys, first start of hadron serve)
 //
-// Secrets are encrypted at rest with AES-256-GCM under the master key, the
+// Secrets are encrypted at rest with AES-256-GCM under the master key (package
+// masterkey, shared with the secret store of package secrets), the
 // access key id being the additional data (a secret cannot be moved to
 // another key). They cannot be hashed: SigV4 is an HMAC keyed by the secret,
 // so the server must hold the secret itself to recompute a signature. The
@@ -27,11 +28,8 @@
 package auth
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,16 +37,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
-	"syscall"
 	"time"
+
+	"github.com/hadronhq/hadron/internal/masterkey"
 )
 
 // Files in the data directory.
 const (
 	KeysFile      = "keys.json"
-	MasterKeyFile = "keys.master"
-	lockFile      = "keys.lock"
+	MasterKeyFile = masterkey.File
 )
 
 // keysFormat is the version of keys.json this code writes and reads.
@@ -111,7 +108,7 @@ func (s *Store) Exists() (bool, error) {
 // Create makes a key with the given policy and description.
 func (s *Store) Create(p Policy, description string) (NewKey, error) {
 	var nk NewKey
-	err := s.update(func(doc *keysDoc, master []byte) error {
+	err := s.update(func(doc *keysDoc, master *masterkey.Key) error {
 		var err error
 		nk, err = addKey(doc, master, p, description)
 		return err
@@ -123,7 +120,7 @@ func (s *Store) Create(p Policy, description string) (NewKey, error) {
 // resource) if and only if the data directory has no keys file yet; created
 // is false, and nk empty, when it had one.
 func (s *Store) CreateFirst(description string) (nk NewKey, created bool, err error) {
-	err = s.update(func(doc *keysDoc, master []byte) error {
+	err = s.update(func(doc *keysDoc, master *masterkey.Key) error {
 		if doc != nil && doc.Format != 0 {
 			return errSkip
 		}
@@ -139,7 +136,7 @@ func (s *Store) CreateFirst(description string) (nk NewKey, created bool, err er
 
 var errSkip = errors.New("skip")
 
-func addKey(doc *keysDoc, master []byte, p Policy, description string) (NewKey, error) {
+func addKey(doc *keysDoc, master *masterkey.Key, p Policy, description string) (NewKey, error) {
 	if err := p.Validate(); err != nil {
 		return NewKey{}, err
 	}
@@ -164,7 +161,7 @@ func (s *Store) List() ([]Key, error) {
 
 // SetDisabled disables or enables a key.
 func (s *Store) SetDisabled(id string, disabled bool) error {
-	return s.update(func(doc *keysDoc, _ []byte) error {
+	return s.update(func(doc *keysDoc, _ *masterkey.Key) error {
 		i := slices.IndexFunc(doc.Keys, func(k Key) bool { return k.AccessKeyID == id })
 		if i < 0 {
 			return fmt.Errorf("%w: %s", ErrNotFound, id)
@@ -176,7 +173,7 @@ func (s *Store) SetDisabled(id string, disabled bool) error {
 
 // Delete removes a key.
 func (s *Store) Delete(id string) error {
-	return s.update(func(doc *keysDoc, _ []byte) error {
+	return s.update(func(doc *keysDoc, _ *masterkey.Key) error {
 		n := len(doc.Keys)
 		doc.Keys = slices.DeleteFunc(doc.Keys, func(k Key) bool { return k.AccessKeyID == id })
 		if len(doc.Keys) == n {
@@ -188,13 +185,10 @@ func (s *Store) Delete(id string) error {
 
 // update runs change on the keys under the lock and writes them back. A
 // missing keys file is an empty one whose Format is 0 when change runs.
-func (s *Store) update(change func(doc *keysDoc, master []byte) error) error {
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	unlock, err := lock(filepath.Join(s.Dir, lockFile))
+func (s *Store) update(change func(doc *keysDoc, master *masterkey.Key) error) error {
+	unlock, err := masterkey.Lock(s.Dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("keys: %w", err)
 	}
 	defer unlock()
 	master, err := loadMaster(s.Dir, true)
@@ -220,43 +214,7 @@ func (s *Store) update(change func(doc *keysDoc, master []byte) error) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, append(data, '\n'))
-}
-
-func lock(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("keys: lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("keys: lock %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".keys-*.tmp")
-	if err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("keys: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("keys: write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("keys: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("keys: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := masterkey.WriteFile(path, append(data, '\n')); err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
 	return nil
@@ -264,8 +222,8 @@ func writeAtomic(path string, data []byte) error {
 
 // checkPrivate refuses a file that others than its owner may read or write.
 func checkPrivate(path string, info fs.FileInfo) error {
-	if info.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("keys: %s has mode %04o: it holds secrets, so only its owner may read it (chmod 600 %s)", path, info.Mode().Perm(), path)
+	if err := masterkey.CheckPrivate(path, info); err != nil {
+		return fmt.Errorf("keys: %w", err)
 	}
 	return nil
 }
@@ -294,72 +252,24 @@ func readKeys(path string) (*keysDoc, error) {
 }
 
 // loadMaster reads the master key, making it first when create is set.
-func loadMaster(dir string, create bool) ([]byte, error) {
-	path := filepath.Join(dir, MasterKeyFile)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) && create {
-		key := make([]byte, 32)
-		rand.Read(key)
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("keys: create master key: %w", err)
-		}
-		_, err = f.WriteString(hex.EncodeToString(key) + "\n")
-		err = errors.Join(err, f.Sync(), f.Close())
-		if err != nil {
-			return nil, fmt.Errorf("keys: create master key: %w", err)
-		}
-		return key, nil
-	}
+func loadMaster(dir string, create bool) (*masterkey.Key, error) {
+	k, err := masterkey.Load(dir, create)
 	if err != nil {
-		return nil, fmt.Errorf("keys: master key: %w", err)
+		return nil, fmt.Errorf("keys: %w", err)
 	}
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("keys: master key: %w", err)
-	}
-	if err := checkPrivate(path, info); err != nil {
-		return nil, err
-	}
-	key, err := hex.DecodeString(strings.TrimSpace(string(data)))
-	if err != nil || len(key) != 32 {
-		return nil, fmt.Errorf("keys: %s is not a master key (64 hexadecimal characters)", path)
-	}
-	return key, nil
+	return k, nil
 }
 
-func seal(master []byte, id, secret string) (string, error) {
-	gcm, err := newGCM(master)
-	if err != nil {
-		return "", err
-	}
-	nonce := make([]byte, gcm.NonceSize())
-	rand.Read(nonce)
-	return base64.StdEncoding.EncodeToString(gcm.Seal(nonce, nonce, []byte(secret), []byte(id))), nil
+func seal(master *masterkey.Key, id, secret string) (string, error) {
+	return master.Seal(id, []byte(secret)), nil
 }
 
-func open(master []byte, id, sealed string) (string, error) {
-	gcm, err := newGCM(master)
+func open(master *masterkey.Key, id, sealed string) (string, error) {
+	plain, err := master.Open(id, sealed)
 	if err != nil {
-		return "", err
-	}
-	raw, err := base64.StdEncoding.DecodeString(sealed)
-	if err != nil || len(raw) < gcm.NonceSize() {
-		return "", fmt.Errorf("keys: the secret of %s is damaged", id)
-	}
-	plain, err := gcm.Open(nil, raw[:gcm.NonceSize()], raw[gcm.NonceSize():], []byte(id))
-	if err != nil {
-		return "", fmt.Errorf("keys: the secret of %s does not open with %s (was the master key replaced?)", id, MasterKeyFile)
+		return "", fmt.Errorf("keys: the secret of %s: %w", id, err)
 	}
 	return string(plain), nil
-}
-
-func newGCM(master []byte) (cipher.AEAD, error) {
-	block, err := aes.NewCipher(master)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
 }
 
 // newKeyID is "HK" and 18 characters of base32 (A-Z, 2-7): 20 characters

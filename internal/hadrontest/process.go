@@ -81,9 +81,15 @@ var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 // until it says where it listens. On an error the process is not running.
 // Start registers nothing with a test: the caller stops the process.
 func Start(bin string, args []string, timeout time.Duration) (*Process, error) {
+	return StartEnv(bin, args, nil, timeout)
+}
+
+// StartEnv is Start with env ("KEY=value") added to the process's
+// environment, winning over the inherited variables.
+func StartEnv(bin string, args, env []string, timeout time.Duration) (*Process, error) {
 	p := &Process{done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = WithoutPrefixes(os.Environ(), "HADRON_")
+	p.cmd.Env = append(WithoutPrefixes(os.Environ(), "HADRON_"), env...)
 	// The server's children may hold the pipe's write end after the server
 	// exits; an *os.File (not an io.Writer) keeps Wait from waiting for them.
 	pr, pw, err := os.Pipe()

@@ -141,9 +141,16 @@ type server struct {
 // must exit 0 within stopTimeout, unless the test has already stopped it.
 func startServer(t *testing.T, dataDir string, flags ...string) *server {
 	t.Helper()
+	return startServerEnv(t, dataDir, nil, flags...)
+}
+
+// startServerEnv is startServer with more environment variables for the
+// server process (AWS credentials for its own AWS calls, say).
+func startServerEnv(t *testing.T, dataDir string, env []string, flags ...string) *server {
+	t.Helper()
 	// Port 0: the kernel picks a free port and the server prints it.
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--cancel-grace", cancelGrace, "--auth", "none"}
-	p, err := hadrontest.Start(hadronBin, append(args, flags...), startTimeout) // later flags win
+	p, err := hadrontest.StartEnv(hadronBin, append(args, flags...), env, startTimeout) // later flags win
 	if err != nil {
 		t.Fatalf("server: %v", err)
 	}

@@ -2,22 +2,10 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// requireTerraform skips t without the terraform binary on PATH (the
-// server finds it there), or fails it when HADRON_E2E_REQUIRE=1.
-func requireTerraform(t *testing.T) {
-	t.Helper()
-	why := ""
-	if _, err := exec.LookPath("terraform"); err != nil {
-		why = "terraform is not on PATH"
-	}
-	missing(t, why)
-}
 
 type provisionedResourcesOut struct {
 	ProvisionedResources []struct {

@@ -5,11 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/runcreds"
+	"github.com/hadronhq/hadron/internal/secrets"
 )
 
 // Name is the engine's name in manifests and plans.
@@ -28,6 +33,17 @@ type Engine struct {
 	// Credentials, when set, gives each run its credentials endpoint
 	// (runcreds.Server); without it a run gets no credentials.
 	Credentials Credentials
+	// Secrets reads the values of the secrets a manifest's env names, at
+	// the start of each run; nil fails a run whose manifest names any.
+	Secrets SecretResolver
+}
+
+// SecretResolver reads the values of secret references for a run
+// (package secrets implements it).
+type SecretResolver interface {
+	// Resolve returns the values by variable name, or an error that names
+	// the variable and the reference but never a value.
+	Resolve(ctx context.Context, req secrets.Request) (map[string]string, error)
 }
 
 // Credentials gives a run the credentials CodeBuild gave a build.
@@ -41,19 +57,33 @@ var (
 	_ provision.Deprovisioner = (*Engine)(nil)
 )
 
-// spec is the engine's part of a stored plan.
+// spec is the engine's part of a stored plan. It holds the manifest's
+// secret references, never their values: those are read when the run
+// starts, so that a stored plan (and a retried or recovered deployment)
+// holds no secret, and a rotated secret is picked up by the next run.
 type spec struct {
 	// Commands are the manifest's provision (or deprovision) commands.
 	Commands []string `json:"commands,omitempty"`
+	// Variables, SecretsManager and ParameterStore are the manifest's env.
+	Variables      map[string]string `json:"variables,omitempty"`
+	SecretsManager map[string]string `json:"secretsManager,omitempty"`
+	ParameterStore map[string]string `json:"parameterStore,omitempty"`
+	// Image and Runtimes are not applied; the run says so in its log.
+	Image    string            `json:"image,omitempty"`
+	Runtimes map[string]string `json:"runtimes,omitempty"`
 }
 
-// Plan keeps the commands of the request's operation.
+// Plan keeps the commands of the request's operation and the manifest's
+// env, image and runtimes (the env applies to both phases, as a
+// buildspec's env applied to all of its phases).
 func (e *Engine) Plan(req provision.Request) (json.RawMessage, error) {
 	if req.Manifest == nil || len(req.Manifest.Templates) == 0 || req.Manifest.Templates[0].Settings == nil {
 		return nil, errors.New("a CodeBuild deployment needs a manifest with codebuild settings")
 	}
 	settings := req.Manifest.Templates[0].Settings
-	s := spec{Commands: settings.Provision}
+	s := spec{Commands: settings.Provision, Variables: settings.Env.Variables,
+		SecretsManager: settings.Env.SecretsManager, ParameterStore: settings.Env.ParameterStore,
+		Image: settings.Image, Runtimes: settings.Runtimes}
 	if req.Operation == provision.OperationDelete {
 		s.Commands = settings.Deprovision
 	}
@@ -93,6 +123,12 @@ func (e *Engine) DeprovisionUnfinished() bool { return true }
 // Run runs the plan's commands in run.Dir with the files and
 // proton-inputs.json. RESOURCE_ARN names the resource, as in CodeBuild.
 // CodeBuild commands report no provisioned resources.
+//
+// The secrets the manifest names are read first, with the run's CodeBuild
+// role: if one cannot be read, the run fails before any command runs,
+// with a message naming the variable and the secret (never a value).
+// Their values are given to the commands as variables and masked ("***")
+// in the log and in error messages.
 func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, error) {
 	var s spec
 	if len(run.Plan.Spec) > 0 {
@@ -107,6 +143,13 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 	if t := run.Plan.Target; t != nil && t.ARN != "" {
 		env = append(env, "RESOURCE_ARN="+t.ARN)
 	}
+	values, err := e.resolveSecrets(ctx, run, s)
+	if err != nil {
+		if run.Log != nil {
+			fmt.Fprintf(run.Log, "[hadron] %v\n", err)
+		}
+		return provision.Result{}, err
+	}
 	var mask []string
 	if e.Credentials != nil && run.Plan.Target != nil {
 		g, err := e.grant(ctx, run)
@@ -118,20 +161,79 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		mask = g.Mask()
 	}
 	res, err := Run(ctx, Job{
-		Dir:      run.Dir,
-		Files:    run.Files,
-		Inputs:   run.Plan.Inputs,
-		Commands: s.Commands,
-		Env:      env,
-		Mask:     mask,
-		Log:      run.Log,
-		Grace:    e.Grace,
-		OnStart:  e.OnStart,
+		Dir:       run.Dir,
+		Files:     run.Files,
+		Inputs:    run.Plan.Inputs,
+		Commands:  s.Commands,
+		Variables: s.Variables,
+		Secrets:   values,
+		Image:     s.Image,
+		Runtimes:  s.Runtimes,
+		Env:       env,
+		Mask:      mask,
+		Log:       run.Log,
+		Grace:     e.Grace,
+		OnStart:   e.OnStart,
 	})
 	if err != nil {
 		return provision.Result{}, err
 	}
+	maskOutputs(res.Outputs, values, run.Log)
 	return provision.Result{Outputs: res.Outputs}, nil
+}
+
+// maskOutputs replaces secret values inside outputs by "***", noting each
+// masked output in the log: outputs are shown by the API, where a secret's
+// value must never appear.
+func maskOutputs(outputs, secretValues map[string]string, log io.Writer) {
+	for _, k := range slices.Sorted(maps.Keys(outputs)) {
+		v := outputs[k]
+		for _, secret := range secretValues {
+			if secret != "" {
+				v = strings.ReplaceAll(v, secret, "***")
+			}
+		}
+		if v != outputs[k] {
+			outputs[k] = v
+			if log != nil {
+				fmt.Fprintf(log, "[hadron] output %s holds the value of a secret: it is kept with the value replaced by ***\n", k)
+			}
+		}
+	}
+}
+
+// resolveSecrets reads the values of the plan's secret references.
+func (e *Engine) resolveSecrets(ctx context.Context, run provision.Run, s spec) (map[string]string, error) {
+	var refs []secrets.Ref
+	for _, src := range []struct {
+		source string
+		m      map[string]string
+	}{{secrets.SourceSecretsManager, s.SecretsManager}, {secrets.SourceParameterStore, s.ParameterStore}} {
+		for _, v := range slices.Sorted(maps.Keys(src.m)) {
+			refs = append(refs, secrets.Ref{Variable: v, Source: src.source, ID: src.m[v]})
+		}
+	}
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	if e.Secrets == nil {
+		return nil, errors.New("the manifest's env names secrets, but this server cannot read secrets")
+	}
+	req := secrets.Request{DeploymentID: run.DeploymentID, Refs: refs}
+	if st := run.Plan.Settings; st != nil {
+		req.RoleARN = st.CodebuildRoleArn
+		if run.Plan.Target != nil && run.Plan.Target.Kind == provision.KindServicePipeline {
+			req.RoleARN = st.PipelineCodebuildRoleArn
+		}
+	}
+	values, err := e.Secrets.Resolve(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("reading the manifest's secrets: %w", context.Cause(ctx))
+		}
+		return nil, fmt.Errorf("reading the manifest's secrets, before any command ran: %w", err)
+	}
+	return values, nil
 }
 
 // grant gets the run its credentials, acting as the role CodeBuild ran the
