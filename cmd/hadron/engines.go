@@ -7,6 +7,7 @@ import (
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
+	"github.com/hadronhq/hadron/internal/provision/sandbox"
 	"github.com/hadronhq/hadron/internal/provision/terraform"
 	"github.com/hadronhq/hadron/internal/runcreds"
 	"github.com/hadronhq/hadron/internal/secrets"
@@ -30,20 +31,23 @@ type engineConfig struct {
 	awsEndpoint string
 	// credentials gives each CodeBuild run its credentials endpoint.
 	credentials *runcreds.Server
+	// isolation confines CodeBuild runs (serve's --isolation); nil: off.
+	isolation *sandbox.Policy
 }
 
 // engines returns the provisioning engines this server runs, one
 // registration each (see package provision for adding one).
 func engines(c engineConfig) *provision.Registry {
 	r := provision.NewRegistry()
-	r.Register(codebuild.Name, &codebuild.Engine{Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Secrets: c.secrets})
+	r.Register(codebuild.Name, &codebuild.Engine{Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Secrets: c.secrets, Isolation: c.isolation})
 	r.Register(customermanaged.Name, customermanaged.Engine{})
 	stateDir, err := filepath.Abs(filepath.Join(c.dataDir, "terraform-state"))
 	if err != nil {
 		stateDir = filepath.Join(c.dataDir, "terraform-state")
 	}
-	// Terraform runs as a CodeBuild job would have: the same environment and credentials.
-	r.Register(terraform.Name, &terraform.Engine{StateDir: stateDir, Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials)})
+	// Terraform runs as a CodeBuild job would have: the same environment,
+	// credentials and isolation (local-exec provisioners run commands).
+	r.Register(terraform.Name, &terraform.Engine{StateDir: stateDir, Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Isolation: c.isolation})
 	return r
 }
 

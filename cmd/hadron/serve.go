@@ -23,10 +23,13 @@ import (
 
 	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/awsaccess"
+	"github.com/hadronhq/hadron/internal/connguard"
 	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/provision/sandbox"
 	"github.com/hadronhq/hadron/internal/runcreds"
 	"github.com/hadronhq/hadron/internal/secrets"
 	"github.com/hadronhq/hadron/internal/server"
+	"golang.org/x/sys/unix"
 )
 
 // Defaults of hadron serve.
@@ -58,6 +61,8 @@ type serveCommand struct {
 	burst       int
 	regions     []string
 	keysDir     string
+	isolation   sandbox.Config
+	maxPending  int
 	// aws is how Hadron reaches AWS for its own work (CloudFormation
 	// stacks, roles assumed for runs, secrets); unset: no AWS access.
 	aws awsaccess.Config
@@ -105,6 +110,22 @@ func (c *serveCommand) ParseFlags(args []string) error {
 		lease = s
 		return nil
 	})
+	isolation := env("HADRON_ISOLATION", string(sandbox.BestEffort))
+	fs.Func("isolation", "how provisioning commands are confined: strict refuses to start unless every protection is in force, best-effort uses what this machine permits and says what is missing, off runs them with the server's own reach (HADRON_ISOLATION; default best-effort)", func(s string) error {
+		isolation = s
+		return nil
+	})
+	fs.StringVar(&c.isolation.RunAs, "run-as", env("HADRON_RUN_AS", ""), "user provisioning commands run as when the server runs as root; it must exist (HADRON_RUN_AS; default "+sandbox.DefaultRunAs+" if it exists, else the server's user without its capabilities, with a warning; --isolation strict requires a user)")
+	limits := env("HADRON_RUN_LIMITS", "")
+	fs.Func("run-limits", "rlimits of each provisioning run, comma-separated: nofile=N, nproc=N (per run-as user), fsize=BYTES, as=BYTES, cpu=SECONDS (HADRON_RUN_LIMITS; defaults nofile="+strconv.Itoa(sandbox.DefaultOpenFiles)+",nproc="+strconv.Itoa(sandbox.DefaultProcesses)+",fsize=8G, no memory or CPU limit)", func(s string) error {
+		limits = s
+		return nil
+	})
+	maxPending := env("HADRON_MAX_PENDING_CONNECTIONS", strconv.Itoa(connguard.DefaultMaxPending))
+	fs.Func("max-pending-connections", "connections held at once for clients that have not completed a request; past it the oldest is closed (HADRON_MAX_PENDING_CONNECTIONS; default "+strconv.Itoa(connguard.DefaultMaxPending)+")", func(s string) error {
+		maxPending = s
+		return nil
+	})
 	fs.StringVar(&c.aws.Region, "aws-region", env("HADRON_AWS_REGION", ""), "region of Hadron's own AWS calls (CloudFormation stacks, roles assumed for runs, secrets), with the server's default AWS credential chain; unset (and no --aws-endpoint-url): Hadron makes no AWS calls (HADRON_AWS_REGION)")
 	fs.StringVar(&c.aws.EndpointURL, "aws-endpoint-url", env("HADRON_AWS_ENDPOINT_URL", ""), "endpoint of every AWS service Hadron calls, for a private endpoint or a local stand-in (HADRON_AWS_ENDPOINT_URL)")
 	fs.StringVar(&c.logLevel, "log-level", env("HADRON_LOG_LEVEL", "info"), "debug, info, warn or error (HADRON_LOG_LEVEL)")
@@ -149,6 +170,16 @@ func (c *serveCommand) ParseFlags(args []string) error {
 		c.bundleDir = filepath.Join(c.dataDir, "bundles")
 	}
 	c.keysDir = cmp.Or(c.keysDir, c.dataDir)
+	if c.maxPending, err = strconv.Atoi(maxPending); err != nil || c.maxPending < 1 {
+		return fmt.Errorf("serve: --max-pending-connections %q is not a positive number", maxPending)
+	}
+	if c.isolation.Mode, err = sandbox.ParseMode(isolation); err != nil {
+		return fmt.Errorf("serve: --%w", err)
+	}
+	if c.isolation.Limits, err = sandbox.ParseLimits(limits); err != nil {
+		return fmt.Errorf("serve: --run-limits: %w", err)
+	}
+	c.isolation.Protect = []string{c.dataDir, c.keysDir, c.bundleDir}
 	return nil
 }
 
@@ -164,6 +195,10 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
+	}
+	isolation, err := c.isolate(logger)
+	if err != nil {
+		return err
 	}
 	// With SQLite this process must own the database; with PostgreSQL other
 	// nodes share it by design (and may share the data directory too: work
@@ -225,7 +260,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		AccountID: c.accountID,
 		Workers:   c.workers,
 		Engines: engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, region: runRegion,
-			awsEndpoint: c.aws.EndpointURL, credentials: creds, secrets: resolver, dataDir: c.dataDir}),
+			awsEndpoint: c.aws.EndpointURL, credentials: creds, secrets: resolver, isolation: isolation, dataDir: c.dataDir}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
 		Store:       st,
@@ -253,9 +288,12 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	fmt.Fprintf(os.Stderr, "hadron %s listening on %s\n  data:    %s (%s)\n  bundles: %s (source s3 {bucket, key} is read from %s/<bucket>/<key>)\n  try:     aws proton list-environments --endpoint-url %s --region %s\n",
 		version, endpoint, abs, database, absBundles, absBundles, endpoint, c.region)
 
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	// Bounds on clients that have not completed (so not authenticated) a
+	// request: read deadlines, and at most maxPending such connections.
+	guard := &connguard.Guard{Max: c.maxPending}
+	httpSrv := guard.Server(srv)
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
+	go func() { errc <- httpSrv.Serve(guard.Listener(ln)) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -288,17 +326,9 @@ func (c *serveCommand) authenticator(logger *slog.Logger, sessions *auth.Session
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	if created {
-		abs, _ := filepath.Abs(c.keysDir)
-		fmt.Fprintf(os.Stderr, `hadron: created an administrator access key. Its secret is shown only now (it is stored
-encrypted in %s). Configure the AWS CLI with it:
-
-  aws configure set aws_access_key_id %s
-  aws configure set aws_secret_access_key %s
-  aws configure set region %s
-
-More keys, with policies: hadron keys create --data-dir %s --allow 'proton:Get*' ...
-
-`, filepath.Join(abs, auth.KeysFile), nk.AccessKeyID, nk.SecretAccessKey, c.region, c.keysDir)
+		if err := c.announceFirstKey(nk.AccessKeyID, nk.SecretAccessKey); err != nil {
+			return nil, err
+		}
 	}
 	keys, err := auth.OpenKeyring(c.keysDir, logger)
 	if err != nil {
@@ -309,6 +339,88 @@ More keys, with policies: hadron keys create --data-dir %s --allow 'proton:Get*'
 	}
 	logger.Info("authentication: SigV4", "keys", keys.Len(), "throttle_rate", c.rate, "throttle_burst", c.burst, "signing_regions", cmp.Or(strings.Join(c.regions, ","), "any"))
 	return auth.New(auth.Config{Keys: keys, Sessions: sessions, Regions: c.regions, Rate: c.rate, Burst: c.burst}), nil
+}
+
+// AdminKeyFile, in the keys directory, holds the first administrator key
+// when the server's standard error is not a terminal.
+const AdminKeyFile = "admin-key.txt"
+
+// announceFirstKey hands the administrator key created at first start to the
+// operator: on a terminal it is printed; otherwise (a log file, a journal,
+// a CI capture, which keep it for anyone who reads them) it is written to
+// a file only the server's user can read, and only that file's path is
+// printed.
+func (c *serveCommand) announceFirstKey(id, secret string) error {
+	abs, _ := filepath.Abs(c.keysDir)
+	lines := fmt.Sprintf(`  aws configure set aws_access_key_id %s
+  aws configure set aws_secret_access_key %s
+  aws configure set region %s
+`, id, secret, c.region)
+	more := fmt.Sprintf("More keys, with policies: hadron keys create --data-dir %s --allow 'proton:Get*' ...\n", c.keysDir)
+	if isTerminal(os.Stderr) {
+		fmt.Fprintf(os.Stderr, "hadron: created an administrator access key. Its secret is shown only now (it is stored\nencrypted in %s). Configure the AWS CLI with it:\n\n%s\n%s\n", filepath.Join(abs, auth.KeysFile), lines, more)
+		return nil
+	}
+	path := filepath.Join(abs, AdminKeyFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err == nil {
+		err = f.Chmod(0o600) // a file left from an earlier data directory
+		if _, werr := fmt.Fprintf(f, "# The administrator access key hadron serve created on its first start.\n# Configure the AWS CLI with it, then delete this file.\n%s", lines); err == nil {
+			err = werr
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("serve: write the administrator key: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "hadron: created an administrator access key. Standard error is not a terminal, so its secret\nis not shown: it is in %s (readable by this user only). Configure the AWS\nCLI with the lines in it, then delete the file.\n%s\n", path, more)
+	return nil
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// isolate applies --isolation: it confines provisioning runs (package
+// sandbox) and logs which protections are in force; in strict mode a
+// missing one stops the server. It returns the Policy of the runs (nil:
+// isolation off).
+func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, error) {
+	policy, st, err := sandbox.Setup(c.isolation)
+	for _, m := range st.Mechanisms {
+		if m.On {
+			logger.Info("isolation: "+m.Name+" on", "detail", m.Detail)
+		} else {
+			logger.Warn("isolation: "+m.Name+" OFF", "detail", m.Detail)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	if policy == nil || policy.UID < 0 {
+		// Nobody else needs to pass: the directory is the server's alone.
+		if err := os.Chmod(c.dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("serve: %w", err)
+		}
+		return policy, nil
+	}
+	// The run's user must pass through the data directory to its work
+	// directory (commands use absolute paths), without listing or reading
+	// anything on the way: everything in it is 0600 or 0700.
+	work := filepath.Join(c.dataDir, "work")
+	if err := os.MkdirAll(work, 0o711); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	for _, dir := range []string{c.dataDir, work} {
+		if err := os.Chmod(dir, 0o711); err != nil {
+			return nil, fmt.Errorf("serve: %w", err)
+		}
+	}
+	return policy, nil
 }
 
 // redactURL is a database URL fit for a log: without its password.

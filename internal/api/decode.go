@@ -119,6 +119,10 @@ func Decode(operation string, body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
+	// encoding/json would store each invalid byte as U+FFFD; AWS refuses them.
+	if !utf8.Valid(body) {
+		return &SerializationError{Message: fmt.Sprintf("the request body is not valid UTF-8 (invalid byte at offset %d)", invalidUTF8At(body))}
+	}
 	doc, err := parse(body)
 	if err != nil {
 		return err
@@ -145,6 +149,19 @@ func Decode(operation string, body []byte, v any) error {
 		return fmt.Errorf("decode %s into %T: %w", operation, v, err)
 	}
 	return nil
+}
+
+// invalidUTF8At is the offset of the first byte of body that is not part of
+// valid UTF-8.
+func invalidUTF8At(body []byte) int {
+	for i := 0; i < len(body); {
+		r, n := utf8.DecodeRune(body[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // parse decodes one JSON value, numbers kept as json.Number.

@@ -145,6 +145,11 @@ func TestDecodeRejectsBodiesOfTheWrongJSONTypes(t *testing.T) {
 			`"deletePipelineProvisioningRepository": expected boolean, got number 1`},
 		{"depth bomb", "ListEnvironments", `{"x":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`,
 			"nests deeper than 64 levels"},
+		{"invalid UTF-8 in a string", "CreateEnvironment", "{\"name\":\"dev\",\"templateName\":\"t\",\"templateMajorVersion\":\"1\",\"spec\":\"a\xffb\"}",
+			"not valid UTF-8 (invalid byte at offset 69)"},
+		{"truncated UTF-8 sequence in a member name", "ListEnvironments", "{\"max\xe2\x82Results\":1}", "not valid UTF-8 (invalid byte at offset 5)"},
+		{"overlong encoding", "ListEnvironments", "{\"nextToken\":\"\xc0\xaf\"}", "not valid UTF-8"},
+		{"UTF-16 surrogate encoded in UTF-8", "ListEnvironments", "{\"nextToken\":\"\xed\xa0\x80\"}", "not valid UTF-8"},
 		{"type error after a violation", "CreateEnvironment", `{"name":"bad name!","spec":5}`, `"spec": expected string`},
 	}
 	for _, tt := range tests {

@@ -153,10 +153,13 @@ func addKey(doc *keysDoc, master *masterkey.Key, p Policy, description string) (
 // List returns the keys, secrets sealed, in order of creation.
 func (s *Store) List() ([]Key, error) {
 	doc, err := readKeys(filepath.Join(s.Dir, KeysFile))
-	if errors.Is(err, fs.ErrNotExist) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("list keys: %w", err)
 	}
-	return doc.Keys, err
+	return doc.Keys, nil
 }
 
 // SetDisabled disables or enables a key.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Proton's bundle quotas. The 2023 user guide gave 5 MB, 50 KB and 200 KB; the
@@ -111,7 +112,9 @@ func Read(bundleDir, bucket, key string) ([]byte, error) {
 		return nil, &Error{Message: fmt.Sprintf("template bundle %s: bundle directory %s: %v", where, bundleDir, unwrapPathError(err)), err: err}
 	}
 	defer root.Close()
-	f, err := root.Open(r.rel)
+	// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	// writer forever. A regular file reads the same either way.
+	f, err := root.OpenFile(r.rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &Error{Message: fmt.Sprintf("template bundle %s not found: no file at %s", where, p), err: err}
 	}
@@ -123,6 +126,8 @@ func Read(bundleDir, bucket, key string) ([]byte, error) {
 		switch {
 		case st.IsDir():
 			return nil, errorf("template bundle %s: %s is a directory, not a bundle file", where, p)
+		case !st.Mode().IsRegular():
+			return nil, errorf("template bundle %s: %s is not a regular file (%s), not a bundle file", where, p, fileKind(st.Mode()))
 		case st.Size() > MaxBundleBytes:
 			return nil, errorf("template bundle %s is %d bytes, over the %s bundle limit", where, st.Size(), sizeText(MaxBundleBytes))
 		}
@@ -137,6 +142,21 @@ func Read(bundleDir, bucket, key string) ([]byte, error) {
 		return nil, errorf("template bundle %s is over the %s bundle limit", where, sizeText(MaxBundleBytes))
 	}
 	return data, nil
+}
+
+// fileKind names a non-regular file's type for a message.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "type " + m.Type().String()
 }
 
 // unwrapPathError drops the operation and path of a *fs.PathError, which the

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -29,6 +30,10 @@ func bundleDir(t *testing.T) (dir, outside string) {
 	}
 	write(filepath.Join(dir, "bucket", "env", "v1.tgz"), []byte("tarball"))
 	write(filepath.Join(outside, "secret.tgz"), []byte("secret"))
+	// A FIFO with no writer: opened plainly, it would block Read forever.
+	if err := syscall.Mkfifo(filepath.Join(dir, "bucket", "fifo.tgz"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	big, err := os.Create(filepath.Join(dir, "bucket", "big.tgz"))
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +91,7 @@ func TestReadRefusesWhatIsNotABundleInTheDirectory(t *testing.T) {
 		{"empty key", "bucket", "", "the key is empty"},
 		{"symlink escaping", "bucket", "escape/secret.tgz", "outside the bundle directory"},
 		{"directory", "bucket", "env", "is a directory, not a bundle file"},
+		{"named pipe", "bucket", "fifo.tgz", "fifo.tgz is not a regular file (a named pipe), not a bundle file"},
 		{"over the bundle limit", "bucket", "big.tgz", fmt.Sprintf("template bundle s3://bucket/big.tgz is %d bytes, over the 10 MB bundle limit", MaxBundleBytes+1)},
 	}
 	for _, tt := range tests {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -104,32 +104,29 @@ func (s *server) publishNetwork(t *testing.T) {
 	}, nil)
 }
 
-// createSleeper creates an environment whose provisioning starts `sleep 300`
-// and waits; it returns the deployment's id once the pids of the command's
-// shell and of the sleep are known.
+// createSleeper creates an environment whose provisioning starts `sleep
+// 300.<tag>` and waits; it returns the deployment's id once the pids of the
+// sleep and of the script's shell (its parent) are known. The run is
+// isolated (its own PID namespace, nothing written outside its work
+// directory), so the test finds them in the host's /proc by the tag.
 func (s *server) createSleeper(t *testing.T, name string) (id string, pids []int) {
 	t.Helper()
-	pidFile := filepath.Join(t.TempDir(), "pids")
+	tag := strconv.FormatInt(time.Now().UnixNano(), 10)
 	var out environmentOut
 	s.mustCall(t, "CreateEnvironment", map[string]string{
 		"name": name, "templateName": "network", "templateMajorVersion": "1", "codebuildRoleArn": codebuildArn,
-		"spec": fmt.Sprintf("proton: EnvironmentSpec\nspec:\n  pid_file: %s\n", pidFile),
+		"spec": fmt.Sprintf("proton: EnvironmentSpec\nspec:\n  sleep_tag: \"%s\"\n", tag),
 	}, &out)
 	id = out.Environment.LastAttemptedDeploymentID
-	eventually(t, deployTimeout, "the provisioning command to write "+pidFile, func() (bool, string) {
-		b, err := os.ReadFile(pidFile)
-		if err != nil {
-			return false, fmt.Sprintf("%v; deployment log:\n%s", err, s.deploymentLog(id))
+	s.waitDeploymentLog(t, id, "provision: sleeping")
+	arg := "300." + tag
+	eventually(t, deployTimeout, "the process `sleep "+arg+"`", func() (bool, string) {
+		sleeper := processWithArg(arg)
+		if sleeper == 0 {
+			return false, "no such process; deployment log:\n" + s.deploymentLog(id)
 		}
-		pids = pids[:0]
-		for _, f := range strings.Fields(string(b)) {
-			pid, err := strconv.Atoi(f)
-			if err != nil || pid <= 1 {
-				t.Fatalf("%s holds %q, want two pids", pidFile, b)
-			}
-			pids = append(pids, pid)
-		}
-		return len(pids) == 2, string(b)
+		pids = []int{parentPid(sleeper), sleeper}
+		return pids[0] > 1, fmt.Sprintf("pids %v", pids)
 	})
 	for _, pid := range pids {
 		if processGone(pid) {
@@ -137,6 +134,36 @@ func (s *server) createSleeper(t *testing.T, name string) (id string, pids []int
 		}
 	}
 	return id, pids
+}
+
+// processWithArg returns the pid of a process, in the host's /proc, one of
+// whose arguments is arg; 0 if there is none.
+func processWithArg(arg string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && slices.Contains(strings.Split(string(cmdline), "\x00"), arg) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// parentPid returns the parent of pid as the host's /proc sees it; 0 if it
+// cannot be read.
+func parentPid(pid int) int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "PPid:"); ok {
+			ppid, _ := strconv.Atoi(strings.TrimSpace(v))
+			return ppid
+		}
+	}
+	return 0
 }
 
 // waitDeploymentEnded waits until the deployment is neither IN_PROGRESS nor

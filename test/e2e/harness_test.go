@@ -149,6 +149,9 @@ func startServer(t *testing.T, dataDir string, flags ...string) *server {
 func startServerEnv(t *testing.T, dataDir string, env []string, flags ...string) *server {
 	t.Helper()
 	// Port 0: the kernel picks a free port and the server prints it.
+	// Isolation is the default (best effort): the tests' commands write
+	// only in their work directory and report through the deployment's
+	// log and outputs.
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--cancel-grace", cancelGrace, "--auth", "none"}
 	p, err := hadrontest.StartEnv(hadronBin, append(args, flags...), env, startTimeout) // later flags win
 	if err != nil {

@@ -1,22 +1,28 @@
 package e2e
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // TestCLITwoServicesInOneEnvironment pins that two services deploy into the
 // same environment at once: their instances' deployments run side by side
-// on the server's workers (four by default). Each instance's command leaves
-// a mark in a shared rendezvous directory and waits until an instance of the
-// other service has left one, so both services reach ACTIVE only if their
-// instances really ran at the same time.
+// on the server's workers (four by default). Each instance's command calls
+// the test's rendezvous (an HTTP server on loopback: isolated runs share no
+// directory) and waits until an instance of the other service has called,
+// so both services reach ACTIVE only if their instances really ran at the
+// same time.
 func TestCLITwoServicesInOneEnvironment(t *testing.T) {
 	t.Parallel()
 	requireAWS(t)
 	s := startServer(t, t.TempDir())
 	s.serviceFixture(t, "shared")
-	rendezvous := "rendezvous: " + t.TempDir()
+	rendezvous := "rendezvous: " + startRendezvous(t)
 
 	for _, svc := range []string{"orders", "payments"} {
 		spec := serviceSpec([]string{"stages: 1"}, inst(svc+"-a", "shared", rendezvous), inst(svc+"-b", "shared", rendezvous))
@@ -53,4 +59,54 @@ func TestCLITwoServicesInOneEnvironment(t *testing.T) {
 			t.Errorf("the pipeline of %s saw the instances %q, want its own two only", svc, got)
 		}
 	}
+}
+
+// startRendezvous serves GET /?who=<service>.<instance> on loopback: the
+// answer, the instances of other services that have called so far, comes
+// once there is at least one, or 408 after 30 s. It returns the URL.
+func startRendezvous(t *testing.T) string {
+	t.Helper()
+	var (
+		mu      sync.Mutex
+		arrived []string
+		changed = make(chan struct{})
+	)
+	others := func(service string) []string {
+		var o []string
+		for _, w := range arrived {
+			if !strings.HasPrefix(w, service+".") {
+				o = append(o, w)
+			}
+		}
+		return o
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who := r.URL.Query().Get("who")
+		service, _, _ := strings.Cut(who, ".")
+		mu.Lock()
+		arrived = append(arrived, who)
+		close(changed)
+		changed = make(chan struct{})
+		mu.Unlock()
+		timeout := time.After(30 * time.Second)
+		for {
+			mu.Lock()
+			o, wait := others(service), changed
+			mu.Unlock()
+			if len(o) > 0 {
+				fmt.Fprint(w, strings.Join(o, " "))
+				return
+			}
+			select {
+			case <-wait:
+			case <-timeout:
+				http.Error(w, "nobody of another service came", http.StatusRequestTimeout)
+				return
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/"
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/hadronhq/hadron/internal/provision/sandbox"
 )
 
 // BenchmarkRunTrivialCommand measures one Run of `true`: directory setup,
@@ -39,6 +42,48 @@ func BenchmarkShellBaseline(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRunIsolation measures what isolation costs a command's start:
+// each iteration runs `true` once without isolation and once with this
+// machine's policy (sandbox.Setup, best effort), alternating so that both
+// see the same load. start-p50/p99 is the time from Run's call to the
+// shell having started (the supervisor's re-exec, and for the isolated
+// run its namespaces, chown, rlimits and Landlock); run-p50/p99 is the
+// whole Run.
+func BenchmarkRunIsolation(b *testing.B) {
+	h := newHostileData(b)
+	b.Logf("%s", h.status)
+	var start, total [2][]time.Duration // [0] off, [1] on
+	for i := 0; b.Loop(); i++ {
+		for mode, policy := range []*sandbox.Policy{nil, h.policy} {
+			begin := time.Now()
+			job, _ := h.job("true")
+			job.Log = nil
+			job.Isolation = policy
+			job.OnStart = func(int) { start[mode] = append(start[mode], time.Since(begin)) }
+			if _, err := Run(context.Background(), job); err != nil {
+				b.Fatal(err)
+			}
+			total[mode] = append(total[mode], time.Since(begin))
+		}
+	}
+	for mode, name := range []string{"off", "on"} {
+		for what, d := range map[string][]time.Duration{"start": start[mode], "run": total[mode]} {
+			slices.Sort(d)
+			b.ReportMetric(float64(percentile(d, 50).Microseconds()), what+"-p50-µs-"+name)
+			b.ReportMetric(float64(percentile(d, 99).Microseconds()), what+"-p99-µs-"+name)
+		}
+	}
+}
+
+// percentile is the p-th percentile of sorted durations (nearest rank).
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	return sorted[max(i-1, 0)]
 }
 
 // BenchmarkRunFiveCommands measures one Run of five trivial commands: with

@@ -41,6 +41,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hadronhq/hadron/internal/provision/sandbox"
 )
 
 const (
@@ -126,6 +128,9 @@ type Job struct {
 	// run), on Run's goroutine; it must return quickly, since a cancel
 	// waits for it.
 	OnStart func(pid int)
+	// Isolation confines the commands (isolation.go); nil runs them with
+	// the server's own reach.
+	Isolation *sandbox.Policy
 }
 
 // Result is what a successful run produced.
@@ -199,16 +204,14 @@ func (r *run) phase(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The script lives outside the working directory, which is the user's.
-	scriptDir, err := os.MkdirTemp("", "hadron-codebuild-")
+	// The script is handed to the supervisor as a sealed in-memory file,
+	// never a file on disk: an isolated run sees only its working directory
+	// (which is the user's, so the script cannot live there either).
+	script, err := scriptFile(phaseScript(sh, token, r.job.Commands))
 	if err != nil {
-		return fmt.Errorf("script directory: %w", err)
+		return err
 	}
-	defer os.RemoveAll(scriptDir)
-	script := filepath.Join(scriptDir, "phase.sh")
-	if err := os.WriteFile(script, []byte(phaseScript(sh, token, r.job.Commands)), 0o600); err != nil {
-		return fmt.Errorf("write phase script: %w", err)
-	}
+	defer script.Close()
 	plural := "s"
 	if n == 1 {
 		plural = ""
@@ -227,17 +230,18 @@ func (r *run) phase(ctx context.Context) error {
 	}
 	sup := &exec.Cmd{
 		Path:       selfExe,
-		Args:       []string{os.Args[0], supervisorArg, sh.path, script},
+		Args:       []string{os.Args[0], supervisorArg, sh.path},
 		Dir:        r.job.Dir,
 		Env:        append(slices.Clip(r.env), supervisorEnv+"="+strconv.Itoa(os.Getpid())),
 		Stdout:     outW,
 		Stderr:     outW,
-		ExtraFiles: []*os.File{statusW}, // fd 3, statusFD
+		ExtraFiles: []*os.File{statusW, script}, // fd 3 statusFD, fd 4 scriptFD
 		SysProcAttr: &syscall.SysProcAttr{
 			Setpgid:   true, // the supervisor leads a group of its own: pgid == its pid
 			Pdeathsig: parentDeathSignal,
 		},
 	}
+	isolate(sup, r.job.Isolation)
 	// No runtime.LockOSThread here although Pdeathsig fires when the
 	// forking thread exits, not the process: the supervisor checks getppid
 	// on that signal and ignores it while this process lives.
@@ -316,9 +320,10 @@ wait:
 				break wait
 			default:
 			}
-			if prog.allDone(n) {
-				continue // the last command has exited: the run has finished
-			}
+			// Even if the markers say the last command has ended: the
+			// run can write markers (it may read its script's token), and
+			// must not make itself immune to a cancel. A run that really
+			// had finished still ends as a success (allDone below).
 			canceled = true
 			r.log.notef("cancel requested: sending SIGTERM to process group")
 			// Before the shell is up the supervisor would swallow the
@@ -466,8 +471,8 @@ func commandEnv(job Job) ([]string, error) {
 		switch {
 		case k == "" || strings.ContainsAny(k, "=\x00"):
 			return fmt.Errorf("environment entry %q: want KEY=value", kv)
-		case k == supervisorEnv:
-			return fmt.Errorf("environment entry %q: %s is reserved", kv, supervisorEnv)
+		case k == supervisorEnv || k == sandbox.EnvVar:
+			return fmt.Errorf("environment entry %q: %s is reserved", kv, k)
 		}
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/provision"
+	"github.com/hadronhq/hadron/internal/provision/sandbox"
 	"github.com/hadronhq/hadron/internal/runcreds"
 	"github.com/hadronhq/hadron/internal/secrets"
 )
@@ -36,6 +37,9 @@ type Engine struct {
 	// Secrets reads the values of the secrets a manifest's env names, at
 	// the start of each run; nil fails a run whose manifest names any.
 	Secrets SecretResolver
+	// Isolation confines every run's commands (see Job.Isolation); nil
+	// runs them with the server's own reach.
+	Isolation *sandbox.Policy
 }
 
 // SecretResolver reads the values of secret references for a run
@@ -174,6 +178,7 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		Log:       run.Log,
 		Grace:     e.Grace,
 		OnStart:   e.OnStart,
+		Isolation: e.Isolation,
 	})
 	if err != nil {
 		return provision.Result{}, err

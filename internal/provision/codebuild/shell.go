@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // One shell per phase, as CodeBuild's buildspec 0.2 ran a phase.
@@ -25,7 +28,13 @@ import (
 // duplicate of the output pipe kept on a descriptor of its own (so a
 // command's `exec >file` does not divert it). The markers travel in the
 // same pipe as the output, so Run knows exactly which output belongs to
-// which command; the token is random per run, so no output can forge one.
+// which command; the token is random per run, so no other run's output
+// and no output a command merely passes on (a log, a file) can forge one.
+// The run itself can learn its token (its shell reads the script): forged
+// markers can only misreport its own commands (which one failed, or a
+// success its shell then contradicts) and so its own deployment's status;
+// an index past the last command is ignored, and a cancel does not trust
+// the markers (phase).
 // The pump takes the markers out of the stream before anything is logged.
 
 const (
@@ -70,6 +79,9 @@ func newToken() (string, error) {
 func phaseScript(sh shell, token string, commands []string) string {
 	var b strings.Builder
 	b.WriteString("# Written by Hadron: a phase's commands, run in order in this one shell.\n")
+	// The shell reads this script through a descriptor of its own; the
+	// commands have no use for the one it was handed on.
+	fmt.Fprintf(&b, "exec %d<&-\n", shellScriptFD)
 	fmt.Fprintf(&b, "exec %d>&1\n", sh.markerFD)
 	// `command` bypasses any function a user's command defines with the same
 	// name as the builtins the script relies on.
@@ -241,4 +253,26 @@ next:
 		i++
 	}
 	return out
+}
+
+// scriptFile returns a sealed in-memory file (memfd) holding script, to be
+// handed to the supervisor as scriptFD. Nothing on disk: an isolated run
+// reaches no directory but its own, and the working directory is the
+// user's. The seals keep anyone holding a descriptor from changing it.
+func scriptFile(script string) (*os.File, error) {
+	fd, err := unix.MemfdCreate("hadron-phase-script", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("phase script: memfd_create: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "phase-script")
+	if _, err := f.WriteString(script); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("phase script: write: %w", err)
+	}
+	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("phase script: seal: %w", err)
+	}
+	return f, nil
 }

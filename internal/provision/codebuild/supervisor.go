@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/hadronhq/hadron/internal/provision/sandbox"
 )
 
 // The supervisor: why every command runs under a re-exec of our own binary.
@@ -25,6 +27,13 @@ import (
 // group, with Pdeathsig set to parentDeathSignal (catchable). The supervisor
 // starts the phase's shell on its script (shell.go) inside its own group and
 // waits for it:
+//
+//   - The script comes as a sealed in-memory file on scriptFD, never a path:
+//     the supervisor holds it before it confines itself, and hands it to the
+//     shell as fd shellScriptFD, which the shell opens as
+//     /proc/self/fd/shellScriptFD (no size limit, unlike `sh -c script`,
+//     and not in the shell's world-readable command line). The run can read
+//     its own script, marker token included: see markers in shell.go.
 //
 //   - On parentDeathSignal it checks getppid: if the server is gone it
 //     SIGKILLs its whole group (itself included). If getppid is unchanged the
@@ -44,6 +53,9 @@ import (
 //     the shell (a SIGTERM sent earlier would be swallowed by the supervisor).
 //   - It forwards the shell's status faithfully: the same exit code, or death
 //     by the same signal (re-raised with the default action).
+//   - Under isolation it confines itself just before it starts the shell,
+//     and may be PID 1 of the run's own PID namespace: isolation.go says
+//     what changes then.
 
 const (
 	// supervisorArg, as argv[1], marks a supervisor process together with
@@ -58,6 +70,11 @@ const (
 	parentDeathSignal = syscall.SIGUSR1
 	// statusFD is the supervisor's end of the pipe that carries the shell's pid.
 	statusFD = 3
+	// scriptFD is the supervisor's descriptor of the phase script (scriptFile).
+	scriptFD = 4
+	// shellScriptFD is the shell's descriptor of the phase script; the
+	// script's first line closes it.
+	shellScriptFD = 3
 	// selfExe names the running binary even if its file was replaced or
 	// deleted since (an upgrade in place): the kernel resolves it in the
 	// child at execve, where it still names the server's own image.
@@ -75,21 +92,21 @@ var supervisorReady atomic.Bool
 // process MaybeSupervise runs the supervisor and exits with the command's
 // status, and it never returns. In any other process it returns at once.
 func MaybeSupervise() {
-	if len(os.Args) == 4 && os.Args[1] == supervisorArg {
+	if len(os.Args) == 3 && os.Args[1] == supervisorArg {
 		if parent, ok := os.LookupEnv(supervisorEnv); ok {
 			// syscall.Exit, not os.Exit: the supervisor has nothing to
 			// flush, and os.Exit's hooks cost time (the race detector
 			// sleeps a second at exit) or print noise (coverage).
-			syscall.Exit(supervise(parent, os.Args[2], os.Args[3]))
+			syscall.Exit(supervise(parent, os.Args[2]))
 		}
 	}
 	supervisorReady.Store(true)
 }
 
-// supervise runs `shellPath script` as described at the top of this file
+// supervise runs the script of scriptFD in shellPath as described at the top of this file
 // and returns the exit code for the supervisor, unless it dies of the
 // shell's signal first.
-func supervise(parent, shellPath, script string) int {
+func supervise(parent, shellPath string) int {
 	ppid, err := strconv.Atoi(parent)
 	if err != nil || syscall.Getpgrp() != os.Getpid() {
 		// Killing "our group" below would hit somebody else's processes.
@@ -100,22 +117,37 @@ func supervise(parent, shellPath, script string) int {
 	// for the shell's background processes to close it.
 	syscall.CloseOnExec(statusFD)
 	status := os.NewFile(statusFD, "status")
+	// Taken before the sandbox: the script's file is nowhere the run may open.
+	syscall.CloseOnExec(scriptFD)
+	script := os.NewFile(scriptFD, "script")
 
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, parentDeathSignal, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-	if os.Getppid() != ppid {
+	watchParent(ppid)
+	if parentGone(ppid) {
 		killGroup() // the server died before our death signal was armed
 	}
+	// Isolation (isolation.go): confine this process, which the shell
+	// inherits, just before the shell starts.
+	sb, err := enterSandbox()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "[hadron] cannot isolate the command: %v\n", err)
+		return 126
+	}
+	attr, sbEnv := shellAttr(sb)
 
-	sh := exec.Command(shellPath, script)
+	sh := exec.Command(shellPath, "/proc/self/fd/"+strconv.Itoa(shellScriptFD))
 	sh.Stdin, sh.Stdout, sh.Stderr = os.Stdin, os.Stdout, os.Stderr
-	sh.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, supervisorEnv+"=")
-	})
-	if err := sh.Start(); err != nil {
+	sh.ExtraFiles = []*os.File{script} // shellScriptFD
+	sh.SysProcAttr = attr
+	sh.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, supervisorEnv+"=") || strings.HasPrefix(kv, sandbox.EnvVar+"=")
+	}), sbEnv...)
+	if err := sb.Start(sh); err != nil {
 		fmt.Fprintf(os.Stderr, "[hadron] cannot start command: %v\n", err)
 		return 127
 	}
+	script.Close()
 	fmt.Fprintf(status, "%d\n", sh.Process.Pid)
 	status.Close()
 
@@ -124,15 +156,20 @@ func supervise(parent, shellPath, script string) int {
 		sh.Wait() // the status is in sh.ProcessState
 		close(exited)
 	}()
+	stopping := false // a SIGTERM or the like reached the group
 	for {
 		select {
 		case sig := <-sigs:
-			if sig == parentDeathSignal && os.Getppid() != ppid {
+			if sig == parentDeathSignal && parentGone(ppid) {
 				killGroup()
 			}
+			stopping = stopping || sig != parentDeathSignal
 			// Any other signal went to the whole group, so the command got it
 			// too; we outlive it to report how the command ended.
 		case <-exited:
+			if stopping {
+				awaitNamespace() // the grace period's cleanup, see isolation.go
+			}
 			ws := sh.ProcessState.Sys().(syscall.WaitStatus)
 			if ws.Signaled() {
 				reraise(ws.Signal())
@@ -145,6 +182,12 @@ func supervise(parent, shellPath, script string) int {
 
 // killGroup SIGKILLs the supervisor's process group, the supervisor included.
 func killGroup() {
+	if os.Getpid() == 1 {
+		// PID 1 of the run's namespace ignores its own SIGKILL; its exit
+		// takes every other process of the namespace with it.
+		syscall.Kill(-1, syscall.SIGKILL)
+		syscall.Exit(128 + int(syscall.SIGKILL))
+	}
 	syscall.Kill(0, syscall.SIGKILL)
 	for {
 		time.Sleep(time.Hour) // not reached: the SIGKILL is delivered before kill returns
@@ -157,6 +200,9 @@ func killGroup() {
 // so it resets the kernel disposition to SIG_DFL directly and signals its
 // own thread.
 func reraise(sig syscall.Signal) {
+	if os.Getpid() == 1 {
+		return // PID 1 of the run's namespace cannot die of its own signal
+	}
 	runtime.LockOSThread()
 	// The command may have dumped core already; the supervisor's core would
 	// only fill the working directory with a copy of the server's memory.

@@ -48,6 +48,7 @@ import (
 
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
+	"github.com/hadronhq/hadron/internal/provision/sandbox"
 )
 
 // Name is the engine's name in manifests and plans.
@@ -96,6 +97,10 @@ type Engine struct {
 	// run of the resource gets (codebuild.Grant): terraform's AWS
 	// provider reads them from the container credentials endpoint.
 	Credentials codebuild.Credentials
+	// Isolation confines terraform and what it starts (local-exec
+	// provisioners) as it confines CodeBuild commands (codebuild.Job.Isolation);
+	// nil runs them with the server's own reach.
+	Isolation *sandbox.Policy
 }
 
 var (
@@ -286,15 +291,16 @@ func (e *Engine) runLocal(ctx context.Context, run provision.Run, t provision.Ta
 		mask = g.Mask()
 	}
 	_, runErr := codebuild.Run(ctx, codebuild.Job{
-		Dir:      run.Dir,
-		Files:    files,
-		Inputs:   run.Plan.Inputs,
-		Commands: commands,
-		Env:      env,
-		Mask:     mask,
-		Log:      log,
-		Grace:    e.Grace,
-		OnStart:  e.OnStart,
+		Dir:       run.Dir,
+		Files:     files,
+		Inputs:    run.Plan.Inputs,
+		Commands:  commands,
+		Env:       env,
+		Mask:      mask,
+		Log:       log,
+		Isolation: e.Isolation,
+		Grace:     e.Grace,
+		OnStart:   e.OnStart,
 	})
 	if runErr != nil {
 		runErr = fmt.Errorf("terraform: %w", runErr)

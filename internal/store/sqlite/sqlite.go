@@ -11,7 +11,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/hadronhq/hadron/internal/store"
@@ -46,6 +48,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// Immediate: a write transaction takes the write lock when it begins, so
 	// what it reads stays true until it commits.
 	q.Add("_txlock", "immediate")
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	dsn := "file:" + path + "?" + q.Encode()
 	writer, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -65,6 +70,26 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ownerOnly creates the database file readable by its owner only, and
+// makes an existing one (and its WAL and shared-memory files) so. SQLite
+// gives the -wal and -shm files it creates the database file's mode.
+func ownerOnly(path string) error {
+	if strings.HasPrefix(path, ":") || strings.Contains(path, "mode=memory") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+	}
+	return nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {

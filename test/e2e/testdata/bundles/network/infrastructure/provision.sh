@@ -1,19 +1,20 @@
 #!/bin/sh
 # Provisioning of the e2e tests' network template. Prints "provision: started",
 # then works for the input "seconds" (one second at a time, so that SIGTERM
-# ends it at once) or, when the input "pid_file" is set, starts `sleep 300`
-# in the background, writes "<shell pid> <sleep pid>" to pid_file and waits.
-# Writes proton-outputs.json from the inputs. On SIGTERM it stops at once,
-# or, when the input "cleanup_file" is set, first "cleans up" for half a
-# second and then writes "cleaned up" to cleanup_file.
+# ends it at once) or, when the input "sleep_tag" is set, starts
+# `sleep 300.<sleep_tag>` in the background, prints "provision: sleeping" and
+# waits. Writes proton-outputs.json from the inputs. On SIGTERM it stops at
+# once, or, when the input "cleanup" is true, first "cleans up" for half a
+# second and then prints "provision: cleaned up". It writes nothing outside
+# its working directory: the run is isolated, and the test reads its log.
 set -eu
 value() { sed -n "s/.*\"$1\": *\"\{0,1\}\([^,\"}]*\)\"\{0,1\}.*/\1/p" proton-inputs.json; }
-cleanup_file=$(value cleanup_file)
+cleanup=$(value cleanup)
 on_term() {
   echo "provision: SIGTERM, stopping"
-  if [ -n "$cleanup_file" ]; then
+  if [ "$cleanup" = "true" ]; then
     sleep 0.5
-    echo "cleaned up" > "$cleanup_file"
+    echo "provision: cleaned up"
   fi
   exit 143
 }
@@ -21,12 +22,11 @@ trap on_term TERM
 name_tag=$(value name_tag)
 seconds=$(value seconds)
 seconds=${seconds:-0}
-pid_file=$(value pid_file)
+sleep_tag=$(value sleep_tag)
 echo "provision: started (name_tag=$name_tag, seconds=$seconds)"
-if [ -n "$pid_file" ]; then
-  sleep 300 &
-  echo "$$ $!" > "$pid_file.tmp"
-  mv "$pid_file.tmp" "$pid_file"
+if [ -n "$sleep_tag" ]; then
+  sleep "300.$sleep_tag" &
+  echo "provision: sleeping"
   wait $!
 fi
 i=0
