@@ -1,6 +1,8 @@
 package terraform
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -46,6 +48,10 @@ func StatePath(dir string, t provision.Target) (string, error) {
 	return filepath.Join(dir, rel+".tfstate"), nil
 }
 
+// errTornState is saveState's answer for a state file terraform left empty
+// or unreadable; the kept state is not replaced.
+var errTornState = errors.New("the state terraform left in the working directory is empty or unreadable (terraform was stopped while writing it)")
+
 // readState returns the kept state at path, nil when there is none.
 func readState(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
@@ -72,6 +78,11 @@ func saveState(workDir, root, path string) (bool, error) {
 	}
 	if err != nil {
 		return false, fmt.Errorf("read terraform state from the working directory: %w", err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 || !json.Valid(b) {
+		// Terraform was stopped while writing it: the state from before
+		// the run is worth more than a torn one.
+		return false, errTornState
 	}
 	if err := writeDurably(root, path, b); err != nil {
 		return false, fmt.Errorf("keep terraform state: %w", err)

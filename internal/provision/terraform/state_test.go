@@ -41,7 +41,7 @@ func TestSaveStateReplacesTheKeptStateOnlyWithANewOne(t *testing.T) {
 	if saved, err := saveState(work, root, path); saved || err != nil {
 		t.Fatalf("saveState without a state = %v, %v; want nothing saved", saved, err)
 	}
-	for _, v := range []string{"one", "two"} {
+	for _, v := range []string{`{"serial":1}`, `{"serial":2}`} {
 		if err := os.WriteFile(filepath.Join(work, stateFile), []byte(v), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -50,6 +50,15 @@ func TestSaveStateReplacesTheKeptStateOnlyWithANewOne(t *testing.T) {
 		}
 		if b, _ := readState(path); string(b) != v {
 			t.Errorf("kept state = %q, want %q", b, v)
+		}
+	}
+	for _, torn := range []string{"", `{"version": 4, "resou`} {
+		os.WriteFile(filepath.Join(work, stateFile), []byte(torn), 0o600)
+		if saved, err := saveState(work, root, path); saved || err != errTornState {
+			t.Errorf("saveState of %q = %v, %v; want errTornState", torn, saved, err)
+		}
+		if b, _ := readState(path); string(b) != `{"serial":2}` {
+			t.Errorf("a torn state replaced the kept one: %q", b)
 		}
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))

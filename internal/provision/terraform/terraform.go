@@ -309,6 +309,10 @@ func (e *Engine) runLocal(ctx context.Context, run provision.Run, t provision.Ta
 		// Whatever the outcome: a failed or cancelled apply wrote partial
 		// state, which the next deployment must start from.
 		saved, err := saveState(run.Dir, e.StateDir, statePath)
+		if errors.Is(err, errTornState) {
+			fmt.Fprintf(log, "[hadron] terraform: %v: the state from before this run is kept\n", err)
+			err = nil
+		}
 		switch {
 		case err != nil && runErr != nil:
 			// Not wrapped: a lost state fails the deployment, even a cancelled one.
