@@ -4,7 +4,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/provision"
+	"github.com/hadronhq/hadron/internal/provision/cloudformation"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
@@ -22,6 +24,10 @@ type engineConfig struct {
 	// dataDir is the server's data directory; the Terraform engine keeps
 	// the local state of resources under dataDir/terraform-state.
 	dataDir string
+	// aws is how the CloudFormation engine reaches AWS (hadron serve
+	// --aws-region, --aws-endpoint-url); without it, its deployments fail
+	// saying how to give it.
+	aws awsaccess.Config
 	// secrets reads the secrets CodeBuild manifests name (AWS when the
 	// server has AWS access, else Hadron's own store).
 	secrets *secrets.Resolver
@@ -48,6 +54,7 @@ func engines(c engineConfig) *provision.Registry {
 	// Terraform runs as a CodeBuild job would have: the same environment,
 	// credentials and isolation (local-exec provisioners run commands).
 	r.Register(terraform.Name, &terraform.Engine{StateDir: stateDir, Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Isolation: c.isolation})
+	r.Register(cloudformation.Name, &cloudformation.Engine{AWS: c.aws})
 	return r
 }
 

@@ -116,6 +116,11 @@ func (c *serveCommand) ParseFlags(args []string) error {
 		return nil
 	})
 	fs.StringVar(&c.isolation.RunAs, "run-as", env("HADRON_RUN_AS", ""), "user provisioning commands run as when the server runs as root; it must exist (HADRON_RUN_AS; default "+sandbox.DefaultRunAs+" if it exists, else the server's user without its capabilities, with a warning; --isolation strict requires a user)")
+	readable := env("HADRON_RUN_READABLE", "")
+	fs.Func("run-readable", "more directories provisioning commands may read and execute from, colon-separated (tools installed outside /usr, /opt and PATH, such as a pyenv root whose shims are on PATH); repeatable (HADRON_RUN_READABLE)", func(s string) error {
+		readable = strings.Trim(readable+":"+s, ":")
+		return nil
+	})
 	limits := env("HADRON_RUN_LIMITS", "")
 	fs.Func("run-limits", "rlimits of each provisioning run, comma-separated: nofile=N, nproc=N (per run-as user), fsize=BYTES, as=BYTES, cpu=SECONDS (HADRON_RUN_LIMITS; defaults nofile="+strconv.Itoa(sandbox.DefaultOpenFiles)+",nproc="+strconv.Itoa(sandbox.DefaultProcesses)+",fsize=8G, no memory or CPU limit)", func(s string) error {
 		limits = s
@@ -180,6 +185,11 @@ func (c *serveCommand) ParseFlags(args []string) error {
 		return fmt.Errorf("serve: --run-limits: %w", err)
 	}
 	c.isolation.Protect = []string{c.dataDir, c.keysDir, c.bundleDir}
+	for _, d := range filepath.SplitList(readable) {
+		if d != "" {
+			c.isolation.ReadOnly = append(c.isolation.ReadOnly, d)
+		}
+	}
 	return nil
 }
 
@@ -260,7 +270,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		AccountID: c.accountID,
 		Workers:   c.workers,
 		Engines: engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, region: runRegion,
-			awsEndpoint: c.aws.EndpointURL, credentials: creds, secrets: resolver, isolation: isolation, dataDir: c.dataDir}),
+			awsEndpoint: c.aws.EndpointURL, credentials: creds, secrets: resolver, isolation: isolation, aws: c.aws, dataDir: c.dataDir}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
 		Store:       st,

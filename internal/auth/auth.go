@@ -76,7 +76,9 @@ func New(cfg Config) *Authenticator {
 }
 
 // Check is an awsjson.Authenticator. Its errors are *sigv4.Error,
-// *ThrottlingError and *AccessDeniedError; none holds a secret.
+// *ThrottlingError and *AccessDeniedError; none holds a secret. An empty
+// operation (a target outside the model) is authenticated and throttled, not
+// authorized.
 func (a *Authenticator) Check(r *http.Request, operation string, body []byte) error {
 	var (
 		key     *ringKey
@@ -101,6 +103,11 @@ func (a *Authenticator) Check(r *http.Request, operation string, body []byte) er
 		if ok, wait := a.throttle.take(id, a.now()); !ok {
 			return &ThrottlingError{RetryAfter: wait}
 		}
+	}
+	if operation == "" {
+		// No operation of the service: nothing to authorize, and the caller
+		// answers UnknownOperationException to the authenticated key.
+		return nil
 	}
 	action := "proton:" + operation
 	if session {

@@ -47,7 +47,9 @@ func serializationError(msg string) *Error {
 type Handler func(ctx context.Context, body []byte) (any, error)
 
 // Authenticator checks a request before dispatch; a non-nil error is sent as
-// the response. It is the place where signature verification goes.
+// the response. It is the place where signature verification goes. It sees
+// every POST, before the target is looked up; operation is "" when the
+// target names no operation of the service (nothing to authorize).
 type Authenticator func(r *http.Request, operation string, body []byte) error
 
 // Server dispatches AWS JSON 1.0 calls to registered handlers.
@@ -117,17 +119,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	target := r.Header.Get("X-Amz-Target")
 	prefix, name, ok := strings.Cut(target, ".")
-	if !ok || prefix != s.TargetPrefix || (s.Known != nil && !s.Known(name)) {
-		status = s.writeError(w, reqID, &Error{Type: "UnknownOperationException", Status: http.StatusBadRequest,
-			Message: fmt.Sprintf("unknown operation %q: X-Amz-Target must be %s.<Operation>", target, s.TargetPrefix)})
-		return
-	}
-	op = name
-	h, ok := s.handlers[name]
-	if !ok {
-		status = s.writeError(w, reqID, &Error{Type: "UnknownOperationException", Status: http.StatusBadRequest,
-			Message: fmt.Sprintf("operation %s is not implemented by this server yet", name)})
-		return
+	known := ok && prefix == s.TargetPrefix && (s.Known == nil || s.Known(name))
+	if known {
+		op = name
 	}
 	limit := s.MaxBodyBytes
 	if limit <= 0 {
@@ -144,11 +138,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = s.writeError(w, reqID, serializationError("could not read the request body: "+err.Error()))
 		return
 	}
+	// Authentication comes first, as on AWS: an unsigned call learns nothing,
+	// not even which operations this server implements. An operation outside
+	// the model has no action to authorize, so it is only authenticated.
 	if s.Auth != nil {
-		if err := s.Auth(r, name, body); err != nil {
+		if err := s.Auth(r, op, body); err != nil {
 			status = s.writeError(w, reqID, s.toError(err))
 			return
 		}
+	}
+	if !known {
+		status = s.writeError(w, reqID, &Error{Type: "UnknownOperationException", Status: http.StatusBadRequest,
+			Message: fmt.Sprintf("unknown operation %q: X-Amz-Target must be %s.<Operation>", target, s.TargetPrefix)})
+		return
+	}
+	h, ok := s.handlers[name]
+	if !ok {
+		status = s.writeError(w, reqID, &Error{Type: "UnknownOperationException", Status: http.StatusBadRequest,
+			Message: fmt.Sprintf("operation %s is not implemented by this server yet", name)})
+		return
 	}
 	ctx := context.WithValue(r.Context(), ctxKey{}, reqID)
 	out, err := s.call(ctx, h, name, body)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -114,6 +115,71 @@ func TestServerAnswersEveryCallWithTheProtocolsEnvelope(t *testing.T) {
 				t.Errorf("internal error leaks its details to the client: %v", out)
 			}
 		})
+	}
+}
+
+// TestAuthenticationComesBeforeTheOperationLookup pins AWS's order: an
+// unsigned call is refused as such whatever its target, so it cannot probe
+// which operations exist; an authenticated one then learns the operation is
+// unknown. Operations outside the model are authenticated with no operation
+// to authorize.
+func TestAuthenticationComesBeforeTheOperationLookup(t *testing.T) {
+	t.Parallel()
+	var seen []string
+	var mu sync.Mutex
+	s := &Server{
+		TargetPrefix: "Svc",
+		Known:        func(op string) bool { return op != "NotInModel" },
+		Auth: func(r *http.Request, op string, body []byte) error {
+			mu.Lock()
+			seen = append(seen, op)
+			mu.Unlock()
+			if r.Header.Get("Authorization") == "" {
+				return &Error{Type: "MissingAuthenticationTokenException", Status: 403, Message: "Request is missing Authentication Token"}
+			}
+			return nil
+		},
+	}
+	s.Handle("Echo", func(ctx context.Context, body []byte) (any, error) { return map[string]any{}, nil })
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name, target string
+		signed       bool
+		status       int
+		errType      string
+		authOp       string
+	}{
+		{"unsigned, implemented", "Svc.Echo", false, 403, "MissingAuthenticationTokenException", "Echo"},
+		{"unsigned, in the model but not implemented", "Svc.Later", false, 403, "MissingAuthenticationTokenException", "Later"},
+		{"unsigned, not in the model", "Svc.NotInModel", false, 403, "MissingAuthenticationTokenException", ""},
+		{"unsigned, other service", "Other.Echo", false, 403, "MissingAuthenticationTokenException", ""},
+		{"signed, in the model but not implemented", "Svc.Later", true, 400, "UnknownOperationException", "Later"},
+		{"signed, not in the model", "Svc.NotInModel", true, 400, "UnknownOperationException", ""},
+		{"signed, implemented", "Svc.Echo", true, 200, "", "Echo"},
+	}
+	for _, tt := range tests {
+		mu.Lock()
+		seen = nil
+		mu.Unlock()
+		req, _ := http.NewRequest("POST", srv.URL+"/", strings.NewReader(`{}`))
+		req.Header.Set("X-Amz-Target", tt.target)
+		if tt.signed {
+			req.Header.Set("Authorization", "signed")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || resp.Header.Get("x-amzn-ErrorType") != tt.errType {
+			t.Errorf("%s: HTTP %d %q, want HTTP %d %q", tt.name, resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), tt.status, tt.errType)
+		}
+		mu.Lock()
+		if len(seen) != 1 || seen[0] != tt.authOp {
+			t.Errorf("%s: the authenticator saw operations %q, want exactly [%q]", tt.name, seen, tt.authOp)
+		}
+		mu.Unlock()
 	}
 }
 

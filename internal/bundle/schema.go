@@ -338,8 +338,9 @@ func (sp *schemaParser) parseType(n *yaml.Node, where string, depth int) (*Type,
 		// type (`default: "public"` on a boolean, `default: ""` under
 		// minLength: 12) and passed it on as written, so Hadron does too.
 		// A valid default gets the defaults of its own properties.
-		out, verr := t.validate(v, "")
-		if verr != nil {
+		var vs violations
+		out := t.validate(v, "", &vs)
+		if vs.err() != nil {
 			out = v
 		}
 		t.Default, t.HasDefault = out, true

@@ -84,9 +84,11 @@ func (s *Schema) ServiceSpecWithCurrent(specYAML string, current *ServiceSpec) (
 	if err != nil {
 		return nil, err
 	}
+	// The pipeline's and every instance's violations are reported together.
+	var vs violations
 	if s.PipelineInputType == "" {
 		if len(pipeline) > 0 {
-			return nil, &SpecError{Pipeline: true, Message: "the template has no pipeline inputs (its schema names no pipeline_input_type), so the spec must not set any"}
+			vs.add(&SpecError{Pipeline: true, Message: "the template has no pipeline inputs (its schema names no pipeline_input_type), so the spec must not set any"})
 		}
 	} else {
 		var cur map[string]any
@@ -94,28 +96,36 @@ func (s *Schema) ServiceSpecWithCurrent(specYAML string, current *ServiceSpec) (
 			cur = current.Pipeline
 		}
 		if out.Pipeline, err = s.inputs(s.PipelineInputType, pipeline, cur, ""); err != nil {
-			var se *SpecError
-			if errors.As(err, &se) {
-				se.Pipeline = true
+			var pv violations
+			if !pv.addError(err) {
+				return nil, err
 			}
-			return nil, err
+			pv.each(func(e *SpecError) { e.Pipeline = true })
+			vs.list = append(vs.list, pv.list...)
 		}
 	}
 	list, ok := doc["instances"].([]any)
 	if doc["instances"] != nil && !ok {
-		return nil, &SpecError{Message: fmt.Sprintf("instances must be a list of instances, not %s", describe(doc["instances"]))}
+		vs.add(&SpecError{Message: fmt.Sprintf("instances must be a list of instances, not %s", describe(doc["instances"]))})
 	}
 	seen := map[string]bool{}
 	for i, item := range list {
 		inst, err := s.instance(item, i, current)
 		if err != nil {
-			return nil, err
+			if !vs.addError(err) {
+				return nil, err
+			}
+			continue
 		}
 		if seen[inst.Name] {
-			return nil, &SpecError{Instance: inst.Name, Message: "the spec lists this instance more than once"}
+			vs.add(&SpecError{Instance: inst.Name, Message: "the spec lists this instance more than once"})
+			continue
 		}
 		seen[inst.Name] = true
 		out.Instances = append(out.Instances, *inst)
+	}
+	if err := vs.err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -185,10 +195,11 @@ func (s *Schema) inputs(typeName string, inputs, current map[string]any, instanc
 			resolved[k] = copyValue(cv)
 		}
 	}
-	out, err := t.validateObject(resolved, "")
-	if err != nil {
-		err.Instance = instance
-		return nil, err
+	var vs violations
+	out := t.validateObject(resolved, "", &vs)
+	if err := vs.err(); err != nil {
+		vs.each(func(e *SpecError) { e.Instance = instance })
+		return nil, vs.err()
 	}
 	return out, nil
 }

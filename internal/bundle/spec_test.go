@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -248,5 +249,77 @@ func TestServiceSpecNamesTheInstance(t *testing.T) {
 				t.Errorf("error %q\ndoes not contain %q", err.Error(), tt.want)
 			}
 		})
+	}
+}
+
+// One call reports every violation it can see, each naming its input, so that
+// three mistakes cost one round trip, not three.
+func TestSpecValidationReportsEveryViolationAtOnce(t *testing.T) {
+	t.Parallel()
+	env := schemaOf(t, "env-codebuild", ParseEnvironmentTemplate)
+	svc := schemaOf(t, "svc-pipeline", ParseServiceTemplate)
+	tests := []struct {
+		name   string
+		parse  func(string) error
+		spec   string
+		want   string
+		inputs []string // the Input of each violation, in order
+	}{
+		{"three inputs of an environment",
+			func(s string) error { _, err := env.EnvironmentInputs(s); return err },
+			"proton: EnvironmentSpec\nspec:\n  az_count: 9\n  owner: ab\n",
+			"invalid spec: 3 validation errors detected: input 'az_count': must be at most 6, not 9; " +
+				"input 'owner': must be at least 3 characters long, not 2; input 'tier': is required, and the spec does not set it",
+			[]string{"az_count", "owner", "tier"}},
+		{"list items and an input",
+			func(s string) error { _, err := env.EnvironmentInputs(s); return err },
+			"proton: EnvironmentSpec\nspec:\n  tier: qa\n  tags: [much-too-long, ok, also-too-long]\n",
+			"invalid spec: 3 validation errors detected: input 'tags[0]': must be at most 8 characters long, not 13; " +
+				"input 'tags[2]': must be at most 8 characters long, not 13; input 'tier': must be one of",
+			[]string{"tags[0]", "tags[2]", "tier"}},
+		{"pipeline and two instances of a service",
+			func(s string) error { _, err := svc.ServiceSpec(s); return err },
+			"proton: ServiceSpec\npipeline: {test_command: [a]}\ninstances:\n" +
+				"  - {name: api, environment: dev, spec: {port: 70000}}\n  - {name: web, environment: dev, spec: {port: 0}}\n",
+			"invalid spec: 3 validation errors detected: pipeline: input 'test_command': must be a string, not a list; " +
+				"instance 'api': input 'port': must be at most 65535, not 70000; instance 'web': input 'port': must be at least",
+			[]string{"test_command", "port", "port"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.parse(tt.spec)
+			var se *SpecError
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v (%T), want a *SpecError", err, err)
+			}
+			if !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error %q\ndoes not start with %q", err.Error(), tt.want)
+			}
+			got := []string{se.Input}
+			for _, a := range se.Also {
+				got = append(got, a.Input)
+			}
+			if !slices.Equal(got, tt.inputs) {
+				t.Errorf("violations name inputs %q, want %q", got, tt.inputs)
+			}
+		})
+	}
+}
+
+func TestSpecErrorListsAtMostTenViolations(t *testing.T) {
+	t.Parallel()
+	s := schemaOf(t, "env-codebuild", ParseEnvironmentTemplate)
+	tags := strings.TrimSuffix(strings.Repeat("much-too-long, ", 12), ", ")
+	_, err := s.EnvironmentInputs("proton: EnvironmentSpec\nspec:\n  tier: dev\n  tags: [" + tags + "]\n")
+	if err == nil {
+		t.Fatal("a spec with 13 violations validated")
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "invalid spec: 13 validation errors detected (the first 10 follow): input 'tags': must have at most 3 items") {
+		t.Errorf("error %q does not count 13 violations and say it lists 10", msg)
+	}
+	if n := strings.Count(msg, "; ") + 1; n != 10 {
+		t.Errorf("error lists %d violations, want 10: %q", n, msg)
 	}
 }

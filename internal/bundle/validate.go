@@ -12,10 +12,13 @@ import (
 
 // validate checks v against t and returns it with defaults applied to the
 // objects it holds. path names v in errors ("" for a schema default, which
-// the caller words itself).
-func (t *Type) validate(v any, path string) (any, *SpecError) {
-	fail := func(format string, args ...any) (any, *SpecError) {
-		return nil, &SpecError{Input: path, Message: fmt.Sprintf(format, args...)}
+// the caller words itself). Every violation is added to vs, so that one call
+// reports all of a spec's mistakes; a value reports its first violation only
+// (a string of the wrong type has no length to check).
+func (t *Type) validate(v any, path string, vs *violations) any {
+	fail := func(format string, args ...any) any {
+		vs.add(&SpecError{Input: path, Message: fmt.Sprintf(format, args...)})
+		return nil
 	}
 	if msg := t.checkKind(v); msg != "" {
 		return fail("%s", msg)
@@ -61,11 +64,12 @@ func (t *Type) validate(v any, path string) (any, *SpecError) {
 	case TypeArray:
 		items := v.([]any)
 		n := int64(len(items))
+		// A list of the wrong length still has its items checked.
 		if t.MinItems != nil && n < *t.MinItems {
-			return fail("must have at least %d items, not %d", *t.MinItems, n)
+			fail("must have at least %d items, not %d", *t.MinItems, n)
 		}
 		if t.MaxItems != nil && n > *t.MaxItems {
-			return fail("must have at most %d items, not %d", *t.MaxItems, n)
+			fail("must have at most %d items, not %d", *t.MaxItems, n)
 		}
 		out := make([]any, len(items))
 		for i, item := range items {
@@ -73,24 +77,20 @@ func (t *Type) validate(v any, path string) (any, *SpecError) {
 				out[i] = item
 				continue
 			}
-			nv, err := t.Items.validate(item, fmt.Sprintf("%s[%d]", path, i))
-			if err != nil {
-				return nil, err
-			}
-			out[i] = nv
+			out[i] = t.Items.validate(item, fmt.Sprintf("%s[%d]", path, i), vs)
 		}
-		return out, nil
+		return out
 	case TypeObject:
-		return t.validateObject(v.(map[string]any), path)
+		return t.validateObject(v.(map[string]any), path, vs)
 	}
-	return v, nil
+	return v
 }
 
 // validateObject checks the properties of an object value: required ones
 // present, defaults applied to absent (or null) ones, and the others as
 // additionalProperties says (kept as given unless the schema says false or
 // gives their type).
-func (t *Type) validateObject(m map[string]any, path string) (map[string]any, *SpecError) {
+func (t *Type) validateObject(m map[string]any, path string, vs *violations) map[string]any {
 	var unknown []string
 	for k := range m {
 		if _, ok := t.Properties[k]; !ok {
@@ -105,19 +105,17 @@ func (t *Type) validateObject(m map[string]any, path string) (map[string]any, *S
 			what, their = "a property of '"+path+"'", "its properties are"
 		}
 		if len(unknown) == 1 {
-			return nil, &SpecError{Input: joinPath(path, unknown[0]), Message: fmt.Sprintf("is not %s, whose schema sets additionalProperties: false (%s: %s)", what, their, listOrNone(known))}
+			vs.add(&SpecError{Input: joinPath(path, unknown[0]), Message: fmt.Sprintf("is not %s, whose schema sets additionalProperties: false (%s: %s)", what, their, listOrNone(known))})
+		} else {
+			vs.add(&SpecError{Input: path, Message: fmt.Sprintf("unknown inputs '%s': none is %s, whose schema sets additionalProperties: false (%s: %s)", strings.Join(unknown, "', '"), what, their, listOrNone(known))})
 		}
-		return nil, &SpecError{Input: path, Message: fmt.Sprintf("unknown inputs '%s': none is %s, whose schema sets additionalProperties: false (%s: %s)", strings.Join(unknown, "', '"), what, their, listOrNone(known))}
+		unknown = nil // reported; the known properties are still checked
 	}
 	out := make(map[string]any, len(t.Properties)+len(unknown))
 	for _, name := range unknown {
 		v := m[name]
 		if t.AdditionalProperties != nil && v != nil {
-			nv, err := t.AdditionalProperties.validate(v, joinPath(path, name))
-			if err != nil {
-				return nil, err
-			}
-			v = nv
+			v = t.AdditionalProperties.validate(v, joinPath(path, name), vs)
 		}
 		out[name] = v
 	}
@@ -129,17 +127,13 @@ func (t *Type) validateObject(m map[string]any, path string) (map[string]any, *S
 			case p.HasDefault:
 				out[name] = copyValue(p.Default)
 			case slices.Contains(t.Required, name):
-				return nil, &SpecError{Input: joinPath(path, name), Message: "is required, and the spec does not set it"}
+				vs.add(&SpecError{Input: joinPath(path, name), Message: "is required, and the spec does not set it"})
 			}
 			continue
 		}
-		nv, err := p.validate(v, joinPath(path, name))
-		if err != nil {
-			return nil, err
-		}
-		out[name] = nv
+		out[name] = p.validate(v, joinPath(path, name), vs)
 	}
-	return out, nil
+	return out
 }
 
 // checkKind returns "" when v has t's type, else what is wrong.

@@ -247,7 +247,7 @@ func (e *Engine) Recover(ctx context.Context, alive string) error {
 		if err == nil && e.cfg.OnFinish != nil {
 			e.cfg.OnFinish(ended)
 		}
-		e.cfg.Logger.Warn("finished deployment left by a lost worker", "deployment", d.ID, "target", d.TargetKey,
+		e.cfg.Logger.Warn("finished deployment left by a lost worker", "deployment", d.ID, "resource", d.TargetKey,
 			"was", d.Status, "now", to, "owner", d.LeaseOwner)
 	}
 	return nil

@@ -190,44 +190,23 @@ func TestSuccessfulRunMakesTargetStateCurrentWithOutputs(t *testing.T) {
 	}
 }
 
-// What a successful run provisioned is kept with the resource, replacing
-// the previous list; a failed run leaves it as it was.
-func TestSuccessfulRunKeepsItsProvisionedResources(t *testing.T) {
+func TestSuccessfulRunKeepsTheProvisionedResourcesWithTheDeployment(t *testing.T) {
 	t.Parallel()
-	var fail atomic.Bool
 	f := setup(t, func(c *engine.Config) {
-		c.Engines.Register("inventory", runFunc(func(ctx context.Context, run provision.Run) (provision.Result, error) {
-			if fail.Load() {
-				return provision.Result{Resources: []provision.Resource{{Name: "x.b", Identifier: "b", Engine: "TERRAFORM"}}}, errors.New("apply failed")
-			}
-			return provision.Result{Resources: []provision.Resource{{Name: "terraform_data.a", Identifier: "id-1", Engine: "TERRAFORM"}}}, nil
+		c.Engines.Register("stack", runFunc(func(context.Context, provision.Run) (provision.Result, error) {
+			return provision.Result{Resources: []provision.Resource{{Name: "VPC", Identifier: "vpc-1", Engine: "CLOUDFORMATION"}}}, nil
 		}))
 	})
 	f.start(t)
-	d := f.deploy(t, provision.Plan{Engine: "inventory"})
-	if got := f.waitEnded(t, d.ID); got.Status != store.StatusSucceeded {
-		t.Fatalf("status = %s (%s)", got.Status, got.StatusMessage)
+	d := f.deploy(t, provision.Plan{Engine: "stack"})
+	got := f.waitEnded(t, d.ID)
+	if got.Status != store.StatusSucceeded || got.Resources != `[{"name":"VPC","identifier":"vpc-1","provisioningEngine":"CLOUDFORMATION"}]` {
+		t.Errorf("deployment = %s with resources %s", got.Status, got.Resources)
 	}
-	want := `[{"name":"terraform_data.a","identifier":"id-1","provisioningEngine":"TERRAFORM"}]`
-	r, err := f.store.ResourceGet(context.Background(), d.TargetKey)
-	if err != nil || r.ProvisionedResources != want {
-		t.Fatalf("provisioned resources = %s, %v; want %s", r.ProvisionedResources, err, want)
-	}
-	fail.Store(true)
-	update := *d // the same resource's next deployment
-	update.ID, update.Seq, update.Status = "00000000-0000-4000-8000-ffffffffffff", 0, store.StatusInProgress
-	update.CreatedAt = time.Now().UTC().Truncate(time.Millisecond)
-	update.LastModifiedAt, update.CompletedAt, update.LeaseOwner = update.CreatedAt, time.Time{}, ""
-	if _, err := f.store.DeploymentStart(context.Background(), store.DeploymentStartParams{Deployment: &update}); err != nil {
-		t.Fatal(err)
-	}
-	f.engine.Notify()
-	d = &update
-	if got := f.waitEnded(t, d.ID); got.Status != store.StatusFailed {
-		t.Fatalf("status = %s, want FAILED", got.Status)
-	}
-	if r, _ = f.store.ResourceGet(context.Background(), d.TargetKey); r.ProvisionedResources != want {
-		t.Errorf("after a failed run: %s, want %s kept", r.ProvisionedResources, want)
+	// A run that reports none keeps an empty list.
+	d = f.deploy(t, codebuildPlan(`true`))
+	if got := f.waitEnded(t, d.ID); got.Resources != `[]` {
+		t.Errorf("resources of a run that reports none = %s, want []", got.Resources)
 	}
 }
 

@@ -14,11 +14,12 @@ import (
 
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
+	"github.com/hadronhq/hadron/internal/termtext"
 )
 
 // run executes one claimed deployment and ends it.
 func (e *Engine) run(parent context.Context, d *store.Deployment) {
-	log := e.cfg.Logger.With("deployment", d.ID, "target", d.TargetKey)
+	log := e.cfg.Logger.With("deployment", d.ID, "resource", d.TargetKey)
 	// The run is cancelled with its own cause; parent's end (shutdown) reaches
 	// it as ErrShutdown through the parent's cause.
 	ctx, cancel := context.WithCancelCause(parent)
@@ -41,28 +42,37 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 		cancel(ErrUserCancelled)
 	}
 
-	logFile, err := os.OpenFile(filepath.Join(e.cfg.DataDir, "logs", d.ID+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	started := time.Now()
+	logPath := filepath.Join(e.cfg.DataDir, "logs", d.ID+".log")
+	var plan provision.Plan
+	planErr := json.Unmarshal([]byte(d.Plan), &plan)
+	// The server's log says where each deployment's own log is, so that an
+	// operator finds it from the server's output.
+	log.Info("deployment started", "operation", d.Operation, "engine", plan.Engine,
+		"queued", started.Sub(d.CreatedAt).Round(time.Millisecond), "log", logPath)
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		e.finish(d, provision.Result{}, fmt.Errorf("open deployment log: %w", err), log)
+		e.finish(d, provision.Result{}, fmt.Errorf("open deployment log: %w", err), log, started)
 		return
 	}
 	defer logFile.Close()
 	fmt.Fprintf(logFile, "[hadron] %s deployment %s of %s started by %s\n", time.Now().UTC().Format(time.RFC3339), d.ID, d.TargetKey, e.cfg.Owner)
 
-	res, err := e.provision(ctx, d, logFile)
+	var res provision.Result
+	if planErr != nil {
+		err = fmt.Errorf("deployment plan is unreadable: %w", planErr)
+	} else {
+		res, err = e.provision(ctx, d, plan, logFile)
+	}
 	if err != nil {
 		fmt.Fprintf(logFile, "[hadron] deployment ended: %v\n", err)
 	} else {
 		fmt.Fprintf(logFile, "[hadron] deployment ended well\n")
 	}
-	e.finish(d, res, err, log)
+	e.finish(d, res, err, log, started)
 }
 
-func (e *Engine) provision(ctx context.Context, d *store.Deployment, logw io.Writer) (provision.Result, error) {
-	var plan provision.Plan
-	if err := json.Unmarshal([]byte(d.Plan), &plan); err != nil {
-		return provision.Result{}, fmt.Errorf("deployment plan is unreadable: %w", err)
-	}
+func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provision.Plan, logw io.Writer) (provision.Result, error) {
 	eng, ok := e.cfg.Engines.Lookup(plan.Engine)
 	if !ok {
 		return provision.Result{}, e.cfg.Engines.NotRunning(plan.Engine)
@@ -101,7 +111,11 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, logw io.Wri
 //   - the run was stopped by the user's cancel: CANCELLED from CANCELLING;
 //   - the server is shutting down: FAILED from IN_PROGRESS, CANCELLED from CANCELLING;
 //   - the run failed, or could not be stopped: FAILED.
-func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error, log *slog.Logger) {
+//
+// A failure's message quotes commands' output: it is made plain text
+// (termtext), since tools colour what they print; the log file keeps it raw.
+// started is when the run began, for the duration the server's log reports.
+func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error, log *slog.Logger, started time.Time) {
 	deleting := d.Operation == store.OperationDelete
 	p := store.DeploymentFinishParams{ID: d.ID, Owner: e.cfg.Owner}
 	switch {
@@ -117,35 +131,34 @@ func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error,
 		if resources == nil {
 			resources = []provision.Resource{}
 		}
-		rawResources, err := json.Marshal(resources)
+		rawRes, err := json.Marshal(resources)
 		if err != nil {
 			runErr = fmt.Errorf("encode provisioned resources: %w", err)
 			break
 		}
-		p.From, p.To, p.Outputs = []string{store.StatusInProgress, store.StatusCancelling}, store.StatusSucceeded, string(raw)
-		p.Resources = string(rawResources)
+		p.From, p.To, p.Outputs, p.Resources = []string{store.StatusInProgress, store.StatusCancelling}, store.StatusSucceeded, string(raw), string(rawRes)
 	case errors.Is(runErr, ErrUserCancelled):
 		p.From, p.To, p.Message = []string{store.StatusCancelling}, store.StatusCancelled, store.CancelledMessage
 	}
 	if p.To == "" {
 		switch {
 		case deleting:
-			p.From, p.To, p.Message = []string{store.StatusDeleteInProgress}, store.StatusDeleteFailed, runErr.Error()
+			p.From, p.To, p.Message = []string{store.StatusDeleteInProgress}, store.StatusDeleteFailed, termtext.Plain(runErr.Error())
 		case errors.Is(runErr, ErrShutdown) || errors.Is(runErr, ErrLeaseLost):
 			// The user may have cancelled too: that cancel is then honoured.
 			if e.finishOnce(d, store.DeploymentFinishParams{ID: d.ID, Owner: e.cfg.Owner, From: []string{store.StatusCancelling},
-				To: store.StatusCancelled, Message: store.CancelledMessage}, log) {
+				To: store.StatusCancelled, Message: store.CancelledMessage}, log, started) {
 				return
 			}
 			p.From, p.To, p.Message = []string{store.StatusInProgress}, store.StatusFailed, MessageShutdown
 		default:
-			p.From, p.To, p.Message = []string{store.StatusInProgress, store.StatusCancelling}, store.StatusFailed, runErr.Error()
+			p.From, p.To, p.Message = []string{store.StatusInProgress, store.StatusCancelling}, store.StatusFailed, termtext.Plain(runErr.Error())
 		}
 	}
-	e.finishOnce(d, p, log)
+	e.finishOnce(d, p, log, started)
 }
 
-func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams, log *slog.Logger) bool {
+func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams, log *slog.Logger, started time.Time) bool {
 	// The run's context may be gone (shutdown); the final write must still land.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -165,7 +178,12 @@ func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams,
 	}
 	switch {
 	case err == nil:
-		log.Info("deployment finished", "status", p.To, "message", p.Message)
+		level := slog.LevelInfo
+		if p.To == store.StatusFailed || p.To == store.StatusDeleteFailed {
+			level = slog.LevelWarn
+		}
+		log.Log(ctx, level, "deployment finished", "status", p.To,
+			"duration", time.Since(started).Round(time.Millisecond), "message", p.Message)
 		if e.cfg.OnFinish != nil {
 			e.cfg.OnFinish(ended)
 		}

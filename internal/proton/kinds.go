@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -63,22 +64,36 @@ func (s *API) listOutputs(ctx context.Context, k *deployable, name ref, deployme
 	return s.outputs(ctx, r, deploymentID)
 }
 
-// listProvisionedResources is every List*ProvisionedResources: what the
-// resource's last successful deployment provisioned, as its engine
-// reported it (the Terraform engine lists its state; CodeBuild commands
-// and customer-managed resources report nothing, so their list is empty).
+// listProvisionedResources is every List*ProvisionedResources: the
+// resources the resource's last successful deployment provisioned, as its
+// engine reported them (a CloudFormation stack's resources; CodeBuild
+// commands and customer-managed resources report none).
 func (s *API) listProvisionedResources(ctx context.Context, k *deployable, name ref) ([]api.ProvisionedResource, error) {
 	r, err := k.get(s, ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	list := []api.ProvisionedResource{}
-	if r.ProvisionedResources != "" {
-		if err := json.Unmarshal([]byte(r.ProvisionedResources), &list); err != nil {
+	out := []api.ProvisionedResource{}
+	if r.LastSucceededDeploymentID == "" {
+		return out, nil
+	}
+	d, err := s.cfg.Store.DeploymentGet(ctx, r.LastSucceededDeploymentID)
+	if errors.Is(err, store.ErrNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var list []provision.Resource
+	if d.Resources != "" {
+		if err := json.Unmarshal([]byte(d.Resources), &list); err != nil {
 			return nil, fmt.Errorf("provisioned resources of %s: %w", r.Key, err)
 		}
 	}
-	return list, nil
+	for _, p := range list {
+		out = append(out, api.ProvisionedResource{Name: p.Name, Identifier: p.Identifier, ProvisioningEngine: p.Engine})
+	}
+	return out, nil
 }
 
 // cancel cancels r's IN_PROGRESS deployment. The answer shows CANCELLING

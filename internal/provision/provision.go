@@ -22,17 +22,16 @@
 //     never resumed: keep nothing between runs but what the Plan says
 //     (Plan.PreviousDeploymentID tells whether an earlier deployment of the
 //     resource succeeded).
-//     Result.Resources of a successful deploy are kept with the resource
-//     (replacing the previous list) and answered by List*ProvisionedResources.
+//     Result.Resources of a successful deployment are kept with it and
+//     answer List*ProvisionedResources.
 //
 //  2. Implement the optional interfaces the engine needs: ParamsChecker
 //     (which roles or repository a resource needs to use it; the errors are
 //     answered as ValidationException), ManifestChecker (the manifest part
 //     of a template version, checked when the version is registered) and
 //     Deprovisioner (a failed deploy may have left something to delete).
-//     An engine Proton defines that Hadron lacks (cloudformation) has
-//     its settings rules in protonRules until then: move
-//     them into its CheckParams, with the same messages.
+//     Every engine Proton defines has its settings rules in its own
+//     CheckParams (protonRules, which held them until then, is empty).
 //
 //  3. Add one line to engines() in cmd/hadron/engines.go:
 //
@@ -367,21 +366,11 @@ func (r *Registry) Plan(req Request) (Plan, error) {
 }
 
 // protonRules are Proton's rules of which setting each provisioning method
-// needs, for the methods Hadron has no engine registered for: the
-// CloudFormation engine takes them over as its CheckParams (the Terraform
-// engine, package terraform, has taken over its own).
-func protonRules(req Request) error {
-	st := req.Settings
-	switch req.Engine + "/" + req.Target.Kind {
-	case bundle.EngineCloudFormation + "/" + KindEnvironment:
-		if st.ProtonServiceRoleArn == "" && st.EnvironmentAccountConnectionID == "" {
-			return errors.New("the template uses AWS-managed provisioning: protonServiceRoleArn (or environmentAccountConnectionId) is required")
-		}
-	case bundle.EngineCloudFormation + "/" + KindServicePipeline:
-		if st.PipelineServiceRoleArn == "" {
-			return errors.New("the service template's pipeline uses AWS-managed provisioning: set pipelineServiceRoleArn with UpdateAccountSettings first")
-		}
-	}
+// needs, for the methods Hadron has no engine registered for. The
+// CloudFormation and Terraform engines have taken theirs over as their
+// CheckParams, so none is left: a request naming an engine that is not
+// registered is accepted, and its deployment fails naming the engine.
+func protonRules(Request) error {
 	return nil
 }
 

@@ -97,12 +97,9 @@ func TestCheckParamsUsesTheEngineOrProtonsRuleForAMissingOne(t *testing.T) {
 		want string
 	}{
 		{provision.Request{Engine: "x", Target: env}, "x needs a role"},
-		{provision.Request{Engine: bundle.EngineCloudFormation, Target: env}, "protonServiceRoleArn (or environmentAccountConnectionId) is required"},
-		{provision.Request{Engine: bundle.EngineCloudFormation, Target: env, Settings: provision.Settings{ProtonServiceRoleArn: "arn"}}, ""},
-		// Package terraform checks its own settings (it took the rule over).
+		// Packages cloudformation and terraform check their own settings.
+		{provision.Request{Engine: bundle.EngineCloudFormation, Target: env}, ""},
 		{provision.Request{Engine: bundle.EngineTerraform, Target: env}, ""},
-		{provision.Request{Engine: bundle.EngineCloudFormation, Target: provision.Target{Kind: provision.KindServicePipeline}}, "set pipelineServiceRoleArn"},
-		{provision.Request{Engine: bundle.EngineCloudFormation, Target: provision.Target{Kind: provision.KindServiceInstance}}, ""},
 	} {
 		err := r.CheckParams(c.req)
 		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {

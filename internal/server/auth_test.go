@@ -81,6 +81,12 @@ func TestAuthErrorsOnTheWire(t *testing.T) {
 		{"right key", "CancelEnvironmentDeployment", with(admin, body), 400, "ResourceNotFoundException", "web"},
 		{"denied", "CancelEnvironmentDeployment", with(reader, body), 400, "AccessDeniedException",
 			"is not authorized to perform: proton:CancelEnvironmentDeployment on resource: web"},
+		// Authentication comes before the operation lookup, as on AWS.
+		{"unsigned, not implemented", "ListRepositories", nil, 403, "MissingAuthenticationTokenException", "Request is missing Authentication Token"},
+		{"unsigned, not in the model", "NoSuchOperation", nil, 403, "MissingAuthenticationTokenException", "Request is missing Authentication Token"},
+		{"wrong secret, not implemented", "ListRepositories", with(auth.NewKey{AccessKeyID: admin.AccessKeyID, SecretAccessKey: "x"}, body), 403, "InvalidSignatureException", "signature we calculated"},
+		{"right key, not implemented", "ListRepositories", with(admin, body), 400, "UnknownOperationException", "ListRepositories"},
+		{"right key, not in the model", "NoSuchOperation", with(admin, body), 400, "UnknownOperationException", "NoSuchOperation"},
 		{"reader's 2nd call", "GetEnvironment", with(reader, `{"name":"web"}`), 400, "ResourceNotFoundException", ""},
 		{"reader's 3rd call", "GetEnvironment", with(reader, `{"name":"web"}`), 400, "ResourceNotFoundException", ""},
 		{"reader's 4th call: over the burst of 3", "GetEnvironment", with(reader, `{"name":"web"}`), 400, "ThrottlingException", "Rate exceeded"},

@@ -13,6 +13,7 @@ import (
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/awsjson"
+	"github.com/hadronhq/hadron/internal/buildinfo"
 	"github.com/hadronhq/hadron/internal/engine"
 	"github.com/hadronhq/hadron/internal/proton"
 	"github.com/hadronhq/hadron/internal/provision"
@@ -61,6 +62,7 @@ type Server struct {
 	engine  *engine.Engine
 	service *proton.API
 	http    *awsjson.Server
+	logger  *slog.Logger
 }
 
 // New recovers what a previous process left unfinished in the store, and
@@ -112,7 +114,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{store: st, engine: eng, service: svc}
+	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger}
 	check := acceptAnySignature
 	if cfg.Auth != nil {
 		check = cfg.Auth.Check
@@ -128,8 +130,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves the Proton API.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.http.ServeHTTP(w, r) }
+// ServeHTTP serves the Proton API (AWS JSON 1.0: POST /) and, on GET, the
+// operational endpoints (see health.go). Every response names the build in
+// the X-Hadron-Version header.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(VersionHeader, buildinfo.Read().String())
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if h := s.operational(r.URL.Path); h != nil {
+			h(w, r)
+			return
+		}
+	}
+	s.http.ServeHTTP(w, r)
+}
 
 // Close stops running deployments (they end FAILED, or CANCELLED when a cancel
 // was pending), waits for background work and closes the store.

@@ -172,6 +172,9 @@ func TestBadInputIsRefusedNamingWhatIsWrongAndChangesNothing(t *testing.T) {
 	h.fails("CreateEnvironment", create(strings.Repeat("a", 101), spec("")), "ValidationException", "'name'", "100")
 	h.fails("CreateEnvironment", create("e", spec("  name: UPPER\n")), "ValidationException", "name")
 	h.fails("CreateEnvironment", create("e", spec("  unknown: 1\n")), "ValidationException", "unknown")
+	// Every mistake of a spec in one answer, each naming its input.
+	h.fails("CreateEnvironment", create("e", spec("  name: UPPER\n  seconds: soon\n  ignore_term: maybe\n")), "ValidationException",
+		"invalid spec: 3 validation errors detected: ", "input 'ignore_term': must be true or false", "input 'name': must match pattern", "input 'seconds': must be a whole number")
 	h.fails("CreateEnvironment", create("e", "proton: ServiceSpec\n"), "ValidationException")
 	h.fails("CreateEnvironment", m{"name": "e", "templateName": "net", "templateMajorVersion": "1", "spec": spec("")}, "ValidationException", "codebuildRoleArn")
 	h.fails("CreateEnvironment", m{"name": "e", "templateName": "none", "templateMajorVersion": "1", "spec": spec("")}, "ResourceNotFoundException", "none")

@@ -124,10 +124,7 @@ type Resource struct {
 	// Settings holds type-specific configuration as JSON (roles, repositories).
 	Settings string
 	// Outputs holds the outputs of the last successful deployment as JSON.
-	Outputs string
-	// ProvisionedResources holds what the last successful deployment
-	// provisioned, as a JSON array of {name, identifier, provisioningEngine}.
-	ProvisionedResources      string
+	Outputs                   string
 	DeploymentStatus          string
 	DeploymentStatusMessage   string
 	LastAttemptedDeploymentID string
@@ -163,6 +160,9 @@ type Deployment struct {
 	TargetState     string // JSON, the model's DeploymentState
 	Plan            string // JSON, what the engine runs (see package engine)
 	Outputs         string // JSON object of the outputs this deployment produced
+	// Resources is the JSON array of the resources a successful deployment
+	// provisioned ({name, identifier, provisioningEngine}), "[]" otherwise.
+	Resources       string
 	LastAttemptedID string // the resource's last attempted deployment before this one
 	LastSucceededID string // the resource's last succeeded deployment before this one
 	CreatedAt       time.Time
@@ -223,8 +223,8 @@ type DeploymentFinishParams struct {
 	To      string
 	Message string
 	Outputs string // JSON object; applied to the resource when To is SUCCEEDED
-	// Resources is what the deployment provisioned, a JSON array (empty
-	// means none); applied to the resource when To is SUCCEEDED.
+	// Resources is the JSON array of provisioned resources, kept with the
+	// deployment when To is SUCCEEDED ("" keeps none: "[]").
 	Resources string
 	// Owner, when set, must hold the lease.
 	Owner string

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // The end-to-end tests of issue 6: SigV4 verification, access keys and their
@@ -132,6 +134,7 @@ func (s *server) deployingEnvironment(t *testing.T, name string) string {
 // even read, and a disabled or deleted key stops working. Secrets stay out
 // of the server's log.
 func TestAuthAWSCLI(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	s := startAuthServer(t)
@@ -296,6 +299,7 @@ func cmpOr(a, b string) string {
 // TestAuthBoto3 checks each answer with boto3, and that boto3's standard
 // retry mode carries a throttled burst through.
 func TestAuthBoto3(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireBoto3(t)
 	s := startAuthServer(t, "--throttle-rate", throttleRate, "--throttle-burst", throttleBurst)
@@ -337,6 +341,7 @@ func requireNode(t *testing.T) string {
 // headers than the others (amz-sdk-invocation-id, amz-sdk-request,
 // x-amz-content-sha256, x-amz-user-agent, content-length), and its retries.
 func TestAuthJSSDK(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	node := requireNode(t)
 	s := startAuthServer(t, "--throttle-rate", throttleRate, "--throttle-burst", throttleBurst)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hadronhq/hadron/internal/hadrontest"
 	"github.com/hadronhq/hadron/internal/mototest"
 )
 
@@ -172,6 +173,7 @@ func terraformLifecycle(t *testing.T, s *server, password, token string) {
 // bundle on a server with AWS access (moto_server standing in): its secrets
 // come from Secrets Manager and Parameter Store.
 func TestCLITerraformBundleWithSecretsFromAWS(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	requireTerraform(t)
@@ -193,6 +195,7 @@ func TestCLITerraformBundleWithSecretsFromAWS(t *testing.T) {
 // missing secret fails the deployment before any command runs, naming it;
 // a cancel during `terraform apply` ends CANCELLED.
 func TestCLITerraformBundleWithHadronsSecretStore(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	requireTerraform(t)
@@ -255,6 +258,7 @@ func TestCLITerraformBundleWithHadronsSecretStore(t *testing.T) {
 // notify-resource-deployment-status-change`. Deploy, update and delete with
 // the AWS CLI and its waiters.
 func TestCLICDKBundle(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	s := startServer(t, t.TempDir())

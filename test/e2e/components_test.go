@@ -200,6 +200,7 @@ func (s *server) awaitInstanceCLI(t *testing.T, svc, name string) {
 // deployment) and the deployment history; and a component whose command
 // fails ends the component-deployed waiter in failure.
 func TestCLIComponents(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	s := startServer(t, t.TempDir())
@@ -480,6 +481,7 @@ main()
 // a detach, and the component_deployed waiter's failure on a component whose
 // command exits 1.
 func TestBoto3Components(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireBoto3(t)
 	s := startServer(t, t.TempDir())

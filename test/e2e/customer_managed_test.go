@@ -1,11 +1,16 @@
 package e2e
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
+)
 
 // TestCLICustomerManagedEnvironment pins that an environment of a
 // CUSTOMER_MANAGED template provisions nothing: its spec's values, defaults
 // included, become its outputs.
 func TestCLICustomerManagedEnvironment(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	s := startServer(t, t.TempDir())

@@ -3,11 +3,14 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // TestCLIErrors pins the errors the AWS CLI shows for requests Hadron refuses
 // and for deployments it cannot run.
 func TestCLIErrors(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	s := startServer(t, t.TempDir())
@@ -61,7 +64,7 @@ func TestCLIErrors(t *testing.T) {
 			t.Errorf("publishing a failed version: the error does not name its status: %s", msg)
 		}
 	})
-	t.Run("a deployment on an engine Hadron does not run fails naming it, and the waiter fails", func(t *testing.T) {
+	t.Run("an AWS-managed deployment on a server without AWS access fails saying how to give it, and the waiter fails", func(t *testing.T) {
 		s.registerTemplate(t, "bucket", "jinja")
 		spec, _ := specFile(t, "bucket_name: my-bucket")
 		s.awsOK(t, nil, "create-environment", "--name", "bucket", "--template-name", "bucket", "--template-major-version", "1",
@@ -72,8 +75,8 @@ func TestCLIErrors(t *testing.T) {
 		}
 		var out environmentOut
 		s.awsOK(t, &out, "get-environment", "--name", "bucket")
-		if e := out.Environment; e.DeploymentStatus != "FAILED" || !strings.Contains(e.DeploymentStatusMessage, "cloudformation") {
-			t.Errorf("get-environment: %s with message %q, want FAILED naming cloudformation", e.DeploymentStatus, e.DeploymentStatusMessage)
+		if e := out.Environment; e.DeploymentStatus != "FAILED" || !strings.Contains(e.DeploymentStatusMessage, "--aws-region") {
+			t.Errorf("get-environment: %s with message %q, want FAILED naming --aws-region", e.DeploymentStatus, e.DeploymentStatusMessage)
 		}
 	})
 }

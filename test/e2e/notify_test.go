@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hadronhq/hadron/internal/hadrontest"
 	"github.com/hadronhq/hadron/internal/mototest"
 )
 
@@ -100,6 +101,7 @@ func checkNotifiedOutputs(t *testing.T, got map[string]string, name string) {
 // its outputs to Hadron with the same credentials; once the run is over,
 // they are refused.
 func TestCodeBuildNotifyWithAssumedRole(t *testing.T) {
+	hadrontest.Long(t)
 	requireAWS(t)
 	moto := mototest.URL(t)
 	// The server's own AWS credentials (moto takes any), read by its default chain.
@@ -132,6 +134,7 @@ func TestCodeBuildNotifyWithAssumedRole(t *testing.T) {
 // they are good for the run's resource only, and they are refused after the
 // run. Then notify's errors, as the AWS CLI shows them.
 func TestCodeBuildNotifyWithMintedCredentials(t *testing.T) {
+	hadrontest.Long(t)
 	requireAWS(t)
 	s := startAuthServer(t)
 	s.publishNotify(t)

@@ -3,6 +3,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // TestBoto3ServiceWorkflow runs the core service workflow with boto3
@@ -12,6 +14,7 @@ import (
 // list_deployments, and cancel_service_instance_deployment and
 // cancel_service_pipeline_deployment.
 func TestBoto3ServiceWorkflow(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireBoto3(t)
 	s := startServer(t, t.TempDir())

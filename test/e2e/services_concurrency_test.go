@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // TestCLITwoServicesInOneEnvironment pins that two services deploy into the
@@ -18,6 +20,7 @@ import (
 // so both services reach ACTIVE only if their instances really ran at the
 // same time.
 func TestCLITwoServicesInOneEnvironment(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	s := startServer(t, t.TempDir())

@@ -3,6 +3,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // TestCLIServiceErrors pins the errors the AWS CLI shows for service
@@ -11,6 +13,7 @@ import (
 // saying why) for an instance that is deploying, a service that is updating
 // or whose pipeline is deploying, and an environment with instances in it.
 func TestCLIServiceErrors(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	s := startServer(t, t.TempDir())

@@ -3,6 +3,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // TestCLIServiceWaitersFail pins that the AWS CLI's service waiters end in
@@ -14,6 +16,7 @@ import (
 // failure leaves the service as Proton would: cleaned up, or on its last
 // good state.
 func TestCLIServiceWaitersFail(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	s := startServer(t, t.TempDir())

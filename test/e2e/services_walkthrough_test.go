@@ -3,6 +3,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // TestCLIServiceWalkthrough runs the developer's story with the AWS CLI: a
@@ -14,6 +16,7 @@ import (
 // outputs, deployment history, and the delete, waiting with the CLI's
 // service waiters.
 func TestCLIServiceWalkthrough(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	s := startServer(t, t.TempDir())

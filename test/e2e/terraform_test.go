@@ -7,12 +7,6 @@ import (
 	"testing"
 )
 
-type provisionedResourcesOut struct {
-	ProvisionedResources []struct {
-		Name, Identifier, ProvisioningEngine string
-	}
-}
-
 // TestTerraformRunByHadron deploys a Terraform environment template written
 // as Proton users wrote them (schema.yaml; manifest.yaml with
 // rendering_engine hcl, template_language terraform, file "*"; main.tf

@@ -3,6 +3,8 @@ package e2e
 import (
 	"strings"
 	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // TestCLITemplateVersionUpdates pins Proton's version rules with the AWS CLI:
@@ -10,6 +12,7 @@ import (
 // MAJOR_VERSION to a higher major; a version in use, or a template with
 // versions left, cannot be deleted.
 func TestCLITemplateVersionUpdates(t *testing.T) {
+	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
 	s := startServer(t, t.TempDir())

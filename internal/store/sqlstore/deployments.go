@@ -14,7 +14,7 @@ import (
 
 const deploymentColumns = `seq, id, target_key, target_type, target_created_at, environment_name, service_name,
 	service_instance_name, component_name, operation, status, status_message, initial_state, target_state,
-	target_template, target_major, target_minor, target_spec, plan, outputs, last_attempted_id, last_succeeded_id,
+	target_template, target_major, target_minor, target_spec, plan, outputs, resources, last_attempted_id, last_succeeded_id,
 	lease_owner, lease_expires_at, created_at, last_modified_at, completed_at`
 
 func scanDeployment(row scanner) (*store.Deployment, error) {
@@ -22,7 +22,7 @@ func scanDeployment(row scanner) (*store.Deployment, error) {
 	var targetCreated, lease, created, modified, completed int64
 	err := row.Scan(&d.Seq, &d.ID, &d.TargetKey, &d.TargetType, &targetCreated, &d.EnvironmentName, &d.ServiceName,
 		&d.ServiceInstance, &d.ComponentName, &d.Operation, &d.Status, &d.StatusMessage, &d.InitialState, &d.TargetState,
-		&d.TargetTemplate, &d.TargetMajor, &d.TargetMinor, &d.TargetSpec, &d.Plan, &d.Outputs, &d.LastAttemptedID,
+		&d.TargetTemplate, &d.TargetMajor, &d.TargetMinor, &d.TargetSpec, &d.Plan, &d.Outputs, &d.Resources, &d.LastAttemptedID,
 		&d.LastSucceededID, &d.LeaseOwner, &lease, &created, &modified, &completed)
 	if err != nil {
 		return nil, err
@@ -97,13 +97,13 @@ func (s *Store) deploymentStart(ctx context.Context, tx *sql.Tx, p store.Deploym
 	err = tx.QueryRowContext(ctx, `INSERT INTO deployments (id, target_key, target_type, target_created_at,
 		environment_name, service_name, service_instance_name, component_name, operation, status, status_message,
 		initial_state, target_state, target_template, target_major, target_minor, target_spec, plan, outputs,
-		last_attempted_id, last_succeeded_id, created_at, last_modified_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+		last_attempted_id, last_succeeded_id, created_at, last_modified_at, resources)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
 		RETURNING seq`,
 		d.ID, d.TargetKey, d.TargetType, ms(d.TargetCreatedAt), d.EnvironmentName, d.ServiceName, d.ServiceInstance,
 		d.ComponentName, d.Operation, d.Status, d.StatusMessage, d.InitialState, d.TargetState, d.TargetTemplate,
 		d.TargetMajor, d.TargetMinor, d.TargetSpec, d.Plan, cmp.Or(d.Outputs, "{}"), d.LastAttemptedID, d.LastSucceededID,
-		ms(d.CreatedAt), ms(d.LastModifiedAt)).Scan(&d.Seq)
+		ms(d.CreatedAt), ms(d.LastModifiedAt), cmp.Or(d.Resources, "[]")).Scan(&d.Seq)
 	if index, ok := s.d.UniqueViolation(err); ok {
 		if index == indexOneActive {
 			return cur, fmt.Errorf("deployment %s is %s: %w", cur.LastAttemptedDeploymentID, cur.DeploymentStatus, store.ErrActiveDeployment)
@@ -276,12 +276,12 @@ func (s *Store) DeploymentFinish(ctx context.Context, p store.DeploymentFinishPa
 	if err := p.Check(); err != nil {
 		return nil, err
 	}
-	var outputs *string
+	var outputs, resources *string
 	if p.To == store.StatusSucceeded {
-		o := cmp.Or(p.Outputs, "{}")
-		outputs = &o
+		o, r := cmp.Or(p.Outputs, "{}"), cmp.Or(p.Resources, "[]")
+		outputs, resources = &o, &r
 	}
-	args := []any{p.ID, p.To, p.Message, ms(at), outputs, p.Owner}
+	args := []any{p.ID, p.To, p.Message, ms(at), outputs, p.Owner, resources}
 	for _, from := range p.From {
 		args = append(args, from)
 	}
@@ -292,8 +292,8 @@ func (s *Store) DeploymentFinish(ctx context.Context, p store.DeploymentFinishPa
 		}
 		var err error
 		d, err = scanDeployment(tx.QueryRowContext(ctx, `UPDATE deployments SET status = $2, status_message = $3,
-			last_modified_at = $4, completed_at = $4, outputs = coalesce($5, outputs)
-			WHERE id = $1 AND ($6 = '' OR lease_owner = $6) AND status IN (`+placeholders(7, len(p.From))+`)
+			last_modified_at = $4, completed_at = $4, outputs = coalesce($5, outputs), resources = coalesce($7, resources)
+			WHERE id = $1 AND ($6 = '' OR lease_owner = $6) AND status IN (`+placeholders(8, len(p.From))+`)
 			RETURNING `+deploymentColumns, args...))
 		if noRows(err) {
 			if d, err = deploymentGet(ctx, tx, p.ID, ""); err != nil {
@@ -313,11 +313,10 @@ func (s *Store) DeploymentFinish(ctx context.Context, p store.DeploymentFinishPa
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE resources SET deployment_status = $3, deployment_status_message = $4,
 				last_modified_at = $5, template_name = $6, template_major = $7, template_minor = $8, spec = $9,
-				outputs = $10, last_succeeded_deployment_id = $2, last_deployment_succeeded_at = $11,
-				provisioned_resources = $12
+				outputs = $10, last_succeeded_deployment_id = $2, last_deployment_succeeded_at = $11
 				WHERE key = $1 AND last_attempted_deployment_id = $2`,
 				d.TargetKey, d.ID, d.Status, d.StatusMessage, ms(at), d.TargetTemplate, d.TargetMajor, d.TargetMinor,
-				d.TargetSpec, d.Outputs, ms(d.CreatedAt), cmp.Or(p.Resources, "[]"))
+				d.TargetSpec, d.Outputs, ms(d.CreatedAt))
 		case store.StatusDeleteComplete:
 			_, err = tx.ExecContext(ctx, `DELETE FROM resources WHERE key = $1 AND last_attempted_deployment_id = $2`, d.TargetKey, d.ID)
 		default:

@@ -566,9 +566,6 @@ func deploymentTests() []test {
 	return tests
 }
 
-// provisionedTwo is what the deployments finishCase ends provisioned.
-const provisionedTwo = `[{"name":"terraform_data.two","identifier":"2","provisioningEngine":"TERRAFORM"}]`
-
 // finishCase runs an update of an environment from v1 to v2, brings it to from
 // (claimed by w1), finishes it as to and checks the resource took the target
 // state exactly when applies.
@@ -582,11 +579,19 @@ func finishCase(t *testing.T, h *harness, from, to string, applies bool) {
 		}
 	}
 	got, err := h.s.DeploymentFinish(h.ctx, store.DeploymentFinishParams{ID: d.ID, From: []string{from}, To: to,
-		Message: "ended " + to, Outputs: `{"url":"https://two"}`, Resources: provisionedTwo, Owner: "w1"}, at(15))
+		Message: "ended " + to, Outputs: `{"url":"https://two"}`, Resources: `[{"name":"Bucket","identifier":"b-1"}]`, Owner: "w1"}, at(15))
 	if err != nil {
 		t.Fatal(err)
 	}
 	stored := h.deployment(d.ID)
+	// The provisioned resources are kept with a successful deployment only.
+	wantResources := `[]`
+	if to == store.StatusSucceeded {
+		wantResources = `[{"name":"Bucket","identifier":"b-1"}]`
+	}
+	if !sameJSON(stored.Resources, wantResources) {
+		t.Errorf("deployment resources = %s, want %s", stored.Resources, wantResources)
+	}
 	same(t, "returned vs stored deployment", got, stored)
 	if stored.Status != to || stored.StatusMessage != "ended "+to || !stored.CompletedAt.Equal(at(15)) {
 		t.Errorf("deployment: %s %q completed %v; want %s %q completed %v", stored.Status, stored.StatusMessage,
@@ -603,7 +608,7 @@ func finishCase(t *testing.T, h *harness, from, to string, applies bool) {
 	want := deployedState(r)
 	if applies {
 		// lastDeploymentSucceededAt is the start of the successful attempt.
-		want = deployed{v2.template, v2.major, v2.minor, v2.spec, `{"url":"https://two"}`, d.ID, at(10), provisionedTwo}
+		want = deployed{v2.template, v2.major, v2.minor, v2.spec, `{"url":"https://two"}`, d.ID, at(10)}
 		if !sameJSON(stored.Outputs, `{"url":"https://two"}`) {
 			t.Errorf("deployment outputs = %s", stored.Outputs)
 		}

@@ -127,7 +127,7 @@ func environment(name string) *store.Resource {
 	return &store.Resource{
 		Key: "environment/" + name, Type: store.ResourceEnvironment, Name: name, EnvironmentName: name,
 		Description: "environment " + name, TemplateName: v1.template, TemplateMajor: v1.major, TemplateMinor: v1.minor,
-		Spec: v1.spec, Settings: `{"role":"arn:aws:iam::000000000000:role/p"}`, Outputs: `{}`, ProvisionedResources: `[]`,
+		Spec: v1.spec, Settings: `{"role":"arn:aws:iam::000000000000:role/p"}`, Outputs: `{}`,
 		CreatedAt: at(0), LastModifiedAt: at(0),
 	}
 }
@@ -137,7 +137,7 @@ func serviceInstance(service, name, env string, tg target) *store.Resource {
 	return &store.Resource{
 		Key: "service/" + service + "/service-instance/" + name, Type: store.ResourceServiceInstance, Name: name,
 		ServiceName: service, EnvironmentName: env, TemplateName: tg.template, TemplateMajor: tg.major,
-		TemplateMinor: tg.minor, Spec: tg.spec, Settings: `{}`, Outputs: `{}`, ProvisionedResources: `[]`, CreatedAt: at(0), LastModifiedAt: at(0),
+		TemplateMinor: tg.minor, Spec: tg.spec, Settings: `{}`, Outputs: `{}`, CreatedAt: at(0), LastModifiedAt: at(0),
 	}
 }
 
@@ -146,7 +146,7 @@ func pipeline(service string, tg target) *store.Resource {
 	return &store.Resource{
 		Key: "service/" + service + "/pipeline", Type: store.ResourceServicePipeline, Name: service, ServiceName: service,
 		TemplateName: tg.template, TemplateMajor: tg.major, TemplateMinor: tg.minor, Spec: tg.spec,
-		Settings: `{}`, Outputs: `{}`, ProvisionedResources: `[]`, CreatedAt: at(0), LastModifiedAt: at(0),
+		Settings: `{}`, Outputs: `{}`, CreatedAt: at(0), LastModifiedAt: at(0),
 	}
 }
 
@@ -154,7 +154,7 @@ func pipeline(service string, tg target) *store.Resource {
 func component(name, env string) *store.Resource {
 	return &store.Resource{
 		Key: "component/" + name, Type: store.ResourceComponent, Name: name, EnvironmentName: env,
-		Spec: "manifest", Settings: `{}`, Outputs: `{}`, ProvisionedResources: `[]`, CreatedAt: at(0), LastModifiedAt: at(0),
+		Spec: "manifest", Settings: `{}`, Outputs: `{}`, CreatedAt: at(0), LastModifiedAt: at(0),
 	}
 }
 
@@ -173,7 +173,7 @@ func deploymentOf(r *store.Resource, status string, tg target, created time.Time
 		ID: newID(), TargetKey: r.Key, TargetType: r.Type, EnvironmentName: r.EnvironmentName,
 		ServiceName: r.ServiceName, Operation: op, Status: status,
 		InitialState: `{"spec":` + strconv.Quote(r.Spec) + `}`, TargetState: `{"spec":` + strconv.Quote(tg.spec) + `}`,
-		Plan: `{"engine":"codebuild"}`, Outputs: `{}`,
+		Plan: `{"engine":"codebuild"}`, Outputs: `{}`, Resources: `[]`,
 		TargetTemplate: tg.template, TargetMajor: tg.major, TargetMinor: tg.minor, TargetSpec: tg.spec,
 		CreatedAt: created, LastModifiedAt: created,
 	}
@@ -420,12 +420,11 @@ type deployed struct {
 	Template, Major, Minor, Spec, Outputs string
 	LastSucceededID                       string
 	LastSucceededAt                       time.Time
-	ProvisionedResources                  string
 }
 
 func deployedState(r *store.Resource) deployed {
 	return deployed{r.TemplateName, r.TemplateMajor, r.TemplateMinor, r.Spec, r.Outputs,
-		r.LastSucceededDeploymentID, r.LastDeploymentSucceededAt, r.ProvisionedResources}
+		r.LastSucceededDeploymentID, r.LastDeploymentSucceededAt}
 }
 
 // ids lists the ids of deployments, in order.
