@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/awsaccess"
@@ -9,6 +10,7 @@ import (
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
+	"github.com/hadronhq/hadron/internal/provision/terraform"
 	"github.com/hadronhq/hadron/internal/runcreds"
 	"github.com/hadronhq/hadron/internal/secrets"
 )
@@ -19,6 +21,9 @@ type engineConfig struct {
 	cancelGrace time.Duration
 	// endpoint is the server's URL, given to provisioning commands.
 	endpoint string
+	// dataDir is the server's data directory; the Terraform engine keeps
+	// the local state of resources under dataDir/terraform-state.
+	dataDir string
 	// aws is how the CloudFormation engine reaches AWS (hadron serve
 	// --aws-region, --aws-endpoint-url); without it, its deployments fail
 	// saying how to give it.
@@ -42,6 +47,13 @@ func engines(c engineConfig) *provision.Registry {
 	r := provision.NewRegistry()
 	r.Register(codebuild.Name, &codebuild.Engine{Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Secrets: c.secrets, Isolation: c.isolation})
 	r.Register(customermanaged.Name, customermanaged.Engine{})
+	stateDir, err := filepath.Abs(filepath.Join(c.dataDir, "terraform-state"))
+	if err != nil {
+		stateDir = filepath.Join(c.dataDir, "terraform-state")
+	}
+	// Terraform runs as a CodeBuild job would have: the same environment,
+	// credentials and isolation (local-exec provisioners run commands).
+	r.Register(terraform.Name, &terraform.Engine{StateDir: stateDir, Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Isolation: c.isolation})
 	r.Register(cloudformation.Name, &cloudformation.Engine{AWS: c.aws})
 	return r
 }

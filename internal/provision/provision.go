@@ -1,7 +1,7 @@
 // Package provision is the contract between Hadron and its provisioning
 // engines, and the registry that finds an engine by the name a manifest
-// gives it ("codebuild", "customer_managed", later "cloudformation",
-// "terraform"). Package proton asks the registry to check a resource's
+// gives it ("codebuild", "customer_managed", "terraform", later
+// "cloudformation"). Package proton asks the registry to check a resource's
 // settings and to turn a deployment request into a stored Plan; package
 // engine asks it for the Engine that runs a claimed deployment's plan.
 // Neither imports a concrete engine: cmd/hadron registers them.
@@ -30,9 +30,8 @@
 //     answered as ValidationException), ManifestChecker (the manifest part
 //     of a template version, checked when the version is registered) and
 //     Deprovisioner (a failed deploy may have left something to delete).
-//     An engine Proton defines that Hadron lacks (terraform) has its
-//     settings rules in protonRules until then: move them into its
-//     CheckParams, with the same messages.
+//     Every engine Proton defines has its settings rules in its own
+//     CheckParams (protonRules, which held them until then, is empty).
 //
 //  3. Add one line to engines() in cmd/hadron/engines.go:
 //
@@ -367,17 +366,11 @@ func (r *Registry) Plan(req Request) (Plan, error) {
 }
 
 // protonRules are Proton's rules of which setting each provisioning method
-// needs, for the methods Hadron has no engine registered for: the Terraform
-// engine takes them over as its CheckParams, as the CloudFormation engine
-// did (cloudformation.Engine.CheckParams).
-func protonRules(req Request) error {
-	st := req.Settings
-	switch req.Engine + "/" + req.Target.Kind {
-	case bundle.EngineTerraform + "/" + KindEnvironment:
-		if st.ProvisioningRepository == nil {
-			return errors.New("the template uses self-managed (Terraform) provisioning: provisioningRepository is required")
-		}
-	}
+// needs, for the methods Hadron has no engine registered for. The
+// CloudFormation and Terraform engines have taken theirs over as their
+// CheckParams, so none is left: a request naming an engine that is not
+// registered is accepted, and its deployment fails naming the engine.
+func protonRules(Request) error {
 	return nil
 }
 

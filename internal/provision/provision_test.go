@@ -97,8 +97,9 @@ func TestCheckParamsUsesTheEngineOrProtonsRuleForAMissingOne(t *testing.T) {
 		want string
 	}{
 		{provision.Request{Engine: "x", Target: env}, "x needs a role"},
-		{provision.Request{Engine: bundle.EngineTerraform, Target: env}, "provisioningRepository is required"},
-		{provision.Request{Engine: bundle.EngineTerraform, Target: provision.Target{Kind: provision.KindServiceInstance}}, ""},
+		// Packages cloudformation and terraform check their own settings.
+		{provision.Request{Engine: bundle.EngineCloudFormation, Target: env}, ""},
+		{provision.Request{Engine: bundle.EngineTerraform, Target: env}, ""},
 	} {
 		err := r.CheckParams(c.req)
 		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {

@@ -244,6 +244,15 @@ func (e *Engine) resolveSecrets(ctx context.Context, run provision.Run, s spec) 
 // grant gets the run its credentials, acting as the role CodeBuild ran the
 // resource's builds with, and says in the log which credentials it has.
 func (e *Engine) grant(ctx context.Context, run provision.Run) (*runcreds.Grant, error) {
+	return Grant(ctx, e.Credentials, run)
+}
+
+// Grant gets run its credentials from c as a CodeBuild run gets them: the
+// resource's codebuildRoleArn (pipelineCodebuildRoleArn for a pipeline)
+// assumed, or Hadron-minted ones; it says in run.Log which. The Terraform
+// engine, which runs terraform as a CodeBuild job would have, uses it too.
+// run.Plan.Target must be set.
+func Grant(ctx context.Context, c Credentials, run provision.Run) (*runcreds.Grant, error) {
 	var role string
 	if st := run.Plan.Settings; st != nil {
 		role = st.CodebuildRoleArn
@@ -251,7 +260,7 @@ func (e *Engine) grant(ctx context.Context, run provision.Run) (*runcreds.Grant,
 			role = st.PipelineCodebuildRoleArn
 		}
 	}
-	g, err := e.Credentials.Grant(ctx, runcreds.Request{DeploymentID: run.DeploymentID, Target: *run.Plan.Target, RoleARN: role})
+	g, err := c.Grant(ctx, runcreds.Request{DeploymentID: run.DeploymentID, Target: *run.Plan.Target, RoleARN: role})
 	if err != nil {
 		return nil, err
 	}
