@@ -351,6 +351,9 @@ func (c *serveCommand) authenticator(logger *slog.Logger, sessions *auth.Session
 	return auth.New(auth.Config{Keys: keys, Sessions: sessions, Regions: c.regions, Rate: c.rate, Burst: c.burst}), nil
 }
 
+// cliProfile is the AWS CLI profile the first-start lines configure.
+const cliProfile = "hadron"
+
 // AdminKeyFile, in the keys directory, holds the first administrator key
 // when the server's standard error is not a terminal.
 const AdminKeyFile = "admin-key.txt"
@@ -362,10 +365,12 @@ const AdminKeyFile = "admin-key.txt"
 // printed.
 func (c *serveCommand) announceFirstKey(id, secret string) error {
 	abs, _ := filepath.Abs(c.keysDir)
-	lines := fmt.Sprintf(`  aws configure set aws_access_key_id %s
-  aws configure set aws_secret_access_key %s
-  aws configure set region %s
-`, id, secret, c.region)
+	// A profile of its own: the default profile of a Proton user holds real
+	// AWS credentials, which these lines must not overwrite.
+	lines := fmt.Sprintf(`  aws configure set aws_access_key_id %s --profile %s
+  aws configure set aws_secret_access_key %s --profile %s
+  aws configure set region %s --profile %s
+`, id, cliProfile, secret, cliProfile, c.region, cliProfile)
 	more := fmt.Sprintf("More keys, with policies: hadron keys create --data-dir %s --allow 'proton:Get*' ...\n", c.keysDir)
 	if isTerminal(os.Stderr) {
 		fmt.Fprintf(os.Stderr, "hadron: created an administrator access key. Its secret is shown only now (it is stored\nencrypted in %s). Configure the AWS CLI with it:\n\n%s\n%s\n", filepath.Join(abs, auth.KeysFile), lines, more)

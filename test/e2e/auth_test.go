@@ -20,7 +20,7 @@ const adminKeyFile = "admin-key.txt"
 
 var adminKeyFileRE = regexp.MustCompile(`it is in (\S+) \(readable by this user only\)`)
 
-var adminKeyRE = regexp.MustCompile(`aws configure set aws_access_key_id (\S+)\n\s*aws configure set aws_secret_access_key (\S+)\n\s*aws configure set region (\S+)`)
+var adminKeyRE = regexp.MustCompile(`aws configure set aws_access_key_id (\S+) --profile hadron\n\s*aws configure set aws_secret_access_key (\S+) --profile hadron\n\s*aws configure set region (\S+) --profile hadron`)
 
 // startAuthServer starts a server with --auth sigv4 (and flags) on a new data
 // directory, reads the administrator key it printed on its first start, and
