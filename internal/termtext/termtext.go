@@ -56,12 +56,15 @@ func Plain(s string) string {
 	return b.String()
 }
 
-// needsWork reports whether s holds anything Plain removes.
+// needsWork reports whether s holds anything Plain removes. A U+FFFD that
+// is really in s is text, not invalid UTF-8, and is kept.
 func needsWork(s string) bool {
-	for _, r := range s {
-		if r == utf8.RuneError || (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r < 0xa0) {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size <= 1) || (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r < 0xa0) {
 			return true
 		}
+		i += size
 	}
 	return false
 }
