@@ -168,7 +168,9 @@ func TestPlanStoredBeforeEnginePartsIsReadIntoOne(t *testing.T) {
 // the Terraform hand-off's): those whose plan says "waits".
 type notifyFinisher struct{ fakeEngine }
 
-func (notifyFinisher) FinalStatusFromNotify(p provision.Plan) bool { return string(p.Spec) == `"waits"` }
+func (notifyFinisher) FinalStatusFromNotify(p provision.Plan) bool {
+	return string(p.Spec) == `"waits"`
+}
 
 func TestFinalStatusFromNotifyOnlyForDeploymentsTheEngineSaysSo(t *testing.T) {
 	r := provision.NewRegistry()
