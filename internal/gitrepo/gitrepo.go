@@ -161,10 +161,12 @@ type Commit struct {
 	// Branch is the new branch; it must not exist yet.
 	Branch string
 	// Dir is the folder of the repository the files go to ("" for the
-	// root). The files directly in it and its .proton folder are replaced;
-	// its other folders are kept (an environment's folder holds its
-	// instances' folders).
+	// root).
 	Dir string
+	// Replace, when set, removes the files directly in Dir and its .proton
+	// folder first; Dir's other folders are kept (an environment's folder
+	// holds its instances' folders). Otherwise Files are only added.
+	Replace bool
 	// Files are the folder's new files, by path relative to Dir.
 	Files   map[string][]byte
 	Message string
@@ -194,8 +196,10 @@ func (r Remote) Push(ctx context.Context, c Commit) (string, error) {
 		return "", fmt.Errorf("create branch %s: %w", c.Branch, err)
 	}
 	dir := path.Clean("/" + c.Dir)[1:]
-	if err := clearDir(wt, dir); err != nil {
-		return "", err
+	if c.Replace {
+		if err := clearDir(wt, dir); err != nil {
+			return "", err
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Files)) {
 		p := path.Join(dir, name)

@@ -110,7 +110,7 @@ func TestPushWritesOneCommitOnANewBranchReplacingTheFolderFiles(t *testing.T) {
 	}
 	ctx := context.Background()
 	hash, err := r.Push(ctx, gitrepo.Commit{
-		Base: "main", Branch: "hadron/d1", Dir: "prod",
+		Base: "main", Branch: "hadron/d1", Dir: "prod", Replace: true,
 		Files:   map[string][]byte{"main.tf": []byte("# new\n"), ".proton/deployment-metadata.json": []byte("{}\n")},
 		Message: "deploy prod", Author: object.Signature{Name: "Hadron", Email: "hadron@localhost"},
 	})
