@@ -102,9 +102,9 @@ type Engine struct {
 }
 
 var (
-	_ provision.Engine        = (*Engine)(nil)
-	_ provision.ParamsChecker = (*Engine)(nil)
-	_ provision.Deprovisioner = (*Engine)(nil)
+	_ provision.Engine         = (*Engine)(nil)
+	_ provision.ParamsChecker  = (*Engine)(nil)
+	_ provision.Deprovisioner  = (*Engine)(nil)
 	_ provision.NotifyFinisher = (*Engine)(nil)
 )
 
