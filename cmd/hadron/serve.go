@@ -66,6 +66,8 @@ type serveCommand struct {
 	// aws is how Hadron reaches AWS for its own work (CloudFormation
 	// stacks, roles assumed for runs, secrets); unset: no AWS access.
 	aws awsaccess.Config
+	// handOff configures the Terraform hand-off through git.
+	handOff handOffConfig
 }
 
 // ParseFlags reads flags, each defaulting to its HADRON_* environment variable.
@@ -134,8 +136,12 @@ func (c *serveCommand) ParseFlags(args []string) error {
 	fs.StringVar(&c.aws.Region, "aws-region", env("HADRON_AWS_REGION", ""), "region of Hadron's own AWS calls (CloudFormation stacks, roles assumed for runs, secrets), with the server's default AWS credential chain; unset (and no --aws-endpoint-url): Hadron makes no AWS calls (HADRON_AWS_REGION)")
 	fs.StringVar(&c.aws.EndpointURL, "aws-endpoint-url", env("HADRON_AWS_ENDPOINT_URL", ""), "endpoint of every AWS service Hadron calls, for a private endpoint or a local stand-in (HADRON_AWS_ENDPOINT_URL)")
 	fs.StringVar(&c.logLevel, "log-level", env("HADRON_LOG_LEVEL", "info"), "debug, info, warn or error (HADRON_LOG_LEVEL)")
+	c.handOff.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if err := c.handOff.parse(); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
@@ -270,7 +276,8 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		AccountID: c.accountID,
 		Workers:   c.workers,
 		Engines: engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, region: runRegion,
-			awsEndpoint: c.aws.EndpointURL, credentials: creds, secrets: resolver, isolation: isolation, aws: c.aws, dataDir: c.dataDir}),
+			awsEndpoint: c.aws.EndpointURL, credentials: creds, secrets: resolver, isolation: isolation, aws: c.aws, dataDir: c.dataDir,
+			handOff: c.handOff.handOff()}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
 		Store:       st,
