@@ -154,7 +154,7 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		}
 		return provision.Result{}, err
 	}
-	var mask []string
+	var mask func() []string
 	if e.Credentials != nil && run.Plan.Target != nil {
 		g, err := e.grant(ctx, run)
 		if err != nil {
@@ -162,7 +162,7 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		}
 		defer g.End()
 		env = append(env, g.Env()...)
-		mask = g.Mask()
+		mask = g.Mask
 	}
 	res, err := Run(ctx, Job{
 		Dir:       run.Dir,
