@@ -83,6 +83,10 @@ func (s *API) NotifyResourceDeploymentStatusChange(ctx context.Context, in *api.
 	for _, o := range in.Outputs {
 		outputs[o.Key] = o.ValueString // a key given twice: the later wins, as across reports
 	}
+	if masked := s.cfg.Engines.MaskOutputs(plan.Engine, d.ID, outputs); len(masked) > 0 {
+		s.cfg.Logger.Warn("notify: outputs hold the value of a secret of the run; they are kept with the value replaced by ***",
+			"deployment", d.ID, "outputs", masked)
+	}
 	raw, err := json.Marshal(outputs)
 	if err != nil {
 		return nil, err
