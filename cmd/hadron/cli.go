@@ -112,6 +112,9 @@ variable, named in its help.`,
 		newKeysCommand(s),
 		newSecretsCommand(s),
 		newRenderCommand(s),
+		newStatusCommand(s),
+		newBackupCommand(s),
+		newRestoreCommand(s),
 		newVersionCommand(s),
 	)
 	root.CompletionOptions.HiddenDefaultCmd = false

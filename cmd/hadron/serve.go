@@ -187,7 +187,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	isolation, err := c.isolate(logger)
+	isolation, isoStatus, err := c.isolate(logger)
 	if err != nil {
 		return err
 	}
@@ -259,6 +259,8 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Notifier:    notifier,
 		Lease:       c.lease,
 		Auth:        authn,
+		Database:    c.database(),
+		Isolation:   isoStatus,
 	})
 	if err != nil {
 		ln.Close()
@@ -276,8 +278,11 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	if c.databaseURL != "" {
 		database = "database: PostgreSQL " + redactURL(c.databaseURL)
 	}
-	fmt.Fprintf(os.Stderr, "hadron %s listening on %s\n  data:    %s (%s)\n  bundles: %s (source s3 {bucket, key} is read from %s/<bucket>/<key>)\n  try:     aws proton list-environments --endpoint-url %s --region %s\n",
-		version, endpoint, abs, database, absBundles, absBundles, endpoint, c.region)
+	fmt.Fprintf(os.Stderr, "hadron %s listening on %s\n  data:    %s (%s)\n  bundles: %s (source s3 {bucket, key} is read from %s/<bucket>/<key>)\n  try:     %s\n  status:  hadron status --endpoint-url %s\n",
+		version, endpoint, abs, database, absBundles, absBundles, tryCommand(endpoint, c.region, c.auth), endpoint)
+	if hint := installHint(); hint != "" {
+		fmt.Fprint(os.Stderr, hint)
+	}
 
 	// Bounds on clients that have not completed (so not authenticated) a
 	// request: read deadlines, and at most maxPending such connections.
@@ -329,7 +334,7 @@ func (c *serveCommand) authenticator(logger *slog.Logger, sessions *auth.Session
 		logger.Warn("no enabled access keys: every call will be refused until one is created (hadron keys create --data-dir " + c.keysDir + ")")
 	}
 	logger.Info("authentication: SigV4", "keys", keys.Len(), "throttle_rate", c.rate, "throttle_burst", c.burst, "signing_regions", cmp.Or(strings.Join(c.regions, ","), "any"))
-	return auth.New(auth.Config{Keys: keys, Sessions: sessions, Regions: c.regions, Rate: c.rate, Burst: c.burst}), nil
+	return auth.New(auth.Config{Keys: keys, Sessions: sessions, Regions: c.regions, Rate: c.rate, Burst: c.burst, Logger: logger}), nil
 }
 
 // cliProfile is the AWS CLI profile the first-start lines configure.
@@ -385,8 +390,12 @@ func isTerminal(f *os.File) bool {
 // sandbox) and logs which protections are in force; in strict mode a
 // missing one stops the server. It returns the Policy of the runs (nil:
 // isolation off).
-func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, error) {
+func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, *server.Isolation, error) {
 	policy, st, err := sandbox.Setup(c.isolation)
+	status := &server.Isolation{Mode: string(st.Mode)}
+	for _, m := range st.Mechanisms {
+		status.Protections = append(status.Protections, server.Protection{Name: m.Name, On: m.On, Detail: m.Detail})
+	}
 	for _, m := range st.Mechanisms {
 		if m.On {
 			logger.Info("isolation: "+m.Name+" on", "detail", m.Detail)
@@ -395,28 +404,61 @@ func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("serve: %w", err)
+		return nil, nil, fmt.Errorf("serve: %w", err)
 	}
 	if policy == nil || policy.UID < 0 {
 		// Nobody else needs to pass: the directory is the server's alone.
 		if err := os.Chmod(c.dataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("serve: %w", err)
+			return nil, nil, fmt.Errorf("serve: %w", err)
 		}
-		return policy, nil
+		return policy, status, nil
 	}
 	// The run's user must pass through the data directory to its work
 	// directory (commands use absolute paths), without listing or reading
 	// anything on the way: everything in it is 0600 or 0700.
 	work := filepath.Join(c.dataDir, "work")
 	if err := os.MkdirAll(work, 0o711); err != nil {
-		return nil, fmt.Errorf("serve: %w", err)
+		return nil, nil, fmt.Errorf("serve: %w", err)
 	}
 	for _, dir := range []string{c.dataDir, work} {
 		if err := os.Chmod(dir, 0o711); err != nil {
-			return nil, fmt.Errorf("serve: %w", err)
+			return nil, nil, fmt.Errorf("serve: %w", err)
 		}
 	}
-	return policy, nil
+	return policy, status, nil
+}
+
+// database describes the store for the status endpoint.
+func (c *serveCommand) database() server.Database {
+	if c.databaseURL != "" {
+		return server.Database{Kind: "postgresql", Location: redactURL(c.databaseURL)}
+	}
+	abs, _ := filepath.Abs(filepath.Join(c.dataDir, server.DatabaseFile))
+	return server.Database{Kind: "sqlite", Location: abs}
+}
+
+// tryCommand is the AWS CLI call the banner suggests. Without
+// authentication the AWS CLI must be told not to sign (it refuses to call
+// without credentials otherwise); with it, the profile the first start
+// configured holds the key.
+func tryCommand(endpoint, region, authMode string) string {
+	cmd := fmt.Sprintf("aws proton list-environments --endpoint-url %s --region %s", endpoint, region)
+	if authMode == "none" {
+		return cmd + " --no-sign-request"
+	}
+	return cmd + " --profile " + cliProfile
+}
+
+// installHint tells the user of `go run` how to get a hadron command: the
+// banner and the README use one, and go run compiles the whole server again
+// (minutes on a small machine) whenever its build cache is cold.
+func installHint() string {
+	exe, err := os.Executable()
+	if err != nil || !strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return ""
+	}
+	return "  note:    this server runs from go run; the hadron commands above need the binary: go install ./cmd/hadron\n" +
+		"           (puts hadron in $(go env GOPATH)/bin; or go build -o bin/hadron ./cmd/hadron and use ./bin/hadron)\n"
 }
 
 // redactURL is a database URL fit for a log: without its password.
