@@ -54,6 +54,9 @@ type Options struct {
 	Region string
 	// NoSign sends calls unsigned, for a server started with --auth none.
 	NoSign bool
+	// Credentials, when set, are used instead of finding them (Profile is
+	// then ignored).
+	Credentials aws.CredentialsProvider
 	// HTTP defaults to a client without an overall timeout (a log follows
 	// for as long as it runs); give contexts deadlines instead.
 	HTTP *http.Client
@@ -81,7 +84,8 @@ func New(ctx context.Context, o Options) (*Client, error) {
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
-	if o.NoSign {
+	if o.NoSign || o.Credentials != nil {
+		c.creds = o.Credentials
 		c.region = firstOf(o.Region, DefaultRegion)
 		return c, nil
 	}
