@@ -109,3 +109,15 @@ func TestServeFlagsReadTheirEnvironmentVariables(t *testing.T) {
 		t.Errorf("HADRON_LEASE=soon: exit %d %q, want a usage error naming it", code, errOut.String())
 	}
 }
+
+func TestBannerTryCommandSignsAsTheServerExpects(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ auth, want string }{
+		{"none", "--no-sign-request"},
+		{"sigv4", "--profile " + cliProfile},
+	} {
+		if got := tryCommand("http://127.0.0.1:8787", "us-east-1", tt.auth); !strings.HasSuffix(got, tt.want) || !strings.Contains(got, "--endpoint-url http://127.0.0.1:8787") {
+			t.Errorf("tryCommand(--auth %s) = %q, want it to end with %s", tt.auth, got, tt.want)
+		}
+	}
+}

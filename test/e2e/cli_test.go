@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // The hadron CLI's operator commands against the built binary: status and
@@ -22,6 +24,7 @@ var tryLineRE = regexp.MustCompile(`(?m)^\s*try:\s+aws (.+)$`)
 // credentials anywhere: it must not need any.
 func TestBannerTryCommandWorksWithAuthNone(t *testing.T) {
 	t.Parallel()
+	hadrontest.Long(t) // the AWS CLI takes seconds to start on a loaded machine
 	requireAWS(t)
 	s := startServer(t, t.TempDir())
 	m := tryLineRE.FindStringSubmatch(s.Log())
@@ -36,35 +39,41 @@ func TestBannerTryCommandWorksWithAuthNone(t *testing.T) {
 	}
 }
 
-// TestStatusFindsTheHadronProfileAndHintsOnRefusals configures the AWS CLI
-// with the lines the first start wrote, then runs hadron status with no
-// --profile (it finds the profile hadron) and the AWS CLI with an unknown
-// key (its error carries the hint) and checks the server's INFO line.
-func TestStatusFindsTheHadronProfileAndHintsOnRefusals(t *testing.T) {
+// TestStatusFindsTheHadronProfile writes the AWS config files the first
+// start's lines (aws configure set ... --profile hadron) make, then runs
+// hadron status with no --profile: it finds the profile hadron.
+func TestStatusFindsTheHadronProfile(t *testing.T) {
 	t.Parallel()
-	requireAWS(t)
 	s := startAuthServer(t)
 	home := t.TempDir()
+	config, creds := filepath.Join(home, "config"), filepath.Join(home, "credentials")
+	os.WriteFile(config, []byte("[profile hadron]\nregion = "+region+"\n"), 0o600)
+	os.WriteFile(creds, []byte("[hadron]\naws_access_key_id = "+s.key+"\naws_secret_access_key = "+s.secret+"\n"), 0o600)
 	env := withoutPrefixes(os.Environ(), "AWS_", "HADRON_")
-	env = append(env, "AWS_CONFIG_FILE="+filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"),
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
-	for _, args := range [][]string{
-		{"configure", "set", "aws_access_key_id", s.key, "--profile", "hadron"},
-		{"configure", "set", "aws_secret_access_key", s.secret, "--profile", "hadron"},
-		{"configure", "set", "region", region, "--profile", "hadron"},
-	} {
-		if res := runClient(t, env, awsBin, args...); res.Code != 0 {
-			t.Fatalf("aws %v:\n%s", args, res)
-		}
-	}
+	env = append(env, "AWS_CONFIG_FILE="+config, "AWS_SHARED_CREDENTIALS_FILE="+creds, "AWS_EC2_METADATA_DISABLED=true")
 	res := runClient(t, env, hadronBin, "status", "--endpoint-url", s.endpoint)
-	for _, want := range []string{"server:", " up since ", "database:", "sqlite", "(reachable)", "workers:", "isolation:", "auth:       sigv4"} {
+	for _, want := range []string{"server:", " up since ", "database:", "sqlite", "(reachable)", "workers:", "isolation:", "sigv4"} {
 		if res.Code != 0 || !strings.Contains(res.Stdout, want) {
 			t.Errorf("hadron status does not say %q:\n%s", want, res)
 		}
 	}
+	// Without the profile and any credentials, it says how to give them.
+	env = append(withoutPrefixes(env, "AWS_CONFIG_FILE=", "AWS_SHARED_CREDENTIALS_FILE="), "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull)
+	res = runClient(t, env, hadronBin, "status", "--endpoint-url", s.endpoint)
+	if res.Code != 1 || !strings.Contains(res.Stderr, "--no-sign-request") {
+		t.Errorf("hadron status without credentials:\n%s", res)
+	}
+}
 
-	res = s.awsAs(t, "HKUNKNOWNUNKNOWN0000", s.secret, "list-environments")
+// TestAWSCLIShowsTheHintsOfRefusals calls with an unknown key and a wrong
+// secret: the AWS CLI prints the AWS error with Hadron's hint, and the
+// server logs the refusal at INFO with the key id and operation.
+func TestAWSCLIShowsTheHintsOfRefusals(t *testing.T) {
+	t.Parallel()
+	hadrontest.Long(t) // the AWS CLI takes seconds to start on a loaded machine
+	requireAWS(t)
+	s := startAuthServer(t)
+	res := s.awsAs(t, "HKUNKNOWNUNKNOWN0000", s.secret, "list-environments")
 	wantCLIError(t, res, "UnrecognizedClientException", "The security token included in the request is invalid.",
 		"Hint: access key HKUNKNOWNUNKNOWN0000 is not an enabled key of the server at "+strings.TrimPrefix(s.endpoint, "http://"))
 	wantCLIError(t, s.awsAs(t, s.key, "not-the-secret", "list-environments"), "InvalidSignatureException", "Hint:", "--endpoint-url")
