@@ -210,7 +210,12 @@ func (e *Engine) runHandOff(ctx context.Context, run provision.Run, t provision.
 		Author: object.Signature{Name: cmp.Or(h.AuthorName, "Hadron"), Email: cmp.Or(h.AuthorEmail, "hadron@localhost")},
 	})
 	if err != nil {
-		return provision.Result{}, fmt.Errorf("hand the Terraform files off to %s %s: %w", repo.Provider, repo.Name, err)
+		err = fmt.Errorf("hand the Terraform files off to %s %s: %w", repo.Provider, repo.Name, err)
+		if cause := context.Cause(ctx); errors.Is(cause, provision.ErrUserCancelled) {
+			// Nothing was handed off: the cancel has nothing to take back.
+			return provision.Result{}, fmt.Errorf("%w (%v)", cause, err)
+		}
+		return provision.Result{}, err
 	}
 	fmt.Fprintf(log, "[hadron] terraform: handed off to %s %s: commit %s on branch %s, folder %s/\n",
 		repo.Provider, repo.Name, st.Commit, st.Branch, st.Folder)
@@ -225,7 +230,11 @@ func (e *Engine) runHandOff(ctx context.Context, run provision.Run, t provision.
 			if derr := remote.DeleteBranch(gctx, st.Branch); derr != nil {
 				fmt.Fprintf(log, "[hadron] terraform: the branch %s could not be deleted: %v\n", st.Branch, derr)
 			}
-			return provision.Result{}, fmt.Errorf("open the pull request of %s into %s: %w", st.Branch, repo.Branch, err)
+			err = fmt.Errorf("open the pull request of %s into %s: %w", st.Branch, repo.Branch, err)
+			if cause := context.Cause(ctx); errors.Is(cause, provision.ErrUserCancelled) {
+				return provision.Result{}, fmt.Errorf("%w (%v)", cause, err)
+			}
+			return provision.Result{}, err
 		}
 		st.PullRequest, st.URL = pr.Number, pr.HTMLURL
 		check = cmp.Or(h.PollInterval, DefaultPollInterval)
@@ -255,6 +264,9 @@ func (e *Engine) check(ctx context.Context, st handOffState, log io.Writer) (pro
 	}
 	pr, err := h.Forge.GetPullRequest(ctx, st.Repository, st.PullRequest)
 	switch {
+	case err != nil && errors.Is(context.Cause(ctx), provision.ErrUserCancelled):
+		// The cancel came during the check (seen at a lease renewal).
+		return provision.Result{}, e.takeBack(ctx, st, log)
 	case err != nil && ctx.Err() != nil:
 		return provision.Result{}, fmt.Errorf("check pull request #%d: %w", st.PullRequest, context.Cause(ctx))
 	case err != nil:

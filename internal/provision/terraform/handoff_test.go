@@ -301,3 +301,37 @@ func TestHandOffWithoutARepositorySaysWhatIsMissing(t *testing.T) {
 		t.Errorf("pipeline hand-off without a repository: %v", err)
 	}
 }
+
+// A cancel seen during a check (the lease keeper cancels the check's
+// context) takes the hand-off back, not only ends the check.
+func TestCancelDuringACheckTakesTheHandOffBack(t *testing.T) {
+	t.Parallel()
+	f := handOffSetup(t, true)
+	res, err := f.run(t, context.Background(), provision.OperationDeploy, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The forge answers only after the cancel: the read fails on it.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	hook := func() { cancel(provision.ErrUserCancelled) }
+	f.engine.HandOff.Forge = cancellingForge{Forge: f.engine.HandOff.Forge, hook: &hook}
+	_, err = f.run(t, ctx, provision.OperationDeploy, res.Wait.State)
+	if !errors.Is(err, provision.ErrUserCancelled) {
+		t.Fatalf("check cut by a cancel: %v", err)
+	}
+	if prs := f.fake.PullRequests("acme/infra"); prs[0].State != "closed" {
+		t.Errorf("pull request after a cancel during a check: %+v", prs[0])
+	}
+}
+
+// cancellingForge runs a hook before each read, then fails the read as a
+// cancelled request does.
+type cancellingForge struct {
+	Forge
+	hook *func()
+}
+
+func (c cancellingForge) GetPullRequest(ctx context.Context, repo string, n int) (github.PullRequest, error) {
+	(*c.hook)()
+	return github.PullRequest{}, context.Cause(ctx)
+}
