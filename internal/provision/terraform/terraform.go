@@ -11,10 +11,17 @@
 //
 //   - the hand-off (provisioningRepository; for a pipeline, no
 //     pipelineCodebuildRoleArn, and the account's
-//     pipelineProvisioningRepository): Proton's own flow, through git; see
-//     handoff.go for how the deployment waits, hours or days, for the
-//     user's automation without holding a worker. Its settings are checked
-//     as Proton checked them.
+//     pipelineProvisioningRepository): Proton's own flow, through git
+//     (handoff.go). The run pushes the files as one commit on a new
+//     branch (and opens a pull request with a forge), then returns a
+//     provision.Wait: the deployment stays IN_PROGRESS, parked in the store
+//     without a worker or a lease, for the hours or days the user's
+//     automation takes, across restarts, until the automation's
+//     NotifyResourceDeploymentStatusChange ends it (FinalStatusFromNotify
+//     is true for a hand-off only). A cancel, or a check every
+//     HandOff.PollInterval that finds the pull request closed unmerged,
+//     briefly claims it back. Its settings are checked as Proton checked
+//     them.
 //   - the local run (codebuildRoleArn; for a pipeline,
 //     pipelineCodebuildRoleArn): Hadron's extension. Hadron runs the
 //     `terraform` binary found on its PATH itself, as a CodeBuild job
