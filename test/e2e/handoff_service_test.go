@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os/exec"
 	"strings"
 	"testing"
@@ -30,8 +31,8 @@ func (g gitRepo) merge(t *testing.T, branch string) {
 
 // TestTerraformServiceHandOffThroughGit hands off, without a forge (the
 // pushed branch is the hand-off), a Terraform environment, a service
-// instance and a pipeline (the account's pipelineProvisioningRepository):
-// each lands in the folder Proton used, and the simulated automation
+// instance, a pipeline (the account's pipelineProvisioningRepository) and
+// a component: each lands in the folder Proton used, and the simulated automation
 // completes each in turn, the instance's document carrying the
 // environment's reported outputs.
 func TestTerraformServiceHandOffThroughGit(t *testing.T) {
@@ -45,7 +46,7 @@ func TestTerraformServiceHandOffThroughGit(t *testing.T) {
 	s.registerTemplate(t, "tf-env", "terraform")
 	spec, _ := specFile(t, "greeting: hello")
 	s.awsOK(t, nil, "create-environment", "--name", "shared", "--template-name", "tf-env", "--template-major-version", "1",
-		"--provisioning-repository", "provider=GITHUB,name=acme/infra,branch=main", "--spec", spec)
+		"--provisioning-repository", "provider=GITHUB,name=acme/infra,branch=main", "--component-role-arn", codebuildArn, "--spec", spec)
 	repo.merge(t, repo.handedOffBranch(t, "environment", "shared"))
 	auto.apply(t, s, "shared")
 	if env := s.waitEnvironment(t, "shared", "SUCCEEDED", "FAILED"); env.DeploymentStatus != "SUCCEEDED" {
@@ -95,4 +96,25 @@ func TestTerraformServiceHandOffThroughGit(t *testing.T) {
 	if got := outputMap(outs.Outputs); got["stages"] != "3" || got["instances"] != "front@shared" {
 		t.Errorf("pipeline outputs = %v", got)
 	}
+
+	// A directly defined component, in its environment's components folder.
+	manifest := "infrastructure:\n  templates:\n    - file: main.tf\n      rendering_engine: hcl\n      template_language: terraform\n"
+	tf := "output \"where\" {\n  value = \"${var.component.name} in ${var.environment.name}\"\n}\n"
+	s.awsOK(t, nil, "create-component", "--name", "cache", "--environment-name", "shared", "--manifest", manifest,
+		"--template-file", "file://"+writeFile(t, "main.tf", tf))
+	branch = repo.handedOffBranch(t, "component", "cache")
+	files = repo.git(t, repo.root, "-C", repo.bare, "ls-tree", "-r", "--name-only", branch, "shared/components/")
+	want = "shared/components/cache/.proton/deployment-metadata.json\nshared/components/cache/main.tf\nshared/components/cache/proton.auto.tfvars.json\nshared/components/cache/proton.component.variables.tf"
+	if files != want {
+		t.Errorf("component files:\n%s\nwant:\n%s", files, want)
+	}
+	repo.merge(t, branch)
+	auto.apply(t, s, "shared/components/cache")
+	hadrontest.Eventually(t, deployTimeout, "component cache", func() (bool, string) {
+		res := s.aws(t, "list-component-outputs", "--component-name", "cache")
+		var o outputsOut
+		json.Unmarshal([]byte(res.Stdout), &o)
+		got := outputMap(o.Outputs)["where"]
+		return got == "cache in shared", got
+	})
 }

@@ -72,6 +72,17 @@ type deploymentMetadata struct {
 		TemplateArn          string `json:"templateArn"`
 		TemplateMajorVersion string `json:"templateMajorVersion"`
 	} `json:"resourceMetadata"`
+	ComponentMetadata struct {
+		Arn string `json:"arn"`
+	} `json:"componentMetadata"`
+}
+
+// arn is the resource the metadata is about (a component's is componentMetadata).
+func (m deploymentMetadata) arn() string {
+	if m.ResourceMetadata.Arn != "" {
+		return m.ResourceMetadata.Arn
+	}
+	return m.ComponentMetadata.Arn
 }
 
 // apply checks out main, runs terraform in folder and reports the end.
@@ -116,7 +127,7 @@ func (a automation) apply(t *testing.T, s *server, folder string) deploymentMeta
 	tf("init", "-input=false", "-no-color")
 	if meta.IsResourceDeleted {
 		tf("destroy", "-auto-approve", "-input=false", "-no-color")
-		s.awsOK(t, nil, "notify-resource-deployment-status-change", "--resource-arn", meta.ResourceMetadata.Arn,
+		s.awsOK(t, nil, "notify-resource-deployment-status-change", "--resource-arn", meta.arn(),
 			"--deployment-id", meta.DeploymentID, "--status", "SUCCEEDED")
 		return meta
 	}
@@ -134,7 +145,7 @@ func (a automation) apply(t *testing.T, s *server, folder string) deploymentMeta
 		list = append(list, map[string]string{"key": k, "valueString": val})
 	}
 	outputs, _ := json.Marshal(list)
-	s.awsOK(t, nil, "notify-resource-deployment-status-change", "--resource-arn", meta.ResourceMetadata.Arn,
+	s.awsOK(t, nil, "notify-resource-deployment-status-change", "--resource-arn", meta.arn(),
 		"--deployment-id", meta.DeploymentID, "--status", "SUCCEEDED", "--outputs", string(outputs))
 	return meta
 }
