@@ -115,5 +115,5 @@ func (s *API) apiAccountSettings(st accountSettings) api.AccountSettings {
 
 // repositoryArn is the ARN of a linked repository, as Proton forms it.
 func (s *API) repositoryArn(r *repoBranch) string {
-	return s.arn(fmt.Sprintf("repository/%s:%s", lower(r.Provider), r.Name))
+	return s.arn(repositoryKey(r.Provider, r.Name))
 }
