@@ -53,7 +53,7 @@ func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentIn
 	repo := ""
 	if r := in.ProvisioningRepository; r != nil {
 		settings.ProvisioningRepository = &repoBranch{Provider: r.Provider, Name: r.Name, Branch: r.Branch}
-		if repo, err = s.linkedRepository(ctx, settings.ProvisioningRepository); err != nil {
+		if repo, err = s.linkedRepository(ctx, settings.ProvisioningRepository, KindNotFound); err != nil {
 			return nil, err
 		}
 	}
@@ -82,7 +82,7 @@ func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentIn
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		// The repository was unlinked since linkedRepository saw it.
-		return nil, notLinked(settings.ProvisioningRepository)
+		return nil, notLinked(settings.ProvisioningRepository, KindNotFound)
 	}
 	if err != nil {
 		return nil, err
@@ -296,7 +296,7 @@ func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentIn
 	settingsS := string(settingsJSON)
 	var repo *string
 	if in.ProvisioningRepository != nil {
-		key, err := s.linkedRepository(ctx, settings.ProvisioningRepository)
+		key, err := s.linkedRepository(ctx, settings.ProvisioningRepository, KindNotFound)
 		if err != nil {
 			return nil, err
 		}
@@ -312,7 +312,7 @@ func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentIn
 			return nil, activeConflict("environment", r)
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, notLinked(settings.ProvisioningRepository)
+			return nil, notLinked(settings.ProvisioningRepository, KindNotFound)
 		}
 		if err != nil {
 			return nil, err
@@ -341,7 +341,7 @@ func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentIn
 		return nil, activeConflict("environment", r)
 	}
 	if errors.Is(err, store.ErrNotFound) && repo != nil {
-		return nil, notLinked(settings.ProvisioningRepository)
+		return nil, notLinked(settings.ProvisioningRepository, KindNotFound)
 	}
 	if err != nil {
 		return nil, err

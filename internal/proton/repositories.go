@@ -81,8 +81,9 @@ func (s *API) ListRepositories(ctx context.Context, in *api.ListRepositoriesInpu
 }
 
 // DeleteRepository unlinks a repository nothing uses. While a resource
-// provisions through it (an environment's provisioningRepository) the
-// delete is a ConflictException naming the users; the store's
+// provisions through it (an environment's provisioningRepository) or the
+// account's pipelineProvisioningRepository names it, the delete is a
+// ConflictException naming the users; the store's
 // RepositoryDelete is the one place that knows what may use a repository.
 func (s *API) DeleteRepository(ctx context.Context, in *api.DeleteRepositoryInput) (*api.DeleteRepositoryOutput, error) {
 	r, err := s.cfg.Store.RepositoryDelete(ctx, repositoryKey(in.Provider, in.Name))
@@ -105,33 +106,40 @@ func (s *API) repository(r *store.Repository) api.Repository {
 }
 
 // describeKeys names records by their keys for a message:
-// "environment/prod" reads "environment prod".
+// "environment/prod" reads "environment prod", the account setting
+// "the account setting pipelineProvisioningRepository".
 func describeKeys(keys []string) string {
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		kind, name, ok := strings.Cut(k, "/")
-		if !ok {
+		switch {
+		case !ok:
 			out[i] = k
-			continue
+		case kind == "account":
+			out[i] = "the account setting " + name
+		default:
+			out[i] = kind + " " + name
 		}
-		out[i] = kind + " " + name
 	}
 	return strings.Join(out, ", ")
 }
 
-// linkedRepository returns the key of the linked repository a resource's
-// provisioningRepository names. Proton required the repository be linked
-// first: the model says a provisioningRepository is "a linked repository
+// linkedRepository returns the key of the linked repository a
+// provisioningRepository (an environment's, or the account's
+// pipelineProvisioningRepository) names. Proton required the repository be
+// linked first: the model says of both that they are "a linked repository
 // ... that has been registered with Proton" (CreateRepository). Which
 // exception Proton gave for one that is not linked is not recorded in the
-// sources we have; Hadron answers ResourceNotFoundException, the model's
-// error for a resource an operation names that does not exist, which
-// CreateEnvironment and UpdateEnvironment both list.
-func (s *API) linkedRepository(ctx context.Context, r *repoBranch) (string, error) {
+// sources we have. Hadron answers with the one the operation's error list
+// offers for it: ResourceNotFoundException (the error for a resource an
+// operation names that does not exist) on CreateEnvironment and
+// UpdateEnvironment, ValidationException on UpdateAccountSettings, whose
+// list has no ResourceNotFoundException.
+func (s *API) linkedRepository(ctx context.Context, r *repoBranch, kind ErrorKind) (string, error) {
 	key := repositoryKey(r.Provider, r.Name)
 	_, err := s.cfg.Store.RepositoryGet(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", notLinked(r)
+		return "", notLinked(r, kind)
 	}
 	if err != nil {
 		return "", err
@@ -139,7 +147,7 @@ func (s *API) linkedRepository(ctx context.Context, r *repoBranch) (string, erro
 	return key, nil
 }
 
-// notLinked is the error of a provisioningRepository that is not linked.
-func notLinked(r *repoBranch) error {
-	return notFoundf("provisioningRepository: %s is not linked: link it with CreateRepository first", repositoryName(r.Provider, r.Name))
+// notLinked is the error, of kind, of a repository that is not linked.
+func notLinked(r *repoBranch, kind ErrorKind) error {
+	return &Error{Kind: kind, Message: fmt.Sprintf("%s is not linked: link it with CreateRepository first", repositoryName(r.Provider, r.Name))}
 }

@@ -134,13 +134,36 @@ func TestDeleteRepositoryInUseNamesTheUsers(t *testing.T) {
 func TestLinkedRepositoryRefusesOneNotLinked(t *testing.T) {
 	t.Parallel()
 	s, _ := repoService(t)
-	_, err := s.linkedRepository(t.Context(), &repoBranch{Provider: "GITHUB", Name: "acme/infra", Branch: "main"})
-	wantKind(t, "not linked", err, KindNotFound, "provisioningRepository", "GITHUB repository acme/infra", "CreateRepository")
+	_, err := s.linkedRepository(t.Context(), &repoBranch{Provider: "GITHUB", Name: "acme/infra", Branch: "main"}, KindNotFound)
+	wantKind(t, "not linked", err, KindNotFound, "GITHUB repository acme/infra", "not linked", "CreateRepository")
 	if _, err := s.CreateRepository(t.Context(), &api.CreateRepositoryInput{Provider: "GITHUB", Name: "acme/infra", ConnectionArn: testConnection}); err != nil {
 		t.Fatal(err)
 	}
-	key, err := s.linkedRepository(t.Context(), &repoBranch{Provider: "GITHUB", Name: "acme/infra", Branch: "main"})
+	key, err := s.linkedRepository(t.Context(), &repoBranch{Provider: "GITHUB", Name: "acme/infra", Branch: "main"}, KindNotFound)
 	if err != nil || key != "repository/github:acme/infra" {
 		t.Errorf("linked = %q, %v", key, err)
+	}
+}
+
+func TestPipelineRepositorySettingMustBeLinkedAndStaysWhileSet(t *testing.T) {
+	t.Parallel()
+	s, _ := repoService(t)
+	set := &api.UpdateAccountSettingsInput{PipelineProvisioningRepository: &api.RepositoryBranchInput{Provider: "GITHUB", Name: "acme/pipelines", Branch: "main"}}
+	_, err := s.UpdateAccountSettings(t.Context(), set)
+	wantKind(t, "not linked", err, KindValidation, "GITHUB repository acme/pipelines", "not linked")
+	if _, err := s.CreateRepository(t.Context(), &api.CreateRepositoryInput{Provider: "GITHUB", Name: "acme/pipelines", ConnectionArn: testConnection}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateAccountSettings(t.Context(), set); err != nil {
+		t.Fatal(err)
+	}
+	del := &api.DeleteRepositoryInput{Provider: "GITHUB", Name: "acme/pipelines"}
+	_, err = s.DeleteRepository(t.Context(), del)
+	wantKind(t, "delete while set", err, KindConflict, "the account setting pipelineProvisioningRepository")
+	if _, err := s.UpdateAccountSettings(t.Context(), &api.UpdateAccountSettingsInput{DeletePipelineProvisioningRepository: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteRepository(t.Context(), del); err != nil {
+		t.Errorf("delete once the setting is removed: %v", err)
 	}
 }

@@ -397,6 +397,17 @@ type Store interface {
 	Close() error
 }
 
+// SettingPipelineRepository is the setting that holds the Key of the linked
+// repository service pipelines provision through (the account's
+// pipelineProvisioningRepository). SettingsUpdate refuses to set it to a
+// key no repository has (ErrNotFound), and a repository it names cannot be
+// deleted; RepositoryDelete names this user SettingPipelineRepositoryUser.
+const SettingPipelineRepository = "account.pipelineProvisioningRepositoryKey"
+
+// SettingPipelineRepositoryUser is how a UsedByError names the account
+// setting SettingPipelineRepository.
+const SettingPipelineRepositoryUser = "account/pipelineProvisioningRepository"
+
 // SettingsUpdateParams changes account-wide settings (package proton keeps
 // the account settings of the Proton API there, one key per setting).
 type SettingsUpdateParams struct {

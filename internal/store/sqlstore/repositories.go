@@ -74,6 +74,8 @@ const maxUsersNamed = 5
 var repositoryUsers = []string{
 	// A resource's provisioningRepository (self-managed provisioning).
 	`SELECT key FROM resources WHERE repository_key = $1 ORDER BY key`,
+	// The account's pipelineProvisioningRepository.
+	`SELECT '` + store.SettingPipelineRepositoryUser + `' FROM settings WHERE key = '` + store.SettingPipelineRepository + `' AND value = $1`,
 }
 
 // RepositoryDelete deletes a repository nothing uses. The repository row is

@@ -234,6 +234,29 @@ func repositoryTests() []test {
 				t.Errorf("repository after the refused update = %q, want %q", got, repo.Key)
 			}
 		}},
+		{"the_pipeline_repository_setting_must_name_a_repository_and_keeps_it", func(t *testing.T, h *harness) {
+			missing := "repository/github:acme/none"
+			_, err := h.s.SettingsUpdate(h.ctx, store.SettingsUpdateParams{
+				Set: map[string]string{store.SettingPipelineRepository: missing, "other": "x"}, At: at(1)})
+			wantErr(t, "set to a missing repository", err, store.ErrNotFound)
+			if got, err := h.s.SettingsGet(h.ctx); err != nil || len(got) != 0 {
+				t.Errorf("settings after the refused update = %v, %v; want none", got, err)
+			}
+			repo := h.linked("acme/pipelines")
+			if _, err := h.s.SettingsUpdate(h.ctx, store.SettingsUpdateParams{
+				Set: map[string]string{store.SettingPipelineRepository: repo.Key}, At: at(2)}); err != nil {
+				t.Fatal(err)
+			}
+			env := h.create(selfManaged("prod", repo))
+			_, err = h.s.RepositoryDelete(h.ctx, repo.Key)
+			wantUsers(t, "delete", err, env.TargetKey, store.SettingPipelineRepositoryUser)
+			if _, err := h.s.SettingsUpdate(h.ctx, store.SettingsUpdateParams{
+				Delete: []string{store.SettingPipelineRepository}, At: at(3)}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = h.s.RepositoryDelete(h.ctx, repo.Key)
+			wantUsers(t, "delete after the setting let it go", err, env.TargetKey)
+		}},
 		{"race_delete_against_a_create_that_uses_it", raceRepositoryDeleteCreate},
 	}
 }
