@@ -67,10 +67,12 @@ const maxUsersNamed = 5
 
 // repositoryUsers are the queries that find what uses a repository (its
 // key is $1), each returning user keys in order; RepositoryDelete refuses
-// while any returns a row. Every record that references a repository gets
-// a query here, and a foreign key to repositories (key) in its migration,
-// so that the database refuses a reference to a repository being deleted.
-// Issue 13's sync configs (template and service sync) add theirs here.
+// while any returns a row, and this is the one place that knows what may
+// use a repository. Every record that references a repository gets a query
+// here, and the write that sets the reference calls lockRepository (a
+// table also gets a foreign key to repositories (key) in its migration),
+// so that a reference to a repository being deleted is refused. Issue 13's
+// sync configs (template and service sync) add theirs here.
 var repositoryUsers = []string{
 	// A resource's provisioningRepository (self-managed provisioning).
 	`SELECT key FROM resources WHERE repository_key = $1 ORDER BY key`,
@@ -115,10 +117,10 @@ func (s *Store) RepositoryDelete(ctx context.Context, key string) (*store.Reposi
 	return r, nil
 }
 
-// lockRepository, in a transaction that points a resource at repository
+// lockRepository, in a transaction that points a record at repository
 // key, checks that the repository exists and keeps it until the
 // transaction ends (a row lock where the database has them), so that a
-// concurrent RepositoryDelete sees the resource or the resource sees the
+// concurrent RepositoryDelete sees the record or the record sees the
 // repository gone. ErrNotFound when there is no such repository; "" needs
 // no repository.
 func (s *Store) lockRepository(ctx context.Context, tx *sql.Tx, key string) error {
