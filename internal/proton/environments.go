@@ -311,7 +311,7 @@ func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentIn
 		if errors.Is(err, store.ErrActiveDeployment) {
 			return nil, activeConflict("environment", r)
 		}
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) && repo != nil {
 			return nil, notLinked(settings.ProvisioningRepository, KindNotFound)
 		}
 		if err != nil {
@@ -538,7 +538,7 @@ func (s *API) environment(r *store.Resource) api.Environment {
 	}
 	if p := st.ProvisioningRepository; p != nil {
 		e.ProvisioningRepository = &api.RepositoryBranch{
-			Arn: s.arn(repositoryKey(p.Provider, p.Name)), Branch: p.Branch, Name: p.Name, Provider: p.Provider,
+			Arn: s.repositoryArn(p), Branch: p.Branch, Name: p.Name, Provider: p.Provider,
 		}
 	}
 	return e
