@@ -44,6 +44,7 @@ func TestTerraformServiceHandOffThroughGit(t *testing.T) {
 	s := startServer(t, t.TempDir(), "--repository-url", "GITHUB=file://"+repo.root+"/{name}.git")
 	auto := automation{repo: repo, state: t.TempDir()}
 	s.registerTemplate(t, "tf-env", "terraform")
+	s.awsOK(t, nil, "create-repository", "--provider", "GITHUB", "--name", "acme/infra", "--connection-arn", connectionArn)
 	spec, _ := specFile(t, "greeting: hello")
 	s.awsOK(t, nil, "create-environment", "--name", "shared", "--template-name", "tf-env", "--template-major-version", "1",
 		"--provisioning-repository", "provider=GITHUB,name=acme/infra,branch=main", "--component-role-arn", codebuildArn, "--spec", spec)

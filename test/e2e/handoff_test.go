@@ -188,6 +188,8 @@ func TestTerraformHandOffThroughGit(t *testing.T) {
 		"--github-api-url", gh.URL, "--github-token-file", tokenFile, "--pull-request-poll-interval", "200ms"}
 	s := startServer(t, dataDir, flags...)
 	s.registerTemplate(t, "tf-env", "terraform")
+	// Linked first, as Proton required; Hadron reaches it at the --repository-url remote.
+	s.awsOK(t, nil, "create-repository", "--provider", "GITHUB", "--name", "acme/infra", "--connection-arn", connectionArn)
 	auto := automation{repo: repo, state: t.TempDir()}
 	openPR := func(n int) githubfake.PullRequest {
 		t.Helper()
