@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -25,6 +26,7 @@ import (
 	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/connguard"
 	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/metrics"
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
 	"github.com/hadronhq/hadron/internal/runcreds"
 	"github.com/hadronhq/hadron/internal/secrets"
@@ -55,14 +57,18 @@ type serveCommand struct {
 	cancelGrace time.Duration
 	workers     int
 	logLevel    string
-	databaseURL string
-	lease       time.Duration
-	rate        float64
-	burst       int
-	regions     []string
-	keysDir     string
-	isolation   sandbox.Config
-	maxPending  int
+	logFormat   string
+	// metricsListen is the address of /metrics when not the API's; "none"
+	// serves no metrics.
+	metricsListen string
+	databaseURL   string
+	lease         time.Duration
+	rate          float64
+	burst         int
+	regions       []string
+	keysDir       string
+	isolation     sandbox.Config
+	maxPending    int
 	// aws is how Hadron reaches AWS for its own work (CloudFormation
 	// stacks, roles assumed for runs, secrets); unset: no AWS access.
 	aws awsaccess.Config
@@ -134,6 +140,8 @@ func (c *serveCommand) ParseFlags(args []string) error {
 	fs.StringVar(&c.aws.Region, "aws-region", env("HADRON_AWS_REGION", ""), "region of Hadron's own AWS calls (CloudFormation stacks, roles assumed for runs, secrets), with the server's default AWS credential chain; unset (and no --aws-endpoint-url): Hadron makes no AWS calls (HADRON_AWS_REGION)")
 	fs.StringVar(&c.aws.EndpointURL, "aws-endpoint-url", env("HADRON_AWS_ENDPOINT_URL", ""), "endpoint of every AWS service Hadron calls, for a private endpoint or a local stand-in (HADRON_AWS_ENDPOINT_URL)")
 	fs.StringVar(&c.logLevel, "log-level", env("HADRON_LOG_LEVEL", "info"), "debug, info, warn or error (HADRON_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", env("HADRON_LOG_FORMAT", "text"), "the server log's format: text (key=value lines) or json (one object a line) (HADRON_LOG_FORMAT)")
+	fs.StringVar(&c.metricsListen, "metrics-listen", env("HADRON_METRICS_LISTEN", ""), "address to serve the Prometheus metrics (GET /metrics) on instead of the API's address, or none to serve no metrics (HADRON_METRICS_LISTEN; default the API's address, unauthenticated, like /healthz)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -153,6 +161,9 @@ func (c *serveCommand) ParseFlags(args []string) error {
 	}
 	if c.databaseURL != "" && !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://") {
 		return fmt.Errorf("serve: --database-url must be a postgres:// URL")
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return fmt.Errorf("serve: --log-format %q: the formats are text and json", c.logFormat)
 	}
 	if c.auth != "sigv4" && c.auth != "none" {
 		return fmt.Errorf("serve: --auth %q: the modes are sigv4 (verify signatures) and none (accept anyone)", c.auth)
@@ -199,7 +210,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return fmt.Errorf("serve: --log-level: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := newLogger(os.Stderr, c.logFormat, level)
 
 	for _, dir := range []string{c.dataDir, c.bundleDir} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -258,6 +269,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer creds.Close()
+	m := metrics.New()
 	st, notifier, err := openStore(ctx, c.dataDir, c.databaseURL, logger)
 	if err != nil {
 		ln.Close()
@@ -278,6 +290,9 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Notifier:    notifier,
 		Lease:       c.lease,
 		Auth:        authn,
+		Metrics:     m,
+		// --metrics-listen none serves them nowhere; an address, only there.
+		MetricsElsewhere: c.metricsListen != "",
 	})
 	if err != nil {
 		ln.Close()
@@ -302,8 +317,21 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	// request: read deadlines, and at most maxPending such connections.
 	guard := &connguard.Guard{Max: c.maxPending}
 	httpSrv := guard.Server(srv)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- httpSrv.Serve(guard.Listener(ln)) }()
+	if c.metricsListen != "" && c.metricsListen != "none" {
+		mln, err := net.Listen("tcp", c.metricsListen)
+		if err != nil {
+			httpSrv.Close()
+			return fmt.Errorf("serve: --metrics-listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET "+metrics.Path, m.Handler())
+		metricsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- metricsSrv.Serve(mln) }()
+		defer metricsSrv.Close()
+		fmt.Fprintf(os.Stderr, "  metrics: http://%s%s\n", mln.Addr(), metrics.Path)
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -436,6 +464,15 @@ func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, error) {
 		}
 	}
 	return policy, nil
+}
+
+// newLogger returns the server's logger: text (key=value) or json lines on w.
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // redactURL is a database URL fit for a log: without its password.

@@ -4,10 +4,12 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/api"
@@ -15,6 +17,7 @@ import (
 	"github.com/hadronhq/hadron/internal/awsjson"
 	"github.com/hadronhq/hadron/internal/buildinfo"
 	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/metrics"
 	"github.com/hadronhq/hadron/internal/proton"
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/sigv4"
@@ -54,6 +57,19 @@ type Config struct {
 	// Auth verifies, throttles and authorizes every call before it is
 	// dispatched; nil accepts any signature or none (hadron serve --auth none).
 	Auth *auth.Authenticator
+	// Metrics receives the series of the API, the engine and the store's
+	// transactions (when Store can be observed: TransactionObserver); nil:
+	// the server makes its own.
+	Metrics *metrics.Metrics
+	// MetricsElsewhere says the series are served on another address
+	// (hadron serve --metrics-listen): GET /metrics is then not answered here.
+	MetricsElsewhere bool
+}
+
+// TransactionObserver is a store whose write transactions can be timed
+// (the SQLite and PostgreSQL stores, through package sqlstore).
+type TransactionObserver interface {
+	ObserveTransactions(fn func(took time.Duration, err error))
 }
 
 // Server is a running Hadron: an http.Handler plus its background work.
@@ -63,6 +79,9 @@ type Server struct {
 	service *proton.API
 	http    *awsjson.Server
 	logger  *slog.Logger
+	metrics *metrics.Metrics
+	// metricsHere says GET /metrics is answered on this handler.
+	metricsHere bool
 }
 
 // New recovers what a previous process left unfinished in the store, and
@@ -83,6 +102,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("server: no store (Config.Store)")
 	}
 	st := cfg.Store
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	if o, ok := st.(TransactionObserver); ok {
+		o.ObserveTransactions(cfg.Metrics.StoreTransaction)
+	}
 	svc := proton.New(proton.Config{
 		Store:     st,
 		BundleDir: cfg.BundleDir,
@@ -103,7 +128,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Files:       svc,
 		OnFinish:    svc.DeploymentEnded,
 		Logger:      cfg.Logger,
+		Observer:    cfg.Metrics,
 	})
+	cfg.Metrics.SetRunning(eng.Running)
 	svc.SetEngine(eng)
 	if err := eng.Start(ctx); err != nil {
 		st.Close()
@@ -114,7 +141,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger}
+	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger, metrics: cfg.Metrics, metricsHere: !cfg.MetricsElsewhere}
 	check := acceptAnySignature
 	if cfg.Auth != nil {
 		check = cfg.Auth.Check
@@ -125,6 +152,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Auth:         check,
 		MapError:     mapError,
 		Logger:       cfg.Logger,
+		Observe:      s.observe,
 	}
 	register(s.http, svc)
 	return s, nil
@@ -142,6 +170,42 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.http.ServeHTTP(w, r)
+}
+
+// Metrics returns the server's series (to serve them on another address).
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
+// observe records each answered call in the metrics, and logs the failed
+// ones with what an operator needs to find the caller: the operation, the
+// error code and the access key id. A client's mistake is INFO, a failure
+// of the server ERROR.
+func (s *Server) observe(r *http.Request, c awsjson.Call) {
+	s.metrics.APIRequest(c.Operation, c.ErrorType, c.Duration)
+	if c.ErrorType == "" {
+		return
+	}
+	level := slog.LevelInfo
+	if c.Status >= 500 {
+		level = slog.LevelError
+	}
+	s.logger.Log(r.Context(), level, "request failed", "operation", cmp.Or(c.Operation, metrics.UnknownOperation),
+		"code", c.ErrorType, "status", c.Status, "access_key_id", accessKeyID(r), "request_id", c.RequestID,
+		"remote", r.RemoteAddr, "message", c.ErrorMessage)
+}
+
+// accessKeyID is the access key id a request claims to be signed with (in
+// its Authorization header, or a presigned URL's X-Amz-Credential), "" when
+// it names none. It is only a claim: the log of a signature that failed
+// shows which key was tried.
+func accessKeyID(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if a, err := sigv4.ParseAuthorization(h); err == nil {
+			return a.AccessKeyID
+		}
+		return ""
+	}
+	id, _, _ := strings.Cut(r.URL.Query().Get("X-Amz-Credential"), "/")
+	return id
 }
 
 // Close stops running deployments (they end FAILED, or CANCELLED when a cancel
