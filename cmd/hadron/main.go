@@ -3,6 +3,7 @@
 //	hadron serve     run the server (embedded SQLite under --data-dir)
 //	hadron keys      create, list, disable, enable and delete access keys
 //	hadron secrets   put, list and delete the secrets CodeBuild runs read
+//	hadron logs      print (or follow) a deployment's log through the API
 //	hadron version   print the version, commit and Go version (or --version)
 package main
 
@@ -75,6 +76,12 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return cmd.Run()
+	case "logs":
+		cmd := &logsCommand{}
+		if err := cmd.ParseFlags(args[1:]); err != nil {
+			return err
+		}
+		return cmd.Run(ctx)
 	case "version", "--version", "-version":
 		printVersion(os.Stdout)
 		return nil
@@ -95,6 +102,7 @@ Usage:
   hadron keys ACTION     create, list, disable, enable or delete access keys (hadron keys for help)
   hadron render [flags]  print the CloudFormation a deployment of an AWS-managed template would run (hadron render -h)
   hadron secrets ACTION  put, list or delete secrets for CodeBuild runs (hadron secrets for help)
+  hadron logs ID [-f]    print a deployment's log through the API; -f follows it until the deployment ends
   hadron version         print the version, commit and Go version (also hadron --version)
 `)
 }

@@ -62,13 +62,16 @@ type serveCommand struct {
 	// serves no metrics.
 	metricsListen string
 	databaseURL   string
-	lease         time.Duration
-	rate          float64
-	burst         int
-	regions       []string
-	keysDir       string
-	isolation     sandbox.Config
-	maxPending    int
+	// logRetentionAge and logRetentionBytes bound the deployments' logs; 0: unbounded.
+	logRetentionAge   time.Duration
+	logRetentionBytes int64
+	lease             time.Duration
+	rate              float64
+	burst             int
+	regions           []string
+	keysDir           string
+	isolation         sandbox.Config
+	maxPending        int
 	// aws is how Hadron reaches AWS for its own work (CloudFormation
 	// stacks, roles assumed for runs, secrets); unset: no AWS access.
 	aws awsaccess.Config
@@ -141,6 +144,16 @@ func (c *serveCommand) ParseFlags(args []string) error {
 	fs.StringVar(&c.aws.EndpointURL, "aws-endpoint-url", env("HADRON_AWS_ENDPOINT_URL", ""), "endpoint of every AWS service Hadron calls, for a private endpoint or a local stand-in (HADRON_AWS_ENDPOINT_URL)")
 	fs.StringVar(&c.logLevel, "log-level", env("HADRON_LOG_LEVEL", "info"), "debug, info, warn or error (HADRON_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", env("HADRON_LOG_FORMAT", "text"), "the server log's format: text (key=value lines) or json (one object a line) (HADRON_LOG_FORMAT)")
+	retentionAge := env("HADRON_LOG_RETENTION_AGE", "30d")
+	fs.Func("log-retention-age", "remove a deployment's log this long after its last line, e.g. 30d or 72h; 0 keeps logs whatever their age; the log of a deployment in progress is never removed (HADRON_LOG_RETENTION_AGE; default 30d)", func(s string) error {
+		retentionAge = s
+		return nil
+	})
+	retentionSize := env("HADRON_LOG_RETENTION_SIZE", "1G")
+	fs.Func("log-retention-size", "remove the oldest deployments' logs while all of them take more than this, e.g. 500M or 2G; 0 for no bound; the log of a deployment in progress is never removed (HADRON_LOG_RETENTION_SIZE; default 1G)", func(s string) error {
+		retentionSize = s
+		return nil
+	})
 	fs.StringVar(&c.metricsListen, "metrics-listen", env("HADRON_METRICS_LISTEN", ""), "address to serve the Prometheus metrics (GET /metrics) on instead of the API's address, or none to serve no metrics (HADRON_METRICS_LISTEN; default the API's address, unauthenticated, like /healthz)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -161,6 +174,12 @@ func (c *serveCommand) ParseFlags(args []string) error {
 	}
 	if c.databaseURL != "" && !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://") {
 		return fmt.Errorf("serve: --database-url must be a postgres:// URL")
+	}
+	if c.logRetentionAge, err = parseAge(retentionAge); err != nil {
+		return fmt.Errorf("serve: --log-retention-age: %w", err)
+	}
+	if c.logRetentionBytes, err = parseBytes(retentionSize); err != nil {
+		return fmt.Errorf("serve: --log-retention-size: %w", err)
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return fmt.Errorf("serve: --log-format %q: the formats are text and json", c.logFormat)
@@ -283,14 +302,16 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Workers:   c.workers,
 		Engines: engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, region: runRegion,
 			awsEndpoint: c.aws.EndpointURL, credentials: creds, secrets: resolver, isolation: isolation, aws: c.aws, dataDir: c.dataDir}),
-		Owner:       newOwnerID(),
-		Logger:      logger,
-		Store:       st,
-		SharedStore: c.databaseURL != "",
-		Notifier:    notifier,
-		Lease:       c.lease,
-		Auth:        authn,
-		Metrics:     m,
+		Owner:             newOwnerID(),
+		Logger:            logger,
+		Store:             st,
+		SharedStore:       c.databaseURL != "",
+		Notifier:          notifier,
+		Lease:             c.lease,
+		Auth:              authn,
+		Metrics:           m,
+		LogRetentionAge:   c.logRetentionAge,
+		LogRetentionBytes: c.logRetentionBytes,
 		// --metrics-listen none serves them nowhere; an address, only there.
 		MetricsElsewhere: c.metricsListen != "",
 	})
@@ -317,6 +338,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	// request: read deadlines, and at most maxPending such connections.
 	guard := &connguard.Guard{Max: c.maxPending}
 	httpSrv := guard.Server(srv)
+	httpSrv.RegisterOnShutdown(srv.StopStreams)
 	errc := make(chan error, 2)
 	go func() { errc <- httpSrv.Serve(guard.Listener(ln)) }()
 	if c.metricsListen != "" && c.metricsListen != "none" {
@@ -464,6 +486,39 @@ func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, error) {
 		}
 	}
 	return policy, nil
+}
+
+// parseAge reads a duration such as 72h or 30d (days); "0" is no bound.
+func parseAge(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(days, 64)
+		if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+			return 0, fmt.Errorf("%q is not a duration such as 30d or 72h", s)
+		}
+		return time.Duration(n * float64(24*time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration such as 30d or 72h", s)
+	}
+	return d, nil
+}
+
+// parseBytes reads a size in bytes with an optional K, M, G or T suffix
+// (powers of 1024); "0" is no bound.
+func parseBytes(s string) (int64, error) {
+	num, mult := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(s), "B"), "I"), int64(1)
+	if num != "" {
+		if i := strings.IndexByte("KMGT", num[len(num)-1]); i >= 0 {
+			mult = int64(1) << (10 * (i + 1))
+			num = num[:len(num)-1]
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a size such as 500M or 2G", s)
+	}
+	return n * mult, nil
 }
 
 // newLogger returns the server's logger: text (key=value) or json lines on w.

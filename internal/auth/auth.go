@@ -75,34 +75,70 @@ func New(cfg Config) *Authenticator {
 	return a
 }
 
+// Caller is the key a request was verified to be signed with.
+type Caller struct {
+	// AccessKeyID is the key's id (a key of the keyring, or a session's).
+	AccessKeyID string
+	key         *ringKey
+	session     bool
+	sess        Session
+}
+
+// Authenticate verifies r's signature over body and throttles its key, and
+// returns who signed it. Its errors are *sigv4.Error and *ThrottlingError.
+func (a *Authenticator) Authenticate(r *http.Request, body []byte) (*Caller, error) {
+	c := &Caller{}
+	id, err := a.verifier.Verify(r, body, func(id string) (string, bool) {
+		if k, ok := a.keys.lookup(id); ok {
+			c.key = k
+			return k.secret, true
+		}
+		c.sess, c.session = a.sessions.lookup(id)
+		return c.sess.Secret, c.session
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.AccessKeyID = id
+	if c.session && !c.sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
+		return nil, &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
+	}
+	if a.throttle != nil {
+		if ok, wait := a.throttle.take(id, a.now()); !ok {
+			return nil, &ThrottlingError{RetryAfter: wait}
+		}
+	}
+	return c, nil
+}
+
+// Authorize checks that the caller's policy allows action ("proton:<Name>")
+// on every one of resources (names, as ResourceNames gives them), for
+// Hadron's own endpoints beside the Proton API. Sessions (the credentials
+// of provisioning runs) are scoped to Proton operations only, so they are
+// refused. Its error is *AccessDeniedError.
+func (c *Caller) Authorize(action string, resources []string) error {
+	if c.session {
+		return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: strings.Join(resources, ", ")}
+	}
+	if !c.key.policy.allowsAction(action) {
+		return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: strings.Join(resources, ", ")}
+	}
+	if len(c.key.policy.resources) > 0 {
+		if denied := c.key.policy.deniedResource(resources); denied != "" {
+			return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: denied}
+		}
+	}
+	return nil
+}
+
 // Check is an awsjson.Authenticator. Its errors are *sigv4.Error,
 // *ThrottlingError and *AccessDeniedError; none holds a secret. An empty
 // operation (a target outside the model) is authenticated and throttled, not
 // authorized.
 func (a *Authenticator) Check(r *http.Request, operation string, body []byte) error {
-	var (
-		key     *ringKey
-		sess    Session
-		session bool
-	)
-	id, err := a.verifier.Verify(r, body, func(id string) (string, bool) {
-		if k, ok := a.keys.lookup(id); ok {
-			key = k
-			return k.secret, true
-		}
-		sess, session = a.sessions.lookup(id)
-		return sess.Secret, session
-	})
+	c, err := a.Authenticate(r, body)
 	if err != nil {
 		return err
-	}
-	if session && !sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
-		return &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
-	}
-	if a.throttle != nil {
-		if ok, wait := a.throttle.take(id, a.now()); !ok {
-			return &ThrottlingError{RetryAfter: wait}
-		}
 	}
 	if operation == "" {
 		// No operation of the service: nothing to authorize, and the caller
@@ -110,19 +146,11 @@ func (a *Authenticator) Check(r *http.Request, operation string, body []byte) er
 		return nil
 	}
 	action := "proton:" + operation
-	if session {
-		if denied := sess.Scope.denied(operation, body); denied != "" {
-			return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
+	if c.session {
+		if denied := c.sess.Scope.denied(operation, body); denied != "" {
+			return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: denied}
 		}
 		return nil
 	}
-	if !key.policy.allowsAction(action) {
-		return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: strings.Join(ResourceNames(body), ", ")}
-	}
-	if len(key.policy.resources) > 0 {
-		if denied := key.policy.deniedResource(ResourceNames(body)); denied != "" {
-			return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
-		}
-	}
-	return nil
+	return c.Authorize(action, ResourceNames(body))
 }

@@ -219,6 +219,19 @@ func (s *Server) call(ctx context.Context, h Handler, op string, body []byte) (o
 	return h(ctx, body)
 }
 
+// ToError is the protocol's error for err: err itself when it is an *Error,
+// else MapError's answer, else InternalServerException (and err is logged).
+func (s *Server) ToError(err error) *Error { return s.toError(err) }
+
+// WriteError answers e in the protocol's envelope, for handlers beside the
+// protocol's that share its errors, with a new request id, which it returns.
+func WriteError(w http.ResponseWriter, e *Error) string {
+	reqID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", reqID)
+	(&Server{}).writeError(w, reqID, e)
+	return reqID
+}
+
 func (s *Server) toError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {

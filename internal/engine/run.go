@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/deploylog"
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 	"github.com/hadronhq/hadron/internal/termtext"
@@ -44,7 +45,7 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	}
 
 	started := time.Now()
-	logPath := LogPath(e.cfg.DataDir, d.ID)
+	logPath := deploylog.Path(e.cfg.DataDir, d.ID)
 	var plan provision.Plan
 	planErr := json.Unmarshal([]byte(d.Plan), &plan)
 	e.cfg.Observer.DeploymentStarted(d.TargetType, plan.Engine, e.cfg.Now().Sub(d.CreatedAt))
@@ -73,11 +74,6 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 		fmt.Fprintf(logFile, "[hadron] deployment ended well\n")
 	}
 	e.finish(d, res, err, log, r)
-}
-
-// LogPath is where the log of deployment id is, under the data directory.
-func LogPath(dataDir, id string) string {
-	return filepath.Join(dataDir, "logs", id+".log")
 }
 
 // runInfo is what the end of a run reports besides the deployment: which

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/awsjson"
 	"github.com/hadronhq/hadron/internal/buildinfo"
+	"github.com/hadronhq/hadron/internal/deploylog"
 	"github.com/hadronhq/hadron/internal/engine"
 	"github.com/hadronhq/hadron/internal/metrics"
 	"github.com/hadronhq/hadron/internal/proton"
@@ -64,6 +66,16 @@ type Config struct {
 	// MetricsElsewhere says the series are served on another address
 	// (hadron serve --metrics-listen): GET /metrics is then not answered here.
 	MetricsElsewhere bool
+	// LogRetentionAge and LogRetentionBytes bound the deployments' logs
+	// (see deploylog.Retention); zero: no bound of that kind.
+	LogRetentionAge   time.Duration
+	LogRetentionBytes int64
+	// LogRetentionInterval is how often logs are swept (default
+	// deploylog.DefaultSweepInterval).
+	LogRetentionInterval time.Duration
+	// LogPollInterval is how often a followed deployment log is looked at
+	// (default deploylog.DefaultPollInterval).
+	LogPollInterval time.Duration
 }
 
 // TransactionObserver is a store whose write transactions can be timed
@@ -82,6 +94,15 @@ type Server struct {
 	metrics *metrics.Metrics
 	// metricsHere says GET /metrics is answered on this handler.
 	metricsHere bool
+	auth        *auth.Authenticator
+	dataDir     string
+	// logPoll is how often a followed deployment log is looked at.
+	logPoll   time.Duration
+	hadron    http.Handler
+	retention *deploylog.Retention
+	// streams ends the followed logs when the server stops serving.
+	streams     context.Context
+	stopStreams context.CancelFunc
 }
 
 // New recovers what a previous process left unfinished in the store, and
@@ -141,7 +162,25 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger, metrics: cfg.Metrics, metricsHere: !cfg.MetricsElsewhere}
+	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger, metrics: cfg.Metrics, metricsHere: !cfg.MetricsElsewhere,
+		auth: cfg.Auth, dataDir: cfg.DataDir, logPoll: cfg.LogPollInterval}
+	s.retention = &deploylog.Retention{
+		Dir: filepath.Join(cfg.DataDir, deploylog.Dir), MaxAge: cfg.LogRetentionAge, MaxBytes: cfg.LogRetentionBytes,
+		Interval: cfg.LogRetentionInterval, Logger: cfg.Logger,
+		Active: func(ctx context.Context, id string) (bool, error) {
+			d, err := st.DeploymentGet(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				return false, nil
+			}
+			if err != nil {
+				return false, err
+			}
+			return store.IsActive(d.Status), nil
+		},
+	}
+	s.retention.Start(ctx)
+	s.streams, s.stopStreams = context.WithCancel(context.Background())
+	s.hadron = s.hadronAPI()
 	check := acceptAnySignature
 	if cfg.Auth != nil {
 		check = cfg.Auth.Check
@@ -163,6 +202,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // the X-Hadron-Version header.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(VersionHeader, buildinfo.Read().String())
+	if strings.HasPrefix(r.URL.Path, HadronAPIPrefix) {
+		s.hadron.ServeHTTP(w, r)
+		return
+	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		if h := s.operational(r.URL.Path); h != nil {
 			h(w, r)
@@ -171,6 +214,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.http.ServeHTTP(w, r)
 }
+
+// StopStreams ends the answers that stream until a deployment ends (followed
+// logs), so that an HTTP server's graceful shutdown need not wait for
+// deployments: register it with http.Server.RegisterOnShutdown.
+func (s *Server) StopStreams() { s.stopStreams() }
 
 // Metrics returns the server's series (to serve them on another address).
 func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
@@ -211,6 +259,8 @@ func accessKeyID(r *http.Request) string {
 // Close stops running deployments (they end FAILED, or CANCELLED when a cancel
 // was pending), waits for background work and closes the store.
 func (s *Server) Close() error {
+	s.StopStreams()
+	s.retention.Stop()
 	s.engine.Stop()
 	s.service.Stop()
 	return s.store.Close()
