@@ -33,6 +33,7 @@ type hadron struct {
 	dataDir string
 	// key and secret, when key is set, sign every call.
 	key, secret string
+	srv         *server.Server
 }
 
 // setup starts a server over a fresh data directory, with the test bundles in
@@ -70,7 +71,7 @@ func setupConfig(t *testing.T, engines *provision.Registry, configure func(cfg *
 		ts.Close()
 		srv.Close()
 	})
-	h := &hadron{t: t, url: ts.URL, dataDir: dir}
+	h := &hadron{t: t, url: ts.URL, dataDir: dir, srv: srv}
 	h.putBundles("slow", "cfn", "cm", "incompatible", "svc")
 	if err := os.WriteFile(filepath.Join(bundles, "bundles", "garbage.tgz"), []byte("not a tarball"), 0o600); err != nil {
 		t.Fatal(err)
