@@ -42,8 +42,9 @@ type Options struct {
 	// EndpointURL (--endpoint-url); else AWS_ENDPOINT_URL_PROTON, else the
 	// profile's or AWS_ENDPOINT_URL's endpoint_url, else DefaultEndpoint.
 	EndpointURL string
-	// Profile (--profile); else AWS_PROFILE; else DefaultProfile if the
-	// shared config has it; else the default profile.
+	// Profile (--profile); else AWS_PROFILE or keys in the environment
+	// (AWS_ACCESS_KEY_ID ...), in the SDK's order; else DefaultProfile if
+	// the shared config has it; else the default profile.
 	Profile string
 	// Region (--region); else the profile's or the environment's; else
 	// DefaultRegion.
@@ -70,15 +71,24 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if opts.Region != "" {
 		loaders = append(loaders, config.WithRegion(opts.Region))
 	}
-	profile := cmp.Or(opts.Profile, os.Getenv("AWS_PROFILE"))
-	implicit := profile == ""
-	if implicit {
-		profile = DefaultProfile
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, append(loaders, config.WithSharedConfigProfile(profile))...)
-	var missing config.SharedConfigProfileNotExistError
-	if implicit && errors.As(err, &missing) {
-		// No hadron profile: the default chain, as the AWS CLI would use.
+	var (
+		cfg aws.Config
+		err error
+	)
+	switch {
+	case opts.Profile != "":
+		// Named by the user: its credentials win over the environment's,
+		// as with the AWS CLI's --profile.
+		cfg, err = config.LoadDefaultConfig(ctx, append(loaders, config.WithSharedConfigProfile(opts.Profile))...)
+	case os.Getenv("AWS_PROFILE") == "" && os.Getenv("AWS_ACCESS_KEY_ID") == "":
+		// Nothing chosen: the hadron profile when it exists.
+		cfg, err = config.LoadDefaultConfig(ctx, append(loaders, config.WithSharedConfigProfile(DefaultProfile))...)
+		var missing config.SharedConfigProfileNotExistError
+		if errors.As(err, &missing) {
+			cfg, err = config.LoadDefaultConfig(ctx, loaders...)
+		}
+	default:
+		// AWS_PROFILE or keys in the environment: the SDK's own order.
 		cfg, err = config.LoadDefaultConfig(ctx, loaders...)
 	}
 	if err != nil {
