@@ -3,90 +3,65 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 
-	"github.com/hadronhq/hadron/internal/hadronclient"
+	"github.com/spf13/cobra"
+
 	"github.com/hadronhq/hadron/internal/server"
 )
 
-// logsCommand is hadron logs DEPLOYMENT_ID [--follow]: a deployment's log,
-// read through the server's API (signed as the AWS CLI signs).
-type logsCommand struct {
-	id     string
-	follow bool
-	opts   hadronclient.Options
-	out    io.Writer
+// newLogsCommand is `hadron logs DEPLOYMENT_ID [--follow]`: a deployment's
+// log, read through the server's API (signed as the AWS CLI signs).
+func newLogsCommand(s streams) *cobra.Command {
+	var (
+		flags  clientFlags
+		follow bool
+	)
+	cmd := &cobra.Command{
+		Use:   "logs DEPLOYMENT_ID",
+		Short: "Print a deployment's log; with --follow, as it is written until the deployment ends",
+		Long: `Print a deployment's log (the output of its provisioning commands) through the
+server's API; with --follow, print it as it is written until the deployment ends,
+then say how it ended (on standard error). The call is signed like a Proton call
+(action hadron:GetDeploymentLog on the deployment's resource in key policies).`,
+		Args: exactArgs(1, "deployment id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLogs(cmd.Context(), s, flags, args[0], follow)
+		},
+	}
+	flags.register(cmd)
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "print the log as it is written until the deployment ends")
+	return cmd
 }
 
-// ParseFlags reads the flags and the deployment id, in any order.
-func (c *logsCommand) ParseFlags(args []string) error {
-	fs := flag.NewFlagSet("hadron logs", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage: hadron logs DEPLOYMENT_ID [--follow] [--endpoint-url URL] [--profile NAME] [--region REGION]\n\nPrints a deployment's log; with --follow, prints it as it is written until the deployment ends.\nCredentials and the endpoint are found as the AWS CLI finds them (the hadron profile when it exists).\n\n")
-		fs.PrintDefaults()
-	}
-	fs.BoolVar(&c.follow, "follow", false, "print the log as it is written until the deployment ends (also -f)")
-	fs.BoolVar(&c.follow, "f", false, "short for --follow")
-	fs.StringVar(&c.opts.EndpointURL, "endpoint-url", "", "the Hadron server (default AWS_ENDPOINT_URL_PROTON, the profile's endpoint_url, AWS_ENDPOINT_URL, or "+hadronclient.DefaultEndpoint+")")
-	fs.StringVar(&c.opts.Profile, "profile", "", "AWS shared config profile holding the Hadron access key (default AWS_PROFILE, else "+hadronclient.DefaultProfile+" when it exists, else default)")
-	fs.StringVar(&c.opts.Region, "region", "", "region to sign for (default the profile's)")
-	fs.BoolVar(&c.opts.NoSign, "no-sign-request", false, "send the request unsigned (a server run with --auth none)")
-	// The id may come before the flags, as in hadron logs ID --follow.
-	var rest []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		rest = append(rest, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(rest) != 1 {
-		fs.Usage()
-		return fmt.Errorf("logs: want one deployment id, got %d arguments", len(rest))
-	}
-	c.id = rest[0]
-	return nil
-}
-
-// Run prints the log; following, it ends when the deployment does and
-// says how it ended on standard error.
-func (c *logsCommand) Run(ctx context.Context) error {
-	client, err := hadronclient.New(ctx, c.opts)
+func runLogs(ctx context.Context, s streams, flags clientFlags, id string, follow bool) error {
+	c, err := flags.client(ctx)
 	if err != nil {
-		return fmt.Errorf("logs: %w", err)
+		return err
 	}
-	path := "/hadron/v1/deployments/" + url.PathEscape(c.id) + "/log"
-	if c.follow {
+	path := "deployments/" + url.PathEscape(id) + "/log"
+	if follow {
 		path += "?follow=true"
 	}
-	resp, err := client.Get(ctx, path)
+	resp, err := c.Do(ctx, "GET", path, nil)
 	if err != nil {
-		return fmt.Errorf("logs: %w", err)
+		return fmt.Errorf("log of deployment %s: %w", id, err)
 	}
 	defer resp.Body.Close()
-	out := c.out
-	if out == nil {
-		out = os.Stdout
-	}
-	if _, err := io.Copy(out, resp.Body); err != nil {
+	if _, err := io.Copy(s.out, resp.Body); err != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return nil // interrupted by the user
 		}
-		return fmt.Errorf("logs: %w", err)
+		return fmt.Errorf("log of deployment %s: %w", id, err)
 	}
-	if c.follow {
+	if follow {
 		status := resp.Trailer.Get(server.DeploymentStatusTrailer)
 		if status == "" {
-			return errors.New("logs: the server ended the log before the deployment ended (it is shutting down?)")
+			return fmt.Errorf("log of deployment %s: the server ended it before the deployment ended (it is shutting down?)", id)
 		}
-		fmt.Fprintf(os.Stderr, "hadron: deployment %s ended %s\n", c.id, status)
+		fmt.Fprintf(s.err, "hadron: deployment %s ended %s\n", id, status)
 	}
 	return nil
 }

@@ -1,34 +1,50 @@
 package main
 
 import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/provision"
+	"github.com/hadronhq/hadron/internal/server"
+	"github.com/hadronhq/hadron/internal/store/sqlite"
 )
 
-func TestLogsTakesTheDeploymentIDBeforeOrAfterItsFlags(t *testing.T) {
+func TestLogsCallsTheServersLogEndpoint(t *testing.T) {
 	t.Parallel()
+	dir := t.TempDir()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, server.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(context.Background(), server.Config{DataDir: dir, BundleDir: dir, Region: "us-east-1",
+		AccountID: "123456789012", Owner: "test", Store: st, Engines: provision.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ts.Close()
+		srv.Close()
+	})
+	const id = "00000000-0000-4000-8000-000000000000"
 	for _, c := range []struct {
-		args     []string
-		id       string
-		follow   bool
-		endpoint string
-		wantErr  bool
+		args []string
+		code int
+		want string
 	}{
-		{args: []string{"abc"}, id: "abc"},
-		{args: []string{"abc", "--follow"}, id: "abc", follow: true},
-		{args: []string{"-f", "abc", "--endpoint-url", "http://h:1"}, id: "abc", follow: true, endpoint: "http://h:1"},
-		{args: []string{"--endpoint-url=http://h:1", "abc", "-f"}, id: "abc", follow: true, endpoint: "http://h:1"},
-		{args: nil, wantErr: true},
-		{args: []string{"a", "b"}, wantErr: true},
-		{args: []string{"abc", "--no-such-flag"}, wantErr: true},
+		// The server answers for an unknown deployment: the call reached it, through the flags.
+		{[]string{"logs", id, "--endpoint-url", ts.URL, "--no-sign-request"}, ExitFailed, "ResourceNotFoundException: deployment " + id + " not found"},
+		{[]string{"logs", "--follow", id, "--endpoint-url", ts.URL, "--no-sign-request"}, ExitFailed, "ResourceNotFoundException"},
+		{[]string{"logs"}, ExitUsage, "give exactly 1 deployment id"},
+		{[]string{"logs", "a", "b"}, ExitUsage, "give exactly 1 deployment id"},
 	} {
-		var cmd logsCommand
-		err := cmd.ParseFlags(c.args)
-		if (err != nil) != c.wantErr {
-			t.Errorf("%q: err = %v, want error %v", c.args, err, c.wantErr)
-			continue
-		}
-		if err == nil && (cmd.id != c.id || cmd.follow != c.follow || cmd.opts.EndpointURL != c.endpoint) {
-			t.Errorf("%q: id %q follow %v endpoint %q, want %q %v %q", c.args, cmd.id, cmd.follow, cmd.opts.EndpointURL, c.id, c.follow, c.endpoint)
+		_, stderr, code := runCLI(t, "", c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("hadron %q: exit %d %q, want %d and %q", c.args, code, stderr, c.code, c.want)
 		}
 	}
 }
@@ -36,27 +52,46 @@ func TestLogsTakesTheDeploymentIDBeforeOrAfterItsFlags(t *testing.T) {
 func TestRetentionFlagsReadDaysAndSizes(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
-		age, size string
-		wantAge   string
-		wantBytes int64
-		wantErr   bool
+		in      string
+		age     time.Duration
+		bytes   int64
+		wantErr bool
 	}{
-		{age: "30d", size: "1G", wantAge: "720h0m0s", wantBytes: 1 << 30},
-		{age: "72h", size: "500M", wantAge: "72h0m0s", wantBytes: 500 << 20},
-		{age: "0", size: "0", wantAge: "0s", wantBytes: 0},
-		{age: "1.5d", size: "2GiB", wantAge: "36h0m0s", wantBytes: 2 << 30},
-		{age: "12", size: "1G", wantErr: true},
-		{age: "1d", size: "lots", wantErr: true},
-		{age: "-1d", size: "1G", wantErr: true},
+		{in: "30d", age: 30 * 24 * time.Hour},
+		{in: "72h", age: 72 * time.Hour},
+		{in: "1.5d", age: 36 * time.Hour},
+		{in: "0", age: 0},
+		{in: "12", wantErr: true},
+		{in: "-1d", wantErr: true},
 	} {
-		var cmd serveCommand
-		err := cmd.ParseFlags([]string{"--log-retention-age", c.age, "--log-retention-size", c.size})
-		if (err != nil) != c.wantErr {
-			t.Errorf("%s %s: err = %v, want error %v", c.age, c.size, err, c.wantErr)
-			continue
+		got, err := parseAge(c.in)
+		if (err != nil) != c.wantErr || got != c.age {
+			t.Errorf("parseAge(%q) = %v, %v; want %v (error %v)", c.in, got, err, c.age, c.wantErr)
 		}
-		if err == nil && (cmd.logRetentionAge.String() != c.wantAge || cmd.logRetentionBytes != c.wantBytes) {
-			t.Errorf("%s %s: %v %d, want %s %d", c.age, c.size, cmd.logRetentionAge, cmd.logRetentionBytes, c.wantAge, c.wantBytes)
+	}
+	for _, c := range []struct {
+		in      string
+		bytes   int64
+		wantErr bool
+	}{
+		{in: "1G", bytes: 1 << 30},
+		{in: "500M", bytes: 500 << 20},
+		{in: "2GiB", bytes: 2 << 30},
+		{in: "10kb", bytes: 10 << 10},
+		{in: "0", bytes: 0},
+		{in: "lots", wantErr: true},
+		{in: "-1M", wantErr: true},
+		{in: "99999999999T", wantErr: true},
+	} {
+		got, err := parseBytes(c.in)
+		if (err != nil) != c.wantErr || got != c.bytes {
+			t.Errorf("parseBytes(%q) = %v, %v; want %v (error %v)", c.in, got, err, c.bytes, c.wantErr)
 		}
+	}
+	if _, stderr, code := runCLI(t, "", "serve", "--log-retention-size", "lots"); code != ExitUsage || !strings.Contains(stderr, "--log-retention-size") {
+		t.Errorf("serve --log-retention-size lots: exit %d %q, want a usage error naming the flag", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "", "serve", "--log-format", "xml"); code != ExitUsage || !strings.Contains(stderr, "--log-format") {
+		t.Errorf("serve --log-format xml: exit %d %q, want a usage error naming the flag", code, stderr)
 	}
 }

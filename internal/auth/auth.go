@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -50,6 +51,9 @@ type Config struct {
 	Burst int
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// Logger gets an INFO line for every call refused by authentication or
+	// authorization: the access key id, the operation and why.
+	Logger *slog.Logger
 }
 
 // Authenticator verifies each call's signature, throttles its key and checks
@@ -60,11 +64,16 @@ type Authenticator struct {
 	verifier *sigv4.Verifier
 	throttle *throttle
 	now      func() time.Time
+	regions  []string
+	logger   *slog.Logger
 }
 
 // New returns an Authenticator.
 func New(cfg Config) *Authenticator {
-	a := &Authenticator{keys: cfg.Keys, sessions: cfg.Sessions, now: cfg.Now}
+	a := &Authenticator{keys: cfg.Keys, sessions: cfg.Sessions, now: cfg.Now, regions: cfg.Regions, logger: cfg.Logger}
+	if a.logger == nil {
+		a.logger = slog.New(slog.DiscardHandler)
+	}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -73,6 +82,46 @@ func New(cfg Config) *Authenticator {
 		a.throttle = &throttle{rate: cfg.Rate, burst: max(cfg.Burst, 1)}
 	}
 	return a
+}
+
+// Check is an awsjson.Authenticator. Its errors are *sigv4.Error (wrapped
+// in a *HintError when a hint helps), *ThrottlingError and
+// *AccessDeniedError; none holds a secret. An empty operation (a target
+// outside the model) is authenticated and throttled, not authorized. An
+// operation with a colon ("hadron:GetStatus") is an action of Hadron's own
+// endpoints, authorized as it is; any other is the Proton action
+// "proton:<operation>". Refusals are logged at INFO.
+func (a *Authenticator) Check(r *http.Request, operation string, body []byte) error {
+	err := a.check(r, operation, body)
+	if err != nil {
+		a.logRefusal(r, operation, err)
+	}
+	return err
+}
+
+func (a *Authenticator) check(r *http.Request, operation string, body []byte) error {
+	c, err := a.authenticate(r, body)
+	if err != nil {
+		return err
+	}
+	if operation == "" {
+		// No operation of the service: nothing to authorize, and the caller
+		// answers UnknownOperationException to the authenticated key.
+		return nil
+	}
+	action := "proton:" + operation
+	if strings.Contains(operation, ":") {
+		action = operation
+	}
+	if c.session {
+		// A session's scope names Proton operations only: a Hadron action
+		// is never in it.
+		if denied := c.sess.Scope.denied(operation, body); denied != "" {
+			return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: denied}
+		}
+		return nil
+	}
+	return c.authorize(action, ResourceNames(body))
 }
 
 // Caller is the key a request was verified to be signed with.
@@ -85,8 +134,31 @@ type Caller struct {
 }
 
 // Authenticate verifies r's signature over body and throttles its key, and
-// returns who signed it. Its errors are *sigv4.Error and *ThrottlingError.
+// returns who signed it, for Hadron's endpoints that authorize only once
+// they know what the call is on (Authorize). Its errors are those of Check;
+// refusals are logged as Check logs them.
 func (a *Authenticator) Authenticate(r *http.Request, body []byte) (*Caller, error) {
+	c, err := a.authenticate(r, body)
+	if err != nil {
+		a.logRefusal(r, "", err)
+	}
+	return c, err
+}
+
+// Authorize checks that c's policy allows action (such as
+// "hadron:GetDeploymentLog") on every one of resources (resource names, as
+// ResourceNames gives them). Sessions (the credentials of provisioning
+// runs) are scoped to Proton operations only, so they are refused. Its
+// error is *AccessDeniedError, logged as Check logs it.
+func (a *Authenticator) Authorize(r *http.Request, c *Caller, action string, resources []string) error {
+	err := c.authorize(action, resources)
+	if err != nil {
+		a.logRefusal(r, action, err)
+	}
+	return err
+}
+
+func (a *Authenticator) authenticate(r *http.Request, body []byte) (*Caller, error) {
 	c := &Caller{}
 	id, err := a.verifier.Verify(r, body, func(id string) (string, bool) {
 		if k, ok := a.keys.lookup(id); ok {
@@ -97,7 +169,7 @@ func (a *Authenticator) Authenticate(r *http.Request, body []byte) (*Caller, err
 		return c.sess.Secret, c.session
 	})
 	if err != nil {
-		return nil, err
+		return nil, a.hint(r, err)
 	}
 	c.AccessKeyID = id
 	if c.session && !c.sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
@@ -111,16 +183,8 @@ func (a *Authenticator) Authenticate(r *http.Request, body []byte) (*Caller, err
 	return c, nil
 }
 
-// Authorize checks that the caller's policy allows action ("proton:<Name>")
-// on every one of resources (names, as ResourceNames gives them), for
-// Hadron's own endpoints beside the Proton API. Sessions (the credentials
-// of provisioning runs) are scoped to Proton operations only, so they are
-// refused. Its error is *AccessDeniedError.
-func (c *Caller) Authorize(action string, resources []string) error {
-	if c.session {
-		return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: strings.Join(resources, ", ")}
-	}
-	if !c.key.policy.allowsAction(action) {
+func (c *Caller) authorize(action string, resources []string) error {
+	if c.session || !c.key.policy.allowsAction(action) {
 		return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: strings.Join(resources, ", ")}
 	}
 	if len(c.key.policy.resources) > 0 {
@@ -129,28 +193,4 @@ func (c *Caller) Authorize(action string, resources []string) error {
 		}
 	}
 	return nil
-}
-
-// Check is an awsjson.Authenticator. Its errors are *sigv4.Error,
-// *ThrottlingError and *AccessDeniedError; none holds a secret. An empty
-// operation (a target outside the model) is authenticated and throttled, not
-// authorized.
-func (a *Authenticator) Check(r *http.Request, operation string, body []byte) error {
-	c, err := a.Authenticate(r, body)
-	if err != nil {
-		return err
-	}
-	if operation == "" {
-		// No operation of the service: nothing to authorize, and the caller
-		// answers UnknownOperationException to the authenticated key.
-		return nil
-	}
-	action := "proton:" + operation
-	if c.session {
-		if denied := c.sess.Scope.denied(operation, body); denied != "" {
-			return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: denied}
-		}
-		return nil
-	}
-	return c.Authorize(action, ResourceNames(body))
 }

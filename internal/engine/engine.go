@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -223,6 +224,21 @@ func (e *Engine) wakeLocal() {
 	}
 }
 
+// Running returns the ids of the deployments this engine runs now, sorted.
+func (e *Engine) Running() []string {
+	e.mu.Lock()
+	ids := make([]string, 0, len(e.running))
+	for id := range e.running {
+		ids = append(ids, id)
+	}
+	e.mu.Unlock()
+	slices.Sort(ids)
+	return ids
+}
+
+// Workers is how many deployments the engine runs at once.
+func (e *Engine) Workers() int { return e.cfg.Workers }
+
 // Cancel stops the run of deployment id: at once when this engine runs it,
 // otherwise, with a Notifier, by telling the node that does. The store already
 // says CANCELLING; the run's end decides the final state. A notification that
@@ -370,8 +386,8 @@ func (e *Engine) cancelRun(id string, cause error) bool {
 	return cancel != nil
 }
 
-// Running returns how many deployments this engine's workers run now.
-func (e *Engine) Running() int {
+// RunningCount returns how many deployments this engine's workers run now.
+func (e *Engine) RunningCount() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return len(e.running)

@@ -27,14 +27,15 @@ func awsFiles(t *testing.T, config, creds string) {
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
 	for _, v := range []string{"AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
-		"AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_PROTON", "AWS_DEFAULT_PROFILE"} {
+		"AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "HADRON_ENDPOINT_URL", "AWS_DEFAULT_PROFILE"} {
 		t.Setenv(v, "")
 		os.Unsetenv(v)
 	}
 }
 
 // signedBy serves 200 to requests signed for proton with one of keys (id to
-// secret), and records the key and region that signed.
+// secret), and records the key and region that signed: the server's own
+// verifier judges the client's signature.
 func signedBy(t *testing.T, keys map[string]string) (url string, seen *[2]string) {
 	t.Helper()
 	seen = &[2]string{}
@@ -99,7 +100,7 @@ func TestCredentialsAreFoundAsTheAWSCLIFindsThem(t *testing.T) {
 		{name: "a profile named by flag over environment keys", config: sharedConfig, opts: hadronclient.Options{Profile: "other"},
 			env: map[string]string{"AWS_ACCESS_KEY_ID": "ENVKEY00000000000001", "AWS_SECRET_ACCESS_KEY": "env-secret"}, wantKey: "OTHERKEY000000000001", wantRegion: "ap-south-1"},
 		{name: "region by flag", config: sharedConfig, opts: hadronclient.Options{Region: "ca-central-1"}, wantKey: "HADRONKEY00000000001", wantRegion: "ca-central-1"},
-		{name: "endpoint from AWS_ENDPOINT_URL_PROTON", config: sharedConfig, endpointEnv: true, wantKey: "HADRONKEY00000000001", wantRegion: "us-west-2"},
+		{name: "endpoint from HADRON_ENDPOINT_URL", config: sharedConfig, endpointEnv: true, wantKey: "HADRONKEY00000000001", wantRegion: "us-west-2"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			creds := sharedCreds
@@ -113,7 +114,7 @@ func TestCredentialsAreFoundAsTheAWSCLIFindsThem(t *testing.T) {
 			url, seen := signedBy(t, keys)
 			opts := c.opts
 			if c.endpointEnv {
-				t.Setenv("AWS_ENDPOINT_URL_PROTON", url)
+				t.Setenv("HADRON_ENDPOINT_URL", url)
 			} else {
 				opts.EndpointURL = url
 			}
@@ -121,7 +122,7 @@ func TestCredentialsAreFoundAsTheAWSCLIFindsThem(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := client.Get(context.Background(), "/hadron/v1/x?follow=true")
+			resp, err := client.Do(context.Background(), "GET", "x?follow=true", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,8 +148,8 @@ func TestErrorAnswersAreAPIErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = client.Get(context.Background(), "/hadron/v1/x")
-	if e, ok := err.(*hadronclient.APIError); !ok || e.Type != "InvalidSignatureException" || e.Status != 403 {
-		t.Errorf("Get with a wrong secret = %v, want an APIError InvalidSignatureException 403", err)
+	_, err = client.Do(context.Background(), "GET", "x", nil)
+	if e, ok := err.(*hadronclient.Error); !ok || e.Code != "InvalidSignatureException" || e.Status != 403 {
+		t.Errorf("Do with a wrong secret = %v, want an Error InvalidSignatureException 403", err)
 	}
 }

@@ -17,6 +17,13 @@ import (
 	"github.com/hadronhq/hadron/internal/server"
 )
 
+// logClient GETs paths under /hadron/v1/ with hadronclient.
+type logClient struct{ c *hadronclient.Client }
+
+func (l *logClient) Get(ctx context.Context, path string) (*http.Response, error) {
+	return l.c.Do(ctx, http.MethodGet, strings.TrimPrefix(path, server.HadronPrefix), nil)
+}
+
 // logPath is the API path of deployment id's log.
 func logPath(id string, follow bool) string {
 	p := "/hadron/v1/deployments/" + id + "/log"
@@ -39,15 +46,15 @@ func TestDeploymentLogIsReadAndFollowedThroughTheSignedAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	devReader, err := keys.Create(auth.Policy{Allow: []string{"proton:Get*"}, Resources: []string{"dev"}}, "reads dev")
+	devReader, err := keys.Create(auth.Policy{Allow: []string{"proton:Get*", server.ActionGetDeploymentLog}, Resources: []string{"dev"}}, "reads dev")
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherReader, err := keys.Create(auth.Policy{Allow: []string{"proton:Get*"}, Resources: []string{"other-*"}}, "reads other-*")
+	otherReader, err := keys.Create(auth.Policy{Allow: []string{"hadron:*"}, Resources: []string{"other-*"}}, "reads other-*")
 	if err != nil {
 		t.Fatal(err)
 	}
-	deploymentsOnly, err := keys.Create(auth.Policy{Allow: []string{"proton:GetDeployment"}}, "GetDeployment, not its log")
+	deploymentsOnly, err := keys.Create(auth.Policy{Allow: []string{"proton:Get*"}}, "Proton reads, not logs")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,9 +67,13 @@ func TestDeploymentLogIsReadAndFollowedThroughTheSignedAPI(t *testing.T) {
 		cfg.LogPollInterval = 10 * time.Millisecond
 	})
 	h.key, h.secret = admin.AccessKeyID, admin.SecretAccessKey
-	client := func(k auth.NewKey) *hadronclient.Client {
-		return &hadronclient.Client{Endpoint: h.url, Region: "us-east-1", HTTP: http.DefaultClient,
-			Credentials: credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, "")}
+	client := func(k auth.NewKey) *logClient {
+		c, err := hadronclient.New(t.Context(), hadronclient.Options{EndpointURL: h.url,
+			Credentials: credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, "")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &logClient{c}
 	}
 	ctx := t.Context()
 
@@ -132,7 +143,11 @@ func TestDeploymentLogIsReadAndFollowedThroughTheSignedAPI(t *testing.T) {
 		{"a key allowed on other resources", func() error { _, err := client(otherReader).Get(ctx, logPath(id, false)); return err }, "AccessDeniedException"},
 		{"a key without the log action", func() error { _, err := client(deploymentsOnly).Get(ctx, logPath(id, false)); return err }, "AccessDeniedException"},
 		{"an unsigned call", func() error {
-			_, err := (&hadronclient.Client{Endpoint: h.url, HTTP: http.DefaultClient}).Get(ctx, logPath(id, false))
+			c, err := hadronclient.New(ctx, hadronclient.Options{EndpointURL: h.url, NoSign: true})
+			if err != nil {
+				return err
+			}
+			_, err = (&logClient{c}).Get(ctx, logPath(id, false))
 			return err
 		}, "MissingAuthenticationTokenException"},
 		{"a wrong secret", func() error {
@@ -152,8 +167,8 @@ func TestDeploymentLogIsReadAndFollowedThroughTheSignedAPI(t *testing.T) {
 		{"an unknown endpoint", func() error { _, err := client(admin).Get(ctx, "/hadron/v1/nothing"); return err }, "UnknownOperationException"},
 	} {
 		err := c.do()
-		var apiErr *hadronclient.APIError
-		if !errors.As(err, &apiErr) || apiErr.Type != c.want {
+		var apiErr *hadronclient.Error
+		if !errors.As(err, &apiErr) || apiErr.Code != c.want {
 			t.Errorf("%s: %v, want %s", c.name, err, c.want)
 		}
 	}
@@ -168,8 +183,11 @@ func TestFollowedLogEndsWhenTheServerStopsStreaming(t *testing.T) {
 	h.ok("CreateEnvironment", m{"name": "dev", "templateName": "net", "templateMajorVersion": "1",
 		"codebuildRoleArn": codebuildRole, "spec": spec("  seconds: 60\n")})
 	id := h.waitFor("GetEnvironment", m{"name": "dev"}, "environment.deploymentStatus", "IN_PROGRESS").str("environment.lastAttemptedDeploymentId")
-	c := &hadronclient.Client{Endpoint: h.url, HTTP: http.DefaultClient}
-	resp, err := c.Get(context.Background(), logPath(id, true))
+	hc, err := hadronclient.New(context.Background(), hadronclient.Options{EndpointURL: h.url, NoSign: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&logClient{hc}).Get(context.Background(), logPath(id, true))
 	if err != nil {
 		t.Fatal(err)
 	}

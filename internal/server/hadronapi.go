@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/auth"
@@ -16,51 +17,42 @@ import (
 	"github.com/hadronhq/hadron/internal/store"
 )
 
-// Hadron's own API, beside the Proton API: plain HTTP under HadronAPIPrefix,
-// signed with SigV4 for the service "proton" as Proton calls are (so the
-// same keys and the same credential chain serve both), authorized through
-// the keys' policies, and answered with Proton's error envelope.
+// The deployment log endpoint, one of Hadron's own (see hadron.go).
 const (
-	// HadronAPIPrefix is the path every endpoint of Hadron's own API is under.
-	HadronAPIPrefix = "/hadron/v1/"
 	// DeploymentLogPath is the log of one deployment: GET, text/plain.
 	// ?follow=true streams it until the deployment ends; the answer's
 	// DeploymentStatusTrailer then says how it ended.
-	DeploymentLogPath = HadronAPIPrefix + "deployments/{id}/log"
+	DeploymentLogPath = HadronPrefix + "deployments/{id}/log"
 	// ActionGetDeploymentLog is the action a key's policy must allow to read
 	// a deployment's log, on the deployment's resource (the names a Proton
-	// call on that resource carries). proton:Get* and * allow it.
-	ActionGetDeploymentLog = "proton:GetDeploymentLog"
-	// DeploymentStatusTrailer is the trailer of a followed log: the
-	// deployment's end status.
+	// call on that resource carries): hadron:GetDeploymentLog, hadron:* or *.
+	ActionGetDeploymentLog = "hadron:GetDeploymentLog"
+	// DeploymentStatusTrailer is the header (the trailer, when followed)
+	// with the deployment's status.
 	DeploymentStatusTrailer = "X-Hadron-Deployment-Status"
 )
 
-// hadronAPI returns the handler of Hadron's own API.
-func (s *Server) hadronAPI() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+DeploymentLogPath, s.deploymentLog)
-	mux.HandleFunc(HadronAPIPrefix, func(w http.ResponseWriter, r *http.Request) {
-		// As on the Proton API, an unsigned call learns nothing, not even
-		// which endpoints there are.
-		start := time.Now()
-		if _, err := s.authenticate(r); err != nil {
-			s.hadronError(w, r, "", start, err)
-			return
-		}
-		s.hadronError(w, r, "", start, &awsjson.Error{Type: "UnknownOperationException", Status: http.StatusNotFound,
-			Message: fmt.Sprintf("%s %s is not an endpoint of Hadron's API", r.Method, r.URL.Path)})
-	})
-	return mux
+// deploymentLogID returns the deployment id of a GET of DeploymentLogPath
+// (path below HadronPrefix), or "" when path is not one.
+func deploymentLogID(method, path string) string {
+	rest, ok := strings.CutPrefix(path, "deployments/")
+	if !ok || method != http.MethodGet {
+		return ""
+	}
+	id, ok := strings.CutSuffix(rest, "/log")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return ""
+	}
+	return id
 }
 
 // authenticate verifies the request's signature (its body is empty: these
 // are GETs) and returns the caller; nil with --auth none.
 func (s *Server) authenticate(r *http.Request) (*auth.Caller, error) {
-	if s.auth == nil {
+	if s.authn == nil {
 		return nil, nil
 	}
-	return s.auth.Authenticate(r, nil)
+	return s.authn.Authenticate(r, nil)
 }
 
 // deploymentResources are the resource names a deployment's log is
@@ -89,9 +81,10 @@ func deploymentResources(d *store.Deployment) []string {
 	return out
 }
 
-// deploymentLog serves GET /hadron/v1/deployments/{id}/log.
-func (s *Server) deploymentLog(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+// deploymentLog serves GET /hadron/v1/deployments/{id}/log. It
+// authorizes the call once it knows the deployment's resource, so it
+// authenticates it itself (first: an unsigned call learns nothing).
+func (s *Server) deploymentLog(w http.ResponseWriter, r *http.Request, id string) {
 	const op = "GetDeploymentLog"
 	start := time.Now()
 	caller, err := s.authenticate(r)
@@ -112,7 +105,7 @@ func (s *Server) deploymentLog(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, store.ErrNotFound) {
 		// Whether it exists is told only to a key that may read any log.
 		if caller != nil {
-			if aerr := caller.Authorize(ActionGetDeploymentLog, []string{auth.AllResources}); aerr != nil {
+			if aerr := s.authn.Authorize(r, caller, ActionGetDeploymentLog, []string{auth.AllResources}); aerr != nil {
 				s.hadronError(w, r, op, start, aerr)
 				return
 			}
@@ -126,7 +119,7 @@ func (s *Server) deploymentLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if caller != nil {
-		if err := caller.Authorize(ActionGetDeploymentLog, deploymentResources(d)); err != nil {
+		if err := s.authn.Authorize(r, caller, ActionGetDeploymentLog, deploymentResources(d)); err != nil {
 			s.hadronError(w, r, op, start, err)
 			return
 		}

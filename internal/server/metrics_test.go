@@ -172,10 +172,11 @@ func TestMetricsAfterADeployAndCancelShowEachSeries(t *testing.T) {
 	}
 }
 
-// TestThrottledCallsAreCountedAndLoggedWithTheirKey: a key over its rate
-// gets ThrottlingException, which shows in the throttle counter and in the
-// log with the key's id.
-func TestThrottledCallsAreCountedAndLoggedWithTheirKey(t *testing.T) {
+// TestThrottledCallsAreCountedAndFailedCallsLoggedWithTheirKey: a key over
+// its rate gets ThrottlingException, which shows in the throttle counter
+// (not in the log: the SDKs retry them); a call that fails otherwise is
+// logged with the key's id.
+func TestThrottledCallsAreCountedAndFailedCallsLoggedWithTheirKey(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	keys := &auth.Store{Dir: dir}
@@ -189,11 +190,12 @@ func TestThrottledCallsAreCountedAndLoggedWithTheirKey(t *testing.T) {
 	}
 	var logs syncBuffer
 	h := setupConfig(t, testEngines(0), func(cfg *server.Config) {
-		cfg.Auth = auth.New(auth.Config{Keys: ring, Rate: 0.001, Burst: 2})
+		cfg.Auth = auth.New(auth.Config{Keys: ring, Rate: 0.001, Burst: 3})
 		cfg.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 	})
 	h.key, h.secret = admin.AccessKeyID, admin.SecretAccessKey
 	h.ok("GetAccountSettings", m{})
+	h.fails("GetEnvironment", m{"name": "absent"}, "ResourceNotFoundException")
 	h.ok("GetAccountSettings", m{})
 	h.fails("GetAccountSettings", m{}, "ThrottlingException")
 
@@ -205,9 +207,13 @@ func TestThrottledCallsAreCountedAndLoggedWithTheirKey(t *testing.T) {
 		t.Errorf("requests GetAccountSettings ThrottlingException = %v, want 1", got)
 	}
 	if !logs.hasRecord(func(r map[string]any) bool {
-		return r["msg"] == "request failed" && r["code"] == "ThrottlingException" && r["access_key_id"] == admin.AccessKeyID
+		return r["msg"] == "request failed" && r["operation"] == "GetEnvironment" && r["code"] == "ResourceNotFoundException" &&
+			r["access_key_id"] == admin.AccessKeyID
 	}) {
-		t.Errorf("no 'request failed' record with code ThrottlingException and access key %s in:\n%s", admin.AccessKeyID, logs.String())
+		t.Errorf("no 'request failed' record of GetEnvironment ResourceNotFoundException with access key %s in:\n%s", admin.AccessKeyID, logs.String())
+	}
+	if logs.hasRecord(func(r map[string]any) bool { return r["code"] == "ThrottlingException" }) {
+		t.Errorf("a throttled call was logged:\n%s", logs.String())
 	}
 }
 

@@ -76,6 +76,10 @@ type Config struct {
 	// LogPollInterval is how often a followed deployment log is looked at
 	// (default deploylog.DefaultPollInterval).
 	LogPollInterval time.Duration
+	// Database and Isolation are what the status endpoint reports of the
+	// store and of the confinement of provisioning runs (nil: off).
+	Database  Database
+	Isolation *Isolation
 }
 
 // TransactionObserver is a store whose write transactions can be timed
@@ -94,7 +98,7 @@ type Server struct {
 	metrics *metrics.Metrics
 	// metricsHere says GET /metrics is answered on this handler.
 	metricsHere bool
-	auth        *auth.Authenticator
+	authn       *auth.Authenticator
 	dataDir     string
 	// logPoll is how often a followed deployment log is looked at.
 	logPoll   time.Duration
@@ -103,6 +107,10 @@ type Server struct {
 	// streams ends the followed logs when the server stops serving.
 	streams     context.Context
 	stopStreams context.CancelFunc
+	cfg         Config
+	auth        awsjson.Authenticator
+	routes      map[string]hadronRoute
+	started     time.Time
 }
 
 // New recovers what a previous process left unfinished in the store, and
@@ -151,7 +159,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:      cfg.Logger,
 		Observer:    cfg.Metrics,
 	})
-	cfg.Metrics.SetRunning(eng.Running)
+	cfg.Metrics.SetRunning(eng.RunningCount)
 	svc.SetEngine(eng)
 	if err := eng.Start(ctx); err != nil {
 		st.Close()
@@ -162,8 +170,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger, metrics: cfg.Metrics, metricsHere: !cfg.MetricsElsewhere,
-		auth: cfg.Auth, dataDir: cfg.DataDir, logPoll: cfg.LogPollInterval}
+	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger, cfg: cfg, started: time.Now().UTC(),
+		metrics: cfg.Metrics, metricsHere: !cfg.MetricsElsewhere, authn: cfg.Auth, dataDir: cfg.DataDir, logPoll: cfg.LogPollInterval}
 	s.retention = &deploylog.Retention{
 		Dir: filepath.Join(cfg.DataDir, deploylog.Dir), MaxAge: cfg.LogRetentionAge, MaxBytes: cfg.LogRetentionBytes,
 		Interval: cfg.LogRetentionInterval, Logger: cfg.Logger,
@@ -180,11 +188,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.retention.Start(ctx)
 	s.streams, s.stopStreams = context.WithCancel(context.Background())
-	s.hadron = s.hadronAPI()
 	check := acceptAnySignature
 	if cfg.Auth != nil {
 		check = cfg.Auth.Check
 	}
+	s.auth = check
+	s.routes = s.hadronRoutes()
 	s.http = &awsjson.Server{
 		TargetPrefix: api.TargetPrefix,
 		Known:        api.HasOperation,
@@ -197,13 +206,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves the Proton API (AWS JSON 1.0: POST /) and, on GET, the
+// ServeHTTP serves the Proton API (AWS JSON 1.0: POST /), Hadron's own
+// signed endpoints under HadronPrefix (see hadron.go) and, on GET, the
 // operational endpoints (see health.go). Every response names the build in
 // the X-Hadron-Version header.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(VersionHeader, buildinfo.Read().String())
-	if strings.HasPrefix(r.URL.Path, HadronAPIPrefix) {
-		s.hadron.ServeHTTP(w, r)
+	if strings.HasPrefix(r.URL.Path, HadronPrefix) {
+		s.serveHadron(w, r)
 		return
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -226,10 +236,12 @@ func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 // observe records each answered call in the metrics, and logs the failed
 // ones with what an operator needs to find the caller: the operation, the
 // error code and the access key id. A client's mistake is INFO, a failure
-// of the server ERROR.
+// of the server ERROR. Refusals of the authenticator are left to its own
+// log lines (package auth), throttled calls to the metrics: the SDKs retry
+// them, and a line each would be noise.
 func (s *Server) observe(r *http.Request, c awsjson.Call) {
 	s.metrics.APIRequest(c.Operation, c.ErrorType, c.Duration)
-	if c.ErrorType == "" {
+	if c.ErrorType == "" || refusedByAuth(c.ErrorType) {
 		return
 	}
 	level := slog.LevelInfo
@@ -239,6 +251,16 @@ func (s *Server) observe(r *http.Request, c awsjson.Call) {
 	s.logger.Log(r.Context(), level, "request failed", "operation", cmp.Or(c.Operation, metrics.UnknownOperation),
 		"code", c.ErrorType, "status", c.Status, "access_key_id", accessKeyID(r), "request_id", c.RequestID,
 		"remote", r.RemoteAddr, "message", c.ErrorMessage)
+}
+
+// refusedByAuth reports whether an error type is one the authenticator
+// answers (and logs) itself.
+func refusedByAuth(errorType string) bool {
+	switch sigv4.Code(errorType) {
+	case sigv4.MissingAuthenticationToken, sigv4.IncompleteSignature, sigv4.UnrecognizedClient, sigv4.InvalidSignature:
+		return true
+	}
+	return errorType == "AccessDeniedException" || errorType == "ThrottlingException"
 }
 
 // accessKeyID is the access key id a request claims to be signed with (in
@@ -286,7 +308,12 @@ func mapError(err error) *awsjson.Error {
 		if sv.Code == sigv4.IncompleteSignature {
 			status = http.StatusBadRequest
 		}
-		return &awsjson.Error{Type: string(sv.Code), Status: status, Message: sv.Message}
+		msg := sv.Message
+		var hint *auth.HintError
+		if errors.As(err, &hint) {
+			msg += " Hint: " + hint.Hint
+		}
+		return &awsjson.Error{Type: string(sv.Code), Status: status, Message: msg}
 	case errors.As(err, &ae):
 		return &awsjson.Error{Type: "AccessDeniedException", Status: http.StatusBadRequest, Message: ae.Error()}
 	case errors.As(err, &te):
