@@ -140,7 +140,8 @@ type Caller struct {
 func (a *Authenticator) Authenticate(r *http.Request, body []byte) (*Caller, error) {
 	c, err := a.authenticate(r, body)
 	if err != nil {
-		a.logRefusal(r, "", err)
+		// No action yet: the log names the endpoint instead.
+		a.logRefusal(r, r.Method+" "+r.URL.Path, err)
 	}
 	return c, err
 }

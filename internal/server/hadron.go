@@ -109,6 +109,12 @@ func (s *Server) serveHadron(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	route, ok := s.routes[r.Method+" "+path]
+	// Counted as the Proton API's calls are, by the action's name; the
+	// error type is in the answer's header once the handler has answered.
+	start := time.Now()
+	defer func() {
+		s.metrics.APIRequest(strings.TrimPrefix(route.action, "hadron:"), w.Header().Get("x-amzn-ErrorType"), time.Since(start))
+	}()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, awsjson.DefaultMaxBodyBytes))
 	if err != nil {
 		writeHadronError(w, &awsjson.Error{Type: "SerializationException", Status: http.StatusBadRequest, Message: "could not read the request body: " + err.Error()})

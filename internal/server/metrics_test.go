@@ -198,8 +198,17 @@ func TestThrottledCallsAreCountedAndFailedCallsLoggedWithTheirKey(t *testing.T) 
 	h.fails("GetEnvironment", m{"name": "absent"}, "ResourceNotFoundException")
 	h.ok("GetAccountSettings", m{})
 	h.fails("GetAccountSettings", m{}, "ThrottlingException")
+	// Hadron's own endpoints are counted by their action's name.
+	resp, err := http.Get(h.url + server.HadronPrefix + "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 
 	s := scrape(t, h.url)
+	if got, _ := s.get("hadron_api_requests_total", map[string]string{"operation": "GetStatus", "code": "MissingAuthenticationTokenException"}); got != 1 {
+		t.Errorf("requests GetStatus MissingAuthenticationTokenException = %v, want 1", got)
+	}
 	if got, _ := s.get("hadron_api_throttled_requests_total", map[string]string{"operation": "GetAccountSettings"}); got != 1 {
 		t.Errorf("throttled GetAccountSettings = %v, want 1", got)
 	}
