@@ -70,7 +70,7 @@ type Server struct {
 	logger  *slog.Logger
 	cfg     Config
 	auth    awsjson.Authenticator
-	routes  map[string]hadronRoute
+	hadron  http.Handler
 	started time.Time
 }
 
@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		check = cfg.Auth.Check
 	}
 	s.auth = check
-	s.routes = s.hadronRoutes()
+	s.hadron = s.hadronHandler()
 	s.http = &awsjson.Server{
 		TargetPrefix: api.TargetPrefix,
 		Known:        api.HasOperation,
@@ -148,7 +148,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(VersionHeader, buildinfo.Read().String())
 	if strings.HasPrefix(r.URL.Path, HadronPrefix) {
-		s.serveHadron(w, r)
+		s.hadron.ServeHTTP(w, r)
 		return
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
