@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/awsjson"
@@ -28,6 +28,7 @@ const (
 	ActionGetStatus = "hadron:GetStatus"
 	// ActionBackup is POST /hadron/v1/backup.
 	ActionBackup = "hadron:Backup"
+	// ActionGetDeploymentLog (hadronapi.go) is GET /hadron/v1/deployments/{id}/log.
 )
 
 // Database describes the store for the status endpoint.
@@ -83,43 +84,54 @@ type Backuper interface {
 	BackupTo(ctx context.Context, path string) error
 }
 
-// hadronHandler routes Hadron's own endpoints. Each route is a ServeMux
-// pattern (so a path may have wildcards: r.PathValue reads them) and the
-// action a call must be allowed.
-func (s *Server) hadronHandler() http.Handler {
-	mux := http.NewServeMux()
-	handle := func(method, path, action string, h http.HandlerFunc) {
-		mux.Handle(method+" "+HadronPrefix+path, s.signed(action, h))
+// hadronRoutes maps "METHOD path" (path below HadronPrefix) to the action a
+// call must be allowed and its handler.
+func (s *Server) hadronRoutes() map[string]hadronRoute {
+	return map[string]hadronRoute{
+		"GET status":  {ActionGetStatus, s.status},
+		"POST backup": {ActionBackup, s.backup},
 	}
-	handle(http.MethodGet, "status", ActionGetStatus, s.status)
-	handle(http.MethodPost, "backup", ActionBackup, s.backup)
-	// Anything else under the prefix: authenticated first (an unsigned
-	// caller learns nothing, not even which paths exist), then not found.
-	mux.Handle(HadronPrefix, s.signed("", func(w http.ResponseWriter, r *http.Request) {
-		writeHadronError(w, &awsjson.Error{Type: "UnknownOperationException", Status: http.StatusNotFound,
-			Message: fmt.Sprintf("%s %s is not an endpoint of this server", r.Method, r.URL.Path)})
-	}))
-	return mux
 }
 
-// signed authenticates a request and authorizes action ("" authenticates
-// only) before h runs; h can read the body again.
-func (s *Server) signed(action string, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, awsjson.DefaultMaxBodyBytes))
-		if err != nil {
-			writeHadronError(w, &awsjson.Error{Type: "SerializationException", Status: http.StatusBadRequest, Message: "could not read the request body: " + err.Error()})
+type hadronRoute struct {
+	action  string
+	handler http.HandlerFunc
+}
+
+// serveHadron serves a request under HadronPrefix: it authenticates the
+// caller first (an unsigned caller learns nothing, not even which paths
+// exist), then authorizes the route's action and runs it.
+func (s *Server) serveHadron(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.Path, HadronPrefix)
+	if id := deploymentLogID(r.Method, path); id != "" {
+		// Authorized on the deployment's resource, once it is read.
+		s.deploymentLog(w, r, id)
+		return
+	}
+	route, ok := s.routes[r.Method+" "+path]
+	// Counted as the Proton API's calls are, by the action's name; the
+	// error type is in the answer's header once the handler has answered.
+	start := time.Now()
+	defer func() {
+		s.metrics.APIRequest(strings.TrimPrefix(route.action, "hadron:"), w.Header().Get("x-amzn-ErrorType"), time.Since(start))
+	}()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, awsjson.DefaultMaxBodyBytes))
+	if err != nil {
+		writeHadronError(w, &awsjson.Error{Type: "SerializationException", Status: http.StatusBadRequest, Message: "could not read the request body: " + err.Error()})
+		return
+	}
+	if s.auth != nil {
+		if err := s.auth(r, route.action, body); err != nil {
+			writeHadronError(w, s.http.MapError(err))
 			return
 		}
-		if s.auth != nil {
-			if err := s.auth(r, action, body); err != nil {
-				writeHadronError(w, s.http.MapError(err))
-				return
-			}
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		h(w, r)
-	})
+	}
+	if !ok {
+		writeHadronError(w, &awsjson.Error{Type: "UnknownOperationException", Status: http.StatusNotFound,
+			Message: fmt.Sprintf("%s %s is not an endpoint of this server", r.Method, r.URL.Path)})
+		return
+	}
+	route.handler(w, r)
 }
 
 func writeHadronError(w http.ResponseWriter, e *awsjson.Error) {
