@@ -509,7 +509,8 @@ func installHint() string {
 		return ""
 	}
 	return "  note:    this server runs from go run; the hadron commands above need the binary: go install ./cmd/hadron\n" +
-		"           (puts hadron in $(go env GOPATH)/bin; or go build -o bin/hadron ./cmd/hadron and use ./bin/hadron)\n"
+		"           (puts hadron in $(go env GOPATH)/bin; or go build -o bin/hadron ./cmd/hadron and use ./bin/hadron;\n" +
+		"           a build with a cold cache takes 2-3 minutes on two cores, later ones seconds)\n"
 }
 
 // parseAge reads a duration such as 72h or 30d (days); "0" is no bound.
