@@ -213,6 +213,10 @@ type Run struct {
 	Files map[string][]byte
 	// Log receives the run's output; it is kept as the deployment's log.
 	Log io.Writer
+	// Fence, when set, is when every process of the run must be gone unless
+	// the engine extends it (see Fence); nil when no other node can take the
+	// deployment over (a store of one process).
+	Fence *Fence
 }
 
 // Result is what a run provisioned.
