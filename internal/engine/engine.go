@@ -51,6 +51,13 @@ const (
 	MessageShutdown   = "provisioning interrupted: server shut down before the run finished"
 )
 
+// Steps of a run before the engine's work, as Config.OnStep names them.
+const (
+	StepBundle  = "read bundle"
+	StepWorkDir = "prepare working directory"
+	StepEngine  = "engine run"
+)
+
 // FileSource reads the files of a bundle directory.
 type FileSource interface {
 	BundleFiles(ctx context.Context, ref provision.BundleRef) (map[string][]byte, error)
@@ -75,6 +82,10 @@ type Config struct {
 	// OnClaim, when set, is called with each claimed deployment before it runs
 	// (tests use it to hold a run at a known point).
 	OnClaim func(d *store.Deployment)
+	// OnStep, when set, is called before each step of a run between the
+	// claim and the engine's Run (StepBundle, StepWorkDir, StepEngine):
+	// tests cancel there to pin that a cancel wins whatever step it lands on.
+	OnStep func(d *store.Deployment, step string)
 	// OnFinish, when set, is called with each deployment this engine ended
 	// (services advance when their instances' and pipeline's deployments end).
 	OnFinish func(d *store.Deployment)

@@ -444,3 +444,71 @@ func forEachResourceType(t *testing.T, fn func(t *testing.T, typ string)) {
 		})
 	}
 }
+
+// ctxFiles is a bundle source that, like proton's, fails with the context's
+// error once the run is cancelled.
+type ctxFiles struct{}
+
+func (ctxFiles) BundleFiles(ctx context.Context, ref provision.BundleRef) (map[string][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("open bundle %s: %w", ref.Dir, err)
+	}
+	return map[string][]byte{"hello.sh": []byte("echo hello\n")}, nil
+}
+
+// TestCancelEndsCancelledWhateverStepItLandsOn is hole 4 of issue 17: a
+// cancel that lands between the claim and the command's start makes the
+// step it lands on fail with the context's error, and the deployment must
+// still end CANCELLED, never FAILED ("read template bundle: ... context
+// canceled"). The cancel is made inside the engine's hook before each step,
+// so each case lands exactly where it says.
+func TestCancelEndsCancelledWhateverStepItLandsOn(t *testing.T) {
+	t.Parallel()
+	// preparing is an engine whose Run does work of its own before any
+	// command (resolving secrets, granting credentials), honouring ctx.
+	preparing := runFunc(func(ctx context.Context, run provision.Run) (provision.Result, error) {
+		if err := ctx.Err(); err != nil {
+			return provision.Result{}, fmt.Errorf("resolve secret DB_PASSWORD: %w", err)
+		}
+		return provision.Result{}, nil
+	})
+	for _, tc := range []struct {
+		name, step, engine string
+	}{
+		{"at the claim", "claim", "preparing"},
+		{"before the bundle read", engine.StepBundle, "preparing"},
+		{"before the working directory", engine.StepWorkDir, "preparing"},
+		{"inside the engine before its commands", engine.StepEngine, "preparing"},
+		{"before the codebuild command starts", engine.StepEngine, codebuild.Name},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var f *fixture
+			var seen atomic.Bool
+			cancelAt := func(d *store.Deployment, step string) {
+				if step == tc.step {
+					seen.Store(true)
+					f.cancel(t, d.ID)
+				}
+			}
+			f = setup(t, func(c *engine.Config) {
+				c.Files = ctxFiles{}
+				c.Engines.Register("preparing", preparing)
+				c.OnClaim = func(d *store.Deployment) { cancelAt(d, "claim") }
+				c.OnStep = cancelAt
+			})
+			f.start(t)
+			plan := codebuildPlan("sh hello.sh")
+			plan.Engine = tc.engine
+			plan.Bundle = &provision.BundleRef{Dir: "bundle"}
+			d := f.deploy(t, plan)
+			got := f.waitEnded(t, d.ID)
+			if !seen.Load() {
+				t.Fatalf("the run never reached step %q", tc.step)
+			}
+			if got.Status != store.StatusCancelled {
+				t.Errorf("deployment = %s %q, want CANCELLED", got.Status, got.StatusMessage)
+			}
+		})
+	}
+}

@@ -64,6 +64,17 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	} else {
 		res, err = e.provision(ctx, d, plan, logFile)
 	}
+	// A cancel (or a shutdown, or the loss of the lease) makes whatever step
+	// it lands on fail with the context's error: reading the bundle,
+	// resolving a secret, granting credentials, starting the command. Such a
+	// failure is the cancel's doing, so the cancel decides the end
+	// (CANCELLED for the user's). A failure of the step's own (or a run
+	// that could not be stopped) keeps its error.
+	if err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		if cause := context.Cause(ctx); !errors.Is(err, cause) {
+			err = fmt.Errorf("%w (%w)", cause, err)
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(logFile, "[hadron] deployment ended: %v\n", err)
 	} else {
@@ -77,10 +88,21 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provis
 	if !ok {
 		return provision.Result{}, e.cfg.Engines.NotRunning(plan.Engine)
 	}
+	step := func(name string) {
+		if e.cfg.OnStep != nil {
+			e.cfg.OnStep(d, name)
+		}
+	}
 	var files map[string][]byte
 	if plan.Bundle != nil {
+		step(StepBundle)
 		var err error
 		if files, err = e.cfg.Files.BundleFiles(ctx, *plan.Bundle); err != nil {
+			if ctx.Err() != nil {
+				// Whatever the store said (a driver may report an
+				// interrupted query in its own words), the cancel did it.
+				return provision.Result{}, fmt.Errorf("%w (read template bundle: %w)", context.Cause(ctx), err)
+			}
 			return provision.Result{}, fmt.Errorf("read template bundle: %w", err)
 		}
 	}
@@ -94,6 +116,7 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provis
 		}
 	}
 	dir := filepath.Join(e.cfg.DataDir, "work", d.ID)
+	step(StepWorkDir)
 	if err := os.RemoveAll(dir); err != nil {
 		return provision.Result{}, fmt.Errorf("clean working directory: %w", err)
 	}
@@ -101,6 +124,7 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provis
 		return provision.Result{}, fmt.Errorf("create working directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	step(StepEngine)
 	return eng.Run(ctx, provision.Run{DeploymentID: d.ID, Operation: d.Operation, Plan: plan, Dir: dir, Files: files, Log: logw})
 }
 
