@@ -155,6 +155,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.Recover(ctx, alive); err != nil {
 		return err
 	}
+	if err := e.sweepWork(ctx); err != nil {
+		return err
+	}
 	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	e.cancel = cancel
 	for range e.cfg.Workers {
@@ -255,8 +258,11 @@ func (e *Engine) Recover(ctx context.Context, alive string) error {
 		if err != nil && !errors.Is(err, store.ErrStatusChanged) {
 			return fmt.Errorf("recover deployment %s: %w", d.ID, err)
 		}
-		if err == nil && e.cfg.OnFinish != nil {
-			e.cfg.OnFinish(ended)
+		if err == nil {
+			e.closeLostRun(d.ID, to)
+			if e.cfg.OnFinish != nil {
+				e.cfg.OnFinish(ended)
+			}
 		}
 		e.cfg.Logger.Warn("finished deployment left by a lost worker", "deployment", d.ID, "resource", d.TargetKey,
 			"was", d.Status, "now", to, "owner", d.LeaseOwner)

@@ -401,6 +401,21 @@ func TestStartFinishesDeploymentsOfADeadWorkerHonestly(t *testing.T) {
 	if res, err := f.store.DeploymentCancel(ctx, store.DeploymentCancelParams{ID: cancelling.ID, At: time.Now()}); err != nil || res.Status != store.StatusCancelling {
 		t.Fatalf("cancel: %v %v", res, err)
 	}
+	// What the dead process left on disk (hole 8 of issue 17): the running
+	// deployment's working directory and a log that stops mid-run, and the
+	// directory of a deployment the store no longer knows.
+	for _, dir := range []string{running.ID, "00000000-0000-4000-8000-ffffffffffff"} {
+		if err := os.MkdirAll(filepath.Join(f.dir, "work", dir, "sub"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(f.dir, "work", dir, "sub", "state"), []byte("secret"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(f.dir, "logs"), 0o700)
+	if err := os.WriteFile(filepath.Join(f.dir, "logs", running.ID+".log"), []byte("[hadron] $ sh ./provision.sh\nprovision: working 3/10\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	f.start(t)
 	for _, c := range []struct {
 		id, status, message string
@@ -413,6 +428,20 @@ func TestStartFinishesDeploymentsOfADeadWorkerHonestly(t *testing.T) {
 		if got.Status != c.status || got.StatusMessage != c.message {
 			t.Errorf("deployment %s = %s %q, want %s %q", c.id, got.Status, got.StatusMessage, c.status, c.message)
 		}
+	}
+	for _, dir := range []string{running.ID, "00000000-0000-4000-8000-ffffffffffff"} {
+		if _, err := os.Stat(filepath.Join(f.dir, "work", dir)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the lost run's working directory %s is still there (%v)", dir, err)
+		}
+	}
+	log, err := os.ReadFile(filepath.Join(f.dir, "logs", running.ID+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(string(log), "\n"), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "worker lost") || !strings.Contains(last, "ended FAILED") ||
+		!strings.Contains(last, "partly provisioned") || !strings.Contains(string(log), "provision: working 3/10\n") {
+		t.Errorf("the lost run's log does not end saying the worker was lost and what it means:\n%s", log)
 	}
 }
 

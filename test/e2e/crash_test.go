@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,6 +40,14 @@ func TestKilledServerLeavesNoProcessAndRecovers(t *testing.T) {
 	if d.DeploymentStatus != "FAILED" || d.DeploymentStatusMessage != "provisioning interrupted: worker lost" {
 		t.Errorf("after a restart the deployment is %s (%q), want FAILED (\"provisioning interrupted: worker lost\")",
 			d.DeploymentStatus, d.DeploymentStatusMessage)
+	}
+	// Hole 8 of issue 17: the lost run's working directory is gone and its
+	// log says what happened.
+	if _, err := os.Stat(filepath.Join(dataDir, "work", id)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lost run's working directory is still there after the restart (%v)", err)
+	}
+	if log := strings.TrimRight(s.deploymentLog(id), "\n"); !strings.Contains(log[strings.LastIndexByte(log, '\n')+1:], "worker lost") {
+		t.Errorf("the lost run's log does not end saying the worker was lost:\n%s", log)
 	}
 	env, err := s.getEnvironment("crash")
 	if err != nil || env.DeploymentStatus != "FAILED" {
