@@ -541,3 +541,47 @@ func TestCancelEndsCancelledWhateverStepItLandsOn(t *testing.T) {
 		})
 	}
 }
+
+// TestRunsHaveAFenceMovedByEachRenewalOnlyWithASharedStore: with a shared
+// store a run gets a fence before its lease runs out, and each renewal moves
+// it (hole 2 of issue 17); a store of one process gives none.
+func TestRunsHaveAFenceMovedByEachRenewalOnlyWithASharedStore(t *testing.T) {
+	t.Parallel()
+	for _, shared := range []bool{true, false} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, func(c *engine.Config) {
+				c.SharedStore = shared
+				c.Engines.Register("fenced", runFunc(func(ctx context.Context, run provision.Run) (provision.Result, error) {
+					if run.Fence == nil {
+						if shared {
+							return provision.Result{}, errors.New("no fence with a shared store")
+						}
+						return provision.Result{}, nil
+					}
+					if !shared {
+						return provision.Result{}, errors.New("a fence without a shared store")
+					}
+					first, moved := run.Fence.Until()
+					if left := time.Until(first); left <= 0 || left > c.Lease {
+						return provision.Result{}, fmt.Errorf("fence %s away, want within the lease %s", left, c.Lease)
+					}
+					select {
+					case <-moved:
+					case <-time.After(2 * c.Lease):
+						return provision.Result{}, errors.New("the fence did not move in two leases")
+					}
+					if next, _ := run.Fence.Until(); !next.After(first) {
+						return provision.Result{}, fmt.Errorf("the fence moved from %s to %s", first, next)
+					}
+					return provision.Result{}, nil
+				}))
+			})
+			f.start(t)
+			d := f.deploy(t, provision.Plan{Engine: "fenced"})
+			if got := f.waitEnded(t, d.ID); got.Status != store.StatusSucceeded {
+				t.Errorf("deployment = %s %q", got.Status, got.StatusMessage)
+			}
+		})
+	}
+}

@@ -24,12 +24,17 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	// it as ErrShutdown through the parent's cause.
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
+	fence := e.newFence(d.LeaseExpiresAt)
 	e.mu.Lock()
 	e.running[d.ID] = cancel
+	if fence != nil {
+		e.fences[d.ID] = fence
+	}
 	e.mu.Unlock()
 	defer func() {
 		e.mu.Lock()
 		delete(e.running, d.ID)
+		delete(e.fences, d.ID)
 		e.mu.Unlock()
 	}()
 	if e.cfg.OnClaim != nil {
@@ -62,7 +67,7 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	if planErr != nil {
 		err = fmt.Errorf("deployment plan is unreadable: %w", planErr)
 	} else {
-		res, err = e.provision(ctx, d, plan, logFile)
+		res, err = e.provision(ctx, d, plan, logFile, fence)
 	}
 	// A cancel (or a shutdown, or the loss of the lease) makes whatever step
 	// it lands on fail with the context's error: reading the bundle,
@@ -83,7 +88,7 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	e.finish(d, res, err, log, started)
 }
 
-func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provision.Plan, logw io.Writer) (provision.Result, error) {
+func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provision.Plan, logw io.Writer, fence *provision.Fence) (provision.Result, error) {
 	eng, ok := e.cfg.Engines.Lookup(plan.Engine)
 	if !ok {
 		return provision.Result{}, e.cfg.Engines.NotRunning(plan.Engine)
@@ -125,7 +130,7 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provis
 	}
 	defer os.RemoveAll(dir)
 	step(StepEngine)
-	return eng.Run(ctx, provision.Run{DeploymentID: d.ID, Operation: d.Operation, Plan: plan, Dir: dir, Files: files, Log: logw})
+	return eng.Run(ctx, provision.Run{DeploymentID: d.ID, Operation: d.Operation, Plan: plan, Dir: dir, Files: files, Log: logw, Fence: fence})
 }
 
 // finish ends d according to how its run ended. The write is conditional on
@@ -175,6 +180,9 @@ func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error,
 				return
 			}
 			p.From, p.To, p.Message = []string{store.StatusInProgress}, store.StatusFailed, MessageShutdown
+			if errors.Is(runErr, ErrLeaseLost) {
+				p.Message = MessageLeaseLost
+			}
 		default:
 			p.From, p.To, p.Message = []string{store.StatusInProgress, store.StatusCancelling}, store.StatusFailed, termtext.Plain(runErr.Error())
 		}

@@ -223,8 +223,11 @@ const (
 )
 
 func helperServer() int {
-	if os.Getenv(helperEnv) == trapHelper {
+	switch os.Getenv(helperEnv) {
+	case trapHelper:
 		return trapServer()
+	case fenceHelper:
+		return fenceServer()
 	}
 	_, err := Run(context.Background(), Job{
 		Dir:      os.Getenv(helperDirEnv),

@@ -179,6 +179,7 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		Grace:     e.Grace,
 		OnStart:   e.OnStart,
 		Isolation: e.Isolation,
+		Fence:     run.Fence,
 	})
 	if err != nil {
 		return provision.Result{}, err

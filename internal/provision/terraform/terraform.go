@@ -299,6 +299,7 @@ func (e *Engine) runLocal(ctx context.Context, run provision.Run, t provision.Ta
 		Mask:      mask,
 		Log:       log,
 		Isolation: e.Isolation,
+		Fence:     run.Fence,
 		Grace:     e.Grace,
 		OnStart:   e.OnStart,
 	})
