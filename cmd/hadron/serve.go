@@ -63,6 +63,9 @@ type serveCommand struct {
 	keysDir     string
 	isolation   sandbox.Config
 	maxPending  int
+	// allowAPICommands lets components with host-run commands be deployed
+	// by keys that hold auth.ActionRunCommands.
+	allowAPICommands bool
 	// aws is how Hadron reaches AWS for its own work (CloudFormation
 	// stacks, roles assumed for runs, secrets); unset: no AWS access.
 	aws awsaccess.Config
@@ -126,6 +129,11 @@ func (c *serveCommand) ParseFlags(args []string) error {
 		limits = s
 		return nil
 	})
+	allowAPI, err := strconv.ParseBool(env("HADRON_ALLOW_API_COMMANDS", "false"))
+	if err != nil {
+		return fmt.Errorf("serve: HADRON_ALLOW_API_COMMANDS: %w", err)
+	}
+	fs.BoolVar(&c.allowAPICommands, "allow-api-commands", allowAPI, "run commands supplied through the API: components whose manifest uses the CodeBuild or Terraform engine, whose commands run on this host; only for keys allowed "+auth.ActionRunCommands+" (or *) (HADRON_ALLOW_API_COMMANDS; default false: such components are refused)")
 	maxPending := env("HADRON_MAX_PENDING_CONNECTIONS", strconv.Itoa(connguard.DefaultMaxPending))
 	fs.Func("max-pending-connections", "connections held at once for clients that have not completed a request; past it the oldest is closed (HADRON_MAX_PENDING_CONNECTIONS; default "+strconv.Itoa(connguard.DefaultMaxPending)+")", func(s string) error {
 		maxPending = s
@@ -140,7 +148,6 @@ func (c *serveCommand) ParseFlags(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
-	var err error
 	if c.cancelGrace, err = time.ParseDuration(grace); err != nil || c.cancelGrace < 0 {
 		return fmt.Errorf("serve: --cancel-grace %q is not a duration such as 10s", grace)
 	}
@@ -278,6 +285,8 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Notifier:    notifier,
 		Lease:       c.lease,
 		Auth:        authn,
+
+		AllowAPICommands: c.allowAPICommands,
 	})
 	if err != nil {
 		ln.Close()

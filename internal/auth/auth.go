@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -80,6 +81,22 @@ func New(cfg Config) *Authenticator {
 // operation (a target outside the model) is authenticated and throttled, not
 // authorized.
 func (a *Authenticator) Check(r *http.Request, operation string, body []byte) error {
+	_, err := a.check(r, operation, body)
+	return err
+}
+
+// Authorize is Check for awsjson: on success it returns the request's
+// context carrying the Caller, for the permissions an operation checks
+// beyond its own action (ActionRunCommands).
+func (a *Authenticator) Authorize(r *http.Request, operation string, body []byte) (context.Context, error) {
+	c, err := a.check(r, operation, body)
+	if err != nil {
+		return nil, err
+	}
+	return WithCaller(r.Context(), c), nil
+}
+
+func (a *Authenticator) check(r *http.Request, operation string, body []byte) (Caller, error) {
 	var (
 		key     *ringKey
 		sess    Session
@@ -94,35 +111,35 @@ func (a *Authenticator) Check(r *http.Request, operation string, body []byte) er
 		return sess.Secret, session
 	})
 	if err != nil {
-		return err
+		return Caller{}, err
 	}
 	if session && !sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
-		return &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
+		return Caller{}, &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
 	}
 	if a.throttle != nil {
 		if ok, wait := a.throttle.take(id, a.now()); !ok {
-			return &ThrottlingError{RetryAfter: wait}
+			return Caller{}, &ThrottlingError{RetryAfter: wait}
 		}
 	}
 	if operation == "" {
 		// No operation of the service: nothing to authorize, and the caller
 		// answers UnknownOperationException to the authenticated key.
-		return nil
+		return Caller{AccessKeyID: id, session: session}, nil
 	}
 	action := "proton:" + operation
 	if session {
 		if denied := sess.Scope.denied(operation, body); denied != "" {
-			return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
+			return Caller{}, &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
 		}
-		return nil
+		return Caller{AccessKeyID: id, session: true}, nil
 	}
 	if !key.policy.allowsAction(action) {
-		return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: strings.Join(ResourceNames(body), ", ")}
+		return Caller{}, &AccessDeniedError{AccessKeyID: id, Action: action, Resource: strings.Join(ResourceNames(body), ", ")}
 	}
 	if len(key.policy.resources) > 0 {
 		if denied := key.policy.deniedResource(ResourceNames(body)); denied != "" {
-			return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
+			return Caller{}, &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
 		}
 	}
-	return nil
+	return Caller{AccessKeyID: id, policy: &key.policy}, nil
 }

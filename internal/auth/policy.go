@@ -91,8 +91,8 @@ func (p Policy) Validate() error {
 		if a == "" {
 			return errors.New("an empty --allow pattern matches nothing")
 		}
-		if a != "*" && !strings.HasPrefix(strings.ToLower(a), "proton:") {
-			return fmt.Errorf("action pattern %q must start with proton: (e.g. proton:Get*) or be *", a)
+		if l := strings.ToLower(a); a != "*" && !strings.HasPrefix(l, "proton:") && !strings.HasPrefix(l, "hadron:") {
+			return fmt.Errorf("action pattern %q must start with proton: (e.g. proton:Get*) or hadron: (%s), or be *", a, ActionRunCommands)
 		}
 	}
 	for _, r := range p.Resources {

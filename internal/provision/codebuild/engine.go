@@ -124,6 +124,10 @@ func (e *Engine) CheckParams(req provision.Request) error {
 // part of the resource, which the deprovision commands must remove.
 func (e *Engine) DeprovisionUnfinished() bool { return true }
 
+// RunsHostCommands says that the manifest's commands run on this host
+// (provision.HostCommandRunner).
+func (e *Engine) RunsHostCommands() bool { return true }
+
 // Run runs the plan's commands in run.Dir with the files and
 // proton-inputs.json. RESOURCE_ARN names the resource, as in CodeBuild.
 // CodeBuild commands report no provisioned resources.
