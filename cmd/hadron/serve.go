@@ -402,6 +402,7 @@ func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, *server.Is
 	for _, m := range st.Mechanisms {
 		status.Protections = append(status.Protections, server.Protection{Name: m.Name, On: m.On, Detail: m.Detail})
 	}
+	status.Protections = append(status.Protections, c.runProtections()...)
 	for _, m := range st.Mechanisms {
 		if m.On {
 			logger.Info("isolation: "+m.Name+" on", "detail", m.Detail)
@@ -432,6 +433,24 @@ func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, *server.Is
 		}
 	}
 	return policy, status, nil
+}
+
+// runProtections are the protections of runs that do not depend on the
+// machine: supervision, fencing between nodes, and the gate on commands
+// supplied through the API.
+func (c *serveCommand) runProtections() []server.Protection {
+	ps := []server.Protection{{Name: "supervised_runs", On: true,
+		Detail: "a supervisor owns each run's processes until the last is gone, and kills them if the server dies"}}
+	if c.databaseURL != "" {
+		ps = append(ps, server.Protection{Name: "lease_fencing", On: true,
+			Detail: "a run is killed by its supervisor before its lease runs out unless this node renews it, so no other node runs the resource meanwhile"})
+	}
+	gate := server.Protection{Name: "api_commands_refused", On: !c.allowAPICommands,
+		Detail: "components whose manifests run commands on this host are refused (--allow-api-commands is off)"}
+	if c.allowAPICommands {
+		gate.Detail = "components whose manifests run commands on this host are deployed for keys that hold " + auth.ActionRunCommands + " (--allow-api-commands)"
+	}
+	return append(ps, gate)
 }
 
 // database describes the store for the status endpoint.
