@@ -9,16 +9,19 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hadronhq/hadron/internal/provision"
 )
 
 // The lifeline: a pipe from the server to its supervisor (lifelineFD).
 //
 // The server writes the run's fence (provision.Fence) on it as a line
-// "fence <nanoseconds left until the fence>", once before the supervisor
-// starts and again whenever the engine extends the lease. A duration, not
-// a wall-clock time: both processes measure it on the monotonic clock, so
-// a clock step cannot move the fence. The supervisor kills its group when
+// "fence <CLOCK_MONOTONIC nanoseconds>", once before the supervisor starts
+// and again whenever the engine extends the lease. A time of the monotonic
+// clock, which both processes share (no time namespace is made): a step
+// of the wall clock cannot move it, and neither can the time the line
+// takes to reach the supervisor (a duration would start late). The supervisor kills its group when
 // the last fence it read passes; a paused server writes nothing more, and
 // its supervisor, which is not paused, does the rest.
 //
@@ -41,14 +44,14 @@ const (
 // lifeline is what the supervisor reads on its lifeline, as events for its
 // main loop: only the main loop's thread may signal the run (see supervise).
 type lifeline struct {
-	term   chan struct{}      // a cancel: one value per "term" line
-	fences chan time.Duration // each fence, as the time left
-	gone   chan struct{}      // closed at end of file: the server is gone
+	term   chan struct{} // a cancel: one value per "term" line
+	fences chan int64    // each fence, as a CLOCK_MONOTONIC time
+	gone   chan struct{} // closed at end of file: the server is gone
 }
 
 // watchLifeline starts reading f.
 func watchLifeline(f *os.File) *lifeline {
-	l := &lifeline{term: make(chan struct{}, 1), fences: make(chan time.Duration, 1), gone: make(chan struct{})}
+	l := &lifeline{term: make(chan struct{}, 1), fences: make(chan int64, 1), gone: make(chan struct{})}
 	go func() {
 		defer close(l.gone)
 		sc := bufio.NewScanner(f)
@@ -66,9 +69,7 @@ func watchLifeline(f *os.File) *lifeline {
 			if !ok || err != nil {
 				continue
 			}
-			// Measured from now, so a fence that waits in the channel
-			// only moves earlier.
-			l.fences <- time.Duration(ns)
+			l.fences <- ns
 		}
 	}()
 	return l
@@ -84,7 +85,7 @@ func fenceKill() {
 // writeFence tells the supervisor how long it has until fence f.
 func writeFence(w io.Writer, f *provision.Fence) <-chan struct{} {
 	until, changed := f.Until()
-	fmt.Fprintf(w, "%s%d\n", lifeFence, int64(time.Until(until)))
+	fmt.Fprintf(w, "%s%d\n", lifeFence, monotonicNow()+int64(time.Until(until)))
 	return changed
 }
 
@@ -99,3 +100,13 @@ func feedFence(w io.Writer, f *provision.Fence, changed <-chan struct{}, done <-
 		}
 	}
 }
+
+// monotonicNow reads CLOCK_MONOTONIC in nanoseconds.
+func monotonicNow() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) // cannot fail for this clock
+	return ts.Nano()
+}
+
+// untilMonotonic is the time left until t of CLOCK_MONOTONIC.
+func untilMonotonic(t int64) time.Duration { return time.Duration(t - monotonicNow()) }

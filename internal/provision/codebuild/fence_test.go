@@ -38,20 +38,22 @@ func TestFenceStopsARunWhoseLeaseIsNotRenewed(t *testing.T) {
 // a run whose lease is renewed is never stopped by it.
 func TestFenceMovedInTimeLetsTheRunFinish(t *testing.T) {
 	t.Parallel()
-	job, log := setup(t, `sleep 1`, `echo finished`)
-	fence := provision.NewFence(time.Now().Add(300 * time.Millisecond))
+	// The run outlives its first fence by far; only the extensions (every
+	// 100 ms, each 2 s ahead: room for a loaded machine) keep it going.
+	job, log := setup(t, `sleep 4`, `echo finished`)
+	fence := provision.NewFence(time.Now().Add(2 * time.Second))
 	job.Fence = fence
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
-		tick := time.NewTicker(50 * time.Millisecond)
+		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-tick.C:
-				fence.Extend(time.Now().Add(300 * time.Millisecond))
+				fence.Extend(time.Now().Add(2 * time.Second))
 			}
 		}
 	}()

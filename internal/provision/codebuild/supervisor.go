@@ -198,12 +198,12 @@ func supervise(parent, shellPath string) int {
 		case <-life.term:
 			stopping = true
 			syscall.Kill(0, syscall.SIGTERM)
-		case d := <-life.fences:
+		case at := <-life.fences:
 			if fence == nil {
-				fence = time.NewTimer(d)
+				fence = time.NewTimer(untilMonotonic(at))
 				fenceC = fence.C
 			} else {
-				fence.Reset(d)
+				fence.Reset(untilMonotonic(at))
 			}
 		case <-fenceC:
 			fenceKill()
