@@ -66,7 +66,7 @@ func TestFenceMovedInTimeLetsTheRunFinish(t *testing.T) {
 }
 
 // fenceHelper, as the value of helperEnv, makes the test binary a server
-// whose run has a fence of one second that it never extends: the test
+// whose run has a fence of three seconds that it never extends: the test
 // pauses it (SIGSTOP) and the run must stop by itself.
 const fenceHelper = "fence"
 
@@ -76,7 +76,7 @@ func fenceServer() int {
 		Dir:      os.Getenv(helperDirEnv),
 		Commands: []string{`echo ready; sleep 300.` + tag},
 		Log:      os.Stdout,
-		Fence:    provision.NewFence(time.Now().Add(time.Second)),
+		Fence:    provision.NewFence(time.Now().Add(3 * time.Second)),
 	})
 	if err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
