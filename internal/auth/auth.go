@@ -93,14 +93,14 @@ func New(cfg Config) *Authenticator {
 // endpoints, authorized as it is; any other is the Proton action
 // "proton:<operation>". Refusals are logged at INFO.
 func (a *Authenticator) Check(r *http.Request, operation string, body []byte) error {
-	_, err := a.Authorize(r, operation, body)
+	_, err := a.CheckContext(r, operation, body)
 	return err
 }
 
-// Authorize is Check for awsjson: on success it returns the request's
-// context carrying the Caller, for the permissions an operation checks
-// beyond its own action (ActionRunCommands).
-func (a *Authenticator) Authorize(r *http.Request, operation string, body []byte) (context.Context, error) {
+// CheckContext is Check for awsjson: on success it returns the request's
+// context carrying the Caller (CallerFrom), for the permissions an
+// operation checks beyond its own action (ActionRunCommands).
+func (a *Authenticator) CheckContext(r *http.Request, operation string, body []byte) (context.Context, error) {
 	c, err := a.check(r, operation, body)
 	if err != nil {
 		a.logRefusal(r, operation, err)
@@ -109,55 +109,101 @@ func (a *Authenticator) Authorize(r *http.Request, operation string, body []byte
 	return WithCaller(r.Context(), c), nil
 }
 
-func (a *Authenticator) check(r *http.Request, operation string, body []byte) (Caller, error) {
-	var (
-		key     *ringKey
-		sess    Session
-		session bool
-	)
-	id, err := a.verifier.Verify(r, body, func(id string) (string, bool) {
-		if k, ok := a.keys.lookup(id); ok {
-			key = k
-			return k.secret, true
-		}
-		sess, session = a.sessions.lookup(id)
-		return sess.Secret, session
-	})
+func (a *Authenticator) check(r *http.Request, operation string, body []byte) (*Caller, error) {
+	c, err := a.authenticate(r, body)
 	if err != nil {
-		return Caller{}, a.hint(r, err)
-	}
-	if session && !sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
-		return Caller{}, &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
-	}
-	if a.throttle != nil {
-		if ok, wait := a.throttle.take(id, a.now()); !ok {
-			return Caller{}, &ThrottlingError{RetryAfter: wait}
-		}
+		return nil, err
 	}
 	if operation == "" {
 		// No operation of the service: nothing to authorize, and the caller
 		// answers UnknownOperationException to the authenticated key.
-		return Caller{AccessKeyID: id, session: session}, nil
+		return c, nil
 	}
 	action := "proton:" + operation
 	if strings.Contains(operation, ":") {
 		action = operation
 	}
-	if session {
+	if c.session {
 		// A session's scope names Proton operations only: a Hadron action
 		// is never in it.
-		if denied := sess.Scope.denied(operation, body); denied != "" {
-			return Caller{}, &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
+		if denied := c.sess.Scope.denied(operation, body); denied != "" {
+			return nil, &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: denied}
 		}
-		return Caller{AccessKeyID: id, session: true}, nil
+		return c, nil
 	}
-	if !key.policy.allowsAction(action) {
-		return Caller{}, &AccessDeniedError{AccessKeyID: id, Action: action, Resource: strings.Join(ResourceNames(body), ", ")}
+	return c, c.authorize(action, ResourceNames(body))
+}
+
+// Caller is the key a request was verified to be signed with.
+type Caller struct {
+	// AccessKeyID is the key's id (a key of the keyring, or a session's).
+	AccessKeyID string
+	key         *ringKey
+	session     bool
+	sess        Session
+	// unrestricted: the server does not authenticate (Unrestricted).
+	unrestricted bool
+}
+
+// Authenticate verifies r's signature over body and throttles its key, and
+// returns who signed it, for Hadron's endpoints that authorize only once
+// they know what the call is on (Authorize). Its errors are those of Check;
+// refusals are logged as Check logs them.
+func (a *Authenticator) Authenticate(r *http.Request, body []byte) (*Caller, error) {
+	c, err := a.authenticate(r, body)
+	if err != nil {
+		// No action yet: the log names the endpoint instead.
+		a.logRefusal(r, r.Method+" "+r.URL.Path, err)
 	}
-	if len(key.policy.resources) > 0 {
-		if denied := key.policy.deniedResource(ResourceNames(body)); denied != "" {
-			return Caller{}, &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
+	return c, err
+}
+
+// Authorize checks that c's policy allows action (such as
+// "hadron:GetDeploymentLog") on every one of resources (resource names, as
+// ResourceNames gives them). Sessions (the credentials of provisioning
+// runs) are scoped to Proton operations only, so they are refused. Its
+// error is *AccessDeniedError, logged as Check logs it.
+func (a *Authenticator) Authorize(r *http.Request, c *Caller, action string, resources []string) error {
+	err := c.authorize(action, resources)
+	if err != nil {
+		a.logRefusal(r, action, err)
+	}
+	return err
+}
+
+func (a *Authenticator) authenticate(r *http.Request, body []byte) (*Caller, error) {
+	c := &Caller{}
+	id, err := a.verifier.Verify(r, body, func(id string) (string, bool) {
+		if k, ok := a.keys.lookup(id); ok {
+			c.key = k
+			return k.secret, true
+		}
+		c.sess, c.session = a.sessions.lookup(id)
+		return c.sess.Secret, c.session
+	})
+	if err != nil {
+		return nil, a.hint(r, err)
+	}
+	c.AccessKeyID = id
+	if c.session && !c.sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
+		return nil, &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
+	}
+	if a.throttle != nil {
+		if ok, wait := a.throttle.take(id, a.now()); !ok {
+			return nil, &ThrottlingError{RetryAfter: wait}
 		}
 	}
-	return Caller{AccessKeyID: id, policy: &key.policy}, nil
+	return c, nil
+}
+
+func (c *Caller) authorize(action string, resources []string) error {
+	if c.session || !c.key.policy.allowsAction(action) {
+		return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: strings.Join(resources, ", ")}
+	}
+	if len(c.key.policy.resources) > 0 {
+		if denied := c.key.policy.deniedResource(resources); denied != "" {
+			return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: denied}
+		}
+	}
+	return nil
 }

@@ -114,8 +114,12 @@ func (s *API) checkAPICommands(ctx context.Context, name string, c componentStat
 			"this server does not run commands supplied through the API (hadron serve --allow-api-commands allows them, "+
 			"for keys that hold %s)", name, m.Engine(), auth.ActionRunCommands)
 	}
-	if c, _ := auth.CallerFrom(ctx); !c.Allows(auth.ActionRunCommands) {
-		return &auth.AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: auth.ActionRunCommands, Resource: name}
+	if c := auth.CallerFrom(ctx); !c.Allows(auth.ActionRunCommands) {
+		id := ""
+		if c != nil {
+			id = c.AccessKeyID
+		}
+		return &auth.AccessDeniedError{AccessKeyID: id, Action: auth.ActionRunCommands, Resource: name}
 	}
 	return nil
 }
