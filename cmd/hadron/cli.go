@@ -220,6 +220,19 @@ func (e *env) duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
+func (e *env) bool(name string, def bool) bool {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q is not true or false", name, v))
+		return def
+	}
+	return b
+}
+
 // list splits a variable's value on sep, dropping empty parts.
 func (e *env) list(name, sep string) []string {
 	var out []string

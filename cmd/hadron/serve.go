@@ -79,7 +79,10 @@ type serveCommand struct {
 	maxPending        int
 	// The flags read into isolation by validate.
 	isolationMode, limits string
-	readable              []string
+	// allowAPICommands lets components with host-run commands be deployed
+	// by keys that hold auth.ActionRunCommands.
+	allowAPICommands bool
+	readable         []string
 	// aws is how Hadron reaches AWS for its own work (CloudFormation
 	// stacks, roles assumed for runs, secrets); unset: no AWS access.
 	aws awsaccess.Config
@@ -129,6 +132,7 @@ prints the lines that configure an AWS CLI profile (hadron) with it.`,
 	fs.StringVar(&c.isolation.RunAs, "run-as", e.str("HADRON_RUN_AS", ""), "user provisioning commands run as when the server runs as root; it must exist (HADRON_RUN_AS; default "+sandbox.DefaultRunAs+" if it exists, else the server's user without its capabilities, with a warning; --isolation strict requires a user)")
 	fs.StringArrayVar(&c.readable, "run-readable", e.list("HADRON_RUN_READABLE", ":"), "more directories provisioning commands may read and execute from, colon-separated (tools installed outside /usr, /opt and PATH, such as a pyenv root whose shims are on PATH); repeatable (HADRON_RUN_READABLE)")
 	fs.StringVar(&c.limits, "run-limits", e.str("HADRON_RUN_LIMITS", ""), "rlimits of each provisioning run, comma-separated: nofile=N, nproc=N (per run-as user), fsize=BYTES, as=BYTES, cpu=SECONDS (HADRON_RUN_LIMITS; defaults nofile="+strconv.Itoa(sandbox.DefaultOpenFiles)+",nproc="+strconv.Itoa(sandbox.DefaultProcesses)+",fsize=8G, no memory or CPU limit)")
+	fs.BoolVar(&c.allowAPICommands, "allow-api-commands", e.bool("HADRON_ALLOW_API_COMMANDS", false), "run commands supplied through the API: components whose manifest uses the CodeBuild or Terraform engine, whose commands run on this host; only for keys allowed "+auth.ActionRunCommands+" (or *) (HADRON_ALLOW_API_COMMANDS; default false: such components are refused)")
 	fs.IntVar(&c.maxPending, "max-pending-connections", e.int("HADRON_MAX_PENDING_CONNECTIONS", connguard.DefaultMaxPending), "connections held at once for clients that have not completed a request; past it the oldest is closed (HADRON_MAX_PENDING_CONNECTIONS)")
 	fs.StringVar(&c.aws.Region, "aws-region", e.str("HADRON_AWS_REGION", ""), "region of Hadron's own AWS calls (CloudFormation stacks, roles assumed for runs, secrets), with the server's default AWS credential chain; unset (and no --aws-endpoint-url): Hadron makes no AWS calls (HADRON_AWS_REGION)")
 	fs.StringVar(&c.aws.EndpointURL, "aws-endpoint-url", e.str("HADRON_AWS_ENDPOINT_URL", ""), "endpoint of every AWS service Hadron calls, for a private endpoint or a local stand-in (HADRON_AWS_ENDPOINT_URL)")
@@ -298,6 +302,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		MetricsElsewhere:  c.metricsListen != "",
 		LogRetentionAge:   c.logRetentionAgeD,
 		LogRetentionBytes: c.logRetentionBytes,
+		AllowAPICommands:  c.allowAPICommands,
 	})
 	if err != nil {
 		ln.Close()
@@ -447,6 +452,7 @@ func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, *server.Is
 	for _, m := range st.Mechanisms {
 		status.Protections = append(status.Protections, server.Protection{Name: m.Name, On: m.On, Detail: m.Detail})
 	}
+	status.Protections = append(status.Protections, c.runProtections()...)
 	for _, m := range st.Mechanisms {
 		if m.On {
 			logger.Info("isolation: "+m.Name+" on", "detail", m.Detail)
@@ -477,6 +483,24 @@ func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, *server.Is
 		}
 	}
 	return policy, status, nil
+}
+
+// runProtections are the protections of runs that do not depend on the
+// machine: supervision, fencing between nodes, and the gate on commands
+// supplied through the API.
+func (c *serveCommand) runProtections() []server.Protection {
+	ps := []server.Protection{{Name: "supervised_runs", On: true,
+		Detail: "a supervisor owns each run's processes until the last is gone, and kills them if the server dies"}}
+	if c.databaseURL != "" {
+		ps = append(ps, server.Protection{Name: "lease_fencing", On: true,
+			Detail: "a run is killed by its supervisor before its lease runs out unless this node renews it, so no other node runs the resource meanwhile"})
+	}
+	gate := server.Protection{Name: "api_commands_refused", On: !c.allowAPICommands,
+		Detail: "components whose manifests run commands on this host are refused (--allow-api-commands is off)"}
+	if c.allowAPICommands {
+		gate.Detail = "components whose manifests run commands on this host are deployed for keys that hold " + auth.ActionRunCommands + " (--allow-api-commands)"
+	}
+	return append(ps, gate)
 }
 
 // database describes the store for the status endpoint.

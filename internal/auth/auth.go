@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -92,22 +93,31 @@ func New(cfg Config) *Authenticator {
 // endpoints, authorized as it is; any other is the Proton action
 // "proton:<operation>". Refusals are logged at INFO.
 func (a *Authenticator) Check(r *http.Request, operation string, body []byte) error {
-	err := a.check(r, operation, body)
-	if err != nil {
-		a.logRefusal(r, operation, err)
-	}
+	_, err := a.CheckContext(r, operation, body)
 	return err
 }
 
-func (a *Authenticator) check(r *http.Request, operation string, body []byte) error {
+// CheckContext is Check for awsjson: on success it returns the request's
+// context carrying the Caller (CallerFrom), for the permissions an
+// operation checks beyond its own action (ActionRunCommands).
+func (a *Authenticator) CheckContext(r *http.Request, operation string, body []byte) (context.Context, error) {
+	c, err := a.check(r, operation, body)
+	if err != nil {
+		a.logRefusal(r, operation, err)
+		return nil, err
+	}
+	return WithCaller(r.Context(), c), nil
+}
+
+func (a *Authenticator) check(r *http.Request, operation string, body []byte) (*Caller, error) {
 	c, err := a.authenticate(r, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if operation == "" {
 		// No operation of the service: nothing to authorize, and the caller
 		// answers UnknownOperationException to the authenticated key.
-		return nil
+		return c, nil
 	}
 	action := "proton:" + operation
 	if strings.Contains(operation, ":") {
@@ -117,11 +127,11 @@ func (a *Authenticator) check(r *http.Request, operation string, body []byte) er
 		// A session's scope names Proton operations only: a Hadron action
 		// is never in it.
 		if denied := c.sess.Scope.denied(operation, body); denied != "" {
-			return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: denied}
+			return nil, &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: denied}
 		}
-		return nil
+		return c, nil
 	}
-	return c.authorize(action, ResourceNames(body))
+	return c, c.authorize(action, ResourceNames(body))
 }
 
 // Caller is the key a request was verified to be signed with.
@@ -131,6 +141,8 @@ type Caller struct {
 	key         *ringKey
 	session     bool
 	sess        Session
+	// unrestricted: the server does not authenticate (Unrestricted).
+	unrestricted bool
 }
 
 // Authenticate verifies r's signature over body and throttles its key, and

@@ -49,8 +49,10 @@ type Handler func(ctx context.Context, body []byte) (any, error)
 // Authenticator checks a request before dispatch; a non-nil error is sent as
 // the response. It is the place where signature verification goes. It sees
 // every POST, before the target is looked up; operation is "" when the
-// target names no operation of the service (nothing to authorize).
-type Authenticator func(r *http.Request, operation string, body []byte) error
+// target names no operation of the service (nothing to authorize). On
+// success it returns the context the operation runs with (the request's,
+// with what it learnt of the caller); nil means the request's.
+type Authenticator func(r *http.Request, operation string, body []byte) (context.Context, error)
 
 // Server dispatches AWS JSON 1.0 calls to registered handlers.
 type Server struct {
@@ -167,10 +169,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Authentication comes first, as on AWS: an unsigned call learns nothing,
 	// not even which operations this server implements. An operation outside
 	// the model has no action to authorize, so it is only authenticated.
+	ctx := r.Context()
 	if s.Auth != nil {
-		if err := s.Auth(r, op, body); err != nil {
+		actx, err := s.Auth(r, op, body)
+		if err != nil {
 			status, fail = s.writeError(w, reqID, s.toError(err))
 			return
+		}
+		if actx != nil {
+			ctx = actx
 		}
 	}
 	if !known {
@@ -184,7 +191,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("operation %s is not implemented by this server yet", name)})
 		return
 	}
-	ctx := context.WithValue(r.Context(), ctxKey{}, reqID)
+	ctx = context.WithValue(ctx, ctxKey{}, reqID)
 	out, err := s.call(ctx, h, name, body)
 	if err != nil {
 		status, fail = s.writeError(w, reqID, s.toError(err))

@@ -60,6 +60,14 @@ var (
 const (
 	MessageWorkerLost = "provisioning interrupted: worker lost"
 	MessageShutdown   = "provisioning interrupted: server shut down before the run finished"
+	MessageLeaseLost  = "provisioning interrupted: the node running it could not renew its lease in time"
+)
+
+// Steps of a run before the engine's work, as Config.OnStep names them.
+const (
+	StepBundle  = "read bundle"
+	StepWorkDir = "prepare working directory"
+	StepEngine  = "engine run"
 )
 
 // FileSource reads the files of a bundle directory.
@@ -86,6 +94,10 @@ type Config struct {
 	// OnClaim, when set, is called with each claimed deployment before it runs
 	// (tests use it to hold a run at a known point).
 	OnClaim func(d *store.Deployment)
+	// OnStep, when set, is called before each step of a run between the
+	// claim and the engine's Run (StepBundle, StepWorkDir, StepEngine):
+	// tests cancel there to pin that a cancel wins whatever step it lands on.
+	OnStep func(d *store.Deployment, step string)
 	// OnFinish, when set, is called with each deployment this engine ended
 	// (services advance when their instances' and pipeline's deployments end).
 	OnFinish func(d *store.Deployment)
@@ -140,6 +152,8 @@ type Engine struct {
 
 	mu      sync.Mutex
 	running map[string]context.CancelCauseFunc
+	// fences are the running deployments' fences (SharedStore only).
+	fences map[string]*provision.Fence
 	// cancelled holds when a user's cancel reached each running deployment.
 	cancelled map[string]time.Time
 
@@ -167,7 +181,8 @@ func New(cfg Config) *Engine {
 		cfg.Observer = nopObserver{}
 	}
 	return &Engine{cfg: cfg, wake: make(chan struct{}, 1), publish: make(chan struct{}, 1),
-		checkLeases: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{}, cancelled: map[string]time.Time{}}
+		checkLeases: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{}, cancelled: map[string]time.Time{},
+		fences: map[string]*provision.Fence{}}
 }
 
 // Start finishes deployments left behind by a dead process, then starts the
@@ -184,6 +199,9 @@ func (e *Engine) Start(ctx context.Context) error {
 		alive = ""
 	}
 	if err := e.Recover(ctx, alive); err != nil {
+		return err
+	}
+	if err := e.sweepWork(ctx); err != nil {
 		return err
 	}
 	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
@@ -314,6 +332,7 @@ func (e *Engine) Recover(ctx context.Context, alive string) error {
 			return fmt.Errorf("recover deployment %s: %w", d.ID, err)
 		}
 		if err == nil {
+			e.closeLostRun(d.ID, to)
 			e.cfg.Observer.DeploymentEnded(d.TargetType, planEngine(d.Plan), to, -1)
 			if d.Status == store.StatusCancelling {
 				e.cfg.Observer.CancelEnded(d.TargetType, to, e.cfg.Now().Sub(d.LastModifiedAt))
@@ -383,7 +402,11 @@ func (e *Engine) keepLeases(ctx context.Context) {
 		}
 		e.mu.Unlock()
 		for _, id := range ids {
-			status, err := e.cfg.Store.DeploymentRenew(ctx, store.DeploymentRenewParams{ID: id, Owner: e.cfg.Owner, Expires: e.leaseExpiry()})
+			expires := e.leaseExpiry()
+			status, err := e.cfg.Store.DeploymentRenew(ctx, store.DeploymentRenewParams{ID: id, Owner: e.cfg.Owner, Expires: expires})
+			if err == nil {
+				e.extendFence(id, expires)
+			}
 			switch {
 			case errors.Is(err, store.ErrStatusChanged):
 				e.cancelRun(id, ErrLeaseLost)
@@ -393,6 +416,44 @@ func (e *Engine) keepLeases(ctx context.Context) {
 				e.cancelRun(id, ErrUserCancelled)
 			}
 		}
+	}
+}
+
+// Fencing. With a shared store another node recovers a deployment whose
+// lease has run out and may start the next deployment of its resource. So
+// that the two runs never overlap, a run is given a fence a margin before
+// its lease runs out, moved at each renewal; the provisioning engine stops
+// the run's processes at the fence by itself, even if this process is
+// paused (provision.Fence). Without a shared store nobody else takes over,
+// and runs have no fence.
+
+// fenceMargin is how long before its lease runs out a run must be gone.
+func (e *Engine) fenceMargin() time.Duration { return e.cfg.Lease / 8 }
+
+// newFence returns the fence of a run whose lease runs out at expires; nil
+// without a shared store.
+func (e *Engine) newFence(expires time.Time) *provision.Fence {
+	if !e.cfg.SharedStore {
+		return nil
+	}
+	if expires.IsZero() {
+		expires = e.leaseExpiry()
+	}
+	return provision.NewFence(e.fenceAt(expires))
+}
+
+// fenceAt turns a lease expiry of the store's clock into a fence on this
+// process's monotonic clock.
+func (e *Engine) fenceAt(expires time.Time) time.Time {
+	return time.Now().Add(expires.Sub(e.cfg.Now()) - e.fenceMargin())
+}
+
+func (e *Engine) extendFence(id string, expires time.Time) {
+	e.mu.Lock()
+	f := e.fences[id]
+	e.mu.Unlock()
+	if f != nil {
+		f.Extend(e.fenceAt(expires))
 	}
 }
 

@@ -401,6 +401,21 @@ func TestStartFinishesDeploymentsOfADeadWorkerHonestly(t *testing.T) {
 	if res, err := f.store.DeploymentCancel(ctx, store.DeploymentCancelParams{ID: cancelling.ID, At: time.Now()}); err != nil || res.Status != store.StatusCancelling {
 		t.Fatalf("cancel: %v %v", res, err)
 	}
+	// What the dead process left on disk (hole 8 of issue 17): the running
+	// deployment's working directory and a log that stops mid-run, and the
+	// directory of a deployment the store no longer knows.
+	for _, dir := range []string{running.ID, "00000000-0000-4000-8000-ffffffffffff"} {
+		if err := os.MkdirAll(filepath.Join(f.dir, "work", dir, "sub"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(f.dir, "work", dir, "sub", "state"), []byte("secret"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(f.dir, "logs"), 0o700)
+	if err := os.WriteFile(filepath.Join(f.dir, "logs", running.ID+".log"), []byte("[hadron] $ sh ./provision.sh\nprovision: working 3/10\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	f.start(t)
 	for _, c := range []struct {
 		id, status, message string
@@ -413,6 +428,20 @@ func TestStartFinishesDeploymentsOfADeadWorkerHonestly(t *testing.T) {
 		if got.Status != c.status || got.StatusMessage != c.message {
 			t.Errorf("deployment %s = %s %q, want %s %q", c.id, got.Status, got.StatusMessage, c.status, c.message)
 		}
+	}
+	for _, dir := range []string{running.ID, "00000000-0000-4000-8000-ffffffffffff"} {
+		if _, err := os.Stat(filepath.Join(f.dir, "work", dir)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the lost run's working directory %s is still there (%v)", dir, err)
+		}
+	}
+	log, err := os.ReadFile(filepath.Join(f.dir, "logs", running.ID+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(string(log), "\n"), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "worker lost") || !strings.Contains(last, "ended FAILED") ||
+		!strings.Contains(last, "partly provisioned") || !strings.Contains(string(log), "provision: working 3/10\n") {
+		t.Errorf("the lost run's log does not end saying the worker was lost and what it means:\n%s", log)
 	}
 }
 
@@ -441,6 +470,118 @@ func forEachResourceType(t *testing.T, fn func(t *testing.T, typ string)) {
 		t.Run(typ, func(t *testing.T) {
 			t.Parallel()
 			fn(t, typ)
+		})
+	}
+}
+
+// ctxFiles is a bundle source that, like proton's, fails with the context's
+// error once the run is cancelled.
+type ctxFiles struct{}
+
+func (ctxFiles) BundleFiles(ctx context.Context, ref provision.BundleRef) (map[string][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("open bundle %s: %w", ref.Dir, err)
+	}
+	return map[string][]byte{"hello.sh": []byte("echo hello\n")}, nil
+}
+
+// TestCancelEndsCancelledWhateverStepItLandsOn is hole 4 of issue 17: a
+// cancel that lands between the claim and the command's start makes the
+// step it lands on fail with the context's error, and the deployment must
+// still end CANCELLED, never FAILED ("read template bundle: ... context
+// canceled"). The cancel is made inside the engine's hook before each step,
+// so each case lands exactly where it says.
+func TestCancelEndsCancelledWhateverStepItLandsOn(t *testing.T) {
+	t.Parallel()
+	// preparing is an engine whose Run does work of its own before any
+	// command (resolving secrets, granting credentials), honouring ctx.
+	preparing := runFunc(func(ctx context.Context, run provision.Run) (provision.Result, error) {
+		if err := ctx.Err(); err != nil {
+			return provision.Result{}, fmt.Errorf("resolve secret DB_PASSWORD: %w", err)
+		}
+		return provision.Result{}, nil
+	})
+	for _, tc := range []struct {
+		name, step, engine string
+	}{
+		{"at the claim", "claim", "preparing"},
+		{"before the bundle read", engine.StepBundle, "preparing"},
+		{"before the working directory", engine.StepWorkDir, "preparing"},
+		{"inside the engine before its commands", engine.StepEngine, "preparing"},
+		{"before the codebuild command starts", engine.StepEngine, codebuild.Name},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var f *fixture
+			var seen atomic.Bool
+			cancelAt := func(d *store.Deployment, step string) {
+				if step == tc.step {
+					seen.Store(true)
+					f.cancel(t, d.ID)
+				}
+			}
+			f = setup(t, func(c *engine.Config) {
+				c.Files = ctxFiles{}
+				c.Engines.Register("preparing", preparing)
+				c.OnClaim = func(d *store.Deployment) { cancelAt(d, "claim") }
+				c.OnStep = cancelAt
+			})
+			f.start(t)
+			plan := codebuildPlan("sh hello.sh")
+			plan.Engine = tc.engine
+			plan.Bundle = &provision.BundleRef{Dir: "bundle"}
+			d := f.deploy(t, plan)
+			got := f.waitEnded(t, d.ID)
+			if !seen.Load() {
+				t.Fatalf("the run never reached step %q", tc.step)
+			}
+			if got.Status != store.StatusCancelled {
+				t.Errorf("deployment = %s %q, want CANCELLED", got.Status, got.StatusMessage)
+			}
+		})
+	}
+}
+
+// TestRunsHaveAFenceMovedByEachRenewalOnlyWithASharedStore: with a shared
+// store a run gets a fence before its lease runs out, and each renewal moves
+// it (hole 2 of issue 17); a store of one process gives none.
+func TestRunsHaveAFenceMovedByEachRenewalOnlyWithASharedStore(t *testing.T) {
+	t.Parallel()
+	for _, shared := range []bool{true, false} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, func(c *engine.Config) {
+				c.SharedStore = shared
+				c.Engines.Register("fenced", runFunc(func(ctx context.Context, run provision.Run) (provision.Result, error) {
+					if run.Fence == nil {
+						if shared {
+							return provision.Result{}, errors.New("no fence with a shared store")
+						}
+						return provision.Result{}, nil
+					}
+					if !shared {
+						return provision.Result{}, errors.New("a fence without a shared store")
+					}
+					first, moved := run.Fence.Until()
+					if left := time.Until(first); left <= 0 || left > c.Lease {
+						return provision.Result{}, fmt.Errorf("fence %s away, want within the lease %s", left, c.Lease)
+					}
+					select {
+					case <-moved:
+					case <-time.After(2 * c.Lease):
+						return provision.Result{}, errors.New("the fence did not move in two leases")
+					}
+					if next, _ := run.Fence.Until(); !next.After(first) {
+						return provision.Result{}, fmt.Errorf("the fence moved from %s to %s", first, next)
+					}
+					return provision.Result{}, nil
+				}))
+			})
+			f.start(t)
+			d := f.deploy(t, provision.Plan{Engine: "fenced"})
+			if got := f.waitEnded(t, d.ID); got.Status != store.StatusSucceeded {
+				t.Errorf("deployment = %s %q", got.Status, got.StatusMessage)
+			}
 		})
 	}
 }

@@ -25,12 +25,17 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	// it as ErrShutdown through the parent's cause.
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
+	fence := e.newFence(d.LeaseExpiresAt)
 	e.mu.Lock()
 	e.running[d.ID] = cancel
+	if fence != nil {
+		e.fences[d.ID] = fence
+	}
 	e.mu.Unlock()
 	defer func() {
 		e.mu.Lock()
 		delete(e.running, d.ID)
+		delete(e.fences, d.ID)
 		delete(e.cancelled, d.ID)
 		e.mu.Unlock()
 	}()
@@ -73,7 +78,18 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	if planErr != nil {
 		err = fmt.Errorf("deployment plan is unreadable: %w", planErr)
 	} else {
-		res, err = e.provision(ctx, d, plan, logFile)
+		res, err = e.provision(ctx, d, plan, logFile, fence)
+	}
+	// A cancel (or a shutdown, or the loss of the lease) makes whatever step
+	// it lands on fail with the context's error: reading the bundle,
+	// resolving a secret, granting credentials, starting the command. Such a
+	// failure is the cancel's doing, so the cancel decides the end
+	// (CANCELLED for the user's). A failure of the step's own (or a run
+	// that could not be stopped) keeps its error.
+	if err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		if cause := context.Cause(ctx); !errors.Is(err, cause) {
+			err = fmt.Errorf("%w (%w)", cause, err)
+		}
 	}
 	switch {
 	case err != nil:
@@ -101,16 +117,27 @@ func planEngine(raw string) string {
 	return plan.Engine
 }
 
-func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provision.Plan, logw io.Writer) (provision.Result, error) {
+func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provision.Plan, logw io.Writer, fence *provision.Fence) (provision.Result, error) {
 	eng, ok := e.cfg.Engines.Lookup(plan.Engine)
 	if !ok {
 		return provision.Result{}, e.cfg.Engines.NotRunning(plan.Engine)
 	}
+	step := func(name string) {
+		if e.cfg.OnStep != nil {
+			e.cfg.OnStep(d, name)
+		}
+	}
 	var files map[string][]byte
 	// A check on a waiting deployment needs no files: it looks at the outside party.
 	if plan.Bundle != nil && d.Wait == "" {
+		step(StepBundle)
 		var err error
 		if files, err = e.cfg.Files.BundleFiles(ctx, *plan.Bundle); err != nil {
+			if ctx.Err() != nil {
+				// Whatever the store said (a driver may report an
+				// interrupted query in its own words), the cancel did it.
+				return provision.Result{}, fmt.Errorf("%w (read template bundle: %w)", context.Cause(ctx), err)
+			}
 			return provision.Result{}, fmt.Errorf("read template bundle: %w", err)
 		}
 	}
@@ -124,6 +151,7 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provis
 		}
 	}
 	dir := filepath.Join(e.cfg.DataDir, "work", d.ID)
+	step(StepWorkDir)
 	if err := os.RemoveAll(dir); err != nil {
 		return provision.Result{}, fmt.Errorf("clean working directory: %w", err)
 	}
@@ -135,7 +163,9 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provis
 	if d.Wait != "" {
 		waiting = json.RawMessage(d.Wait)
 	}
-	return eng.Run(ctx, provision.Run{DeploymentID: d.ID, Operation: d.Operation, Plan: plan, Dir: dir, Files: files, Log: logw, Waiting: waiting})
+	step(StepEngine)
+	return eng.Run(ctx, provision.Run{DeploymentID: d.ID, Operation: d.Operation, Plan: plan, Dir: dir, Files: files, Log: logw,
+		Fence: fence, Waiting: waiting})
 }
 
 // finish ends d according to how its run ended. The write is conditional on
@@ -198,6 +228,9 @@ func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error,
 				return
 			}
 			p.From, p.To, p.Message = []string{store.StatusInProgress}, store.StatusFailed, MessageShutdown
+			if errors.Is(runErr, ErrLeaseLost) {
+				p.Message = MessageLeaseLost
+			}
 		default:
 			p.From, p.To, p.Message = []string{store.StatusInProgress, store.StatusCancelling}, store.StatusFailed, termtext.Plain(runErr.Error())
 		}

@@ -171,6 +171,15 @@ func (p *Process) Terminate(timeout time.Duration) (code int, killed bool, err e
 	return p.cmd.ProcessState.ExitCode(), killed, nil
 }
 
+// Signal sends sig to the process: SIGSTOP pauses it as a frozen VM or a
+// long GC pause would, SIGCONT resumes it.
+func (p *Process) Signal(sig os.Signal) error {
+	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("signal %v: %w", sig, err)
+	}
+	return nil
+}
+
 // Kill SIGKILLs the process, as a crash would, and waits until it is reaped.
 func (p *Process) Kill() error {
 	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {

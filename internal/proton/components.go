@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/bundle"
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
@@ -63,6 +64,9 @@ func (s *API) CreateComponent(ctx context.Context, in *api.CreateComponentInput)
 	}
 	target := componentState{Manifest: in.Manifest, TemplateFile: in.TemplateFile, ServiceSpec: in.ServiceSpec,
 		ServiceName: in.ServiceName, ServiceInstanceName: in.ServiceInstanceName}
+	if err := s.checkAPICommands(ctx, in.Name, target); err != nil {
+		return nil, err
+	}
 	envName, err := s.componentEnvironment(ctx, in.EnvironmentName, target)
 	if err != nil {
 		return nil, err
@@ -89,6 +93,35 @@ func (s *API) CreateComponent(ctx context.Context, in *api.CreateComponentInput)
 	}
 	s.engine.Notify()
 	return &api.CreateComponentOutput{Component: s.component(r)}, nil
+}
+
+// checkAPICommands refuses a component whose manifest would have this
+// server run commands on its host (CodeBuild provisioning, Terraform)
+// unless the server allows commands supplied through the API and the
+// caller holds auth.ActionRunCommands. Registered templates are another
+// matter: their commands are the template author's, published by a key
+// allowed to register templates.
+func (s *API) checkAPICommands(ctx context.Context, name string, c componentState) error {
+	m, _, err := bundle.ParseComponentManifest(c.Manifest, c.TemplateFile)
+	if err != nil {
+		return validationf("manifest: %s", err.Error())
+	}
+	if !s.cfg.Engines.RunsHostCommands(m.Engine()) {
+		return nil
+	}
+	if !s.cfg.AllowAPICommands {
+		return validationf("component %s: its manifest uses the %s engine, whose commands would run on this server's host; "+
+			"this server does not run commands supplied through the API (hadron serve --allow-api-commands allows them, "+
+			"for keys that hold %s)", name, m.Engine(), auth.ActionRunCommands)
+	}
+	if c := auth.CallerFrom(ctx); !c.Allows(auth.ActionRunCommands) {
+		id := ""
+		if c != nil {
+			id = c.AccessKeyID
+		}
+		return &auth.AccessDeniedError{AccessKeyID: id, Action: auth.ActionRunCommands, Resource: name}
+	}
+	return nil
 }
 
 // componentEnvironment checks Proton's rules for a component's place and
@@ -277,6 +310,9 @@ func (s *API) UpdateComponent(ctx context.Context, in *api.UpdateComponentInput)
 	if cur.ServiceName != "" && target.ServiceName != "" && (cur.ServiceName != target.ServiceName || cur.ServiceInstanceName != target.ServiceInstanceName) {
 		return nil, validationf("component %s is attached to %s/%s: detach it first (empty serviceName and serviceInstanceName), then attach it elsewhere",
 			r.Name, cur.ServiceName, cur.ServiceInstanceName)
+	}
+	if err := s.checkAPICommands(ctx, r.Name, target); err != nil {
+		return nil, err
 	}
 	if _, err := s.componentEnvironment(ctx, r.EnvironmentName, target); err != nil {
 		return nil, err

@@ -27,7 +27,12 @@ type Config struct {
 	// Engines are the provisioning engines, by name: they check the settings
 	// a deployment needs and turn it into its plan.
 	Engines *provision.Registry
-	Logger  *slog.Logger
+	// AllowAPICommands lets components whose manifests use an engine that
+	// runs commands on this host (provision.HostCommandRunner) be deployed,
+	// for callers that hold auth.ActionRunCommands. Off, such components
+	// are refused.
+	AllowAPICommands bool
+	Logger           *slog.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }

@@ -98,6 +98,16 @@ type Engine interface {
 	Run(ctx context.Context, run Run) (Result, error)
 }
 
+// HostCommandRunner is implemented by engines that run a deployment's
+// commands on the server's host: CodeBuild provisioning, Terraform (whose
+// provisioners run commands). When a component's manifest names such an
+// engine, its commands come through the API rather than from a registered
+// template, and the server runs them only if it allows it and the caller
+// holds the permission (see proton's components).
+type HostCommandRunner interface {
+	RunsHostCommands() bool
+}
+
 // ParamsChecker is implemented by engines that need settings of the
 // resource (a role, a repository) to deploy it.
 type ParamsChecker interface {
@@ -266,6 +276,10 @@ type Run struct {
 	Files map[string][]byte
 	// Log receives the run's output; it is kept as the deployment's log.
 	Log io.Writer
+	// Fence, when set, is when every process of the run must be gone unless
+	// the engine extends it (see Fence); nil when no other node can take the
+	// deployment over (a store of one process).
+	Fence *Fence
 	// Waiting, when set, is the State of the Wait an earlier run of this
 	// deployment returned: this run checks on the outside party, or takes
 	// the hand-off back when ctx is cancelled with ErrUserCancelled.
@@ -335,6 +349,17 @@ func (r *Registry) Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// RunsHostCommands reports whether the engine registered as name runs
+// commands on the server's host (HostCommandRunner).
+func (r *Registry) RunsHostCommands(name string) bool {
+	e, ok := r.Lookup(name)
+	if !ok {
+		return false
+	}
+	h, ok := e.(HostCommandRunner)
+	return ok && h.RunsHostCommands()
 }
 
 // NotRunning is the error of a deployment whose engine is not registered.

@@ -121,7 +121,7 @@ func (s *Server) serveHadron(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.auth != nil {
-		if err := s.auth(r, route.action, body); err != nil {
+		if _, err := s.auth(r, route.action, body); err != nil {
 			writeHadronError(w, s.http.MapError(err))
 			return
 		}

@@ -58,6 +58,9 @@ func setupConfig(t *testing.T, engines *provision.Registry, configure func(cfg *
 	cfg := server.Config{
 		DataDir: dir, BundleDir: bundles, Region: "us-east-1", AccountID: "123456789012", Store: openSQLite(t, dir),
 		Engines: engines, Workers: 2, Owner: "test",
+		// Without authentication every caller holds every permission; the
+		// component tests give manifests with CodeBuild commands.
+		AllowAPICommands: true,
 	}
 	if configure != nil {
 		configure(&cfg)

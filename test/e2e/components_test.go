@@ -203,7 +203,7 @@ func TestCLIComponents(t *testing.T) {
 	hadrontest.Long(t)
 	t.Parallel()
 	requireAWS(t)
-	s := startServer(t, t.TempDir())
+	s := startServer(t, t.TempDir(), "--allow-api-commands")
 	s.componentFixture(t)
 	manifest := "file://" + writeFile(t, "manifest.yaml", componentManifest)
 	arn := "arn:aws:proton:us-east-1:000000000000:component/storage"
@@ -484,7 +484,7 @@ func TestBoto3Components(t *testing.T) {
 	hadrontest.Long(t)
 	t.Parallel()
 	requireBoto3(t)
-	s := startServer(t, t.TempDir())
+	s := startServer(t, t.TempDir(), "--allow-api-commands")
 	s.componentFixture(t)
 
 	dir := t.TempDir()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +41,14 @@ func TestKilledServerLeavesNoProcessAndRecovers(t *testing.T) {
 		t.Errorf("after a restart the deployment is %s (%q), want FAILED (\"provisioning interrupted: worker lost\")",
 			d.DeploymentStatus, d.DeploymentStatusMessage)
 	}
+	// Hole 8 of issue 17: the lost run's working directory is gone and its
+	// log says what happened.
+	if _, err := os.Stat(filepath.Join(dataDir, "work", id)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lost run's working directory is still there after the restart (%v)", err)
+	}
+	if log := strings.TrimRight(s.deploymentLog(id), "\n"); !strings.Contains(log[strings.LastIndexByte(log, '\n')+1:], "worker lost") {
+		t.Errorf("the lost run's log does not end saying the worker was lost:\n%s", log)
+	}
 	env, err := s.getEnvironment("crash")
 	if err != nil || env.DeploymentStatus != "FAILED" {
 		t.Errorf("after a restart the environment is %+v (%v), want FAILED", env, err)
@@ -55,6 +64,42 @@ func TestKilledServerLeavesNoProcessAndRecovers(t *testing.T) {
 	}
 	if env := s.waitEnvironment(t, "crash", "SUCCEEDED", "FAILED"); env.DeploymentStatus != "SUCCEEDED" {
 		t.Errorf("the update after the restart ended %s (%q), want SUCCEEDED", env.DeploymentStatus, env.DeploymentStatusMessage)
+	}
+}
+
+// TestKilledDuringCancelGraceLeavesNoProcess is hole 1 of issue 17: the
+// provisioning script traps SIGTERM and keeps working after a cancel (the
+// wrapper shell dies of it), and the server is SIGKILLed inside the grace
+// period. Nothing of the run may survive, and the next start ends the
+// deployment CANCELLED, as the user asked.
+func TestKilledDuringCancelGraceLeavesNoProcess(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	s := startServer(t, dataDir, "--cancel-grace", "10m")
+	s.publishNetwork(t)
+	id, pids, arg := s.createTaggedSleeper(t, "stubborn", "  stubborn: true")
+
+	s.mustCall(t, "CancelEnvironmentDeployment", map[string]string{"environmentName": "stubborn"}, nil)
+	s.waitDeploymentLog(t, id, "provision: SIGTERM, ignoring it")
+	var again int
+	eventually(t, deployTimeout, "the script to start its sleep again after the SIGTERM", func() (bool, string) {
+		again = processWithArg(arg)
+		return again != 0 && again != pids[1], "deployment log:\n" + s.deploymentLog(id)
+	})
+	if processGone(pids[0]) {
+		t.Fatalf("the script's shell %d did not survive the cancel's SIGTERM: this test proves nothing", pids[0])
+	}
+
+	s.kill(t)
+	waitProcessesGone(t, []int{pids[0], again})
+	if pid := processWithArg(arg); pid != 0 {
+		t.Errorf("process %d of the run (%s) survived the server", pid, procStatus(pid))
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+
+	s = startServer(t, dataDir)
+	if d := s.waitDeploymentEnded(t, id); d.DeploymentStatus != "CANCELLED" {
+		t.Errorf("after a restart the deployment is %s (%q), want CANCELLED", d.DeploymentStatus, d.DeploymentStatusMessage)
 	}
 }
 
@@ -109,17 +154,30 @@ func (s *server) publishNetwork(t *testing.T) {
 // sleep and of the script's shell (its parent) are known. The run is
 // isolated (its own PID namespace, nothing written outside its work
 // directory), so the test finds them in the host's /proc by the tag.
-func (s *server) createSleeper(t *testing.T, name string) (id string, pids []int) {
+// Extra are more lines of the spec ("  stubborn: true").
+func (s *server) createSleeper(t *testing.T, name string, extra ...string) (id string, pids []int) {
+	t.Helper()
+	id, pids, _ = s.createTaggedSleeper(t, name, extra...)
+	return id, pids
+}
+
+// createTaggedSleeper is createSleeper that also returns the sleep's
+// argument, "300.<tag>".
+func (s *server) createTaggedSleeper(t *testing.T, name string, extra ...string) (id string, pids []int, arg string) {
 	t.Helper()
 	tag := strconv.FormatInt(time.Now().UnixNano(), 10)
 	var out environmentOut
+	spec := fmt.Sprintf("proton: EnvironmentSpec\nspec:\n  sleep_tag: \"%s\"\n", tag)
+	for _, line := range extra {
+		spec += line + "\n"
+	}
 	s.mustCall(t, "CreateEnvironment", map[string]string{
 		"name": name, "templateName": "network", "templateMajorVersion": "1", "codebuildRoleArn": codebuildArn,
-		"spec": fmt.Sprintf("proton: EnvironmentSpec\nspec:\n  sleep_tag: \"%s\"\n", tag),
+		"spec": spec,
 	}, &out)
 	id = out.Environment.LastAttemptedDeploymentID
 	s.waitDeploymentLog(t, id, "provision: sleeping")
-	arg := "300." + tag
+	arg = "300." + tag
 	eventually(t, deployTimeout, "the process `sleep "+arg+"`", func() (bool, string) {
 		sleeper := processWithArg(arg)
 		if sleeper == 0 {
@@ -133,7 +191,7 @@ func (s *server) createSleeper(t *testing.T, name string) (id string, pids []int
 			t.Fatalf("process %d of the provisioning command is not running", pid)
 		}
 	}
-	return id, pids
+	return id, pids, arg
 }
 
 // processWithArg returns the pid of a process, in the host's /proc, one of

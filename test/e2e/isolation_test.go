@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
 )
 
 // The end-to-end test of issue 17's escalation: a component's commands,
@@ -39,11 +43,26 @@ var accessKeyIDRE = regexp.MustCompile(`\bHK[A-Z0-9]{18}\b`)
 
 func TestIsolatedComponentCannotMintAKey(t *testing.T) {
 	t.Parallel()
-	s := startAuthServer(t) // the default isolation, best effort
+	s := startAuthServer(t, "--allow-api-commands") // the default isolation, best effort
 	if !strings.Contains(s.Log(), "isolation: landlock on") {
 		t.Skipf("Landlock is not in force on this machine:\n%s", s.Log())
 	}
 	s.componentFixture(t)
+
+	// The escalation of issue 17 began with a key allowed only to create
+	// components: such a key may no longer have the server run commands.
+	compKey, compSecret := s.createKey(t, "--allow", "proton:CreateComponent", "--description", "components only")
+	limited := *s
+	limited.key, limited.secret = compKey, compSecret
+	err := limited.call("CreateComponent", map[string]string{
+		"name": "thief", "environmentName": compEnv, "manifest": componentManifest, "templateFile": thiefScript(hadronBin),
+	}, nil)
+	var denied *hadrontest.APIError
+	if !errors.As(err, &denied) || denied.Type != "AccessDeniedException" || !strings.Contains(denied.Message, "hadron:RunCommands") {
+		t.Fatalf("CreateComponent with CodeBuild commands by a key without hadron:RunCommands: %v, want AccessDeniedException naming it", err)
+	}
+
+	// The administrator key holds it: the run happens, confined.
 	s.mustCall(t, "CreateComponent", map[string]string{
 		"name": "thief", "environmentName": compEnv, "manifest": componentManifest, "templateFile": thiefScript(hadronBin),
 	}, nil)
@@ -75,7 +94,7 @@ func TestIsolatedComponentCannotMintAKey(t *testing.T) {
 			t.Errorf("output %s holds access key ids %v: %q", name, ids, v)
 		}
 	}
-	if ids := accessKeyIDRE.FindAllString(s.keys(t, "list"), -1); len(ids) != 1 || ids[0] != s.key {
-		t.Errorf("hadron keys list shows %v, want only the administrator key %s: the run minted a key", ids, s.key)
+	if ids := accessKeyIDRE.FindAllString(s.keys(t, "list"), -1); len(ids) != 2 || !slices.Contains(ids, s.key) || !slices.Contains(ids, compKey) {
+		t.Errorf("hadron keys list shows %v, want only the administrator key %s and the test's %s: the run minted a key", ids, s.key, compKey)
 	}
 }

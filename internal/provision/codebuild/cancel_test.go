@@ -2,15 +2,19 @@ package codebuild
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hadronhq/hadron/internal/provision/sandbox"
 )
 
 var errUserCancel = errors.New("user initiated cancellation")
@@ -219,6 +223,12 @@ const (
 )
 
 func helperServer() int {
+	switch os.Getenv(helperEnv) {
+	case trapHelper:
+		return trapServer()
+	case fenceHelper:
+		return fenceServer()
+	}
 	_, err := Run(context.Background(), Job{
 		Dir:      os.Getenv(helperDirEnv),
 		Commands: []string{`sleep 300 & echo $! > pidfile; echo ready; wait`},
@@ -288,5 +298,100 @@ func TestRunEscapedProcess(t *testing.T) {
 	}
 	if want := "[hadron] output still held open by a process outside the process group"; !strings.Contains(log.String(), want) {
 		t.Errorf("log lacks %q:\n%s", want, log)
+	}
+}
+
+// Helper server for TestServerDeathDuringGraceLeavesNoProcess: it runs a
+// command whose script traps SIGTERM and keeps working, cancels it on
+// SIGUSR2, with a grace period longer than any test, and is SIGKILLed
+// during that grace period.
+const (
+	trapHelper      = "trap"
+	helperTagEnv    = "HADRON_CODEBUILD_TEST_TAG"
+	helperPolicyEnv = "HADRON_CODEBUILD_TEST_POLICY"
+)
+
+func trapServer() int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGUSR2)
+	defer stop()
+	var policy *sandbox.Policy
+	if enc := os.Getenv(helperPolicyEnv); enc != "" {
+		var err error
+		if policy, err = sandbox.Decode(enc); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			return 2
+		}
+	}
+	tag := os.Getenv(helperTagEnv)
+	_, err := Run(ctx, Job{
+		Dir:       os.Getenv(helperDirEnv),
+		Commands:  []string{`sh -c 'trap "echo trapped" TERM; echo ready; while :; do sleep 300.` + tag + ` & wait; done'`},
+		Log:       os.Stdout,
+		Grace:     time.Hour,
+		Isolation: policy,
+	})
+	if err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
+	}
+	return 1 // the test kills us before this
+}
+
+// TestServerDeathDuringGraceLeavesNoProcess is hole 1 of issue 17: a cancel
+// sends SIGTERM, the command's script traps it and keeps running while the
+// wrapper shell dies, and the server is then SIGKILLed inside the grace
+// period. Nothing of the run may survive it, isolated or not.
+func TestServerDeathDuringGraceLeavesNoProcess(t *testing.T) {
+	t.Parallel()
+	h := newHostileData(t)
+	cases := []struct {
+		name   string
+		policy *sandbox.Policy
+	}{
+		{"not isolated", nil},
+		{"isolated", h.policy},
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var b [3]byte
+			rand.Read(b[:])
+			tag := strconv.Itoa(int(b[0])<<16 | int(b[1])<<8 | int(b[2]))
+			job, _ := h.job()
+			server := exec.Command(exe)
+			server.Env = append(os.Environ(), helperEnv+"="+trapHelper, helperDirEnv+"="+job.Dir, helperTagEnv+"="+tag)
+			if c.policy != nil {
+				server.Env = append(server.Env, helperPolicyEnv+"="+c.policy.Encode())
+			}
+			log := newLogSink()
+			server.Stdout, server.Stderr = log, log
+			if err := server.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer server.Process.Kill()
+			log.waitFor(t, "\nready\n")
+			server.Process.Signal(syscall.SIGUSR2)
+			log.waitFor(t, "\ntrapped\n")
+			if len(sleepers("300."+tag)) == 0 {
+				t.Fatalf("the script did not survive the cancel's SIGTERM, so this test proves nothing; log:\n%s", log)
+			}
+
+			server.Process.Signal(syscall.SIGKILL)
+			server.Wait()
+
+			deadline := time.Now().Add(5 * time.Second)
+			for pids := sleepers("300." + tag); len(pids) > 0; pids = sleepers("300." + tag) {
+				if time.Now().After(deadline) {
+					for _, pid := range pids {
+						syscall.Kill(pid, syscall.SIGKILL)
+					}
+					t.Fatalf("processes %v of the run outlived the server killed during the grace period; log:\n%s", pids, log)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
 	}
 }

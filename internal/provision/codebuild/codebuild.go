@@ -42,6 +42,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
 )
 
@@ -133,6 +134,11 @@ type Job struct {
 	// Isolation confines the commands (isolation.go); nil runs them with
 	// the server's own reach.
 	Isolation *sandbox.Policy
+	// Fence, when set, is when every process of the run must be gone unless
+	// the engine extends it: the supervisor kills the group at the fence by
+	// itself, even while the server is paused (fence.go). A run stopped so
+	// ends with an error that wraps provision.ErrLeaseLost.
+	Fence *provision.Fence
 }
 
 // Result is what a successful run produced.
@@ -230,6 +236,22 @@ func (r *run) phase(ctx context.Context) error {
 		outW.Close()
 		return fmt.Errorf("status pipe: %w", err)
 	}
+	// The lifeline (fence.go): its write end stays open here until the
+	// phase is over, so that the supervisor reads end of file only if this
+	// process is gone.
+	lifeR, lifeW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		statusR.Close()
+		statusW.Close()
+		return fmt.Errorf("lifeline pipe: %w", err)
+	}
+	defer lifeW.Close()
+	var fenceMoved <-chan struct{}
+	if r.job.Fence != nil {
+		fenceMoved = writeFence(lifeW, r.job.Fence) // before the start: no moment without a fence
+	}
 	sup := &exec.Cmd{
 		Path:       selfExe,
 		Args:       []string{os.Args[0], supervisorArg, sh.path},
@@ -237,7 +259,7 @@ func (r *run) phase(ctx context.Context) error {
 		Env:        append(slices.Clip(r.env), supervisorEnv+"="+strconv.Itoa(os.Getpid())),
 		Stdout:     outW,
 		Stderr:     outW,
-		ExtraFiles: []*os.File{statusW, script}, // fd 3 statusFD, fd 4 scriptFD
+		ExtraFiles: []*os.File{statusW, script, lifeR}, // fd 3 statusFD, fd 4 scriptFD, fd 5 lifelineFD
 		SysProcAttr: &syscall.SysProcAttr{
 			Setpgid:   true, // the supervisor leads a group of its own: pgid == its pid
 			Pdeathsig: parentDeathSignal,
@@ -250,10 +272,16 @@ func (r *run) phase(ctx context.Context) error {
 	err = sup.Start()
 	outW.Close()
 	statusW.Close()
+	lifeR.Close()
 	if err != nil {
 		outR.Close()
 		statusR.Close()
 		return fmt.Errorf("start supervisor: %w", err)
+	}
+	if fenceMoved != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go feedFence(lifeW, r.job.Fence, fenceMoved, done)
 	}
 	pgid := sup.Process.Pid
 	mask := newMasker(slices.Collect(maps.Values(r.job.Secrets)), r.job.Mask)
@@ -283,7 +311,9 @@ func (r *run) phase(ctx context.Context) error {
 		prog                                   = progress{current: -1, ended: -1}
 		announced                              = 0 // commands OnStart was called for
 	)
-	sendTerm := func() { syscall.Kill(-pgid, syscall.SIGTERM) }
+	// The supervisor sends the SIGTERM itself, knowing then that the run
+	// is stopping (fence.go).
+	sendTerm := func() { fmt.Fprintln(lifeW, lifeTerm) }
 	announce := func() {
 		for ; shellUp && announced <= prog.current; announced++ {
 			if r.job.OnStart != nil {
@@ -413,6 +443,9 @@ wait:
 		return &StopError{Index: i, Count: n, Command: text, Pgid: pgid, Cause: cause}
 	case prog.allDone(n):
 		return nil // even if a cancel came after the last command ended
+	case r.job.Fence.Passed():
+		r.log.notef("the lease on this deployment ran out before the commands ended: they were stopped")
+		return fmt.Errorf("command %d of %d (%s): %w", i+1, n, text, provision.ErrLeaseLost)
 	case canceled:
 		started := prog.current == i && !endedInShell
 		return &CanceledError{Cause: context.Cause(ctx), Killed: killed, Started: started, Index: i, Count: n, Command: text}

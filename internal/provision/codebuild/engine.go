@@ -130,6 +130,10 @@ func (e *Engine) CheckParams(req provision.Request) error {
 // part of the resource, which the deprovision commands must remove.
 func (e *Engine) DeprovisionUnfinished() bool { return true }
 
+// RunsHostCommands says that the manifest's commands run on this host
+// (provision.HostCommandRunner).
+func (e *Engine) RunsHostCommands() bool { return true }
+
 // Run runs the plan's commands in run.Dir with the files and
 // proton-inputs.json. RESOURCE_ARN names the resource, as in CodeBuild.
 // CodeBuild commands report no provisioned resources.
@@ -189,6 +193,7 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		Grace:     e.Grace,
 		OnStart:   e.OnStart,
 		Isolation: e.Isolation,
+		Fence:     run.Fence,
 	})
 	if err != nil {
 		return provision.Result{}, err

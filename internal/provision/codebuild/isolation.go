@@ -29,8 +29,9 @@ import (
 //   - its exit kills every process of the namespace at once. On a cancel,
 //     the processes a shell's trap left to clean up are promised the rest
 //     of the grace period, so after a SIGTERM the supervisor outlives the
-//     shell until every process of the namespace is gone (awaitNamespace);
-//     the server's SIGKILL at the end of the grace period ends the wait.
+//     shell until every process of the namespace is gone (awaitDescendants,
+//     as without a namespace); the server's SIGKILL at the end of the grace
+//     period ends the wait.
 
 // isolate makes sup start the supervisor under policy p (the job's; nil:
 // not isolated).
@@ -107,18 +108,4 @@ func shellAttr(sb *sandbox.Shell) (*syscall.SysProcAttr, []string) {
 		return nil, nil
 	}
 	return &syscall.SysProcAttr{Credential: sb.Credential}, sb.Env
-}
-
-// awaitNamespace, in a supervisor that is PID 1 of its namespace, reaps
-// processes until none is left: orphans of the namespace are reparented to
-// PID 1. Elsewhere it returns at once.
-func awaitNamespace() {
-	if os.Getpid() != 1 {
-		return
-	}
-	for {
-		if _, err := syscall.Wait4(-1, nil, 0, nil); err != nil && err != syscall.EINTR {
-			return // ECHILD: nobody left
-		}
-	}
 }

@@ -45,12 +45,27 @@ import (
 //     SIGUSR1), the signal is lost. So after Notify the supervisor compares
 //     getppid with the server pid it was given; if they differ it kills its
 //     group before starting anything.
-//   - SIGTERM, SIGINT, SIGHUP and SIGQUIT sent to the group (a cancel) reach
-//     the command's processes; the supervisor catches them and stays alive
-//     until the shell exits, so it can report the shell's status.
+//   - A cancel comes on the lifeline (below): the supervisor sends SIGTERM
+//     to its group. SIGTERM, SIGINT, SIGHUP and SIGQUIT sent to the group
+//     reach the command's processes; the supervisor catches them and stays
+//     alive until the shell exits, so it can report the shell's status.
 //   - It reports the shell's pid on fd 3 once the shell has started, so that
 //     the server sends a cancel's SIGTERM only to a group that already holds
 //     the shell (a SIGTERM sent earlier would be swallowed by the supervisor).
+//   - The server also holds the write end of a pipe whose read end is the
+//     supervisor's lifelineFD. End of file on it means the server is gone
+//     (however it died, whatever its threads did): the supervisor kills its
+//     group. The same pipe carries the run's fence (fence.go): the time by
+//     which the supervisor must have killed its group unless the server
+//     extends it, so that a server paused past its lease (SIGSTOP, a frozen
+//     VM) cannot keep a run going beside another node's.
+//   - After a cancel's SIGTERM the supervisor outlives the shell until every
+//     process the commands left is gone (a script's TERM trap still cleaning
+//     up), still watching for the server's death and the fence, so that a
+//     server killed during the grace period leaves nothing behind. The
+//     server's SIGKILL at the end of the grace period ends the wait. Orphans
+//     of the run are reparented to the supervisor (a child subreaper), which
+//     reaps them as they end.
 //   - It forwards the shell's status faithfully: the same exit code, or death
 //     by the same signal (re-raised with the default action).
 //   - Under isolation it confines itself just before it starts the shell,
@@ -72,6 +87,9 @@ const (
 	statusFD = 3
 	// scriptFD is the supervisor's descriptor of the phase script (scriptFile).
 	scriptFD = 4
+	// lifelineFD is the supervisor's read end of the lifeline pipe: the
+	// server's fence updates, and end of file when the server is gone.
+	lifelineFD = 5
 	// shellScriptFD is the shell's descriptor of the phase script; the
 	// script's first line closes it.
 	shellScriptFD = 3
@@ -121,11 +139,24 @@ func supervise(parent, shellPath string) int {
 	syscall.CloseOnExec(scriptFD)
 	script := os.NewFile(scriptFD, "script")
 
+	// Landlock (on a kernel without its TSYNC) puts each thread of the
+	// supervisor in a domain of its own, and a domain may signal only
+	// itself and the domains below it. So the shell is started, and every
+	// signal to the run sent, from this one thread.
+	runtime.LockOSThread()
+	syscall.CloseOnExec(lifelineFD)
+	life := watchLifeline(os.NewFile(lifelineFD, "lifeline"))
+
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, parentDeathSignal, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
 	watchParent(ppid)
 	if parentGone(ppid) {
 		killGroup() // the server died before our death signal was armed
+	}
+	// Orphans of the run come to us, so that we can wait for them after a
+	// cancel (see lingering below).
+	if os.Getpid() != 1 {
+		prctl(prSetChildSubreaper, 1)
 	}
 	// Isolation (isolation.go): confine this process, which the shell
 	// inherits, just before the shell starts.
@@ -156,26 +187,82 @@ func supervise(parent, shellPath string) int {
 		sh.Wait() // the status is in sh.ProcessState
 		close(exited)
 	}()
-	stopping := false // a SIGTERM or the like reached the group
+	var (
+		stopping  bool // a SIGTERM or the like reached the group
+		lingering <-chan struct{}
+		fence     *time.Timer
+		fenceC    <-chan time.Time
+	)
 	for {
 		select {
+		case <-life.term:
+			stopping = true
+			syscall.Kill(0, syscall.SIGTERM)
+		case at := <-life.fences:
+			if fence == nil {
+				fence = time.NewTimer(untilMonotonic(at))
+				fenceC = fence.C
+			} else {
+				fence.Reset(untilMonotonic(at))
+			}
+		case <-fenceC:
+			fenceKill()
+		case <-life.gone:
+			killGroup()
 		case sig := <-sigs:
 			if sig == parentDeathSignal && parentGone(ppid) {
 				killGroup()
 			}
-			stopping = stopping || sig != parentDeathSignal
-			// Any other signal went to the whole group, so the command got it
-			// too; we outlive it to report how the command ended.
+			if sig != parentDeathSignal {
+				// It went to the whole group (from elsewhere than the
+				// lifeline), so the command got it too; we outlive it to
+				// report how the command ended.
+				stopping = true
+			}
 		case <-exited:
-			if stopping {
-				awaitNamespace() // the grace period's cleanup, see isolation.go
+			exited = nil
+			if !stopping {
+				return shellStatus(sh)
 			}
-			ws := sh.ProcessState.Sys().(syscall.WaitStatus)
-			if ws.Signaled() {
-				reraise(ws.Signal())
-				return 128 + int(ws.Signal()) // only if the signal did not kill us
-			}
-			return ws.ExitStatus()
+			// The grace period's cleanup: wait for what the shell left,
+			// still watching the server and the fence.
+			done := make(chan struct{})
+			go func() {
+				awaitDescendants()
+				close(done)
+			}()
+			lingering = done
+		case <-lingering:
+			return shellStatus(sh)
+		}
+	}
+}
+
+// prSetChildSubreaper is prctl's PR_SET_CHILD_SUBREAPER.
+const prSetChildSubreaper = 36
+
+func prctl(option, arg uintptr) {
+	syscall.RawSyscall6(syscall.SYS_PRCTL, option, arg, 0, 0, 0, 0)
+}
+
+// shellStatus forwards the shell's end: it re-raises the shell's fatal
+// signal, or returns its exit status.
+func shellStatus(sh *exec.Cmd) int {
+	ws := sh.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		reraise(ws.Signal())
+		return 128 + int(ws.Signal()) // only if the signal did not kill us
+	}
+	return ws.ExitStatus()
+}
+
+// awaitDescendants reaps the supervisor's children until none is left:
+// every orphan of the run is reparented to the supervisor (PID 1 of the
+// run's namespace, or a child subreaper).
+func awaitDescendants() {
+	for {
+		if _, err := syscall.Wait4(-1, nil, 0, nil); err != nil && err != syscall.EINTR {
+			return // ECHILD: nobody left
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 
@@ -26,23 +25,21 @@ type Shell struct {
 }
 
 // Start starts cmd as the run's shell: as Credential, and without any
-// capability when the run keeps root's uid. Capabilities are a thread's,
-// and a child takes those of the thread that forks it, so they are dropped
-// on a thread of its own that starts cmd and is then thrown away.
+// capability when the run keeps root's uid. It forks from the calling
+// thread, which the caller must have locked (runtime.LockOSThread) before
+// Enter and keep: the shell is in that thread's Landlock domain, and
+// without Landlock's TSYNC every thread of the caller has a domain of its
+// own, so only that thread may signal the run. Capabilities are a
+// thread's too: dropped here, they are gone from that thread for good,
+// which is all a supervisor needs (signals to the run's processes, of its
+// own uid, need none).
 func (s *Shell) Start(cmd *exec.Cmd) error {
-	if s == nil || !s.dropCaps {
-		return cmd.Start()
-	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+	if s != nil && s.dropCaps {
 		if err := dropCapabilities(); err != nil {
-			errc <- err
-			return
+			return err
 		}
-		errc <- cmd.Start()
-	}()
-	return <-errc
+	}
+	return cmd.Start()
 }
 
 // Securebits of linux/securebits.h (golang.org/x/sys/unix lacks them).

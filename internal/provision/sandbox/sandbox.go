@@ -33,6 +33,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
@@ -164,15 +165,38 @@ func (p *Policy) Cloneflags() uintptr {
 
 // Mechanism is one protection and whether it is in force.
 type Mechanism struct {
-	Name   string
-	On     bool
-	Detail string // what it does, or why it is off
+	Name   string `json:"name"`
+	On     bool   `json:"on"`
+	Detail string `json:"detail"` // what it does, or why it is off
 }
 
 // Status says which protections are in force.
 type Status struct {
-	Mode       Mode
-	Mechanisms []Mechanism
+	Mode       Mode        `json:"mode"`
+	Mechanisms []Mechanism `json:"mechanisms"`
+}
+
+// inForce is the Status of the last Setup of this process.
+var inForce atomic.Pointer[Status]
+
+// InForce returns the protections in force in this process: the Status of
+// its Setup (hadron serve's), and false if Setup has not run. It is what a
+// server reports about itself (hadron status).
+func InForce() (Status, bool) {
+	st := inForce.Load()
+	if st == nil {
+		return Status{}, false
+	}
+	return *st, true
+}
+
+// Probe returns the protections Setup would put in force on this machine
+// with cfg, without changing anything (the calling process stays dumpable)
+// and without refusing what strict mode would refuse: for a command that
+// reports on the machine rather than runs provisioning.
+func Probe(cfg Config) Status {
+	_, st, _ := resolve(cfg, false)
+	return st
 }
 
 // Names of the mechanisms in a Status.
@@ -221,6 +245,13 @@ func (s Status) String() string {
 // strict mode it returns an error naming every missing mechanism. The
 // Policy is nil when isolation is off.
 func Setup(cfg Config) (*Policy, Status, error) {
+	p, st, err := resolve(cfg, true)
+	inForce.Store(&st)
+	return p, st, err
+}
+
+// resolve is Setup; apply false changes nothing in the calling process.
+func resolve(cfg Config, apply bool) (*Policy, Status, error) {
 	mode := cmp.Or(cfg.Mode, BestEffort)
 	st := Status{Mode: mode}
 	if mode == Off {
@@ -229,7 +260,9 @@ func Setup(cfg Config) (*Policy, Status, error) {
 	}
 	p := &Policy{Mode: mode, UID: -1, GID: -1, Limits: withDefaults(cfg.Limits)}
 
-	if err := setUndumpable(); err != nil {
+	if !apply {
+		st.add(MechUndumpable, true, "the server's /proc/<pid>/environ and memory are closed to other processes of its user")
+	} else if err := setUndumpable(); err != nil {
 		st.add(MechUndumpable, false, "prctl(PR_SET_DUMPABLE, 0): "+err.Error())
 	} else {
 		st.add(MechUndumpable, true, "the server's /proc/<pid>/environ and memory are closed to other processes of its user")

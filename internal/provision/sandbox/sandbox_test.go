@@ -203,3 +203,27 @@ func TestLinkedFilesFollowEtcLinksOutOfTheReadOnlyDirs(t *testing.T) {
 		t.Errorf("linkedFiles = %v, want %v", got, want)
 	}
 }
+
+// TestProbeReportsWhatSetupPutsInForce: Probe, for hadron status, reports
+// the mechanisms Setup puts in force on this machine, and InForce returns
+// Setup's own Status.
+func TestProbeReportsWhatSetupPutsInForce(t *testing.T) {
+	cfg := Config{Mode: BestEffort, Protect: []string{t.TempDir()}}
+	probed := Probe(cfg)
+	_, st, err := Setup(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(probed.Mechanisms) != len(st.Mechanisms) {
+		t.Fatalf("Probe reports %d mechanisms, Setup %d", len(probed.Mechanisms), len(st.Mechanisms))
+	}
+	for i, m := range st.Mechanisms {
+		if p := probed.Mechanisms[i]; p.Name != m.Name || p.On != m.On {
+			t.Errorf("Probe says %s on=%v, Setup %s on=%v", p.Name, p.On, m.Name, m.On)
+		}
+	}
+	got, ok := InForce()
+	if !ok || got.Mode != st.Mode || len(got.Mechanisms) != len(st.Mechanisms) {
+		t.Errorf("InForce() = %+v, %v; want Setup's status", got, ok)
+	}
+}

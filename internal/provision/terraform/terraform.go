@@ -177,6 +177,11 @@ func (e *Engine) CheckParams(req provision.Request) error {
 // the resource, which its state records and destroy removes.
 func (e *Engine) DeprovisionUnfinished() bool { return true }
 
+// RunsHostCommands says that terraform runs on this host, and with it
+// whatever a configuration's provisioners and external data sources run
+// (provision.HostCommandRunner).
+func (e *Engine) RunsHostCommands() bool { return true }
+
 // Run deploys or deletes the plan's resource in the mode its plan says.
 func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, error) {
 	var s spec
@@ -300,6 +305,7 @@ func (e *Engine) runLocal(ctx context.Context, run provision.Run, t provision.Ta
 		Mask:      mask,
 		Log:       log,
 		Isolation: e.Isolation,
+		Fence:     run.Fence,
 		Grace:     e.Grace,
 		OnStart:   e.OnStart,
 	})

@@ -5,12 +5,19 @@
 # `sleep 300.<sleep_tag>` in the background, prints "provision: sleeping" and
 # waits. Writes proton-outputs.json from the inputs. On SIGTERM it stops at
 # once, or, when the input "cleanup" is true, first "cleans up" for half a
-# second and then prints "provision: cleaned up". It writes nothing outside
+# second and then prints "provision: cleaned up"; when the input "stubborn"
+# is true it prints "provision: SIGTERM, ignoring it" and goes on (with
+# "sleep_tag": starts the sleep again, forever). It writes nothing outside
 # its working directory: the run is isolated, and the test reads its log.
 set -eu
 value() { sed -n "s/.*\"$1\": *\"\{0,1\}\([^,\"}]*\)\"\{0,1\}.*/\1/p" proton-inputs.json; }
 cleanup=$(value cleanup)
+stubborn=$(value stubborn)
 on_term() {
+  if [ "$stubborn" = "true" ]; then
+    echo "provision: SIGTERM, ignoring it"
+    return
+  fi
   echo "provision: SIGTERM, stopping"
   if [ "$cleanup" = "true" ]; then
     sleep 0.5
@@ -27,7 +34,11 @@ echo "provision: started (name_tag=$name_tag, seconds=$seconds)"
 if [ -n "$sleep_tag" ]; then
   sleep "300.$sleep_tag" &
   echo "provision: sleeping"
-  wait $!
+  wait $! || [ "$stubborn" = "true" ]
+  while [ "$stubborn" = "true" ]; do
+    sleep "300.$sleep_tag" &
+    wait $! || true
+  done
 fi
 i=0
 while [ "$i" -lt "$seconds" ]; do
