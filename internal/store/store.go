@@ -27,7 +27,24 @@ var (
 	ErrStatusChanged = errors.New("status changed concurrently")
 	// ErrInUse means the record is still referenced and cannot be deleted.
 	ErrInUse = errors.New("in use")
+	// ErrLimit means the change would take a record past a limit the caller set.
+	ErrLimit = errors.New("limit exceeded")
 )
+
+// Tags are kept by the key of their resource: the resource part of its ARN
+// ("environment/prod", "environment-template/net:1.0"). Resources have that
+// key in Resource.Key; these give the key of the other taggable records.
+
+// TemplateKey is the key of a template.
+func TemplateKey(kind, name string) string { return kind + "-template/" + name }
+
+// TemplateVersionKey is the key of a template version.
+func TemplateVersionKey(kind, name string, major, minor int) string {
+	return fmt.Sprintf("%s-template/%s:%d.%d", kind, name, major, minor)
+}
+
+// ServiceKey is the key of a service.
+func ServiceKey(name string) string { return "service/" + name }
 
 // Template kinds.
 const (
@@ -78,6 +95,8 @@ type Template struct {
 	// RecommendedMajor/Minor name the highest published version, -1 when none.
 	RecommendedMajor int
 	RecommendedMinor int
+	// Tags are the customer tags TemplateCreate sets; reads leave them nil.
+	Tags map[string]string
 }
 
 // TemplateVersion is one major.minor version of a template with its bundle.
@@ -102,6 +121,8 @@ type TemplateVersion struct {
 	// Extra holds kind-specific fields as JSON (service templates: compatible
 	// environment templates, supported component sources).
 	Extra string
+	// Tags are the customer tags TemplateVersionCreate sets; reads leave them nil.
+	Tags map[string]string
 }
 
 // Resource is a deployable resource: an environment, service instance, service
@@ -134,6 +155,9 @@ type Resource struct {
 	LastClientRequestToken    string
 	CreatedAt                 time.Time
 	LastModifiedAt            time.Time
+	// Tags are the customer tags the insert of the resource sets (a create
+	// in DeploymentStart or ServiceChange); reads leave them nil.
+	Tags map[string]string
 }
 
 // Deployment operations.
@@ -352,7 +376,52 @@ type Store interface {
 	// ErrExists), nothing is changed.
 	ServiceChange(ctx context.Context, p ServiceChangeParams) (*Service, error)
 
+	// TagsGet returns the tags of the record with key (see TemplateKey);
+	// empty, not an error, when it has none. It does not check the record exists.
+	TagsGet(ctx context.Context, key string) (map[string]string, error)
+	// TagsChange sets and deletes tags of one record in one transaction and
+	// returns its tags as they are after the change. With Max set, a change
+	// that would leave more than Max tags changes nothing (ErrLimit). A
+	// record's tags go when the record is deleted and are replaced by those
+	// its insert sets when a record of the same key is created again.
+	TagsChange(ctx context.Context, p TagsChangeParams) (map[string]string, error)
+
+	// ResourceCounts returns how many environments, service instances,
+	// pipelines, components, services and templates there are, grouped by
+	// type, template version and status. The counts are kept as records
+	// change, so the call reads one row per group, not one per record.
+	ResourceCounts(ctx context.Context) ([]ResourceCount, error)
+
 	Close() error
+}
+
+// TagsChangeParams changes the tags of the record with Key.
+type TagsChangeParams struct {
+	Key string
+	// Set gives tag keys their values; Delete removes tag keys (absent ones
+	// are no error). A key in both is set.
+	Set    map[string]string
+	Delete []string
+	// Max, when above 0, is the most tags the record may have after the change.
+	Max int
+}
+
+// Count types of ResourceCount besides the resource types.
+const (
+	CountService             = "SERVICE"
+	CountEnvironmentTemplate = "ENVIRONMENT_TEMPLATE"
+	CountServiceTemplate     = "SERVICE_TEMPLATE"
+)
+
+// ResourceCount is the number of records of one type (a resource type or
+// one of the Count* types) on one template version in one status. Status
+// is the deployment status of a resource, the status of a service, and ""
+// for a template; the template fields are "" for components and templates.
+type ResourceCount struct {
+	Type                                       string
+	TemplateName, TemplateMajor, TemplateMinor string
+	Status                                     string
+	Count                                      int
 }
 
 // SettingsUpdateParams changes account-wide settings (package proton keeps
@@ -395,6 +464,8 @@ type Service struct {
 	Operation      string
 	CreatedAt      time.Time
 	LastModifiedAt time.Time
+	// Tags are the customer tags ServiceChange's Create sets; reads leave them nil.
+	Tags map[string]string
 }
 
 // ServiceChangeParams changes a service and starts its instances' and

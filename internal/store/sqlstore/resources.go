@@ -55,7 +55,10 @@ func (s *Store) resourceInsert(ctx context.Context, tx *sql.Tx, c *store.Resourc
 	if s.unique(err) {
 		return fmt.Errorf("resource %s: %w", c.Key, store.ErrExists)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return tagsReplace(ctx, tx, c.Key, c.Tags)
 }
 
 // ResourceGet reads one resource by key.

@@ -32,10 +32,16 @@ func scanTemplate(row scanner) (*store.Template, error) {
 
 // TemplateCreate inserts a template; ErrExists when the name is taken.
 func (s *Store) TemplateCreate(ctx context.Context, t *store.Template) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO templates
-		(kind, name, display_name, description, encryption_key, provisioning, created_at, last_modified_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		t.Kind, t.Name, t.DisplayName, t.Description, t.EncryptionKey, t.Provisioning, ms(t.CreatedAt), ms(t.LastModifiedAt))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO templates
+			(kind, name, display_name, description, encryption_key, provisioning, created_at, last_modified_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			t.Kind, t.Name, t.DisplayName, t.Description, t.EncryptionKey, t.Provisioning, ms(t.CreatedAt), ms(t.LastModifiedAt))
+		if err != nil {
+			return err
+		}
+		return tagsReplace(ctx, tx, store.TemplateKey(t.Kind, t.Name), t.Tags)
+	})
 	if s.unique(err) {
 		return fmt.Errorf("create %s template %s: %w", t.Kind, t.Name, store.ErrExists)
 	}
@@ -201,7 +207,10 @@ func (s *Store) TemplateVersionCreate(ctx context.Context, v *store.TemplateVers
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 			v.Kind, v.TemplateName, v.Major, v.Minor, v.Status, v.StatusMessage, v.Description, v.Schema, v.Bundle,
 			v.SourceBucket, v.SourceKey, v.ClientToken, v.Extra, ms(v.CreatedAt), ms(v.LastModifiedAt))
-		return err
+		if err != nil {
+			return err
+		}
+		return tagsReplace(ctx, tx, store.TemplateVersionKey(v.Kind, v.TemplateName, v.Major, v.Minor), v.Tags)
 	})
 	if err != nil {
 		return fmt.Errorf("create %s template version of %s: %w", v.Kind, v.TemplateName, err)

@@ -42,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Deployment", deploymentTests()},
 		{"DeploymentNotify", notifyTests()},
 		{"Service", serviceTests()},
+		{"Tags", tagTests()},
+		{"Counts", countTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
