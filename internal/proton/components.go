@@ -52,6 +52,10 @@ func (s *API) CreateComponent(ctx context.Context, in *api.CreateComponentInput)
 	if (in.ServiceName == "") != (in.ServiceInstanceName == "") {
 		return nil, validationf("serviceName and serviceInstanceName go together: give both to attach the component, or neither")
 	}
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	if in.ServiceName == "" && in.EnvironmentName == "" {
 		return nil, validationf("a component needs environmentName, or serviceName and serviceInstanceName to attach it")
 	}
@@ -74,7 +78,7 @@ func (s *API) CreateComponent(ctx context.Context, in *api.CreateComponentInput)
 	r := &store.Resource{
 		Key: componentKey(in.Name), Type: store.ResourceComponent, Name: in.Name, EnvironmentName: envName,
 		Description: deref(in.Description), Spec: target.encode(), LastClientRequestToken: deref(in.ClientToken),
-		CreatedAt: now, LastModifiedAt: now,
+		CreatedAt: now, LastModifiedAt: now, Tags: tags,
 	}
 	d, err := s.componentDeployment(ctx, r, target, store.OperationDeploy, now)
 	if err != nil {

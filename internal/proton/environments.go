@@ -37,6 +37,10 @@ type repoBranch struct {
 // CreateEnvironment creates an environment from a published template version
 // and deploys it.
 func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentInput) (*api.CreateEnvironmentOutput, error) {
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.getTemplate(ctx, kindEnv, in.TemplateName)
 	if err != nil {
 		return nil, err
@@ -70,7 +74,7 @@ func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentIn
 		Create: &store.Resource{
 			Key: key, Type: store.ResourceEnvironment, Name: in.Name, EnvironmentName: in.Name, Description: deref(in.Description),
 			TemplateName: v.TemplateName, TemplateMajor: strconv.Itoa(v.Major), TemplateMinor: strconv.Itoa(v.Minor),
-			Spec: in.Spec, Settings: string(settingsJSON), CreatedAt: now, LastModifiedAt: now,
+			Spec: in.Spec, Settings: string(settingsJSON), CreatedAt: now, LastModifiedAt: now, Tags: tags,
 		},
 	})
 	if errors.Is(err, store.ErrExists) {

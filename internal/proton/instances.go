@@ -20,6 +20,10 @@ import (
 // CreateServiceInstance adds an instance to a service. The spec is a service
 // spec whose instances list holds an entry with the instance's name.
 func (s *API) CreateServiceInstance(ctx context.Context, in *api.CreateServiceInstanceInput) (*api.CreateServiceInstanceOutput, error) {
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	svc, err := s.getService(ctx, in.ServiceName)
 	if err != nil {
 		return nil, err
@@ -55,6 +59,7 @@ func (s *API) CreateServiceInstance(ctx context.Context, in *api.CreateServiceIn
 		return nil, err
 	}
 	start.Create.LastClientRequestToken = deref(in.ClientToken)
+	start.Create.Tags = tags
 	r, err := s.cfg.Store.DeploymentStart(ctx, start)
 	switch {
 	case errors.Is(err, store.ErrExists):

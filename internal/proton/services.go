@@ -74,6 +74,10 @@ func (op serviceOp) encode() *string {
 // CreateService creates a service, its instances and (unless its template's
 // pipeline is customer-managed) its pipeline, which deploys once the instances have.
 func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*api.CreateServiceOutput, error) {
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.getTemplate(ctx, kindSvc, in.TemplateName)
 	if err != nil {
 		return nil, err
@@ -104,6 +108,7 @@ func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*a
 			Name: in.Name, Description: deref(in.Description), Spec: in.Spec, TemplateName: v.TemplateName,
 			TemplateMajor: major, TemplateMinor: minor, Status: svcCreateInProgress, BranchName: in.BranchName,
 			RepositoryConnectionArn: in.RepositoryConnectionArn, RepositoryID: in.RepositoryId, CreatedAt: now, LastModifiedAt: now,
+			Tags: tags,
 		},
 		At: now,
 	}

@@ -20,9 +20,13 @@ const kindEnv = store.KindEnvironmentTemplate
 // CreateEnvironmentTemplate creates an environment template. A retry with the
 // same parameters returns the template it created.
 func (s *API) CreateEnvironmentTemplate(ctx context.Context, in *api.CreateEnvironmentTemplateInput) (*api.CreateEnvironmentTemplateOutput, error) {
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.createTemplate(ctx, &store.Template{
 		Kind: kindEnv, Name: in.Name, DisplayName: in.DisplayName, Description: deref(in.Description),
-		EncryptionKey: in.EncryptionKey, Provisioning: in.Provisioning,
+		EncryptionKey: in.EncryptionKey, Provisioning: in.Provisioning, Tags: tags,
 	})
 	if err != nil {
 		return nil, err
@@ -169,9 +173,13 @@ func (s *API) envTemplate(t *store.Template) api.EnvironmentTemplate {
 // bundle: it answers REGISTRATION_IN_PROGRESS and registers in the background,
 // ending DRAFT or REGISTRATION_FAILED with a message saying what is wrong.
 func (s *API) CreateEnvironmentTemplateVersion(ctx context.Context, in *api.CreateEnvironmentTemplateVersionInput) (*api.CreateEnvironmentTemplateVersionOutput, error) {
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	v, err := s.createVersion(ctx, newVersion{
 		kind: kindEnv, template: in.TemplateName, major: in.MajorVersion, description: deref(in.Description),
-		clientToken: deref(in.ClientToken), source: in.Source,
+		clientToken: deref(in.ClientToken), source: in.Source, tags: tags,
 	})
 	if err != nil {
 		return nil, err
@@ -189,6 +197,7 @@ type newVersion struct {
 	source      api.TemplateVersionSourceInput
 	// extra is the kind-specific TemplateVersion.Extra, already validated.
 	extra string
+	tags  map[string]string
 }
 
 // createVersion inserts a version REGISTRATION_IN_PROGRESS and registers its
@@ -202,7 +211,7 @@ func (s *API) createVersion(ctx context.Context, in newVersion) (*store.Template
 	v := &store.TemplateVersion{
 		Kind: in.kind, TemplateName: in.template, Major: -1, Status: api.TemplateVersionStatusRegistrationInProgress,
 		Description: in.description, SourceBucket: in.source.S3.Bucket, SourceKey: in.source.S3.Key, ClientToken: in.clientToken,
-		Extra: in.extra, CreatedAt: now, LastModifiedAt: now,
+		Extra: in.extra, CreatedAt: now, LastModifiedAt: now, Tags: in.tags,
 	}
 	if in.major != "" {
 		m, err := strconv.Atoi(in.major)
