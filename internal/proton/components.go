@@ -59,8 +59,12 @@ func (s *API) CreateComponent(ctx context.Context, in *api.CreateComponentInput)
 	if in.ServiceName == "" && in.EnvironmentName == "" {
 		return nil, validationf("a component needs environmentName, or serviceName and serviceInstanceName to attach it")
 	}
+	fingerprint := requestFingerprint("CreateComponent", in)
 	if r, err := s.cfg.Store.ResourceGet(ctx, componentKey(in.Name)); err == nil {
 		if token := deref(in.ClientToken); token != "" && token == r.LastClientRequestToken {
+			if err := checkRetry(token, r.LastClientRequest, fingerprint); err != nil {
+				return nil, err
+			}
 			return &api.CreateComponentOutput{Component: s.component(r)}, nil // a retry
 		}
 		return nil, conflictf("component %s already exists", in.Name)
@@ -78,7 +82,7 @@ func (s *API) CreateComponent(ctx context.Context, in *api.CreateComponentInput)
 	r := &store.Resource{
 		Key: componentKey(in.Name), Type: store.ResourceComponent, Name: in.Name, EnvironmentName: envName,
 		Description: deref(in.Description), Spec: target.encode(), LastClientRequestToken: deref(in.ClientToken),
-		CreatedAt: now, LastModifiedAt: now, Tags: tags,
+		LastClientRequest: fingerprint, CreatedAt: now, LastModifiedAt: now, Tags: tags,
 	}
 	d, err := s.componentDeployment(ctx, r, target, store.OperationDeploy, now)
 	if err != nil {
@@ -246,7 +250,11 @@ func (s *API) UpdateComponent(ctx context.Context, in *api.UpdateComponentInput)
 	if err != nil {
 		return nil, err
 	}
+	fingerprint := requestFingerprint("UpdateComponent", in)
 	if token := deref(in.ClientToken); token != "" && token == r.LastClientRequestToken {
+		if err := checkRetry(token, r.LastClientRequest, fingerprint); err != nil {
+			return nil, err
+		}
 		return &api.UpdateComponentOutput{Component: s.component(r)}, nil // a retry
 	}
 	if in.DeploymentType == api.ComponentDeploymentUpdateTypeNone {
@@ -300,7 +308,8 @@ func (s *API) UpdateComponent(ctx context.Context, in *api.UpdateComponentInput)
 	if err != nil {
 		return nil, err
 	}
-	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Description: in.Description, ClientToken: in.ClientToken})
+	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Description: in.Description, ClientToken: in.ClientToken,
+		ClientRequest: &fingerprint})
 	if errors.Is(err, store.ErrActiveDeployment) {
 		return nil, activeConflict("component", r)
 	}

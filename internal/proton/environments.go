@@ -408,6 +408,9 @@ func updateEnvSettings(st *envSettings, in *api.UpdateEnvironmentInput) error {
 // delete runs returns the environment.
 func (s *API) DeleteEnvironment(ctx context.Context, in *api.DeleteEnvironmentInput) (*api.DeleteEnvironmentOutput, error) {
 	r, err := s.getEnvironment(ctx, in.Name)
+	if alreadyGone(err) {
+		return &api.DeleteEnvironmentOutput{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

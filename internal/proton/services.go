@@ -367,6 +367,9 @@ func (s *API) UpdateService(ctx context.Context, in *api.UpdateServiceInput) (*a
 // the service. A retry while it runs returns the service.
 func (s *API) DeleteService(ctx context.Context, in *api.DeleteServiceInput) (*api.DeleteServiceOutput, error) {
 	svc, err := s.getService(ctx, in.Name)
+	if alreadyGone(err) {
+		return &api.DeleteServiceOutput{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

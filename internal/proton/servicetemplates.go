@@ -69,6 +69,9 @@ func (s *API) UpdateServiceTemplate(ctx context.Context, in *api.UpdateServiceTe
 // DeleteServiceTemplate deletes a service template without versions.
 func (s *API) DeleteServiceTemplate(ctx context.Context, in *api.DeleteServiceTemplateInput) (*api.DeleteServiceTemplateOutput, error) {
 	t, err := s.deleteTemplate(ctx, kindSvc, in.Name)
+	if alreadyGone(err) {
+		return &api.DeleteServiceTemplateOutput{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +108,7 @@ func (s *API) CreateServiceTemplateVersion(ctx context.Context, in *api.CreateSe
 	v, err := s.createVersion(ctx, newVersion{
 		kind: kindSvc, template: in.TemplateName, major: in.MajorVersion, description: deref(in.Description),
 		clientToken: deref(in.ClientToken), source: in.Source, extra: extra, tags: tags,
+		request: requestFingerprint("CreateServiceTemplateVersion", in),
 	})
 	if err != nil {
 		return nil, err
@@ -192,6 +196,9 @@ func (s *API) UpdateServiceTemplateVersion(ctx context.Context, in *api.UpdateSe
 // recommended version goes only when it is the last of its major.
 func (s *API) DeleteServiceTemplateVersion(ctx context.Context, in *api.DeleteServiceTemplateVersionInput) (*api.DeleteServiceTemplateVersionOutput, error) {
 	v, err := s.deleteVersion(ctx, kindSvc, in.TemplateName, in.MajorVersion, in.MinorVersion)
+	if alreadyGone(err) {
+		return &api.DeleteServiceTemplateVersionOutput{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

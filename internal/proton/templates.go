@@ -72,6 +72,9 @@ func (s *API) UpdateEnvironmentTemplate(ctx context.Context, in *api.UpdateEnvir
 // DeleteEnvironmentTemplate deletes an environment template without versions.
 func (s *API) DeleteEnvironmentTemplate(ctx context.Context, in *api.DeleteEnvironmentTemplateInput) (*api.DeleteEnvironmentTemplateOutput, error) {
 	t, err := s.deleteTemplate(ctx, kindEnv, in.Name)
+	if alreadyGone(err) {
+		return &api.DeleteEnvironmentTemplateOutput{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +183,7 @@ func (s *API) CreateEnvironmentTemplateVersion(ctx context.Context, in *api.Crea
 	v, err := s.createVersion(ctx, newVersion{
 		kind: kindEnv, template: in.TemplateName, major: in.MajorVersion, description: deref(in.Description),
 		clientToken: deref(in.ClientToken), source: in.Source, tags: tags,
+		request: requestFingerprint("CreateEnvironmentTemplateVersion", in),
 	})
 	if err != nil {
 		return nil, err
@@ -194,7 +198,9 @@ type newVersion struct {
 	major       string
 	description string
 	clientToken string
-	source      api.TemplateVersionSourceInput
+	// request fingerprints the call (requestFingerprint).
+	request string
+	source  api.TemplateVersionSourceInput
 	// extra is the kind-specific TemplateVersion.Extra, already validated.
 	extra string
 	tags  map[string]string
@@ -210,7 +216,7 @@ func (s *API) createVersion(ctx context.Context, in newVersion) (*store.Template
 	now := s.now()
 	v := &store.TemplateVersion{
 		Kind: in.kind, TemplateName: in.template, Major: -1, Status: api.TemplateVersionStatusRegistrationInProgress,
-		Description: in.description, SourceBucket: in.source.S3.Bucket, SourceKey: in.source.S3.Key, ClientToken: in.clientToken,
+		Description: in.description, SourceBucket: in.source.S3.Bucket, SourceKey: in.source.S3.Key, ClientToken: in.clientToken, ClientRequest: in.request,
 		Extra: in.extra, CreatedAt: now, LastModifiedAt: now, Tags: in.tags,
 	}
 	if in.major != "" {
@@ -230,6 +236,12 @@ func (s *API) createVersion(ctx context.Context, in newVersion) (*store.Template
 			return nil, notFoundf("%s template %s has no major version %s", in.kind, in.template, in.major)
 		}
 		return nil, err
+	}
+	if !v.CreatedAt.Equal(now) { // the store returned the version an earlier call with this token created
+		if err := checkRetry(in.clientToken, v.ClientRequest, in.request); err != nil {
+			return nil, err
+		}
+		return v, nil
 	}
 	if v.Status == api.TemplateVersionStatusRegistrationInProgress {
 		s.registerAsync(v)

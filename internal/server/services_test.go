@@ -119,6 +119,9 @@ func TestServiceWorkflowWithInstancesPipelineAndCancels(t *testing.T) {
 		t.Errorf("pipeline cancel answers %s", got)
 	}
 	h.waitFor("GetService", m{"name": "api"}, "service.pipeline.deploymentStatus", "CANCELLED", "IN_PROGRESS", "CANCELLING")
+	if msg := h.fails("CancelServicePipelineDeployment", m{"serviceName": "api"}, "ConflictException", "service pipeline of api ", "CANCELLED"); strings.Contains(msg, "of pipeline") {
+		t.Errorf("the conflict names the pipeline, not its service: %q", msg)
+	}
 
 	// Add an instance, remove another: the pipeline deploys again with the new set.
 	h.ok("UpdateService", m{"name": "api", "spec": serviceSpec("", "one@alpha", "three@alpha")})

@@ -110,10 +110,14 @@ type TemplateVersion struct {
 	// Schema is the bundle's schema.yaml text, set once registration succeeded.
 	Schema string
 	// Bundle is the template bundle as uploaded (a gzipped tarball).
-	Bundle         []byte
-	SourceBucket   string
-	SourceKey      string
-	ClientToken    string
+	Bundle       []byte
+	SourceBucket string
+	SourceKey    string
+	ClientToken  string
+	// ClientRequest fingerprints the parameters of the request that carried
+	// ClientToken, so that the token given again with other parameters is
+	// told apart from a retry.
+	ClientRequest  string
 	CreatedAt      time.Time
 	LastModifiedAt time.Time
 	// RecommendedMinor is the highest published minor of this major, -1 when none.
@@ -153,8 +157,11 @@ type Resource struct {
 	LastDeploymentAttemptedAt time.Time
 	LastDeploymentSucceededAt time.Time
 	LastClientRequestToken    string
-	CreatedAt                 time.Time
-	LastModifiedAt            time.Time
+	// LastClientRequest fingerprints the parameters of the request that
+	// carried LastClientRequestToken.
+	LastClientRequest string
+	CreatedAt         time.Time
+	LastModifiedAt    time.Time
 	// Tags are the customer tags the insert of the resource sets (a create
 	// in DeploymentStart or ServiceChange); reads leave them nil.
 	Tags map[string]string
@@ -237,6 +244,8 @@ type DeploymentStartParams struct {
 	Description *string
 	Settings    *string
 	ClientToken *string
+	// ClientRequest fingerprints the request of ClientToken (set with it).
+	ClientRequest *string
 }
 
 // DeploymentFinishParams ends a deployment with a conditional write.

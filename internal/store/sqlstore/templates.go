@@ -131,7 +131,7 @@ func (s *Store) TemplateDelete(ctx context.Context, kind, name string) (*store.T
 }
 
 const versionColumns = `v.kind, v.template_name, v.major, v.minor, v.status, v.status_message, v.description,
-	v.schema, v.bundle, v.source_bucket, v.source_key, v.client_token, v.extra, v.created_at, v.last_modified_at,
+	v.schema, v.bundle, v.source_bucket, v.source_key, v.client_token, v.client_request, v.extra, v.created_at, v.last_modified_at,
 	coalesce((SELECT w.minor FROM template_versions w WHERE w.kind = v.kind AND w.template_name = v.template_name
 		AND w.major = v.major AND w.status = 'PUBLISHED' ORDER BY w.minor DESC LIMIT 1), -1)`
 
@@ -139,7 +139,7 @@ func scanVersion(row scanner) (*store.TemplateVersion, error) {
 	var v store.TemplateVersion
 	var created, modified int64
 	err := row.Scan(&v.Kind, &v.TemplateName, &v.Major, &v.Minor, &v.Status, &v.StatusMessage, &v.Description,
-		&v.Schema, &v.Bundle, &v.SourceBucket, &v.SourceKey, &v.ClientToken, &v.Extra, &created, &modified, &v.RecommendedMinor)
+		&v.Schema, &v.Bundle, &v.SourceBucket, &v.SourceKey, &v.ClientToken, &v.ClientRequest, &v.Extra, &created, &modified, &v.RecommendedMinor)
 	if err != nil {
 		return nil, err
 	}
@@ -203,10 +203,10 @@ func (s *Store) TemplateVersionCreate(ctx context.Context, v *store.TemplateVers
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO template_versions (kind, template_name, major, minor, status,
-			status_message, description, schema, bundle, source_bucket, source_key, client_token, extra, created_at, last_modified_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			status_message, description, schema, bundle, source_bucket, source_key, client_token, extra, created_at, last_modified_at, client_request)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 			v.Kind, v.TemplateName, v.Major, v.Minor, v.Status, v.StatusMessage, v.Description, v.Schema, v.Bundle,
-			v.SourceBucket, v.SourceKey, v.ClientToken, v.Extra, ms(v.CreatedAt), ms(v.LastModifiedAt))
+			v.SourceBucket, v.SourceKey, v.ClientToken, v.Extra, ms(v.CreatedAt), ms(v.LastModifiedAt), v.ClientRequest)
 		if err != nil {
 			return err
 		}

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Service", serviceTests()},
 		{"Tags", tagTests()},
 		{"Counts", countTests()},
+		{"ClientRequest", clientRequestTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

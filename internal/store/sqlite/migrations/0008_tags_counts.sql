@@ -86,3 +86,9 @@ END;
 CREATE TRIGGER template_versions_tags_delete AFTER DELETE ON template_versions BEGIN
     DELETE FROM tags WHERE resource_key = OLD.kind || '-template/' || OLD.template_name || ':' || OLD.major || '.' || OLD.minor;
 END;
+
+-- What the request that carried a client token asked for (a fingerprint of
+-- its parameters), so that the same token with other parameters is told
+-- apart from a retry.
+ALTER TABLE template_versions ADD COLUMN client_request TEXT NOT NULL DEFAULT '';
+ALTER TABLE resources ADD COLUMN last_client_request TEXT NOT NULL DEFAULT '';
