@@ -509,6 +509,10 @@ func envState(r *store.Resource) string {
 	return string(raw)
 }
 
+// environment is the model's Environment of r. lastDeploymentSucceededAt,
+// which the model marks required, is left out until a deployment
+// succeeded, as in the user guide's CreateEnvironment response example
+// (the same holds for instances and pipelines; see pipeline).
 func (s *API) environment(r *store.Resource) api.Environment {
 	var st envSettings
 	json.Unmarshal([]byte(r.Settings), &st)

@@ -94,8 +94,13 @@ func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*a
 	if err != nil {
 		return nil, validationf("%s", err.Error())
 	}
+	// The user guide, in its text after CreateServiceInstance was added
+	// (2023), still requires at least one instance at create and keeps one
+	// at least on every update; Hadron follows the guide rather than a sample
+	// that relied on Proton accepting instances: [] (instances are added
+	// to a service with CreateServiceInstance after its create).
 	if len(spec.Instances) == 0 {
-		return nil, validationf("invalid spec: a service needs at least one instance under instances:")
+		return nil, validationf("invalid spec: a service needs at least one instance under instances: (AWS Proton's user guide requires one at create; add more later with CreateServiceInstance)")
 	}
 	// Proton required a source repository for a service with a pipeline;
 	// Hadron runs the pipeline's commands itself, so one is kept but not needed.

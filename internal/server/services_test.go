@@ -86,6 +86,12 @@ func TestServiceWorkflowWithInstancesPipelineAndCancels(t *testing.T) {
 	if got := created.str("service.pipeline.deploymentStatus"); got != "IN_PROGRESS" {
 		t.Errorf("pipeline at create = %q, want IN_PROGRESS", got)
 	}
+	// Proton's create examples: attempted at its creation, no success yet.
+	pipe := created.body["service"].(map[string]any)["pipeline"].(map[string]any)
+	if pipe["lastDeploymentAttemptedAt"] != pipe["createdAt"] || pipe["lastDeploymentSucceededAt"] != nil {
+		t.Errorf("pipeline at create: lastDeploymentAttemptedAt %v (createdAt %v), lastDeploymentSucceededAt %v; want createdAt and none",
+			pipe["lastDeploymentAttemptedAt"], pipe["createdAt"], pipe["lastDeploymentSucceededAt"])
+	}
 	h.waitService("api", "ACTIVE")
 	if got := outputValue(t, h.ok("ListServiceInstanceOutputs", m{"serviceName": "api", "serviceInstanceName": "two"}), "EnvName"); got != "beta" {
 		t.Errorf("instance two saw environment output Name = %q, want beta", got)
