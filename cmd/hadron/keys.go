@@ -23,19 +23,22 @@ type keysCommand struct {
 	allow       []string
 	resources   []string
 	description string
+	accountID   string
 	json        bool
 	out         io.Writer
 }
 
 const keysUsage = `Usage:
-  hadron keys create  [--data-dir DIR] [--allow PATTERN]... [--resource PATTERN]... [--description TEXT]
+  hadron keys create  [--data-dir DIR] [--allow PATTERN]... [--resource PATTERN]... [--description TEXT] [--account-id ID]
   hadron keys list    [--data-dir DIR] [--json]
   hadron keys disable [--data-dir DIR] ACCESS_KEY_ID
   hadron keys enable  [--data-dir DIR] ACCESS_KEY_ID
   hadron keys delete  [--data-dir DIR] ACCESS_KEY_ID
 
 create prints {"accessKeyId": ..., "secretAccessKey": ...}; the secret is shown
-only then. Without --allow a key may call every action, without --resource on
+only then. --account-id makes the key's calls in another AWS account than the
+server's own (hadron serve --account-id): an environment account, whose key
+requests environment account connections of the management account. Without --allow a key may call every action, without --resource on
 every resource. Patterns take * (any run of characters) and ? (one character):
   --allow 'proton:Get*' --allow 'proton:List*' --allow proton:CancelEnvironmentDeployment
   --resource 'dev-*'   (matched against every resource name the call carries:
@@ -72,6 +75,7 @@ func (c *keysCommand) ParseFlags(args []string) error {
 			return nil
 		})
 		fs.StringVar(&c.description, "description", "", "what the key is for")
+		fs.StringVar(&c.accountID, "account-id", "", "12-digit AWS account the key's calls are made in (default: the server's --account-id)")
 	}
 	if c.action == "list" {
 		fs.BoolVar(&c.json, "json", false, "print a JSON array")
@@ -106,7 +110,7 @@ func (c *keysCommand) Run() error {
 	st := &auth.Store{Dir: c.dataDir}
 	switch c.action {
 	case "create":
-		nk, err := st.Create(auth.Policy{Allow: c.allow, Resources: c.resources}, c.description)
+		nk, err := st.CreateInAccount(auth.Policy{Allow: c.allow, Resources: c.resources}, c.description, c.accountID)
 		if err != nil {
 			return err
 		}
@@ -134,11 +138,12 @@ func (c *keysCommand) list(keys []auth.Key) error {
 			Status      string      `json:"status"`
 			Created     string      `json:"created"`
 			Description string      `json:"description,omitempty"`
+			AccountID   string      `json:"accountId,omitempty"`
 			Policy      auth.Policy `json:"policy"`
 		}
 		out := []entry{}
 		for _, k := range keys {
-			out = append(out, entry{k.AccessKeyID, status(k), k.Created.Format("2006-01-02T15:04:05Z"), k.Description, k.Policy})
+			out = append(out, entry{k.AccessKeyID, status(k), k.Created.Format("2006-01-02T15:04:05Z"), k.Description, k.AccountID, k.Policy})
 		}
 		enc := json.NewEncoder(c.out)
 		enc.SetIndent("", "  ")

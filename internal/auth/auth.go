@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -75,11 +76,36 @@ func New(cfg Config) *Authenticator {
 	return a
 }
 
-// Check is an awsjson.Authenticator. Its errors are *sigv4.Error,
+// callerKey keys the caller's account in a request's context.
+type callerKey struct{}
+
+// AccountOf returns the account of the key that signed the call ctx
+// belongs to, as Check recorded it: "" for the server's own account (a
+// key made without an account, a run's session, or no authentication).
+func AccountOf(ctx context.Context) string {
+	account, _ := ctx.Value(callerKey{}).(string)
+	return account
+}
+
+// Check is an awsjson.Authenticator: it returns the request's context
+// with the caller's account (AccountOf). Its errors are *sigv4.Error,
 // *ThrottlingError and *AccessDeniedError; none holds a secret. An empty
 // operation (a target outside the model) is authenticated and throttled, not
 // authorized.
-func (a *Authenticator) Check(r *http.Request, operation string, body []byte) error {
+func (a *Authenticator) Check(r *http.Request, operation string, body []byte) (context.Context, error) {
+	key, err := a.check(r, operation, body)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	if key != nil && key.account != "" {
+		ctx = context.WithValue(ctx, callerKey{}, key.account)
+	}
+	return ctx, nil
+}
+
+// check is Check; it returns the key that signed r (nil for a session).
+func (a *Authenticator) check(r *http.Request, operation string, body []byte) (*ringKey, error) {
 	var (
 		key     *ringKey
 		sess    Session
@@ -94,35 +120,35 @@ func (a *Authenticator) Check(r *http.Request, operation string, body []byte) er
 		return sess.Secret, session
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if session && !sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
-		return &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
+		return nil, &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
 	}
 	if a.throttle != nil {
 		if ok, wait := a.throttle.take(id, a.now()); !ok {
-			return &ThrottlingError{RetryAfter: wait}
+			return nil, &ThrottlingError{RetryAfter: wait}
 		}
 	}
 	if operation == "" {
 		// No operation of the service: nothing to authorize, and the caller
 		// answers UnknownOperationException to the authenticated key.
-		return nil
+		return key, nil
 	}
 	action := "proton:" + operation
 	if session {
 		if denied := sess.Scope.denied(operation, body); denied != "" {
-			return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
+			return nil, &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
 		}
-		return nil
+		return nil, nil
 	}
 	if !key.policy.allowsAction(action) {
-		return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: strings.Join(ResourceNames(body), ", ")}
+		return nil, &AccessDeniedError{AccessKeyID: id, Action: action, Resource: strings.Join(ResourceNames(body), ", ")}
 	}
 	if len(key.policy.resources) > 0 {
 		if denied := key.policy.deniedResource(ResourceNames(body)); denied != "" {
-			return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
+			return nil, &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
 		}
 	}
-	return nil
+	return key, nil
 }

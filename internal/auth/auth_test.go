@@ -252,7 +252,8 @@ func TestCheck(t *testing.T) {
 		r, _ := http.NewRequest("POST", "http://127.0.0.1:8787/", strings.NewReader(body))
 		r.Header.Set("X-Amz-Target", "AwsProton20200720."+op)
 		sigv4.Sign(r, []byte(body), key.AccessKeyID, key.SecretAccessKey, "", "us-east-1", "proton", now)
-		return a.Check(r, op, []byte(body))
+		_, err := a.Check(r, op, []byte(body))
+		return err
 	}
 	var denied *AccessDeniedError
 	if err := call("GetEnvironment", `{"name":"dev-web"}`, reader); err != nil {

@@ -49,8 +49,10 @@ type Handler func(ctx context.Context, body []byte) (any, error)
 // Authenticator checks a request before dispatch; a non-nil error is sent as
 // the response. It is the place where signature verification goes. It sees
 // every POST, before the target is looked up; operation is "" when the
-// target names no operation of the service (nothing to authorize).
-type Authenticator func(r *http.Request, operation string, body []byte) error
+// target names no operation of the service (nothing to authorize). It
+// returns the context the call runs in: the request's, with what it
+// learned of the caller (nil keeps the request's own).
+type Authenticator func(r *http.Request, operation string, body []byte) (context.Context, error)
 
 // Server dispatches AWS JSON 1.0 calls to registered handlers.
 type Server struct {
@@ -141,10 +143,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Authentication comes first, as on AWS: an unsigned call learns nothing,
 	// not even which operations this server implements. An operation outside
 	// the model has no action to authorize, so it is only authenticated.
+	callCtx := r.Context()
 	if s.Auth != nil {
-		if err := s.Auth(r, op, body); err != nil {
+		ctx, err := s.Auth(r, op, body)
+		if err != nil {
 			status = s.writeError(w, reqID, s.toError(err))
 			return
+		}
+		if ctx != nil {
+			callCtx = ctx
 		}
 	}
 	if !known {
@@ -158,7 +165,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("operation %s is not implemented by this server yet", name)})
 		return
 	}
-	ctx := context.WithValue(r.Context(), ctxKey{}, reqID)
+	ctx := context.WithValue(callCtx, ctxKey{}, reqID)
 	out, err := s.call(ctx, h, name, body)
 	if err != nil {
 		status = s.writeError(w, reqID, s.toError(err))

@@ -130,14 +130,14 @@ func TestAuthenticationComesBeforeTheOperationLookup(t *testing.T) {
 	s := &Server{
 		TargetPrefix: "Svc",
 		Known:        func(op string) bool { return op != "NotInModel" },
-		Auth: func(r *http.Request, op string, body []byte) error {
+		Auth: func(r *http.Request, op string, body []byte) (context.Context, error) {
 			mu.Lock()
 			seen = append(seen, op)
 			mu.Unlock()
 			if r.Header.Get("Authorization") == "" {
-				return &Error{Type: "MissingAuthenticationTokenException", Status: 403, Message: "Request is missing Authentication Token"}
+				return nil, &Error{Type: "MissingAuthenticationTokenException", Status: 403, Message: "Request is missing Authentication Token"}
 			}
-			return nil
+			return nil, nil
 		},
 	}
 	s.Handle("Echo", func(ctx context.Context, body []byte) (any, error) { return map[string]any{}, nil })

@@ -117,7 +117,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger}
 	check := acceptAnySignature
 	if cfg.Auth != nil {
-		check = cfg.Auth.Check
+		check = func(r *http.Request, op string, body []byte) (context.Context, error) {
+			ctx, err := cfg.Auth.Check(r, op, body)
+			if err != nil {
+				return nil, err
+			}
+			// The account of the caller's key is the account the call is
+			// made in; a key made without one calls in the server's own.
+			return proton.WithAccount(ctx, auth.AccountOf(ctx)), nil
+		}
 	}
 	s.http = &awsjson.Server{
 		TargetPrefix: api.TargetPrefix,
@@ -153,7 +161,7 @@ func (s *Server) Close() error {
 }
 
 // acceptAnySignature is the --auth none mode: requests are not verified.
-func acceptAnySignature(*http.Request, string, []byte) error { return nil }
+func acceptAnySignature(*http.Request, string, []byte) (context.Context, error) { return nil, nil }
 
 // mapError turns domain and decoding errors into Proton's wire errors.
 func mapError(err error) *awsjson.Error {
