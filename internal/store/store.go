@@ -395,6 +395,21 @@ type Store interface {
 	// its insert sets when a record of the same key is created again.
 	TagsChange(ctx context.Context, p TagsChangeParams) (map[string]string, error)
 
+	// ConnectionCreate inserts an environment account connection and sets
+	// its Tags. A request retried with the client token of one the same
+	// environment account made returns that connection (c is filled with
+	// it); ErrExists when the environment account has a live (not
+	// REJECTED) connection for the environment with the management account.
+	ConnectionCreate(ctx context.Context, c *Connection) error
+	ConnectionGet(ctx context.Context, id string) (*Connection, error)
+	// ConnectionList lists connections by id.
+	ConnectionList(ctx context.Context, f ConnectionFilter, page Page) ([]*Connection, error)
+	// ConnectionUpdate changes a connection in one of the statuses From
+	// (ErrStatusChanged otherwise, with the connection as it is).
+	ConnectionUpdate(ctx context.Context, p ConnectionUpdateParams) (*Connection, error)
+	// ConnectionDelete deletes a connection and its tags.
+	ConnectionDelete(ctx context.Context, id string) (*Connection, error)
+
 	// ResourceCounts returns how many environments, service instances,
 	// pipelines, components, services and templates there are, grouped by
 	// type, template version and status. The counts are kept as records
@@ -560,4 +575,46 @@ type DeploymentCancelParams struct {
 type DeploymentsOrphanedParams struct {
 	ExpiredBefore time.Time
 	Alive         string
+}
+
+// Environment account connection statuses (the model's
+// EnvironmentAccountConnectionStatus).
+const (
+	ConnectionPending   = "PENDING"
+	ConnectionConnected = "CONNECTED"
+	ConnectionRejected  = "REJECTED"
+)
+
+// ConnectionKey is the key of an environment account connection (tags are
+// kept by it).
+func ConnectionKey(id string) string { return "environment-account-connection/" + id }
+
+// Connection is an environment account connection: an environment
+// account's request that a management account provision one environment
+// in it, with the roles it gives.
+type Connection struct {
+	ID                                          string
+	ManagementAccountID, EnvironmentAccount     string
+	EnvironmentName                             string
+	RoleArn, ComponentRoleArn, CodebuildRoleArn string
+	Status                                      string
+	ClientToken, ClientRequest                  string
+	RequestedAt, LastModifiedAt                 time.Time
+	// Tags are the customer tags ConnectionCreate sets; reads leave them nil.
+	Tags map[string]string
+}
+
+// ConnectionFilter selects connections; empty fields select all.
+type ConnectionFilter struct {
+	ManagementAccountID, EnvironmentAccount, EnvironmentName string
+	Statuses                                                 []string
+}
+
+// ConnectionUpdateParams changes a connection; nil fields stay as they are.
+type ConnectionUpdateParams struct {
+	ID                                          string
+	From                                        []string
+	Status                                      *string
+	RoleArn, ComponentRoleArn, CodebuildRoleArn *string
+	At                                          time.Time
 }

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tags", tagTests()},
 		{"Counts", countTests()},
 		{"ClientRequest", clientRequestTests()},
+		{"Connection", connectionTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
