@@ -163,7 +163,7 @@ func (s *API) componentDeployment(ctx context.Context, r *store.Resource, target
 	var plan provision.Plan
 	if op == provision.OperationDelete && !s.deprovision(req.Engine, r) {
 		plan = provision.Nothing()
-	} else if plan, err = s.plan(req); err != nil {
+	} else if plan, err = s.plan(ctx, req); err != nil {
 		return nil, err
 	}
 	planJSON, _ := json.Marshal(plan)

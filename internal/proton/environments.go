@@ -21,6 +21,9 @@ type envSettings struct {
 	CodebuildRoleArn               string      `json:"codebuildRoleArn,omitempty"`
 	ComponentRoleArn               string      `json:"componentRoleArn,omitempty"`
 	EnvironmentAccountConnectionID string      `json:"environmentAccountConnectionId,omitempty"`
+	// EnvironmentAccountID is the account of the connection's environment
+	// (set with EnvironmentAccountConnectionID).
+	EnvironmentAccountID string `json:"environmentAccountId,omitempty"`
 	ProvisioningRepository         *repoBranch `json:"provisioningRepository,omitempty"`
 	Provisioning                   string      `json:"provisioning,omitempty"`
 	// CreateRequest fingerprints the CreateEnvironment call, so that a retry of
@@ -56,6 +59,13 @@ func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentIn
 	}
 	if r := in.ProvisioningRepository; r != nil {
 		settings.ProvisioningRepository = &repoBranch{Provider: r.Provider, Name: r.Name, Branch: r.Branch}
+	}
+	if id := in.EnvironmentAccountConnectionId; id != "" {
+		c, err := s.checkConnection(ctx, id, in.Name)
+		if err != nil {
+			return nil, err
+		}
+		settings.EnvironmentAccountID = c.EnvironmentAccount
 	}
 	fingerprint, _ := json.Marshal([]string{in.TemplateName, in.TemplateMajorVersion, in.TemplateMinorVersion, in.Spec, deref(in.Description),
 		in.ProtonServiceRoleArn, in.CodebuildRoleArn, in.ComponentRoleArn, in.EnvironmentAccountConnectionId})
@@ -168,7 +178,7 @@ func (s *API) envDeployPlan(ctx context.Context, key, name string, v *store.Temp
 	if err != nil {
 		return provision.Plan{}, "", err
 	}
-	plan, err := s.envPlan(key, name, v, tmpl, inputs, settings, provision.OperationDeploy, prev)
+	plan, err := s.envPlan(ctx, key, name, v, tmpl, inputs, settings, provision.OperationDeploy, prev)
 	return plan, spec, err
 }
 
@@ -176,7 +186,7 @@ func (s *API) envDeployPlan(ctx context.Context, key, name string, v *store.Temp
 // environment: a customer-managed one (or one whose template has no
 // infrastructure) on the customer-managed engine, the others on the engine
 // their manifest names.
-func (s *API) envPlan(key, name string, v *store.TemplateVersion, tmpl *bundle.Template, inputs map[string]any, settings envSettings, op, prev string) (provision.Plan, error) {
+func (s *API) envPlan(ctx context.Context, key, name string, v *store.TemplateVersion, tmpl *bundle.Template, inputs map[string]any, settings envSettings, op, prev string) (provision.Plan, error) {
 	req := provision.Request{
 		Engine: provision.CustomerManaged, Operation: op, Target: s.target(provision.KindEnvironment, key, name, name, "", v),
 		Settings: settings.provisioning(), Inputs: s.envInputs(name, inputs), PreviousDeploymentID: prev,
@@ -185,7 +195,7 @@ func (s *API) envPlan(key, name string, v *store.TemplateVersion, tmpl *bundle.T
 		m := tmpl.Infrastructure.Manifest
 		req.Engine, req.Manifest, req.Bundle = m.Engine(), &m, bundleRef(v, "infrastructure")
 	}
-	plan, err := s.plan(req)
+	plan, err := s.plan(ctx, req)
 	if err != nil {
 		return provision.Plan{}, err
 	}
@@ -288,6 +298,16 @@ func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentIn
 	if err := updateEnvSettings(&settings, in); err != nil {
 		return nil, err
 	}
+	if id := in.EnvironmentAccountConnectionId; id != "" {
+		c, err := s.checkConnection(ctx, id, r.Name)
+		if err != nil {
+			return nil, err
+		}
+		if prev := envSettingsOf(r).EnvironmentAccountID; prev != "" && prev != c.EnvironmentAccount {
+			return nil, validationf("environment account connection %s is of account %s: environment %s is in account %s", id, c.EnvironmentAccount, r.Name, prev)
+		}
+		settings.EnvironmentAccountID = c.EnvironmentAccount
+	}
 	settingsJSON, _ := json.Marshal(settings)
 	settingsS := string(settingsJSON)
 
@@ -384,7 +404,7 @@ func updateEnvSettings(st *envSettings, in *api.UpdateEnvironmentInput) error {
 		return validationf("environment uses self-managed provisioning (provisioningRepository): protonServiceRoleArn and environmentAccountConnectionId do not apply")
 	}
 	if in.ProtonServiceRoleArn != "" {
-		st.ProtonServiceRoleArn, st.EnvironmentAccountConnectionID = in.ProtonServiceRoleArn, ""
+		st.ProtonServiceRoleArn, st.EnvironmentAccountConnectionID, st.EnvironmentAccountID = in.ProtonServiceRoleArn, "", ""
 	}
 	if in.EnvironmentAccountConnectionId != "" {
 		st.EnvironmentAccountConnectionID, st.ProtonServiceRoleArn = in.EnvironmentAccountConnectionId, ""
@@ -466,7 +486,7 @@ func (s *API) envDeletePlan(ctx context.Context, r *store.Resource) (provision.P
 	if err != nil {
 		inputs = map[string]any{}
 	}
-	plan, err := s.envPlan(r.Key, r.Name, v, tmpl, inputs, settings, provision.OperationDelete, r.LastSucceededDeploymentID)
+	plan, err := s.envPlan(ctx, r.Key, r.Name, v, tmpl, inputs, settings, provision.OperationDelete, r.LastSucceededDeploymentID)
 	return plan, v, err
 }
 
@@ -520,6 +540,7 @@ func (s *API) environment(r *store.Resource) api.Environment {
 		Arn: s.arn(r.Key), CodebuildRoleArn: st.CodebuildRoleArn, ComponentRoleArn: st.ComponentRoleArn,
 		CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus, DeploymentStatusMessage: r.DeploymentStatusMessage,
 		Description: r.Description, EnvironmentAccountConnectionId: st.EnvironmentAccountConnectionID,
+		EnvironmentAccountId: st.EnvironmentAccountID,
 		LastAttemptedDeploymentId: r.LastAttemptedDeploymentID, LastDeploymentAttemptedAt: apiTime(r.LastDeploymentAttemptedAt),
 		LastDeploymentSucceededAt: apiTime(r.LastDeploymentSucceededAt), LastSucceededDeploymentId: r.LastSucceededDeploymentID,
 		Name: r.Name, ProtonServiceRoleArn: st.ProtonServiceRoleArn, Provisioning: st.Provisioning, Spec: r.Spec,

@@ -308,7 +308,7 @@ func (s *API) UpdateServiceInstance(ctx context.Context, in *api.UpdateServiceIn
 			componentIDs = append(componentIDs, c.LastSucceededDeploymentID)
 		}
 	}
-	plan, err := s.instancePlan(svc, r.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, r.LastSucceededDeploymentID, components...)
+	plan, err := s.instancePlan(ctx, svc, r.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, r.LastSucceededDeploymentID, components...)
 	if err != nil {
 		return nil, err
 	}
@@ -411,7 +411,7 @@ func (s *API) deletePlan(ctx context.Context, r *store.Resource, v *store.Templa
 	if err != nil {
 		svc = &store.Service{Name: r.ServiceName}
 	}
-	return s.instancePlan(svc, r.Name, inst.Inputs, env, v, tmpl, store.OperationDelete, r.LastSucceededDeploymentID)
+	return s.instancePlan(ctx, svc, r.Name, inst.Inputs, env, v, tmpl, store.OperationDelete, r.LastSucceededDeploymentID)
 }
 
 func instanceState(template, major, minor, spec, envDeployment, pipelineDeployment string, componentDeployments ...string) string {

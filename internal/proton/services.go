@@ -159,7 +159,7 @@ func (s *API) instanceStart(ctx context.Context, svc *store.Service, inst bundle
 	if err != nil {
 		return store.DeploymentStartParams{}, fmt.Errorf("instance %s: %w", inst.Name, err)
 	}
-	plan, err := s.instancePlan(svc, inst.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, "")
+	plan, err := s.instancePlan(ctx, svc, inst.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, "")
 	if err != nil {
 		return store.DeploymentStartParams{}, err
 	}
@@ -208,13 +208,13 @@ func (s *API) instanceEnvironment(ctx context.Context, name string, v *store.Tem
 // instancePlan builds the plan of an instance deployment (deploy or delete)
 // on the engine its manifest names. prev is the instance's last successful
 // deployment ("" for a create).
-func (s *API) instancePlan(svc *store.Service, name string, inputs map[string]any, env *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, op, prev string, components ...*store.Resource) (provision.Plan, error) {
+func (s *API) instancePlan(ctx context.Context, svc *store.Service, name string, inputs map[string]any, env *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, op, prev string, components ...*store.Resource) (provision.Plan, error) {
 	if tmpl.Infrastructure == nil {
 		return provision.Plan{}, validationf("service template version %s:%d.%d has no instance_infrastructure", v.TemplateName, v.Major, v.Minor)
 	}
 	m := tmpl.Infrastructure.Manifest
 	key := instanceKey(svc.Name, name)
-	return s.plan(provision.Request{
+	return s.plan(ctx, provision.Request{
 		Engine: m.Engine(), Operation: op, Target: s.target(provision.KindServiceInstance, key, name, env.Name, svc.Name, v),
 		Settings: envSettingsOf(env).provisioning(), Manifest: &m, Inputs: s.instanceInputs(svc, name, inputs, env, components...),
 		Bundle: bundleRef(v, "instance_infrastructure"), PreviousDeploymentID: prev,

@@ -40,6 +40,20 @@ var taggables = map[string]func(s *API, ctx context.Context, resource string) (s
 // (tags are kept by it), after checking that the record exists.
 func (s *API) taggedKey(ctx context.Context, resourceArn string) (string, error) {
 	resource, ok := strings.CutPrefix(resourceArn, s.arn(""))
+	if parts := strings.SplitN(resourceArn, ":", 6); !ok && len(parts) == 6 && parts[2] == "proton" && parts[3] == s.cfg.Region &&
+		strings.HasPrefix(parts[5], "environment-account-connection/") {
+		// A connection lives in its environment account, which may not be
+		// the server's: its finder checks the ARN's account is the connection's.
+		key, err := s.taggedKey(ctx, s.arn(parts[5]))
+		if err == nil {
+			if c, _ := s.cfg.Store.ConnectionGet(ctx, strings.TrimPrefix(parts[5], "environment-account-connection/")); c == nil || c.EnvironmentAccount != parts[4] {
+				return "", notFoundf("resource %s not found", resourceArn)
+			}
+		} else if pe := (*Error)(nil); errors.As(err, &pe) && pe.Kind == KindNotFound {
+			return "", notFoundf("resource %s not found", resourceArn)
+		}
+		return key, err
+	}
 	if !ok {
 		if parts := strings.SplitN(resourceArn, ":", 6); len(parts) == 6 && parts[0] == "arn" && parts[2] == "proton" {
 			// A Proton ARN of another region or account: nothing of it lives here.
@@ -111,9 +125,15 @@ func (s *API) taggedService(ctx context.Context, resource string) (string, error
 	return s.taggedDeployable(ctx, resource)
 }
 
-// taggedConnection finds an environment account connection.
+// taggedConnection finds an environment account connection its caller
+// is a party of.
 func (s *API) taggedConnection(ctx context.Context, resource string) (string, error) {
-	return "", notFoundf("%s not found", resource)
+	_, id, _ := strings.Cut(resource, "/")
+	c, err := s.getConnection(ctx, id, "", anyParty)
+	if err != nil {
+		return "", err
+	}
+	return store.ConnectionKey(c.ID), nil
 }
 
 // tagMap checks tags given to field and returns them as a map: keys must

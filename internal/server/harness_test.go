@@ -31,6 +31,8 @@ type hadron struct {
 	t       *testing.T
 	url     string
 	dataDir string
+	// key and secret, when key is set, sign the calls (a server with auth).
+	key, secret string
 }
 
 // setup starts a server over a fresh data directory, with the test bundles in
@@ -115,7 +117,7 @@ func (r response) str(path string) string {
 
 func (h *hadron) raw(op, body string) response {
 	h.t.Helper()
-	c := hadrontest.Client{Endpoint: h.url}
+	c := hadrontest.Client{Endpoint: h.url, Key: h.key, Secret: h.secret}
 	resp, err := c.Do(h.t.Context(), op, []byte(body))
 	if err != nil {
 		h.t.Fatal(err)

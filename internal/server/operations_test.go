@@ -39,14 +39,6 @@ func TestEveryOperationMethodIsServed(t *testing.T) {
 // list. The list must end empty: every operation answers, none with
 // UnknownOperationException.
 var notYetServed = map[string]string{
-	// Environment account connections (issue 14).
-	"CreateEnvironmentAccountConnection": "account connections",
-	"AcceptEnvironmentAccountConnection": "account connections",
-	"RejectEnvironmentAccountConnection": "account connections",
-	"UpdateEnvironmentAccountConnection": "account connections",
-	"DeleteEnvironmentAccountConnection": "account connections",
-	"GetEnvironmentAccountConnection":    "account connections",
-	"ListEnvironmentAccountConnections":  "account connections",
 	// Repositories and their sync (issue 10, branch repos).
 	"CreateRepository":              "repositories",
 	"DeleteRepository":              "repositories",
