@@ -17,15 +17,15 @@ import (
 // envSettings is an environment's provisioning configuration, kept as the
 // resource's settings JSON and returned as given.
 type envSettings struct {
-	ProtonServiceRoleArn           string      `json:"protonServiceRoleArn,omitempty"`
-	CodebuildRoleArn               string      `json:"codebuildRoleArn,omitempty"`
-	ComponentRoleArn               string      `json:"componentRoleArn,omitempty"`
-	EnvironmentAccountConnectionID string      `json:"environmentAccountConnectionId,omitempty"`
+	ProtonServiceRoleArn           string `json:"protonServiceRoleArn,omitempty"`
+	CodebuildRoleArn               string `json:"codebuildRoleArn,omitempty"`
+	ComponentRoleArn               string `json:"componentRoleArn,omitempty"`
+	EnvironmentAccountConnectionID string `json:"environmentAccountConnectionId,omitempty"`
 	// EnvironmentAccountID is the account of the connection's environment
 	// (set with EnvironmentAccountConnectionID).
-	EnvironmentAccountID string `json:"environmentAccountId,omitempty"`
-	ProvisioningRepository         *repoBranch `json:"provisioningRepository,omitempty"`
-	Provisioning                   string      `json:"provisioning,omitempty"`
+	EnvironmentAccountID   string      `json:"environmentAccountId,omitempty"`
+	ProvisioningRepository *repoBranch `json:"provisioningRepository,omitempty"`
+	Provisioning           string      `json:"provisioning,omitempty"`
 	// CreateRequest fingerprints the CreateEnvironment call, so that a retry of
 	// the same call returns the environment instead of a conflict.
 	CreateRequest string `json:"createRequest,omitempty"`
@@ -540,7 +540,7 @@ func (s *API) environment(r *store.Resource) api.Environment {
 		Arn: s.arn(r.Key), CodebuildRoleArn: st.CodebuildRoleArn, ComponentRoleArn: st.ComponentRoleArn,
 		CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus, DeploymentStatusMessage: r.DeploymentStatusMessage,
 		Description: r.Description, EnvironmentAccountConnectionId: st.EnvironmentAccountConnectionID,
-		EnvironmentAccountId: st.EnvironmentAccountID,
+		EnvironmentAccountId:      st.EnvironmentAccountID,
 		LastAttemptedDeploymentId: r.LastAttemptedDeploymentID, LastDeploymentAttemptedAt: apiTime(r.LastDeploymentAttemptedAt),
 		LastDeploymentSucceededAt: apiTime(r.LastDeploymentSucceededAt), LastSucceededDeploymentId: r.LastSucceededDeploymentID,
 		Name: r.Name, ProtonServiceRoleArn: st.ProtonServiceRoleArn, Provisioning: st.Provisioning, Spec: r.Spec,
