@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -51,6 +52,9 @@ type Config struct {
 	Burst int
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// Logger gets an INFO line for every call refused by authentication or
+	// authorization: the access key id, the operation and why.
+	Logger *slog.Logger
 }
 
 // Authenticator verifies each call's signature, throttles its key and checks
@@ -61,11 +65,16 @@ type Authenticator struct {
 	verifier *sigv4.Verifier
 	throttle *throttle
 	now      func() time.Time
+	regions  []string
+	logger   *slog.Logger
 }
 
 // New returns an Authenticator.
 func New(cfg Config) *Authenticator {
-	a := &Authenticator{keys: cfg.Keys, sessions: cfg.Sessions, now: cfg.Now}
+	a := &Authenticator{keys: cfg.Keys, sessions: cfg.Sessions, now: cfg.Now, regions: cfg.Regions, logger: cfg.Logger}
+	if a.logger == nil {
+		a.logger = slog.New(slog.DiscardHandler)
+	}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -80,21 +89,31 @@ func New(cfg Config) *Authenticator {
 type callerKey struct{}
 
 // AccountOf returns the account of the key that signed the call ctx
-// belongs to, as Check recorded it: "" for the server's own account (a
-// key made without an account, a run's session, or no authentication).
+// belongs to, as Authenticate recorded it: "" for the server's own account
+// (a key made without an account, a run's session, or no authentication).
 func AccountOf(ctx context.Context) string {
 	account, _ := ctx.Value(callerKey{}).(string)
 	return account
 }
 
-// Check is an awsjson.Authenticator: it returns the request's context
-// with the caller's account (AccountOf). Its errors are *sigv4.Error,
-// *ThrottlingError and *AccessDeniedError; none holds a secret. An empty
-// operation (a target outside the model) is authenticated and throttled, not
-// authorized.
-func (a *Authenticator) Check(r *http.Request, operation string, body []byte) (context.Context, error) {
+// Check is an awsjson.Authenticator. Its errors are *sigv4.Error (wrapped
+// in a *HintError when a hint helps), *ThrottlingError and
+// *AccessDeniedError; none holds a secret. An empty operation (a target
+// outside the model) is authenticated and throttled, not authorized. An
+// operation with a colon ("hadron:GetStatus") is an action of Hadron's own
+// endpoints, authorized as it is; any other is the Proton action
+// "proton:<operation>". Refusals are logged at INFO.
+func (a *Authenticator) Check(r *http.Request, operation string, body []byte) error {
+	_, err := a.Authenticate(r, operation, body)
+	return err
+}
+
+// Authenticate is Check returning the context the call runs in: the
+// request's, with the account of the key that signed it (AccountOf).
+func (a *Authenticator) Authenticate(r *http.Request, operation string, body []byte) (context.Context, error) {
 	key, err := a.check(r, operation, body)
 	if err != nil {
+		a.logRefusal(r, operation, err)
 		return nil, err
 	}
 	ctx := r.Context()
@@ -120,7 +139,7 @@ func (a *Authenticator) check(r *http.Request, operation string, body []byte) (*
 		return sess.Secret, session
 	})
 	if err != nil {
-		return nil, err
+		return nil, a.hint(r, err)
 	}
 	if session && !sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
 		return nil, &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
@@ -136,7 +155,12 @@ func (a *Authenticator) check(r *http.Request, operation string, body []byte) (*
 		return key, nil
 	}
 	action := "proton:" + operation
+	if strings.Contains(operation, ":") {
+		action = operation
+	}
 	if session {
+		// A session's scope names Proton operations only: a Hadron action
+		// is never in it.
 		if denied := sess.Scope.denied(operation, body); denied != "" {
 			return nil, &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
 		}

@@ -28,8 +28,7 @@ func TestSessionsAreScopedToTheirResourceAndEndWithRemove(t *testing.T) {
 		r, _ := http.NewRequest("POST", "http://127.0.0.1:8787/", strings.NewReader(body))
 		r.Header.Set("X-Amz-Target", "AwsProton20200720."+op)
 		sigv4.Sign(r, []byte(body), "ASIARUN", secret, token, "us-east-1", "proton", now)
-		_, err := a.Check(r, op, []byte(body))
-		return err
+		return a.Check(r, op, []byte(body))
 	}
 	notifyOwn := `{"resourceArn":"` + arn + `","status":"IN_PROGRESS"}`
 	var denied *AccessDeniedError

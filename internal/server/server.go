@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/api"
@@ -54,6 +55,10 @@ type Config struct {
 	// Auth verifies, throttles and authorizes every call before it is
 	// dispatched; nil accepts any signature or none (hadron serve --auth none).
 	Auth *auth.Authenticator
+	// Database and Isolation are what the status endpoint reports of the
+	// store and of the confinement of provisioning runs (nil: off).
+	Database  Database
+	Isolation *Isolation
 }
 
 // Server is a running Hadron: an http.Handler plus its background work.
@@ -63,6 +68,10 @@ type Server struct {
 	service *proton.API
 	http    *awsjson.Server
 	logger  *slog.Logger
+	cfg     Config
+	auth    awsjson.Authenticator
+	routes  map[string]hadronRoute
+	started time.Time
 }
 
 // New recovers what a previous process left unfinished in the store, and
@@ -114,11 +123,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger}
+	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger, cfg: cfg, started: time.Now().UTC()}
 	check := acceptAnySignature
 	if cfg.Auth != nil {
 		check = func(r *http.Request, op string, body []byte) (context.Context, error) {
-			ctx, err := cfg.Auth.Check(r, op, body)
+			ctx, err := cfg.Auth.Authenticate(r, op, body)
 			if err != nil {
 				return nil, err
 			}
@@ -127,6 +136,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return proton.WithAccount(ctx, auth.AccountOf(ctx)), nil
 		}
 	}
+	s.auth = check
+	s.routes = s.hadronRoutes()
 	s.http = &awsjson.Server{
 		TargetPrefix: api.TargetPrefix,
 		Known:        api.HasOperation,
@@ -138,11 +149,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves the Proton API (AWS JSON 1.0: POST /) and, on GET, the
+// ServeHTTP serves the Proton API (AWS JSON 1.0: POST /), Hadron's own
+// signed endpoints under HadronPrefix (see hadron.go) and, on GET, the
 // operational endpoints (see health.go). Every response names the build in
 // the X-Hadron-Version header.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(VersionHeader, buildinfo.Read().String())
+	if strings.HasPrefix(r.URL.Path, HadronPrefix) {
+		s.serveHadron(w, r)
+		return
+	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		if h := s.operational(r.URL.Path); h != nil {
 			h(w, r)
@@ -180,7 +196,12 @@ func mapError(err error) *awsjson.Error {
 		if sv.Code == sigv4.IncompleteSignature {
 			status = http.StatusBadRequest
 		}
-		return &awsjson.Error{Type: string(sv.Code), Status: status, Message: sv.Message}
+		msg := sv.Message
+		var hint *auth.HintError
+		if errors.As(err, &hint) {
+			msg += " Hint: " + hint.Hint
+		}
+		return &awsjson.Error{Type: string(sv.Code), Status: status, Message: msg}
 	case errors.As(err, &ae):
 		return &awsjson.Error{Type: "AccessDeniedException", Status: http.StatusBadRequest, Message: ae.Error()}
 	case errors.As(err, &te):

@@ -29,6 +29,9 @@ var (
 	ErrInUse = errors.New("in use")
 	// ErrLimit means the change would take a record past a limit the caller set.
 	ErrLimit = errors.New("limit exceeded")
+	// ErrTooManyOutputs means a report would bring a deployment's reported
+	// outputs past the bound its caller set.
+	ErrTooManyOutputs = errors.New("too many outputs")
 )
 
 // Tags are kept by the key of their resource: the resource part of its ARN
@@ -275,6 +278,10 @@ type DeploymentNotifyParams struct {
 	// caller finishes it with DeploymentFinish when they do.
 	Status, Message string
 	At              time.Time
+	// MaxOutputs, when positive, bounds the number of outputs reported so
+	// far, this report's included: a report that would exceed it changes
+	// nothing and fails with ErrTooManyOutputs.
+	MaxOutputs int
 }
 
 // MergeOutputs returns the JSON object of base's outputs with over's laid on
