@@ -34,6 +34,7 @@ var taggables = map[string]func(s *API, ctx context.Context, resource string) (s
 	"component":                      (*API).taggedDeployable,
 	"service":                        (*API).taggedService,
 	"environment-account-connection": (*API).taggedConnection,
+	"repository":                     (*API).taggedRepository,
 }
 
 // taggedKey returns the store key of the taggable record resourceArn names
@@ -123,6 +124,16 @@ func (s *API) taggedService(ctx context.Context, resource string) (string, error
 		return store.ServiceKey(parts[1]), nil
 	}
 	return s.taggedDeployable(ctx, resource)
+}
+
+// taggedRepository finds a linked repository ("repository/github:owner/repo").
+func (s *API) taggedRepository(ctx context.Context, resource string) (string, error) {
+	if _, err := s.cfg.Store.RepositoryGet(ctx, resource); errors.Is(err, store.ErrNotFound) {
+		return "", notFoundf("%s not found", resource)
+	} else if err != nil {
+		return "", err
+	}
+	return resource, nil
 }
 
 // taggedConnection finds an environment account connection its caller

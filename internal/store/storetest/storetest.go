@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Counts", countTests()},
 		{"ClientRequest", clientRequestTests()},
 		{"Connection", connectionTests()},
+		{"Repository", repositoryTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -54,6 +54,19 @@ func tagTests() []test {
 			sameTags(t, "instance", h.tags(inst.Key), map[string]string{"inst": "one"})
 			sameTags(t, "untagged record", h.tags("component/none"), map[string]string{})
 		}},
+		{"repositories_keep_their_tags_until_deleted", func(t *testing.T, h *harness) {
+			r := &store.Repository{Key: "repository/github:o/r", Provider: "GITHUB", Name: "o/r",
+				ConnectionArn: "arn:aws:codestar-connections:us-east-1:000000000000:connection/c", CreatedAt: at(0),
+				Tags: map[string]string{"team": "a"}}
+			if err := h.s.RepositoryCreate(h.ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			sameTags(t, "created", h.tags(r.Key), map[string]string{"team": "a"})
+			if _, err := h.s.RepositoryDelete(h.ctx, r.Key); err != nil {
+				t.Fatal(err)
+			}
+			sameTags(t, "deleted", h.tags(r.Key), map[string]string{})
+		}},
 		{"change_sets_replaces_and_deletes_in_one_call", func(t *testing.T, h *harness) {
 			key := "environment/prod"
 			got, err := h.s.TagsChange(h.ctx, store.TagsChangeParams{Key: key, Set: map[string]string{"a": "1", "b": "2"}})
