@@ -24,50 +24,45 @@ var reservedTagPrefixes = []string{"aws:", "proton:"}
 
 // taggables finds the record a resource ARN names, by the ARN's resource
 // type (the resource part up to its first "/"). Each finder is given the
-// whole resource part ("service/api/pipeline") and returns the store key of
-// the record, or a KindNotFound error. A new taggable resource plugs in
-// with one entry here.
-var taggables = map[string]func(s *API, ctx context.Context, resource string) (string, error){
-	"environment-template":           func(s *API, ctx context.Context, r string) (string, error) { return s.taggedTemplate(ctx, kindEnv, r) },
-	"service-template":               func(s *API, ctx context.Context, r string) (string, error) { return s.taggedTemplate(ctx, kindSvc, r) },
-	"environment":                    (*API).taggedDeployable,
-	"component":                      (*API).taggedDeployable,
-	"service":                        (*API).taggedService,
-	"environment-account-connection": (*API).taggedConnection,
-	"repository":                     (*API).taggedRepository,
+// ARN's account and its whole resource part ("service/api/pipeline") and
+// returns the store key of the record, or a KindNotFound error. A new
+// taggable resource plugs in with one entry here.
+var taggables = map[string]func(s *API, ctx context.Context, account, resource string) (string, error){
+	"environment-template": func(s *API, ctx context.Context, _, r string) (string, error) {
+		return s.taggedTemplate(ctx, kindEnv, r)
+	},
+	"service-template": func(s *API, ctx context.Context, _, r string) (string, error) {
+		return s.taggedTemplate(ctx, kindSvc, r)
+	},
+	"environment":  func(s *API, ctx context.Context, _, r string) (string, error) { return s.taggedDeployable(ctx, r) },
+	"component":    func(s *API, ctx context.Context, _, r string) (string, error) { return s.taggedDeployable(ctx, r) },
+	"service":      func(s *API, ctx context.Context, _, r string) (string, error) { return s.taggedService(ctx, r) },
+	"repository":   func(s *API, ctx context.Context, _, r string) (string, error) { return s.taggedRepository(ctx, r) },
+	connectionType: (*API).taggedConnection,
 }
 
+// connectionType is the resource type of an environment account connection's ARN.
+const connectionType = "environment-account-connection"
+
 // taggedKey returns the store key of the taggable record resourceArn names
-// (tags are kept by it), after checking that the record exists.
+// (tags are kept by it), after checking that the record exists. Records
+// live in the server's region and account, except connections, which live
+// in their environment account (their finder checks it).
 func (s *API) taggedKey(ctx context.Context, resourceArn string) (string, error) {
-	resource, ok := strings.CutPrefix(resourceArn, s.arn(""))
-	if parts := strings.SplitN(resourceArn, ":", 6); !ok && len(parts) == 6 && parts[2] == "proton" && parts[3] == s.cfg.Region &&
-		strings.HasPrefix(parts[5], "environment-account-connection/") {
-		// A connection lives in its environment account, which may not be
-		// the server's: its finder checks the ARN's account is the connection's.
-		key, err := s.taggedKey(ctx, s.arn(parts[5]))
-		if err == nil {
-			if c, _ := s.cfg.Store.ConnectionGet(ctx, strings.TrimPrefix(parts[5], "environment-account-connection/")); c == nil || c.EnvironmentAccount != parts[4] {
-				return "", notFoundf("resource %s not found", resourceArn)
-			}
-		} else if pe := (*Error)(nil); errors.As(err, &pe) && pe.Kind == KindNotFound {
-			return "", notFoundf("resource %s not found", resourceArn)
-		}
-		return key, err
-	}
-	if !ok {
-		if parts := strings.SplitN(resourceArn, ":", 6); len(parts) == 6 && parts[0] == "arn" && parts[2] == "proton" {
-			// A Proton ARN of another region or account: nothing of it lives here.
-			return "", notFoundf("resource %s not found", resourceArn)
-		}
+	parts := strings.SplitN(resourceArn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "proton" || parts[5] == "" {
 		return "", validationf("resourceArn %q is not the ARN of a Proton resource (arn:aws:proton:%s:%s:...)", resourceArn, s.cfg.Region, s.cfg.AccountID)
 	}
+	region, account, resource := parts[3], parts[4], parts[5]
 	typ, _, _ := strings.Cut(resource, "/")
 	find, ok := taggables[typ]
 	if !ok {
 		return "", validationf("resourceArn %q does not name a taggable resource: %s cannot be tagged", resourceArn, typ)
 	}
-	key, err := find(s, ctx, resource)
+	if parts[1] != "aws" || region != s.cfg.Region || (account != s.cfg.AccountID && typ != connectionType) {
+		return "", notFoundf("resource %s not found", resourceArn) // nothing of another region or account lives here
+	}
+	key, err := find(s, ctx, account, resource)
 	var pe *Error
 	if errors.As(err, &pe) && pe.Kind == KindNotFound {
 		return "", notFoundf("resource %s not found", resourceArn)
@@ -137,12 +132,15 @@ func (s *API) taggedRepository(ctx context.Context, resource string) (string, er
 }
 
 // taggedConnection finds an environment account connection its caller
-// is a party of.
-func (s *API) taggedConnection(ctx context.Context, resource string) (string, error) {
+// is a party of, by an ARN in its environment account.
+func (s *API) taggedConnection(ctx context.Context, account, resource string) (string, error) {
 	_, id, _ := strings.Cut(resource, "/")
 	c, err := s.getConnection(ctx, id, "", anyParty)
 	if err != nil {
 		return "", err
+	}
+	if c.EnvironmentAccount != account {
+		return "", notFoundf("%s not found", resource)
 	}
 	return store.ConnectionKey(c.ID), nil
 }
