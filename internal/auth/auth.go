@@ -85,17 +85,6 @@ func New(cfg Config) *Authenticator {
 	return a
 }
 
-// callerKey keys the caller's account in a request's context.
-type callerKey struct{}
-
-// AccountOf returns the account of the key that signed the call ctx
-// belongs to, as Authenticate recorded it: "" for the server's own account
-// (a key made without an account, a run's session, or no authentication).
-func AccountOf(ctx context.Context) string {
-	account, _ := ctx.Value(callerKey{}).(string)
-	return account
-}
-
 // Check is an awsjson.Authenticator. Its errors are *sigv4.Error (wrapped
 // in a *HintError when a hint helps), *ThrottlingError and
 // *AccessDeniedError; none holds a secret. An empty operation (a target
@@ -104,44 +93,115 @@ func AccountOf(ctx context.Context) string {
 // endpoints, authorized as it is; any other is the Proton action
 // "proton:<operation>". Refusals are logged at INFO.
 func (a *Authenticator) Check(r *http.Request, operation string, body []byte) error {
-	_, err := a.Authenticate(r, operation, body)
+	_, err := a.CheckCall(r, operation, body)
 	return err
 }
 
-// Authenticate is Check returning the context the call runs in: the
+// callerKey keys the caller's account in a call's context.
+type callerKey struct{}
+
+// AccountOf returns the account of the key that signed the call ctx
+// belongs to, as CheckCall recorded it: "" for the server's own account
+// (a key made without an account, a run's session, or no authentication).
+func AccountOf(ctx context.Context) string {
+	account, _ := ctx.Value(callerKey{}).(string)
+	return account
+}
+
+// CheckCall is Check returning the context the call runs in: the
 // request's, with the account of the key that signed it (AccountOf).
-func (a *Authenticator) Authenticate(r *http.Request, operation string, body []byte) (context.Context, error) {
-	key, err := a.check(r, operation, body)
+func (a *Authenticator) CheckCall(r *http.Request, operation string, body []byte) (context.Context, error) {
+	c, err := a.check(r, operation, body)
 	if err != nil {
 		a.logRefusal(r, operation, err)
 		return nil, err
 	}
 	ctx := r.Context()
-	if key != nil && key.account != "" {
-		ctx = context.WithValue(ctx, callerKey{}, key.account)
+	if c.key != nil && c.key.account != "" {
+		ctx = context.WithValue(ctx, callerKey{}, c.key.account)
 	}
 	return ctx, nil
 }
 
-// check is Check; it returns the key that signed r (nil for a session).
-func (a *Authenticator) check(r *http.Request, operation string, body []byte) (*ringKey, error) {
-	var (
-		key     *ringKey
-		sess    Session
-		session bool
-	)
+// check is Check; it returns who signed the call.
+func (a *Authenticator) check(r *http.Request, operation string, body []byte) (*Caller, error) {
+	c, err := a.authenticate(r, body)
+	if err != nil {
+		return nil, err
+	}
+	if operation == "" {
+		// No operation of the service: nothing to authorize, and the caller
+		// answers UnknownOperationException to the authenticated key.
+		return c, nil
+	}
+	action := "proton:" + operation
+	if strings.Contains(operation, ":") {
+		action = operation
+	}
+	if c.session {
+		// A session's scope names Proton operations only: a Hadron action
+		// is never in it.
+		if denied := c.sess.Scope.denied(operation, body); denied != "" {
+			return nil, &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: denied}
+		}
+		return c, nil
+	}
+	if err := c.authorize(action, ResourceNames(body)); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Caller is the key a request was verified to be signed with.
+type Caller struct {
+	// AccessKeyID is the key's id (a key of the keyring, or a session's).
+	AccessKeyID string
+	key         *ringKey
+	session     bool
+	sess        Session
+}
+
+// Authenticate verifies r's signature over body and throttles its key, and
+// returns who signed it, for Hadron's endpoints that authorize only once
+// they know what the call is on (Authorize). Its errors are those of Check;
+// refusals are logged as Check logs them.
+func (a *Authenticator) Authenticate(r *http.Request, body []byte) (*Caller, error) {
+	c, err := a.authenticate(r, body)
+	if err != nil {
+		// No action yet: the log names the endpoint instead.
+		a.logRefusal(r, r.Method+" "+r.URL.Path, err)
+	}
+	return c, err
+}
+
+// Authorize checks that c's policy allows action (such as
+// "hadron:GetDeploymentLog") on every one of resources (resource names, as
+// ResourceNames gives them). Sessions (the credentials of provisioning
+// runs) are scoped to Proton operations only, so they are refused. Its
+// error is *AccessDeniedError, logged as Check logs it.
+func (a *Authenticator) Authorize(r *http.Request, c *Caller, action string, resources []string) error {
+	err := c.authorize(action, resources)
+	if err != nil {
+		a.logRefusal(r, action, err)
+	}
+	return err
+}
+
+func (a *Authenticator) authenticate(r *http.Request, body []byte) (*Caller, error) {
+	c := &Caller{}
 	id, err := a.verifier.Verify(r, body, func(id string) (string, bool) {
 		if k, ok := a.keys.lookup(id); ok {
-			key = k
+			c.key = k
 			return k.secret, true
 		}
-		sess, session = a.sessions.lookup(id)
-		return sess.Secret, session
+		c.sess, c.session = a.sessions.lookup(id)
+		return c.sess.Secret, c.session
 	})
 	if err != nil {
 		return nil, a.hint(r, err)
 	}
-	if session && !sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
+	c.AccessKeyID = id
+	if c.session && !c.sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
 		return nil, &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
 	}
 	if a.throttle != nil {
@@ -149,30 +209,17 @@ func (a *Authenticator) check(r *http.Request, operation string, body []byte) (*
 			return nil, &ThrottlingError{RetryAfter: wait}
 		}
 	}
-	if operation == "" {
-		// No operation of the service: nothing to authorize, and the caller
-		// answers UnknownOperationException to the authenticated key.
-		return key, nil
+	return c, nil
+}
+
+func (c *Caller) authorize(action string, resources []string) error {
+	if c.session || !c.key.policy.allowsAction(action) {
+		return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: strings.Join(resources, ", ")}
 	}
-	action := "proton:" + operation
-	if strings.Contains(operation, ":") {
-		action = operation
-	}
-	if session {
-		// A session's scope names Proton operations only: a Hadron action
-		// is never in it.
-		if denied := sess.Scope.denied(operation, body); denied != "" {
-			return nil, &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
-		}
-		return nil, nil
-	}
-	if !key.policy.allowsAction(action) {
-		return nil, &AccessDeniedError{AccessKeyID: id, Action: action, Resource: strings.Join(ResourceNames(body), ", ")}
-	}
-	if len(key.policy.resources) > 0 {
-		if denied := key.policy.deniedResource(ResourceNames(body)); denied != "" {
-			return nil, &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
+	if len(c.key.policy.resources) > 0 {
+		if denied := c.key.policy.deniedResource(resources); denied != "" {
+			return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: denied}
 		}
 	}
-	return key, nil
+	return nil
 }

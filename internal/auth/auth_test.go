@@ -316,7 +316,7 @@ func TestAuthenticateGivesTheCallTheKeysAccount(t *testing.T) {
 		r := httptest.NewRequest("POST", "http://hadron/", strings.NewReader(`{}`))
 		r.Header.Set("X-Amz-Target", "AwsProton20200720.ListEnvironments")
 		sigv4.Sign(r, []byte(`{}`), c.key.AccessKeyID, c.key.SecretAccessKey, "", "us-east-1", "proton", time.Now())
-		ctx, err := a.Authenticate(r, "ListEnvironments", []byte(`{}`))
+		ctx, err := a.CheckCall(r, "ListEnvironments", []byte(`{}`))
 		if err != nil {
 			t.Fatal(err)
 		}
