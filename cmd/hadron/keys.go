@@ -25,6 +25,7 @@ type keysCommand struct {
 	allow       []string
 	resources   []string
 	description string
+	accountID   string
 	json        bool
 	out         io.Writer
 }
@@ -57,7 +58,10 @@ directory (or the server's --keys-dir). A running server picks up changes at onc
 shown only then. Without --allow a key may call every action, without --resource
 on every resource. Patterns take * (any run of characters) and ? (one character).
 Actions are proton:<Operation> for the Proton API and hadron:<Action> for Hadron's
-own endpoints (hadron:GetStatus, hadron:Backup).`,
+own endpoints (hadron:GetStatus, hadron:Backup). --account-id makes the key's calls
+in another AWS account than the server's own (hadron serve --account-id): an
+environment account, whose key requests environment account connections of the
+server's account.`,
 		Example: `  hadron keys create --allow 'proton:Get*' --allow 'proton:List*' --allow proton:CancelEnvironmentDeployment
   hadron keys create --resource 'dev-*'   # matched against every resource name the call carries:
                                           # name, environmentName, serviceName, serviceInstanceName,
@@ -75,6 +79,7 @@ own endpoints (hadron:GetStatus, hadron:Backup).`,
 	create.Flags().StringArrayVar(&c.allow, "allow", nil, "action pattern the key may call, e.g. 'proton:Get*' (repeatable; default all)")
 	create.Flags().StringArrayVar(&c.resources, "resource", nil, "resource-name pattern the key may act on, e.g. 'dev-*' (repeatable; default all)")
 	create.Flags().StringVar(&c.description, "description", "", "what the key is for")
+	create.Flags().StringVar(&c.accountID, "account-id", "", "12-digit AWS account the key's calls are made in (default: the server's --account-id)")
 	list := &cobra.Command{
 		Use:     "list",
 		Short:   "List the keys: id, status, creation time, policy and description (never a secret)",
@@ -153,7 +158,7 @@ func (c *keysCommand) Run() error {
 	st := &auth.Store{Dir: c.dataDir}
 	switch c.action {
 	case "create":
-		nk, err := st.Create(auth.Policy{Allow: c.allow, Resources: c.resources}, c.description)
+		nk, err := st.CreateInAccount(auth.Policy{Allow: c.allow, Resources: c.resources}, c.description, c.accountID)
 		if err != nil {
 			return err
 		}
@@ -181,11 +186,12 @@ func (c *keysCommand) list(keys []auth.Key) error {
 			Status      string      `json:"status"`
 			Created     string      `json:"created"`
 			Description string      `json:"description,omitempty"`
+			AccountID   string      `json:"accountId,omitempty"`
 			Policy      auth.Policy `json:"policy"`
 		}
 		out := []entry{}
 		for _, k := range keys {
-			out = append(out, entry{k.AccessKeyID, status(k), k.Created.Format("2006-01-02T15:04:05Z"), k.Description, k.Policy})
+			out = append(out, entry{k.AccessKeyID, status(k), k.Created.Format("2006-01-02T15:04:05Z"), k.Description, k.AccountID, k.Policy})
 		}
 		enc := json.NewEncoder(c.out)
 		enc.SetIndent("", "  ")

@@ -109,6 +109,16 @@ func (a *Authenticator) CheckContext(r *http.Request, operation string, body []b
 	return WithCaller(r.Context(), c), nil
 }
 
+// AccountOf returns the account of the key that signed the call ctx belongs
+// to, as CheckContext recorded it: "" for the server's own account (a key
+// made without an account, a run's session, or no authentication).
+func AccountOf(ctx context.Context) string {
+	if c := CallerFrom(ctx); c != nil && c.key != nil {
+		return c.key.account
+	}
+	return ""
+}
+
 func (a *Authenticator) check(r *http.Request, operation string, body []byte) (*Caller, error) {
 	c, err := a.authenticate(r, body)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -284,4 +285,43 @@ func TestCheck(t *testing.T) {
 func isCode(err error, c sigv4.Code) bool {
 	var e *sigv4.Error
 	return errors.As(err, &e) && e.Code == c
+}
+
+// A key made in an account calls in it: Authenticate hands its account to
+// the call's context; a key made without one calls in the server's (none).
+func TestAuthenticateGivesTheCallTheKeysAccount(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st := &Store{Dir: dir}
+	plain, err := st.Create(Policy{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := st.CreateInAccount(Policy{}, "", "222222222222")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateInAccount(Policy{}, "", "22"); err == nil {
+		t.Error("an account id of 2 digits was accepted")
+	}
+	ring, err := OpenKeyring(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(Config{Keys: ring})
+	for _, c := range []struct {
+		key  NewKey
+		want string
+	}{{plain, ""}, {other, "222222222222"}} {
+		r := httptest.NewRequest("POST", "http://hadron/", strings.NewReader(`{}`))
+		r.Header.Set("X-Amz-Target", "AwsProton20200720.ListEnvironments")
+		sigv4.Sign(r, []byte(`{}`), c.key.AccessKeyID, c.key.SecretAccessKey, "", "us-east-1", "proton", time.Now())
+		ctx, err := a.CheckContext(r, "ListEnvironments", []byte(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AccountOf(ctx); got != c.want {
+			t.Errorf("account of key %s = %q, want %q", c.key.AccessKeyID, got, c.want)
+		}
+	}
 }

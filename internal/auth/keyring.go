@@ -34,8 +34,9 @@ type Keyring struct {
 }
 
 type ringKey struct {
-	secret string
-	policy compiledPolicy
+	secret  string
+	policy  compiledPolicy
+	account string
 }
 
 // fileVersion tells one keys.json from another: writers replace the file,
@@ -123,7 +124,7 @@ func (k *Keyring) reload(strict bool) error {
 			if err != nil {
 				return k.failed(strict, fmt.Errorf("keys: %s: %w", key.AccessKeyID, err))
 			}
-			keys[key.AccessKeyID] = &ringKey{secret: secret, policy: p}
+			keys[key.AccessKeyID] = &ringKey{secret: secret, policy: p, account: key.AccountID}
 		}
 	}
 	old := len(*k.keys.Load())

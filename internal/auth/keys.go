@@ -76,6 +76,10 @@ type Key struct {
 	Created     time.Time `json:"created"`
 	Disabled    bool      `json:"disabled,omitempty"`
 	Policy      Policy    `json:"policy"`
+	// AccountID is the AWS account the key's calls are made in (the
+	// account of an environment account connection's request, say); ""
+	// for the server's own account (hadron serve --account-id).
+	AccountID string `json:"accountId,omitempty"`
 	// SealedSecret is base64(nonce || AES-256-GCM(secret)).
 	SealedSecret string `json:"sealedSecret"`
 }
@@ -107,13 +111,36 @@ func (s *Store) Exists() (bool, error) {
 
 // Create makes a key with the given policy and description.
 func (s *Store) Create(p Policy, description string) (NewKey, error) {
+	return s.CreateInAccount(p, description, "")
+}
+
+// CreateInAccount is Create for a key whose calls are made in account
+// (12 digits; "" for the server's own account).
+func (s *Store) CreateInAccount(p Policy, description, account string) (NewKey, error) {
+	if account != "" && !isAccountID(account) {
+		return NewKey{}, fmt.Errorf("account id %q must be 12 digits", account)
+	}
 	var nk NewKey
 	err := s.update(func(doc *keysDoc, master *masterkey.Key) error {
 		var err error
-		nk, err = addKey(doc, master, p, description)
+		if nk, err = addKey(doc, master, p, description); err == nil {
+			doc.Keys[len(doc.Keys)-1].AccountID = account
+		}
 		return err
 	})
 	return nk, err
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // CreateFirst makes an administrator key (no policy: every action on every

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -583,5 +584,36 @@ func TestRunsHaveAFenceMovedByEachRenewalOnlyWithASharedStore(t *testing.T) {
 				t.Errorf("deployment = %s %q", got.Status, got.StatusMessage)
 			}
 		})
+	}
+}
+
+// A run sees its resource's customer tags as they are when it runs (a plan
+// is made before a new resource's tags are stored), an instance's over its
+// service's.
+func TestRunCarriesTheResourcesTagsOverItsServices(t *testing.T) {
+	t.Parallel()
+	got := make(chan map[string]string, 1)
+	f := setup(t, func(c *engine.Config) {
+		c.Engines.Register("stack", runFunc(func(_ context.Context, run provision.Run) (provision.Result, error) {
+			got <- run.Plan.Target.Tags
+			return provision.Result{}, nil
+		}))
+	})
+	d := f.deployAs(t, store.ResourceServiceInstance, provision.Plan{Engine: "stack", Target: &provision.Target{Kind: provision.KindServiceInstance}})
+	ctx := context.Background()
+	for key, tags := range map[string]map[string]string{
+		store.ServiceKey(d.ServiceName): {"team": "svc", "cost": "1"},
+		d.TargetKey:                     {"team": "inst"},
+	} {
+		if _, err := f.store.TagsChange(ctx, store.TagsChangeParams{Key: key, Set: tags}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.start(t)
+	if ended := f.waitEnded(t, d.ID); ended.Status != store.StatusSucceeded {
+		t.Fatalf("deployment = %s %s", ended.Status, ended.StatusMessage)
+	}
+	if tags := <-got; !maps.Equal(tags, map[string]string{"team": "inst", "cost": "1"}) {
+		t.Errorf("tags the run saw = %v, want the instance's over the service's", tags)
 	}
 }

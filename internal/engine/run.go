@@ -77,7 +77,7 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	var res provision.Result
 	if planErr != nil {
 		err = fmt.Errorf("deployment plan is unreadable: %w", planErr)
-	} else {
+	} else if err = e.addTags(ctx, d, &plan); err == nil {
 		res, err = e.provision(ctx, d, plan, logFile, fence)
 	}
 	// A cancel (or a shutdown, or the loss of the lease) makes whatever step
@@ -282,6 +282,32 @@ func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams,
 		log.Error("finish deployment", "status", p.To, "err", err)
 		return false
 	}
+}
+
+// addTags gives the plan's target the customer tags of its resource as
+// they are now: a plan is made before a new resource's tags are stored,
+// and tags may change between deployments. An instance or a pipeline also
+// carries its service's tags, under its own.
+func (e *Engine) addTags(ctx context.Context, d *store.Deployment, plan *provision.Plan) error {
+	if plan.Target == nil {
+		return nil
+	}
+	tags := map[string]string{}
+	keys := []string{d.TargetKey}
+	if d.ServiceName != "" && (d.TargetType == store.ResourceServiceInstance || d.TargetType == store.ResourceServicePipeline) {
+		keys = []string{store.ServiceKey(d.ServiceName), d.TargetKey}
+	}
+	for _, key := range keys {
+		t, err := e.cfg.Store.TagsGet(ctx, key)
+		if err != nil {
+			return fmt.Errorf("read the resource's tags: %w", err)
+		}
+		maps.Copy(tags, t)
+	}
+	if len(tags) > 0 {
+		plan.Target.Tags = tags
+	}
+	return nil
 }
 
 // park leaves d waiting on its outside party (see the package doc), holding

@@ -53,11 +53,19 @@ func (s *API) CreateComponent(ctx context.Context, in *api.CreateComponentInput)
 	if (in.ServiceName == "") != (in.ServiceInstanceName == "") {
 		return nil, validationf("serviceName and serviceInstanceName go together: give both to attach the component, or neither")
 	}
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	if in.ServiceName == "" && in.EnvironmentName == "" {
 		return nil, validationf("a component needs environmentName, or serviceName and serviceInstanceName to attach it")
 	}
+	fingerprint := requestFingerprint("CreateComponent", in)
 	if r, err := s.cfg.Store.ResourceGet(ctx, componentKey(in.Name)); err == nil {
 		if token := deref(in.ClientToken); token != "" && token == r.LastClientRequestToken {
+			if err := checkRetry(token, r.LastClientRequest, fingerprint); err != nil {
+				return nil, err
+			}
 			return &api.CreateComponentOutput{Component: s.component(r)}, nil // a retry
 		}
 		return nil, conflictf("component %s already exists", in.Name)
@@ -78,7 +86,7 @@ func (s *API) CreateComponent(ctx context.Context, in *api.CreateComponentInput)
 	r := &store.Resource{
 		Key: componentKey(in.Name), Type: store.ResourceComponent, Name: in.Name, EnvironmentName: envName,
 		Description: deref(in.Description), Spec: target.encode(), LastClientRequestToken: deref(in.ClientToken),
-		CreatedAt: now, LastModifiedAt: now,
+		LastClientRequest: fingerprint, CreatedAt: now, LastModifiedAt: now, Tags: tags,
 	}
 	d, err := s.componentDeployment(ctx, r, target, store.OperationDeploy, now)
 	if err != nil {
@@ -188,7 +196,7 @@ func (s *API) componentDeployment(ctx context.Context, r *store.Resource, target
 	var plan provision.Plan
 	if op == provision.OperationDelete && !s.deprovision(req.Engine, r) {
 		plan = provision.Nothing()
-	} else if plan, err = s.plan(req); err != nil {
+	} else if plan, err = s.plan(ctx, req); err != nil {
 		return nil, err
 	}
 	planJSON, _ := json.Marshal(plan)
@@ -275,7 +283,11 @@ func (s *API) UpdateComponent(ctx context.Context, in *api.UpdateComponentInput)
 	if err != nil {
 		return nil, err
 	}
+	fingerprint := requestFingerprint("UpdateComponent", in)
 	if token := deref(in.ClientToken); token != "" && token == r.LastClientRequestToken {
+		if err := checkRetry(token, r.LastClientRequest, fingerprint); err != nil {
+			return nil, err
+		}
 		return &api.UpdateComponentOutput{Component: s.component(r)}, nil // a retry
 	}
 	if in.DeploymentType == api.ComponentDeploymentUpdateTypeNone {
@@ -332,7 +344,8 @@ func (s *API) UpdateComponent(ctx context.Context, in *api.UpdateComponentInput)
 	if err != nil {
 		return nil, err
 	}
-	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Description: in.Description, ClientToken: in.ClientToken})
+	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Description: in.Description, ClientToken: in.ClientToken,
+		ClientRequest: &fingerprint})
 	if errors.Is(err, store.ErrActiveDeployment) {
 		return nil, activeConflict("component", r)
 	}

@@ -13,6 +13,9 @@ import (
 // GetDeployment returns one deployment. The optional names must be those of
 // the deployment's target.
 func (s *API) GetDeployment(ctx context.Context, in *api.GetDeploymentInput) (*api.GetDeploymentOutput, error) {
+	if in.ServiceInstanceName != "" && in.ServiceName == "" {
+		return nil, validationf("serviceInstanceName needs serviceName")
+	}
 	d, err := s.cfg.Store.DeploymentGet(ctx, in.Id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFoundf("deployment %s not found", in.Id)

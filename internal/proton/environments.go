@@ -17,12 +17,15 @@ import (
 // envSettings is an environment's provisioning configuration, kept as the
 // resource's settings JSON and returned as given.
 type envSettings struct {
-	ProtonServiceRoleArn           string      `json:"protonServiceRoleArn,omitempty"`
-	CodebuildRoleArn               string      `json:"codebuildRoleArn,omitempty"`
-	ComponentRoleArn               string      `json:"componentRoleArn,omitempty"`
-	EnvironmentAccountConnectionID string      `json:"environmentAccountConnectionId,omitempty"`
-	ProvisioningRepository         *repoBranch `json:"provisioningRepository,omitempty"`
-	Provisioning                   string      `json:"provisioning,omitempty"`
+	ProtonServiceRoleArn           string `json:"protonServiceRoleArn,omitempty"`
+	CodebuildRoleArn               string `json:"codebuildRoleArn,omitempty"`
+	ComponentRoleArn               string `json:"componentRoleArn,omitempty"`
+	EnvironmentAccountConnectionID string `json:"environmentAccountConnectionId,omitempty"`
+	// EnvironmentAccountID is the account of the connection's environment
+	// (set with EnvironmentAccountConnectionID).
+	EnvironmentAccountID   string      `json:"environmentAccountId,omitempty"`
+	ProvisioningRepository *repoBranch `json:"provisioningRepository,omitempty"`
+	Provisioning           string      `json:"provisioning,omitempty"`
 	// CreateRequest fingerprints the CreateEnvironment call, so that a retry of
 	// the same call returns the environment instead of a conflict.
 	CreateRequest string `json:"createRequest,omitempty"`
@@ -37,6 +40,10 @@ type repoBranch struct {
 // CreateEnvironment creates an environment from a published template version
 // and deploys it.
 func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentInput) (*api.CreateEnvironmentOutput, error) {
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.getTemplate(ctx, kindEnv, in.TemplateName)
 	if err != nil {
 		return nil, err
@@ -57,6 +64,13 @@ func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentIn
 			return nil, err
 		}
 	}
+	if id := in.EnvironmentAccountConnectionId; id != "" {
+		c, err := s.checkConnection(ctx, id, in.Name)
+		if err != nil {
+			return nil, err
+		}
+		settings.EnvironmentAccountID = c.EnvironmentAccount
+	}
 	fingerprint, _ := json.Marshal([]string{in.TemplateName, in.TemplateMajorVersion, in.TemplateMinorVersion, in.Spec, deref(in.Description),
 		in.ProtonServiceRoleArn, in.CodebuildRoleArn, in.ComponentRoleArn, in.EnvironmentAccountConnectionId})
 	settings.CreateRequest = string(fingerprint)
@@ -74,7 +88,7 @@ func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentIn
 		Create: &store.Resource{
 			Key: key, Type: store.ResourceEnvironment, Name: in.Name, EnvironmentName: in.Name, Description: deref(in.Description),
 			TemplateName: v.TemplateName, TemplateMajor: strconv.Itoa(v.Major), TemplateMinor: strconv.Itoa(v.Minor),
-			Spec: in.Spec, Settings: string(settingsJSON), Repository: repo, CreatedAt: now, LastModifiedAt: now,
+			Spec: in.Spec, Settings: string(settingsJSON), Repository: repo, CreatedAt: now, LastModifiedAt: now, Tags: tags,
 		},
 	})
 	if errors.Is(err, store.ErrExists) {
@@ -172,7 +186,7 @@ func (s *API) envDeployPlan(ctx context.Context, key, name string, v *store.Temp
 	if err != nil {
 		return provision.Plan{}, "", err
 	}
-	plan, err := s.envPlan(key, name, v, tmpl, inputs, settings, provision.OperationDeploy, prev)
+	plan, err := s.envPlan(ctx, key, name, v, tmpl, inputs, settings, provision.OperationDeploy, prev)
 	return plan, spec, err
 }
 
@@ -180,7 +194,7 @@ func (s *API) envDeployPlan(ctx context.Context, key, name string, v *store.Temp
 // environment: a customer-managed one (or one whose template has no
 // infrastructure) on the customer-managed engine, the others on the engine
 // their manifest names.
-func (s *API) envPlan(key, name string, v *store.TemplateVersion, tmpl *bundle.Template, inputs map[string]any, settings envSettings, op, prev string) (provision.Plan, error) {
+func (s *API) envPlan(ctx context.Context, key, name string, v *store.TemplateVersion, tmpl *bundle.Template, inputs map[string]any, settings envSettings, op, prev string) (provision.Plan, error) {
 	req := provision.Request{
 		Engine: provision.CustomerManaged, Operation: op, Target: s.target(provision.KindEnvironment, key, name, name, "", v),
 		Settings: settings.provisioning(), Inputs: s.envInputs(name, inputs), PreviousDeploymentID: prev,
@@ -189,7 +203,7 @@ func (s *API) envPlan(key, name string, v *store.TemplateVersion, tmpl *bundle.T
 		m := tmpl.Infrastructure.Manifest
 		req.Engine, req.Manifest, req.Bundle = m.Engine(), &m, bundleRef(v, "infrastructure")
 	}
-	plan, err := s.plan(req)
+	plan, err := s.plan(ctx, req)
 	if err != nil {
 		return provision.Plan{}, err
 	}
@@ -291,6 +305,16 @@ func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentIn
 	json.Unmarshal([]byte(r.Settings), &settings)
 	if err := updateEnvSettings(&settings, in); err != nil {
 		return nil, err
+	}
+	if id := in.EnvironmentAccountConnectionId; id != "" {
+		c, err := s.checkConnection(ctx, id, r.Name)
+		if err != nil {
+			return nil, err
+		}
+		if prev := envSettingsOf(r).EnvironmentAccountID; prev != "" && prev != c.EnvironmentAccount {
+			return nil, validationf("environment account connection %s is of account %s: environment %s is in account %s", id, c.EnvironmentAccount, r.Name, prev)
+		}
+		settings.EnvironmentAccountID = c.EnvironmentAccount
 	}
 	settingsJSON, _ := json.Marshal(settings)
 	settingsS := string(settingsJSON)
@@ -402,7 +426,7 @@ func updateEnvSettings(st *envSettings, in *api.UpdateEnvironmentInput) error {
 		return validationf("environment uses self-managed provisioning (provisioningRepository): protonServiceRoleArn and environmentAccountConnectionId do not apply")
 	}
 	if in.ProtonServiceRoleArn != "" {
-		st.ProtonServiceRoleArn, st.EnvironmentAccountConnectionID = in.ProtonServiceRoleArn, ""
+		st.ProtonServiceRoleArn, st.EnvironmentAccountConnectionID, st.EnvironmentAccountID = in.ProtonServiceRoleArn, "", ""
 	}
 	if in.EnvironmentAccountConnectionId != "" {
 		st.EnvironmentAccountConnectionID, st.ProtonServiceRoleArn = in.EnvironmentAccountConnectionId, ""
@@ -426,6 +450,9 @@ func updateEnvSettings(st *envSettings, in *api.UpdateEnvironmentInput) error {
 // delete runs returns the environment.
 func (s *API) DeleteEnvironment(ctx context.Context, in *api.DeleteEnvironmentInput) (*api.DeleteEnvironmentOutput, error) {
 	r, err := s.getEnvironment(ctx, in.Name)
+	if alreadyGone(err) {
+		return &api.DeleteEnvironmentOutput{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -481,7 +508,7 @@ func (s *API) envDeletePlan(ctx context.Context, r *store.Resource) (provision.P
 	if err != nil {
 		inputs = map[string]any{}
 	}
-	plan, err := s.envPlan(r.Key, r.Name, v, tmpl, inputs, settings, provision.OperationDelete, r.LastSucceededDeploymentID)
+	plan, err := s.envPlan(ctx, r.Key, r.Name, v, tmpl, inputs, settings, provision.OperationDelete, r.LastSucceededDeploymentID)
 	return plan, v, err
 }
 
@@ -524,6 +551,10 @@ func envState(r *store.Resource) string {
 	return string(raw)
 }
 
+// environment is the model's Environment of r. lastDeploymentSucceededAt,
+// which the model marks required, is left out until a deployment
+// succeeded, as in the user guide's CreateEnvironment response example
+// (the same holds for instances and pipelines; see pipeline).
 func (s *API) environment(r *store.Resource) api.Environment {
 	var st envSettings
 	json.Unmarshal([]byte(r.Settings), &st)
@@ -531,6 +562,7 @@ func (s *API) environment(r *store.Resource) api.Environment {
 		Arn: s.arn(r.Key), CodebuildRoleArn: st.CodebuildRoleArn, ComponentRoleArn: st.ComponentRoleArn,
 		CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus, DeploymentStatusMessage: r.DeploymentStatusMessage,
 		Description: r.Description, EnvironmentAccountConnectionId: st.EnvironmentAccountConnectionID,
+		EnvironmentAccountId:      st.EnvironmentAccountID,
 		LastAttemptedDeploymentId: r.LastAttemptedDeploymentID, LastDeploymentAttemptedAt: apiTime(r.LastDeploymentAttemptedAt),
 		LastDeploymentSucceededAt: apiTime(r.LastDeploymentSucceededAt), LastSucceededDeploymentId: r.LastSucceededDeploymentID,
 		Name: r.Name, ProtonServiceRoleArn: st.ProtonServiceRoleArn, Provisioning: st.Provisioning, Spec: r.Spec,

@@ -20,6 +20,10 @@ import (
 // CreateServiceInstance adds an instance to a service. The spec is a service
 // spec whose instances list holds an entry with the instance's name.
 func (s *API) CreateServiceInstance(ctx context.Context, in *api.CreateServiceInstanceInput) (*api.CreateServiceInstanceOutput, error) {
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	svc, err := s.getService(ctx, in.ServiceName)
 	if err != nil {
 		return nil, err
@@ -27,8 +31,12 @@ func (s *API) CreateServiceInstance(ctx context.Context, in *api.CreateServiceIn
 	if !slices.Contains(serviceAtRest, svc.Status) {
 		return nil, conflictf("service %s is %s: wait for the change in progress to end", svc.Name, svc.Status)
 	}
+	fingerprint := requestFingerprint("CreateServiceInstance", in)
 	if r, err := s.cfg.Store.ResourceGet(ctx, instanceKey(svc.Name, in.Name)); err == nil {
 		if token := deref(in.ClientToken); token != "" && r.LastClientRequestToken == token {
+			if err := checkRetry(token, r.LastClientRequest, fingerprint); err != nil {
+				return nil, err
+			}
 			return &api.CreateServiceInstanceOutput{ServiceInstance: s.instance(r)}, nil // a retry
 		}
 		return nil, conflictf("service %s already has an instance %s", svc.Name, in.Name)
@@ -54,7 +62,8 @@ func (s *API) CreateServiceInstance(ctx context.Context, in *api.CreateServiceIn
 	if err != nil {
 		return nil, err
 	}
-	start.Create.LastClientRequestToken = deref(in.ClientToken)
+	start.Create.LastClientRequestToken, start.Create.LastClientRequest = deref(in.ClientToken), fingerprint
+	start.Create.Tags = tags
 	r, err := s.cfg.Store.DeploymentStart(ctx, start)
 	switch {
 	case errors.Is(err, store.ErrExists):
@@ -239,7 +248,11 @@ func (s *API) UpdateServiceInstance(ctx context.Context, in *api.UpdateServiceIn
 	if err != nil {
 		return nil, err
 	}
+	fingerprint := requestFingerprint("UpdateServiceInstance", in)
 	if token := deref(in.ClientToken); token != "" && token == r.LastClientRequestToken {
+		if err := checkRetry(token, r.LastClientRequest, fingerprint); err != nil {
+			return nil, err
+		}
 		return &api.UpdateServiceInstanceOutput{ServiceInstance: s.instance(r)}, nil // a retry
 	}
 	if in.DeploymentType == api.DeploymentUpdateTypeNone {
@@ -295,7 +308,7 @@ func (s *API) UpdateServiceInstance(ctx context.Context, in *api.UpdateServiceIn
 			componentIDs = append(componentIDs, c.LastSucceededDeploymentID)
 		}
 	}
-	plan, err := s.instancePlan(svc, r.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, r.LastSucceededDeploymentID, components...)
+	plan, err := s.instancePlan(ctx, svc, r.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, r.LastSucceededDeploymentID, components...)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +320,7 @@ func (s *API) UpdateServiceInstance(ctx context.Context, in *api.UpdateServiceIn
 	}
 	d.InitialState = instanceState(r.TemplateName, r.TemplateMajor, r.TemplateMinor, r.Spec, "", "")
 	d.TargetState = instanceState(v.TemplateName, d.TargetMajor, d.TargetMinor, spec, env.LastSucceededDeploymentID, pipelineID, componentIDs...)
-	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, ClientToken: in.ClientToken})
+	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, ClientToken: in.ClientToken, ClientRequest: &fingerprint})
 	if errors.Is(err, store.ErrActiveDeployment) {
 		return nil, activeConflict("service instance", r)
 	}
@@ -398,7 +411,7 @@ func (s *API) deletePlan(ctx context.Context, r *store.Resource, v *store.Templa
 	if err != nil {
 		svc = &store.Service{Name: r.ServiceName}
 	}
-	return s.instancePlan(svc, r.Name, inst.Inputs, env, v, tmpl, store.OperationDelete, r.LastSucceededDeploymentID)
+	return s.instancePlan(ctx, svc, r.Name, inst.Inputs, env, v, tmpl, store.OperationDelete, r.LastSucceededDeploymentID)
 }
 
 func instanceState(template, major, minor, spec, envDeployment, pipelineDeployment string, componentDeployments ...string) string {

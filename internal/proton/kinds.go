@@ -107,15 +107,15 @@ func (s *API) cancel(ctx context.Context, noun string, r *store.Resource) (*stor
 	}
 	if r.DeploymentStatus != store.StatusInProgress || r.LastAttemptedDeploymentID == "" {
 		if r.LastAttemptedDeploymentID == "" {
-			return nil, conflictf("%s %s has no deployment to cancel yet: it waits for the service's instances", noun, r.Name)
+			return nil, conflictf("%s has no deployment to cancel yet: it waits for the service's instances", describe(noun, r))
 		}
-		return nil, conflictf("%s %s has no deployment in progress to cancel: its last deployment %s is %s", noun, r.Name, r.LastAttemptedDeploymentID, r.DeploymentStatus)
+		return nil, conflictf("%s has no deployment in progress to cancel: its last deployment %s is %s", describe(noun, r), r.LastAttemptedDeploymentID, r.DeploymentStatus)
 	}
 	res, err := s.cfg.Store.DeploymentCancel(ctx, store.DeploymentCancelParams{ID: r.LastAttemptedDeploymentID, At: s.now()})
 	switch {
 	case errors.Is(err, store.ErrStatusChanged) && res.Status == store.StatusCancelling:
 	case errors.Is(err, store.ErrStatusChanged):
-		return nil, conflictf("%s %s has no deployment in progress to cancel: its last deployment %s is %s", noun, r.Name, r.LastAttemptedDeploymentID, res.Status)
+		return nil, conflictf("%s has no deployment in progress to cancel: its last deployment %s is %s", describe(noun, r), r.LastAttemptedDeploymentID, res.Status)
 	case err != nil:
 		return nil, err
 	case res.Status == store.StatusCancelling:
@@ -159,4 +159,13 @@ func (s *API) outputs(ctx context.Context, r *store.Resource, deploymentID strin
 		out = append(out, api.Output{Key: k, ValueString: m[k]})
 	}
 	return out, nil
+}
+
+// describe names r in a message: its kind's noun and its name, or for a
+// pipeline (whose own name is "pipeline") the service it belongs to.
+func describe(noun string, r *store.Resource) string {
+	if r.Type == store.ResourceServicePipeline {
+		return noun + " " + r.ServiceName
+	}
+	return noun + " " + r.Name
 }

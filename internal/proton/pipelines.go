@@ -166,11 +166,25 @@ func pipelineState(template, major, minor, spec string) string {
 	return string(raw)
 }
 
+// pipeline is the model's ServicePipeline of r.
+//
+// The model marks lastDeploymentAttemptedAt and lastDeploymentSucceededAt
+// required. A pipeline CreateService made waits for its instances before
+// its deployment starts, yet it already shows IN_PROGRESS: its attempt
+// time is then its creation time, as in the user guide's create examples,
+// where lastDeploymentAttemptedAt equals createdAt. lastDeploymentSucceededAt
+// is left out until a deployment succeeded, as the user guide's
+// create-environment response example leaves it out: there is no time to
+// give that would be true.
 func (s *API) pipeline(r *store.Resource) api.ServicePipeline {
+	attempted := r.LastDeploymentAttemptedAt
+	if attempted.IsZero() {
+		attempted = r.CreatedAt
+	}
 	return api.ServicePipeline{
 		Arn: s.arn(r.Key), CreatedAt: apiTime(r.CreatedAt), DeploymentStatus: r.DeploymentStatus,
 		DeploymentStatusMessage: r.DeploymentStatusMessage, LastAttemptedDeploymentId: r.LastAttemptedDeploymentID,
-		LastDeploymentAttemptedAt: apiTime(r.LastDeploymentAttemptedAt), LastDeploymentSucceededAt: apiTime(r.LastDeploymentSucceededAt),
+		LastDeploymentAttemptedAt: apiTime(attempted), LastDeploymentSucceededAt: apiTime(r.LastDeploymentSucceededAt),
 		LastSucceededDeploymentId: r.LastSucceededDeploymentID, Spec: r.Spec, TemplateMajorVersion: r.TemplateMajor,
 		TemplateMinorVersion: r.TemplateMinor, TemplateName: r.TemplateName,
 	}

@@ -49,7 +49,10 @@ func bundleRef(v *store.TemplateVersion, dir string) *provision.BundleRef {
 
 // plan turns a request into the plan stored with its deployment; a deploy's
 // settings are checked first against what its engine needs.
-func (s *API) plan(req provision.Request) (provision.Plan, error) {
+func (s *API) plan(ctx context.Context, req provision.Request) (provision.Plan, error) {
+	if err := s.useConnection(ctx, &req); err != nil {
+		return provision.Plan{}, err
+	}
 	if req.Operation == provision.OperationDeploy {
 		if err := s.cfg.Engines.CheckParams(req); err != nil {
 			return provision.Plan{}, validationf("%s", err.Error())

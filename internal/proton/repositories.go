@@ -21,15 +21,18 @@ func repositoryName(provider, name string) string {
 	return fmt.Sprintf("%s repository %s", provider, name)
 }
 
-// CreateRepository links a repository. Tags are accepted (the model checks
-// them) and not kept, as by the other create operations. A repository
-// already linked is a ConflictException.
+// CreateRepository links a repository with its tags. A repository already
+// linked is a ConflictException.
 func (s *API) CreateRepository(ctx context.Context, in *api.CreateRepositoryInput) (*api.CreateRepositoryOutput, error) {
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	r := &store.Repository{
 		Key: repositoryKey(in.Provider, in.Name), Provider: in.Provider, Name: in.Name,
-		ConnectionArn: in.ConnectionArn, EncryptionKey: in.EncryptionKey, CreatedAt: s.now(),
+		ConnectionArn: in.ConnectionArn, EncryptionKey: in.EncryptionKey, CreatedAt: s.now(), Tags: tags,
 	}
-	err := s.cfg.Store.RepositoryCreate(ctx, r)
+	err = s.cfg.Store.RepositoryCreate(ctx, r)
 	if errors.Is(err, store.ErrExists) {
 		return nil, conflictf("%s is already linked", repositoryName(in.Provider, in.Name))
 	}

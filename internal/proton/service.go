@@ -118,3 +118,24 @@ func newDeploymentID() string {
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
+
+// accountKey keys the caller's account in a call's context.
+type accountKey struct{}
+
+// WithAccount returns ctx for a call made in account ("" for the server's
+// own account, Config.AccountID). The server sets it from the access key
+// that signed the call.
+func WithAccount(ctx context.Context, account string) context.Context {
+	if account == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, accountKey{}, account)
+}
+
+// callerAccount is the account the call of ctx is made in.
+func (s *API) callerAccount(ctx context.Context) string {
+	if account, ok := ctx.Value(accountKey{}).(string); ok && account != "" {
+		return account
+	}
+	return s.cfg.AccountID
+}

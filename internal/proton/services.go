@@ -74,6 +74,10 @@ func (op serviceOp) encode() *string {
 // CreateService creates a service, its instances and (unless its template's
 // pipeline is customer-managed) its pipeline, which deploys once the instances have.
 func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*api.CreateServiceOutput, error) {
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.getTemplate(ctx, kindSvc, in.TemplateName)
 	if err != nil {
 		return nil, err
@@ -90,8 +94,13 @@ func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*a
 	if err != nil {
 		return nil, validationf("%s", err.Error())
 	}
+	// The user guide, in its text after CreateServiceInstance was added
+	// (2023), still requires at least one instance at create and keeps one
+	// at least on every update; Hadron follows the guide rather than a sample
+	// that relied on Proton accepting instances: [] (instances are added
+	// to a service with CreateServiceInstance after its create).
 	if len(spec.Instances) == 0 {
-		return nil, validationf("invalid spec: a service needs at least one instance under instances:")
+		return nil, validationf("invalid spec: a service needs at least one instance under instances: (AWS Proton's user guide requires one at create; add more later with CreateServiceInstance)")
 	}
 	// Proton required a source repository for a service with a pipeline;
 	// Hadron runs the pipeline's commands itself, so one is kept but not needed.
@@ -104,6 +113,7 @@ func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*a
 			Name: in.Name, Description: deref(in.Description), Spec: in.Spec, TemplateName: v.TemplateName,
 			TemplateMajor: major, TemplateMinor: minor, Status: svcCreateInProgress, BranchName: in.BranchName,
 			RepositoryConnectionArn: in.RepositoryConnectionArn, RepositoryID: in.RepositoryId, CreatedAt: now, LastModifiedAt: now,
+			Tags: tags,
 		},
 		At: now,
 	}
@@ -149,7 +159,7 @@ func (s *API) instanceStart(ctx context.Context, svc *store.Service, inst bundle
 	if err != nil {
 		return store.DeploymentStartParams{}, fmt.Errorf("instance %s: %w", inst.Name, err)
 	}
-	plan, err := s.instancePlan(svc, inst.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, "")
+	plan, err := s.instancePlan(ctx, svc, inst.Name, inst.Inputs, env, v, tmpl, store.OperationDeploy, "")
 	if err != nil {
 		return store.DeploymentStartParams{}, err
 	}
@@ -198,13 +208,13 @@ func (s *API) instanceEnvironment(ctx context.Context, name string, v *store.Tem
 // instancePlan builds the plan of an instance deployment (deploy or delete)
 // on the engine its manifest names. prev is the instance's last successful
 // deployment ("" for a create).
-func (s *API) instancePlan(svc *store.Service, name string, inputs map[string]any, env *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, op, prev string, components ...*store.Resource) (provision.Plan, error) {
+func (s *API) instancePlan(ctx context.Context, svc *store.Service, name string, inputs map[string]any, env *store.Resource, v *store.TemplateVersion, tmpl *bundle.Template, op, prev string, components ...*store.Resource) (provision.Plan, error) {
 	if tmpl.Infrastructure == nil {
 		return provision.Plan{}, validationf("service template version %s:%d.%d has no instance_infrastructure", v.TemplateName, v.Major, v.Minor)
 	}
 	m := tmpl.Infrastructure.Manifest
 	key := instanceKey(svc.Name, name)
-	return s.plan(provision.Request{
+	return s.plan(ctx, provision.Request{
 		Engine: m.Engine(), Operation: op, Target: s.target(provision.KindServiceInstance, key, name, env.Name, svc.Name, v),
 		Settings: envSettingsOf(env).provisioning(), Manifest: &m, Inputs: s.instanceInputs(svc, name, inputs, env, components...),
 		Bundle: bundleRef(v, "instance_infrastructure"), PreviousDeploymentID: prev,
@@ -362,6 +372,9 @@ func (s *API) UpdateService(ctx context.Context, in *api.UpdateServiceInput) (*a
 // the service. A retry while it runs returns the service.
 func (s *API) DeleteService(ctx context.Context, in *api.DeleteServiceInput) (*api.DeleteServiceOutput, error) {
 	svc, err := s.getService(ctx, in.Name)
+	if alreadyGone(err) {
+		return &api.DeleteServiceOutput{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

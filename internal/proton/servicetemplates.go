@@ -16,9 +16,13 @@ import (
 // CUSTOMER_MANAGED means Proton provides no pipeline; it cannot be changed
 // later. A retry with the same parameters returns the template it created.
 func (s *API) CreateServiceTemplate(ctx context.Context, in *api.CreateServiceTemplateInput) (*api.CreateServiceTemplateOutput, error) {
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.createTemplate(ctx, &store.Template{
 		Kind: kindSvc, Name: in.Name, DisplayName: in.DisplayName, Description: deref(in.Description),
-		EncryptionKey: in.EncryptionKey, Provisioning: in.PipelineProvisioning,
+		EncryptionKey: in.EncryptionKey, Provisioning: in.PipelineProvisioning, Tags: tags,
 	})
 	if err != nil {
 		return nil, err
@@ -65,6 +69,9 @@ func (s *API) UpdateServiceTemplate(ctx context.Context, in *api.UpdateServiceTe
 // DeleteServiceTemplate deletes a service template without versions.
 func (s *API) DeleteServiceTemplate(ctx context.Context, in *api.DeleteServiceTemplateInput) (*api.DeleteServiceTemplateOutput, error) {
 	t, err := s.deleteTemplate(ctx, kindSvc, in.Name)
+	if alreadyGone(err) {
+		return &api.DeleteServiceTemplateOutput{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +90,10 @@ func (s *API) svcTemplate(t *store.Template) api.ServiceTemplate {
 // template bundle, as CreateEnvironmentTemplateVersion does. Every compatible
 // environment template must exist with the major version named.
 func (s *API) CreateServiceTemplateVersion(ctx context.Context, in *api.CreateServiceTemplateVersionInput) (*api.CreateServiceTemplateVersionOutput, error) {
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := s.getTemplate(ctx, kindSvc, in.TemplateName); err != nil {
 		return nil, err
 	}
@@ -96,7 +107,8 @@ func (s *API) CreateServiceTemplateVersion(ctx context.Context, in *api.CreateSe
 	}
 	v, err := s.createVersion(ctx, newVersion{
 		kind: kindSvc, template: in.TemplateName, major: in.MajorVersion, description: deref(in.Description),
-		clientToken: deref(in.ClientToken), source: in.Source, extra: extra,
+		clientToken: deref(in.ClientToken), source: in.Source, extra: extra, tags: tags,
+		request: requestFingerprint("CreateServiceTemplateVersion", in),
 	})
 	if err != nil {
 		return nil, err
@@ -184,6 +196,9 @@ func (s *API) UpdateServiceTemplateVersion(ctx context.Context, in *api.UpdateSe
 // recommended version goes only when it is the last of its major.
 func (s *API) DeleteServiceTemplateVersion(ctx context.Context, in *api.DeleteServiceTemplateVersionInput) (*api.DeleteServiceTemplateVersionOutput, error) {
 	v, err := s.deleteVersion(ctx, kindSvc, in.TemplateName, in.MajorVersion, in.MinorVersion)
+	if alreadyGone(err) {
+		return &api.DeleteServiceTemplateVersionOutput{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -20,9 +20,13 @@ const kindEnv = store.KindEnvironmentTemplate
 // CreateEnvironmentTemplate creates an environment template. A retry with the
 // same parameters returns the template it created.
 func (s *API) CreateEnvironmentTemplate(ctx context.Context, in *api.CreateEnvironmentTemplateInput) (*api.CreateEnvironmentTemplateOutput, error) {
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.createTemplate(ctx, &store.Template{
 		Kind: kindEnv, Name: in.Name, DisplayName: in.DisplayName, Description: deref(in.Description),
-		EncryptionKey: in.EncryptionKey, Provisioning: in.Provisioning,
+		EncryptionKey: in.EncryptionKey, Provisioning: in.Provisioning, Tags: tags,
 	})
 	if err != nil {
 		return nil, err
@@ -68,6 +72,9 @@ func (s *API) UpdateEnvironmentTemplate(ctx context.Context, in *api.UpdateEnvir
 // DeleteEnvironmentTemplate deletes an environment template without versions.
 func (s *API) DeleteEnvironmentTemplate(ctx context.Context, in *api.DeleteEnvironmentTemplateInput) (*api.DeleteEnvironmentTemplateOutput, error) {
 	t, err := s.deleteTemplate(ctx, kindEnv, in.Name)
+	if alreadyGone(err) {
+		return &api.DeleteEnvironmentTemplateOutput{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -169,9 +176,14 @@ func (s *API) envTemplate(t *store.Template) api.EnvironmentTemplate {
 // bundle: it answers REGISTRATION_IN_PROGRESS and registers in the background,
 // ending DRAFT or REGISTRATION_FAILED with a message saying what is wrong.
 func (s *API) CreateEnvironmentTemplateVersion(ctx context.Context, in *api.CreateEnvironmentTemplateVersionInput) (*api.CreateEnvironmentTemplateVersionOutput, error) {
+	tags, err := tagMap("tags", in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	v, err := s.createVersion(ctx, newVersion{
 		kind: kindEnv, template: in.TemplateName, major: in.MajorVersion, description: deref(in.Description),
-		clientToken: deref(in.ClientToken), source: in.Source,
+		clientToken: deref(in.ClientToken), source: in.Source, tags: tags,
+		request: requestFingerprint("CreateEnvironmentTemplateVersion", in),
 	})
 	if err != nil {
 		return nil, err
@@ -186,9 +198,12 @@ type newVersion struct {
 	major       string
 	description string
 	clientToken string
-	source      api.TemplateVersionSourceInput
+	// request fingerprints the call (requestFingerprint).
+	request string
+	source  api.TemplateVersionSourceInput
 	// extra is the kind-specific TemplateVersion.Extra, already validated.
 	extra string
+	tags  map[string]string
 }
 
 // createVersion inserts a version REGISTRATION_IN_PROGRESS and registers its
@@ -201,8 +216,8 @@ func (s *API) createVersion(ctx context.Context, in newVersion) (*store.Template
 	now := s.now()
 	v := &store.TemplateVersion{
 		Kind: in.kind, TemplateName: in.template, Major: -1, Status: api.TemplateVersionStatusRegistrationInProgress,
-		Description: in.description, SourceBucket: in.source.S3.Bucket, SourceKey: in.source.S3.Key, ClientToken: in.clientToken,
-		Extra: in.extra, CreatedAt: now, LastModifiedAt: now,
+		Description: in.description, SourceBucket: in.source.S3.Bucket, SourceKey: in.source.S3.Key, ClientToken: in.clientToken, ClientRequest: in.request,
+		Extra: in.extra, CreatedAt: now, LastModifiedAt: now, Tags: in.tags,
 	}
 	if in.major != "" {
 		m, err := strconv.Atoi(in.major)
@@ -221,6 +236,12 @@ func (s *API) createVersion(ctx context.Context, in newVersion) (*store.Template
 			return nil, notFoundf("%s template %s has no major version %s", in.kind, in.template, in.major)
 		}
 		return nil, err
+	}
+	if !v.CreatedAt.Equal(now) { // the store returned the version an earlier call with this token created
+		if err := checkRetry(in.clientToken, v.ClientRequest, in.request); err != nil {
+			return nil, err
+		}
+		return v, nil
 	}
 	if v.Status == api.TemplateVersionStatusRegistrationInProgress {
 		s.registerAsync(v)

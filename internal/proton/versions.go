@@ -51,6 +51,9 @@ func (s *API) UpdateEnvironmentTemplateVersion(ctx context.Context, in *api.Upda
 // Proton, the recommended version goes only when it is the last of its major.
 func (s *API) DeleteEnvironmentTemplateVersion(ctx context.Context, in *api.DeleteEnvironmentTemplateVersionInput) (*api.DeleteEnvironmentTemplateVersionOutput, error) {
 	v, err := s.deleteVersion(ctx, kindEnv, in.TemplateName, in.MajorVersion, in.MinorVersion)
+	if alreadyGone(err) {
+		return &api.DeleteEnvironmentTemplateVersionOutput{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

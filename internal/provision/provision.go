@@ -202,6 +202,12 @@ type Target struct {
 	TemplateName  string `json:"templateName,omitempty"`
 	TemplateMajor int    `json:"templateMajor,omitempty"`
 	TemplateMinor int    `json:"templateMinor,omitempty"`
+	// Tags are the resource's customer tags, as they are when its
+	// deployment runs (the engine fills them in at run time, so a plan
+	// made before the resource existed still carries them). Engines give
+	// them to what they provision, beside Proton's own proton:* tags,
+	// which win on a key both name.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Settings are the provisioning settings of a resource that engines may

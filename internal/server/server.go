@@ -196,7 +196,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.streams, s.stopStreams = context.WithCancel(context.Background())
 	check := acceptAnySignature
 	if cfg.Auth != nil {
-		check = cfg.Auth.CheckContext
+		check = func(r *http.Request, op string, body []byte) (context.Context, error) {
+			ctx, err := cfg.Auth.CheckContext(r, op, body)
+			if err != nil {
+				return nil, err
+			}
+			// The account of the caller's key is the account the call is
+			// made in; a key made without one calls in the server's own.
+			return proton.WithAccount(ctx, auth.AccountOf(ctx)), nil
+		}
 	}
 	s.auth = check
 	s.routes = s.hadronRoutes()
@@ -295,7 +303,6 @@ func (s *Server) Close() error {
 }
 
 // acceptAnySignature is the --auth none mode: requests are not verified.
-// Whoever reaches the port is an administrator then.
 func acceptAnySignature(r *http.Request, _ string, _ []byte) (context.Context, error) {
 	return auth.WithCaller(r.Context(), auth.Unrestricted), nil
 }

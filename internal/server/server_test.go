@@ -313,3 +313,9 @@ func TestCurrentValueKeepsTheValueUpdateAfterUpdate(t *testing.T) {
 		t.Errorf("output Name = %q, want kept", got)
 	}
 }
+
+func TestGetDeploymentWithAnInstanceButNoServiceIsRefused(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	h.fails("GetDeployment", m{"id": "00000000-0000-4000-8000-000000000000", "serviceInstanceName": "one"}, "ValidationException", "serviceInstanceName needs serviceName")
+}

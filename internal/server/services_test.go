@@ -86,6 +86,12 @@ func TestServiceWorkflowWithInstancesPipelineAndCancels(t *testing.T) {
 	if got := created.str("service.pipeline.deploymentStatus"); got != "IN_PROGRESS" {
 		t.Errorf("pipeline at create = %q, want IN_PROGRESS", got)
 	}
+	// Proton's create examples: attempted at its creation, no success yet.
+	pipe := created.body["service"].(map[string]any)["pipeline"].(map[string]any)
+	if pipe["lastDeploymentAttemptedAt"] != pipe["createdAt"] || pipe["lastDeploymentSucceededAt"] != nil {
+		t.Errorf("pipeline at create: lastDeploymentAttemptedAt %v (createdAt %v), lastDeploymentSucceededAt %v; want createdAt and none",
+			pipe["lastDeploymentAttemptedAt"], pipe["createdAt"], pipe["lastDeploymentSucceededAt"])
+	}
 	h.waitService("api", "ACTIVE")
 	if got := outputValue(t, h.ok("ListServiceInstanceOutputs", m{"serviceName": "api", "serviceInstanceName": "two"}), "EnvName"); got != "beta" {
 		t.Errorf("instance two saw environment output Name = %q, want beta", got)
@@ -119,6 +125,9 @@ func TestServiceWorkflowWithInstancesPipelineAndCancels(t *testing.T) {
 		t.Errorf("pipeline cancel answers %s", got)
 	}
 	h.waitFor("GetService", m{"name": "api"}, "service.pipeline.deploymentStatus", "CANCELLED", "IN_PROGRESS", "CANCELLING")
+	if msg := h.fails("CancelServicePipelineDeployment", m{"serviceName": "api"}, "ConflictException", "service pipeline of api ", "CANCELLED"); strings.Contains(msg, "of pipeline") {
+		t.Errorf("the conflict names the pipeline, not its service: %q", msg)
+	}
 
 	// Add an instance, remove another: the pipeline deploys again with the new set.
 	h.ok("UpdateService", m{"name": "api", "spec": serviceSpec("", "one@alpha", "three@alpha")})

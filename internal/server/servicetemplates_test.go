@@ -177,7 +177,11 @@ func TestServiceTemplateLifecycleFromCreateToDelete(t *testing.T) {
 	// Deletes: versions first, the recommended minor of a major last.
 	h.fails("DeleteServiceTemplate", m{"name": "web"}, "ConflictException", "versions")
 	h.fails("DeleteServiceTemplateVersion", svcTmplVersionID("web", "1", "1"), "ConflictException", "recommended")
-	h.fails("DeleteServiceTemplateVersion", svcTmplVersionID("web", "1", "7"), "ResourceNotFoundException", "1.7")
+	// Proton's idempotent deletes: deleting what does not exist (or no
+	// longer does) succeeds with an empty answer.
+	if got := h.ok("DeleteServiceTemplateVersion", svcTmplVersionID("web", "1", "7")); len(got.body) != 0 {
+		t.Errorf("delete of a version that does not exist answers %v, want an empty response", got.body)
+	}
 	for _, v := range [][2]string{{"1", "0"}, {"1", "1"}, {"2", "0"}} {
 		d := h.ok("DeleteServiceTemplateVersion", svcTmplVersionID("web", v[0], v[1]))
 		if got := d.str("serviceTemplateVersion.minorVersion"); got != v[1] {
@@ -189,7 +193,9 @@ func TestServiceTemplateLifecycleFromCreateToDelete(t *testing.T) {
 	}
 	h.ok("DeleteServiceTemplate", m{"name": "web"})
 	h.fails("GetServiceTemplate", m{"name": "web"}, "ResourceNotFoundException", "web")
-	h.fails("DeleteServiceTemplate", m{"name": "web"}, "ResourceNotFoundException", "web")
+	if got := h.ok("DeleteServiceTemplate", m{"name": "web"}); len(got.body) != 0 {
+		t.Errorf("delete retried after the template is gone answers %v, want an empty response", got.body)
+	}
 }
 
 func TestServiceTemplatesListInPages(t *testing.T) {

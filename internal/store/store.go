@@ -28,10 +28,27 @@ var (
 	ErrStatusChanged = errors.New("status changed concurrently")
 	// ErrInUse means the record is still referenced and cannot be deleted.
 	ErrInUse = errors.New("in use")
+	// ErrLimit means the change would take a record past a limit the caller set.
+	ErrLimit = errors.New("limit exceeded")
 	// ErrTooManyOutputs means a report would bring a deployment's reported
 	// outputs past the bound its caller set.
 	ErrTooManyOutputs = errors.New("too many outputs")
 )
+
+// Tags are kept by the key of their resource: the resource part of its ARN
+// ("environment/prod", "environment-template/net:1.0"). Resources have that
+// key in Resource.Key; these give the key of the other taggable records.
+
+// TemplateKey is the key of a template.
+func TemplateKey(kind, name string) string { return kind + "-template/" + name }
+
+// TemplateVersionKey is the key of a template version.
+func TemplateVersionKey(kind, name string, major, minor int) string {
+	return fmt.Sprintf("%s-template/%s:%d.%d", kind, name, major, minor)
+}
+
+// ServiceKey is the key of a service.
+func ServiceKey(name string) string { return "service/" + name }
 
 // UsedByError is the ErrInUse of a record whose users the store can name:
 // the keys of the records that reference it (at most a few), in key order.
@@ -93,6 +110,8 @@ type Template struct {
 	// RecommendedMajor/Minor name the highest published version, -1 when none.
 	RecommendedMajor int
 	RecommendedMinor int
+	// Tags are the customer tags TemplateCreate sets; reads leave them nil.
+	Tags map[string]string
 }
 
 // TemplateVersion is one major.minor version of a template with its bundle.
@@ -106,10 +125,14 @@ type TemplateVersion struct {
 	// Schema is the bundle's schema.yaml text, set once registration succeeded.
 	Schema string
 	// Bundle is the template bundle as uploaded (a gzipped tarball).
-	Bundle         []byte
-	SourceBucket   string
-	SourceKey      string
-	ClientToken    string
+	Bundle       []byte
+	SourceBucket string
+	SourceKey    string
+	ClientToken  string
+	// ClientRequest fingerprints the parameters of the request that carried
+	// ClientToken, so that the token given again with other parameters is
+	// told apart from a retry.
+	ClientRequest  string
 	CreatedAt      time.Time
 	LastModifiedAt time.Time
 	// RecommendedMinor is the highest published minor of this major, -1 when none.
@@ -117,6 +140,8 @@ type TemplateVersion struct {
 	// Extra holds kind-specific fields as JSON (service templates: compatible
 	// environment templates, supported component sources).
 	Extra string
+	// Tags are the customer tags TemplateVersionCreate sets; reads leave them nil.
+	Tags map[string]string
 }
 
 // Resource is a deployable resource: an environment, service instance, service
@@ -147,6 +172,9 @@ type Resource struct {
 	LastDeploymentAttemptedAt time.Time
 	LastDeploymentSucceededAt time.Time
 	LastClientRequestToken    string
+	// LastClientRequest fingerprints the parameters of the request that
+	// carried LastClientRequestToken.
+	LastClientRequest string
 	// Repository is the Key of the linked repository the resource provisions
 	// through (self-managed provisioning), "" for none. The store refuses a
 	// key no repository has (ErrNotFound), and refuses to delete a
@@ -154,6 +182,9 @@ type Resource struct {
 	Repository     string
 	CreatedAt      time.Time
 	LastModifiedAt time.Time
+	// Tags are the customer tags the insert of the resource sets (a create
+	// in DeploymentStart or ServiceChange); reads leave them nil.
+	Tags map[string]string
 }
 
 // Repository is a linked repository (CreateRepository): a git repository
@@ -168,6 +199,8 @@ type Repository struct {
 	ConnectionArn string
 	EncryptionKey string
 	CreatedAt     time.Time
+	// Tags are the customer tags RepositoryCreate sets; reads leave them nil.
+	Tags map[string]string
 }
 
 // Deployment operations.
@@ -255,7 +288,9 @@ type DeploymentStartParams struct {
 	Description *string
 	Settings    *string
 	ClientToken *string
-	Repository  *string
+	// ClientRequest fingerprints the request of ClientToken (set with it).
+	ClientRequest *string
+	Repository    *string
 }
 
 // DeploymentFinishParams ends a deployment with a conditional write.
@@ -418,7 +453,67 @@ type Store interface {
 	// ErrExists), nothing is changed.
 	ServiceChange(ctx context.Context, p ServiceChangeParams) (*Service, error)
 
+	// TagsGet returns the tags of the record with key (see TemplateKey);
+	// empty, not an error, when it has none. It does not check the record exists.
+	TagsGet(ctx context.Context, key string) (map[string]string, error)
+	// TagsChange sets and deletes tags of one record in one transaction and
+	// returns its tags as they are after the change. With Max set, a change
+	// that would leave more than Max tags changes nothing (ErrLimit). A
+	// record's tags go when the record is deleted and are replaced by those
+	// its insert sets when a record of the same key is created again.
+	TagsChange(ctx context.Context, p TagsChangeParams) (map[string]string, error)
+
+	// ConnectionCreate inserts an environment account connection and sets
+	// its Tags. A request retried with the client token of one the same
+	// environment account made returns that connection (c is filled with
+	// it); ErrExists when the environment account has a live (not
+	// REJECTED) connection for the environment with the management account.
+	ConnectionCreate(ctx context.Context, c *Connection) error
+	ConnectionGet(ctx context.Context, id string) (*Connection, error)
+	// ConnectionList lists connections by id.
+	ConnectionList(ctx context.Context, f ConnectionFilter, page Page) ([]*Connection, error)
+	// ConnectionUpdate changes a connection in one of the statuses From
+	// (ErrStatusChanged otherwise, with the connection as it is).
+	ConnectionUpdate(ctx context.Context, p ConnectionUpdateParams) (*Connection, error)
+	// ConnectionDelete deletes a connection and its tags.
+	ConnectionDelete(ctx context.Context, id string) (*Connection, error)
+
+	// ResourceCounts returns how many environments, service instances,
+	// pipelines, components, services and templates there are, grouped by
+	// type, template version and status. The counts are kept as records
+	// change, so the call reads one row per group, not one per record.
+	ResourceCounts(ctx context.Context) ([]ResourceCount, error)
+
 	Close() error
+}
+
+// TagsChangeParams changes the tags of the record with Key.
+type TagsChangeParams struct {
+	Key string
+	// Set gives tag keys their values; Delete removes tag keys (absent ones
+	// are no error). A key in both is set.
+	Set    map[string]string
+	Delete []string
+	// Max, when above 0, is the most tags the record may have after the change.
+	Max int
+}
+
+// Count types of ResourceCount besides the resource types.
+const (
+	CountService             = "SERVICE"
+	CountEnvironmentTemplate = "ENVIRONMENT_TEMPLATE"
+	CountServiceTemplate     = "SERVICE_TEMPLATE"
+)
+
+// ResourceCount is the number of records of one type (a resource type or
+// one of the Count* types) on one template version in one status. Status
+// is the deployment status of a resource, the status of a service, and ""
+// for a template; the template fields are "" for components and templates.
+type ResourceCount struct {
+	Type                                       string
+	TemplateName, TemplateMajor, TemplateMinor string
+	Status                                     string
+	Count                                      int
 }
 
 // SettingPipelineRepository is the setting that holds the Key of the linked
@@ -472,6 +567,8 @@ type Service struct {
 	Operation      string
 	CreatedAt      time.Time
 	LastModifiedAt time.Time
+	// Tags are the customer tags ServiceChange's Create sets; reads leave them nil.
+	Tags map[string]string
 }
 
 // ServiceChangeParams changes a service and starts its instances' and
@@ -576,4 +673,46 @@ type DeploymentCancelParams struct {
 type DeploymentsOrphanedParams struct {
 	ExpiredBefore time.Time
 	Alive         string
+}
+
+// Environment account connection statuses (the model's
+// EnvironmentAccountConnectionStatus).
+const (
+	ConnectionPending   = "PENDING"
+	ConnectionConnected = "CONNECTED"
+	ConnectionRejected  = "REJECTED"
+)
+
+// ConnectionKey is the key of an environment account connection (tags are
+// kept by it).
+func ConnectionKey(id string) string { return "environment-account-connection/" + id }
+
+// Connection is an environment account connection: an environment
+// account's request that a management account provision one environment
+// in it, with the roles it gives.
+type Connection struct {
+	ID                                          string
+	ManagementAccountID, EnvironmentAccount     string
+	EnvironmentName                             string
+	RoleArn, ComponentRoleArn, CodebuildRoleArn string
+	Status                                      string
+	ClientToken, ClientRequest                  string
+	RequestedAt, LastModifiedAt                 time.Time
+	// Tags are the customer tags ConnectionCreate sets; reads leave them nil.
+	Tags map[string]string
+}
+
+// ConnectionFilter selects connections; empty fields select all.
+type ConnectionFilter struct {
+	ManagementAccountID, EnvironmentAccount, EnvironmentName string
+	Statuses                                                 []string
+}
+
+// ConnectionUpdateParams changes a connection; nil fields stay as they are.
+type ConnectionUpdateParams struct {
+	ID                                          string
+	From                                        []string
+	Status                                      *string
+	RoleArn, ComponentRoleArn, CodebuildRoleArn *string
+	At                                          time.Time
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 	"sync"
 
@@ -137,6 +138,17 @@ func tagsOf(t provision.Target) map[string]string {
 	return ProtonTags(v)
 }
 
+// stackTags are the tags of a stack: the resource's customer tags with the
+// plan's proton:* tags over them (a customer cannot set those).
+func stackTags(t *provision.Target, proton map[string]string) map[string]string {
+	if t == nil || len(t.Tags) == 0 {
+		return proton
+	}
+	tags := maps.Clone(t.Tags)
+	maps.Copy(tags, proton)
+	return tags
+}
+
 // CheckParams applies Proton's rules for AWS-managed provisioning: an
 // environment needs a service role (or an account connection), a pipeline
 // the account's pipeline role. Deletes run with what the resource had.
@@ -235,7 +247,7 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		return provision.Result{}, err
 	}
 	res, err := d.Deploy(ctx, Request{
-		StackName: s.StackName, TemplateBody: string(tpl), Tags: s.Tags,
+		StackName: s.StackName, TemplateBody: string(tpl), Tags: stackTags(run.Plan.Target, s.Tags),
 		RoleARN: s.RoleARN, DeploymentID: run.DeploymentID, Log: log,
 	})
 	if err != nil {

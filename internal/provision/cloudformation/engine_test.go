@@ -260,3 +260,21 @@ func TestEngineUserCancelRollsBackAnUpdateAndDeletesACreate(t *testing.T) {
 		t.Errorf("stack after a cancelled create is %s", st)
 	}
 }
+
+// The resource's customer tags reach its stack beside Proton's own, which
+// a customer tag of the same key cannot replace.
+func TestEngineTagsTheStackWithTheCustomersTagsUnderProtons(t *testing.T) {
+	t.Parallel()
+	fake := cfnfake.New()
+	t.Cleanup(fake.Close)
+	e := newTestEngine(fake.URL)
+	run := envRun(t, e, "d1", provision.OperationDeploy, map[string]any{"subnets": []any{"10.0.0.0/24"}, "label": "blue"}, "")
+	run.Plan.Target.Tags = map[string]string{"team": "net", TagEnvironment: "not mine"}
+	if _, err := e.Run(context.Background(), run); err != nil {
+		t.Fatalf("run: %v\n%s", err, run.Log)
+	}
+	tags := fake.Tags(EnvironmentStackName("prod"))
+	if tags["team"] != "net" || tags[TagEnvironment] != "arn:aws:proton:us-east-1:123456789012:environment/prod" || tags[TagAccount] != "123456789012" {
+		t.Errorf("stack tags = %v, want team=net with Proton's own tags kept", tags)
+	}
+}

@@ -207,7 +207,11 @@ func protonTags(t provision.Target, doc map[string]any) (map[string]string, erro
 	if err != nil {
 		return nil, err
 	}
-	tags := map[string]string{"proton:account": account}
+	tags := maps.Clone(t.Tags) // the customer's tags, under Proton's own
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	tags["proton:account"] = account
 	if arn := templateARN(prefix, t); arn != "" {
 		tags["proton:template"] = arn
 	}

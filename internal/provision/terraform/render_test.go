@@ -28,6 +28,12 @@ var renderCases = []struct {
 		TemplateName: "tf-env", TemplateMajor: 1, TemplateMinor: 2}},
 		provision.Inputs{Environment: &provision.EnvironmentInputs{AccountID: "000000000000", Name: "dev",
 			Inputs: map[string]any{"vpc_cidr": "10.0.0.0/16", "az_count": 2, "public": true}}}},
+	// The customer's tags join proton_tags; Proton's own keys stay Proton's.
+	{"environment-customer-tags", Deployment{ID: "55555555-5555-4555-8555-555555555555", Target: provision.Target{
+		Kind: provision.KindEnvironment, Name: "dev", ARN: arnPrefixTest + "environment/dev", EnvironmentName: "dev",
+		TemplateName: "tf-env", TemplateMajor: 1, TemplateMinor: 2, Tags: map[string]string{"team": "net", "proton:account": "not mine"}}},
+		provision.Inputs{Environment: &provision.EnvironmentInputs{AccountID: "000000000000", Name: "dev",
+			Inputs: map[string]any{"vpc_cidr": "10.0.0.0/16"}}}},
 	{"environment-list-input", Deployment{ID: "22222222-2222-4222-8222-222222222222", Target: provision.Target{
 		Kind: provision.KindEnvironment, Name: "dev", ARN: arnPrefixTest + "environment/dev", EnvironmentName: "dev",
 		TemplateName: "tf-env", TemplateMajor: 1}},

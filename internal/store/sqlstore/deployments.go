@@ -120,8 +120,9 @@ func (s *Store) deploymentStart(ctx context.Context, tx *sql.Tx, p store.Deploym
 	_, err = tx.ExecContext(ctx, `UPDATE resources SET deployment_status = $2, deployment_status_message = '',
 		last_attempted_deployment_id = $3, last_deployment_attempted_at = $4,
 		description = coalesce($5, description), settings = coalesce($6, settings),
-		last_client_request_token = coalesce($7, last_client_request_token), last_modified_at = $4
-		WHERE key = $1`, d.TargetKey, d.Status, d.ID, ms(d.CreatedAt), p.Description, p.Settings, p.ClientToken)
+		last_client_request_token = coalesce($7, last_client_request_token),
+		last_client_request = coalesce($8, last_client_request), last_modified_at = $4
+		WHERE key = $1`, d.TargetKey, d.Status, d.ID, ms(d.CreatedAt), p.Description, p.Settings, p.ClientToken, p.ClientRequest)
 	if err != nil {
 		return nil, err
 	}

@@ -33,10 +33,17 @@ func repositoryGet(ctx context.Context, q querier, key, lock string) (*store.Rep
 	return r, nil
 }
 
-// RepositoryCreate inserts a repository; ErrExists when the key is taken.
+// RepositoryCreate inserts a repository with its tags; ErrExists when the
+// key is taken.
 func (s *Store) RepositoryCreate(ctx context.Context, r *store.Repository) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO repositories (`+repositoryColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		r.Key, r.Provider, r.Name, r.ConnectionArn, r.EncryptionKey, ms(r.CreatedAt))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO repositories (`+repositoryColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+			r.Key, r.Provider, r.Name, r.ConnectionArn, r.EncryptionKey, ms(r.CreatedAt))
+		if err != nil {
+			return err
+		}
+		return tagsReplace(ctx, tx, r.Key, r.Tags)
+	})
 	if s.unique(err) {
 		return fmt.Errorf("create repository %s: %w", r.Key, store.ErrExists)
 	}
@@ -108,7 +115,10 @@ func (s *Store) RepositoryDelete(ctx context.Context, key string) (*store.Reposi
 		if len(users) > 0 {
 			return &store.UsedByError{Users: users}
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM repositories WHERE key = $1`, key)
+		if _, err = tx.ExecContext(ctx, `DELETE FROM repositories WHERE key = $1`, key); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM tags WHERE resource_key = $1`, key)
 		return err
 	})
 	if err != nil {

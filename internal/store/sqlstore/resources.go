@@ -13,7 +13,7 @@ import (
 const resourceColumns = `key, type, name, service_name, environment_name, description, template_name,
 	template_major, template_minor, spec, settings, outputs, deployment_status, deployment_status_message,
 	last_attempted_deployment_id, last_succeeded_deployment_id, last_deployment_attempted_at,
-	last_deployment_succeeded_at, last_client_request_token, coalesce(repository_key, ''), created_at, last_modified_at`
+	last_deployment_succeeded_at, last_client_request_token, last_client_request, coalesce(repository_key, ''), created_at, last_modified_at`
 
 func scanResource(row scanner) (*store.Resource, error) {
 	var r store.Resource
@@ -21,7 +21,7 @@ func scanResource(row scanner) (*store.Resource, error) {
 	err := row.Scan(&r.Key, &r.Type, &r.Name, &r.ServiceName, &r.EnvironmentName, &r.Description, &r.TemplateName,
 		&r.TemplateMajor, &r.TemplateMinor, &r.Spec, &r.Settings, &r.Outputs, &r.DeploymentStatus, &r.DeploymentStatusMessage,
 		&r.LastAttemptedDeploymentID, &r.LastSucceededDeploymentID, &attempted, &succeeded, &r.LastClientRequestToken,
-		&r.Repository, &created, &modified)
+		&r.LastClientRequest, &r.Repository, &created, &modified)
 	if err != nil {
 		return nil, err
 	}
@@ -51,15 +51,18 @@ func (s *Store) resourceInsert(ctx context.Context, tx *sql.Tx, c *store.Resourc
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO resources (key, type, name, service_name, environment_name,
 		description, template_name, template_major, template_minor, spec, settings, outputs, deployment_status,
-		last_client_request_token, repository_key, created_at, last_modified_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		last_client_request_token, repository_key, created_at, last_modified_at, last_client_request)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		c.Key, c.Type, c.Name, c.ServiceName, c.EnvironmentName, c.Description, c.TemplateName, c.TemplateMajor,
 		c.TemplateMinor, c.Spec, cmp.Or(c.Settings, "{}"), cmp.Or(c.Outputs, "{}"), status, c.LastClientRequestToken,
-		nullable(c.Repository), ms(c.CreatedAt), ms(c.LastModifiedAt))
+		nullable(c.Repository), ms(c.CreatedAt), ms(c.LastModifiedAt), c.LastClientRequest)
 	if s.unique(err) {
 		return fmt.Errorf("resource %s: %w", c.Key, store.ErrExists)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return tagsReplace(ctx, tx, c.Key, c.Tags)
 }
 
 // ResourceGet reads one resource by key.

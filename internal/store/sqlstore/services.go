@@ -71,6 +71,9 @@ func (s *Store) ServiceChange(ctx context.Context, p store.ServiceChangeParams) 
 			if err != nil {
 				return err
 			}
+			if err := tagsReplace(ctx, tx, store.ServiceKey(c.Name), c.Tags); err != nil {
+				return err
+			}
 		}
 		cur, err := serviceGet(ctx, tx, p.Name, s.lock(""))
 		if err != nil {

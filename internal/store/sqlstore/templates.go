@@ -32,10 +32,16 @@ func scanTemplate(row scanner) (*store.Template, error) {
 
 // TemplateCreate inserts a template; ErrExists when the name is taken.
 func (s *Store) TemplateCreate(ctx context.Context, t *store.Template) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO templates
-		(kind, name, display_name, description, encryption_key, provisioning, created_at, last_modified_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		t.Kind, t.Name, t.DisplayName, t.Description, t.EncryptionKey, t.Provisioning, ms(t.CreatedAt), ms(t.LastModifiedAt))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO templates
+			(kind, name, display_name, description, encryption_key, provisioning, created_at, last_modified_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			t.Kind, t.Name, t.DisplayName, t.Description, t.EncryptionKey, t.Provisioning, ms(t.CreatedAt), ms(t.LastModifiedAt))
+		if err != nil {
+			return err
+		}
+		return tagsReplace(ctx, tx, store.TemplateKey(t.Kind, t.Name), t.Tags)
+	})
 	if s.unique(err) {
 		return fmt.Errorf("create %s template %s: %w", t.Kind, t.Name, store.ErrExists)
 	}
@@ -125,7 +131,7 @@ func (s *Store) TemplateDelete(ctx context.Context, kind, name string) (*store.T
 }
 
 const versionColumns = `v.kind, v.template_name, v.major, v.minor, v.status, v.status_message, v.description,
-	v.schema, v.bundle, v.source_bucket, v.source_key, v.client_token, v.extra, v.created_at, v.last_modified_at,
+	v.schema, v.bundle, v.source_bucket, v.source_key, v.client_token, v.client_request, v.extra, v.created_at, v.last_modified_at,
 	coalesce((SELECT w.minor FROM template_versions w WHERE w.kind = v.kind AND w.template_name = v.template_name
 		AND w.major = v.major AND w.status = 'PUBLISHED' ORDER BY w.minor DESC LIMIT 1), -1)`
 
@@ -133,7 +139,7 @@ func scanVersion(row scanner) (*store.TemplateVersion, error) {
 	var v store.TemplateVersion
 	var created, modified int64
 	err := row.Scan(&v.Kind, &v.TemplateName, &v.Major, &v.Minor, &v.Status, &v.StatusMessage, &v.Description,
-		&v.Schema, &v.Bundle, &v.SourceBucket, &v.SourceKey, &v.ClientToken, &v.Extra, &created, &modified, &v.RecommendedMinor)
+		&v.Schema, &v.Bundle, &v.SourceBucket, &v.SourceKey, &v.ClientToken, &v.ClientRequest, &v.Extra, &created, &modified, &v.RecommendedMinor)
 	if err != nil {
 		return nil, err
 	}
@@ -197,11 +203,14 @@ func (s *Store) TemplateVersionCreate(ctx context.Context, v *store.TemplateVers
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO template_versions (kind, template_name, major, minor, status,
-			status_message, description, schema, bundle, source_bucket, source_key, client_token, extra, created_at, last_modified_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			status_message, description, schema, bundle, source_bucket, source_key, client_token, extra, created_at, last_modified_at, client_request)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 			v.Kind, v.TemplateName, v.Major, v.Minor, v.Status, v.StatusMessage, v.Description, v.Schema, v.Bundle,
-			v.SourceBucket, v.SourceKey, v.ClientToken, v.Extra, ms(v.CreatedAt), ms(v.LastModifiedAt))
-		return err
+			v.SourceBucket, v.SourceKey, v.ClientToken, v.Extra, ms(v.CreatedAt), ms(v.LastModifiedAt), v.ClientRequest)
+		if err != nil {
+			return err
+		}
+		return tagsReplace(ctx, tx, store.TemplateVersionKey(v.Kind, v.TemplateName, v.Major, v.Minor), v.Tags)
 	})
 	if err != nil {
 		return fmt.Errorf("create %s template version of %s: %w", v.Kind, v.TemplateName, err)

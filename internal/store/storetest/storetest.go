@@ -43,6 +43,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeploymentNotify", notifyTests()},
 		{"DeploymentWait", waitTests()},
 		{"Service", serviceTests()},
+		{"Tags", tagTests()},
+		{"Counts", countTests()},
+		{"ClientRequest", clientRequestTests()},
+		{"Connection", connectionTests()},
 		{"Repository", repositoryTests()},
 	}
 	for _, g := range groups {

@@ -128,6 +128,21 @@ func (s *Server) Template(stackName string) string {
 	return ""
 }
 
+// Tags returns the tags of the named live stack, nil when there is none.
+func (s *Server) Tags(stackName string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.live(stackName)
+	if st == nil {
+		return nil
+	}
+	tags := map[string]string{}
+	for _, kv := range st.tags {
+		tags[kv[0]] = kv[1]
+	}
+	return tags
+}
+
 // Calls returns the requests received so far.
 func (s *Server) Calls() []Call {
 	s.mu.Lock()
