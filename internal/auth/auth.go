@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -109,20 +111,64 @@ func (a *Authenticator) Check(r *http.Request, operation string, body []byte) er
 		// answers UnknownOperationException to the authenticated key.
 		return nil
 	}
-	action := "proton:" + operation
 	if session {
 		if denied := sess.Scope.denied(operation, body); denied != "" {
-			return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
+			return &AccessDeniedError{AccessKeyID: id, Action: "proton:" + operation, Resource: denied}
 		}
 		return nil
 	}
-	if !key.policy.allowsAction(action) {
+	return key.policy.authorize(id, operation, body)
+}
+
+// authorize decides whether the policy allows operation with this input
+// body: the one decision behind Check and Authorize.
+func (c *compiledPolicy) authorize(id, operation string, body []byte) error {
+	action := "proton:" + operation
+	if !c.allowsAction(action) {
 		return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: strings.Join(ResourceNames(body), ", ")}
 	}
-	if len(key.policy.resources) > 0 {
-		if denied := key.policy.deniedResource(ResourceNames(body)); denied != "" {
+	if len(c.resources) > 0 {
+		if denied := c.deniedResource(ResourceNames(body)); denied != "" {
 			return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
 		}
 	}
 	return nil
+}
+
+// ErrSignIn is a sign-in with an access key id that is unknown or disabled,
+// or with the wrong secret; which of them is not said.
+var ErrSignIn = errors.New("the access key id or the secret access key is wrong")
+
+// SignIn checks an access key's secret as given by a person (the web
+// console's sign-in form), comparing in constant time. Only the data
+// directory's enabled keys sign in, never temporary sessions.
+func (a *Authenticator) SignIn(id, secret string) error {
+	key, ok := a.keys.lookup(id)
+	if !ok {
+		// Compare anyway, so that an unknown id takes as long as a wrong secret.
+		subtle.ConstantTimeCompare([]byte(secret), []byte(secret))
+		return ErrSignIn
+	}
+	if subtle.ConstantTimeCompare([]byte(secret), []byte(key.secret)) != 1 {
+		return ErrSignIn
+	}
+	return nil
+}
+
+// Authorize decides, as Check does after the signature, whether access key
+// id may call operation with the JSON input body: the key's policy, read
+// afresh (a key disabled or deleted since is denied, with ErrSignIn). The web
+// console asks it before every call it makes for a signed-in person, so that
+// the console shows and does exactly what the key's API calls could.
+func (a *Authenticator) Authorize(id, operation string, body []byte) error {
+	key, ok := a.keys.lookup(id)
+	if !ok {
+		return ErrSignIn
+	}
+	if a.throttle != nil {
+		if ok, wait := a.throttle.take(id, a.now()); !ok {
+			return &ThrottlingError{RetryAfter: wait}
+		}
+	}
+	return key.policy.authorize(id, operation, body)
 }

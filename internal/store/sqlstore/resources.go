@@ -92,6 +92,12 @@ func (s *Store) ResourceList(ctx context.Context, f store.ResourceFilter, page s
 		}
 		add("("+strings.Join(ors, " OR ")+")", vals...)
 	}
+	if f.NameContains != "" {
+		add(`lower(name) LIKE ? ESCAPE '\'`, "%"+likeEscape(strings.ToLower(f.NameContains))+"%")
+	}
+	if len(f.Statuses) > 0 {
+		add("deployment_status IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Statuses)), ", ")+")", anys(f.Statuses)...)
+	}
 	args = append(args, page.Limit)
 	q := fmt.Sprintf(`SELECT %s FROM resources WHERE %s ORDER BY key LIMIT $%d`, resourceColumns, strings.Join(where, " AND "), len(args))
 	rows, err := s.r.QueryContext(ctx, q, args...)
@@ -125,4 +131,17 @@ func (s *Store) ResourceUpdateMetadata(ctx context.Context, p store.ResourceUpda
 		return r, fmt.Errorf("update resource %s: %w", key, err)
 	}
 	return r, nil
+}
+
+// likeEscape quotes LIKE's wildcards (and its escape character, \) in s.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
