@@ -8,12 +8,15 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/awsjson"
 	"github.com/hadronhq/hadron/internal/buildinfo"
+	"github.com/hadronhq/hadron/internal/console"
 	"github.com/hadronhq/hadron/internal/engine"
 	"github.com/hadronhq/hadron/internal/proton"
 	"github.com/hadronhq/hadron/internal/provision"
@@ -62,6 +65,7 @@ type Server struct {
 	engine  *engine.Engine
 	service *proton.API
 	http    *awsjson.Server
+	console *console.Console
 	logger  *slog.Logger
 }
 
@@ -127,14 +131,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:       cfg.Logger,
 	}
 	register(s.http, svc)
+	s.console = console.New(console.Config{API: svc, Auth: cfg.Auth, Logger: cfg.Logger,
+		Logs: console.FileLogs{Dir: filepath.Join(cfg.DataDir, "logs")}})
 	return s, nil
 }
 
-// ServeHTTP serves the Proton API (AWS JSON 1.0: POST /) and, on GET, the
-// operational endpoints (see health.go). Every response names the build in
-// the X-Hadron-Version header.
+// ServeHTTP serves the Proton API (AWS JSON 1.0: POST /), the web console
+// under console.Prefix and, on GET, the operational endpoints (see
+// health.go). Every response names the build in the X-Hadron-Version header.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(VersionHeader, buildinfo.Read().String())
+	if strings.HasPrefix(r.URL.Path, console.Prefix) {
+		s.console.ServeHTTP(w, r)
+		return
+	}
+	if r.URL.Path == strings.TrimSuffix(console.Prefix, "/") && r.Method == http.MethodGet {
+		http.Redirect(w, r, console.Prefix, http.StatusMovedPermanently)
+		return
+	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		if h := s.operational(r.URL.Path); h != nil {
 			h(w, r)
