@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -221,11 +222,47 @@ func (q *request) history(in api.ListDeploymentsInput) []deploymentRow {
 func (q *request) deploymentRows(list []api.DeploymentSummary) []deploymentRow {
 	var rows []deploymentRow
 	for _, d := range list {
-		rows = append(rows, deploymentRow{ID: d.Id, Link: Prefix + "deployments/" + d.Id, Status: d.DeploymentStatus,
+		rows = append(rows, deploymentRow{ID: d.Id, Link: deploymentLink(d.Id, d.TargetResourceType, d.EnvironmentName, d.ServiceName, d.ServiceInstanceName, d.ComponentName), Status: d.DeploymentStatus,
 			Resource: resourceOf(d.TargetArn), Type: d.TargetResourceType,
 			Started: d.CreatedAt, Ended: d.CompletedAt, Duration: duration(d.CreatedAt, d.CompletedAt, q.c.cfg.Now())})
 	}
 	return rows
+}
+
+// deploymentLink is the page of a deployment, naming its resource as
+// GetDeployment's optional members do: a key whose policy allows only some
+// resource names may read the deployments of those resources (as it may
+// with the API, by naming them), and the page passes the names on.
+func deploymentLink(id, targetType, env, svc, instance, component string) string {
+	v := url.Values{}
+	switch targetType {
+	case "ENVIRONMENT":
+		v.Set("environment", env)
+	case "SERVICE_INSTANCE":
+		v.Set("service", svc)
+		v.Set("instance", instance)
+	case "SERVICE_PIPELINE":
+		v.Set("service", svc)
+	case "COMPONENT":
+		v.Set("component", component)
+	}
+	link := Prefix + "deployments/" + url.PathEscape(id)
+	if len(v) > 0 {
+		link += "?" + v.Encode()
+	}
+	return link
+}
+
+// getDeployment reads the deployment of the request's path, with the
+// resource names its query (or form) gives (see deploymentLink).
+func getDeployment(q *request) (*api.Deployment, error) {
+	in := api.GetDeploymentInput{Id: q.r.PathValue("id"), EnvironmentName: q.r.FormValue("environment"),
+		ServiceName: q.r.FormValue("service"), ServiceInstanceName: q.r.FormValue("instance"), ComponentName: q.r.FormValue("component")}
+	out, err := call[api.GetDeploymentOutput](q, "GetDeployment", in)
+	if err != nil {
+		return nil, err
+	}
+	return out.Deployment, nil
 }
 
 // resourceOf is the resource part of an ARN: environment/web.
@@ -260,14 +297,16 @@ func (c *Console) environment(q *request) error {
 		func(o *api.ListEnvironmentOutputsOutput) []api.Output { return o.Outputs })
 	v.Deployments = q.history(api.ListDeploymentsInput{EnvironmentName: name})
 	v.DeploymentsLink = Prefix + "deployments?environment=" + url.QueryEscape(name)
-	v.active(e.DeploymentStatus, e.LastAttemptedDeploymentId)
+	v.active(e.DeploymentStatus, deploymentLink(e.LastAttemptedDeploymentId, "ENVIRONMENT", name, "", "", ""))
 	q.render(http.StatusOK, "resource", "Environment "+name, v)
 	return nil
 }
 
-func (v *resourceView) active(status, id string) {
-	if status == "IN_PROGRESS" || status == "CANCELLING" || status == "DELETE_IN_PROGRESS" {
-		v.ActiveDeployment = id
+// active links the resource's deployment while it runs (link is
+// deploymentLink's).
+func (v *resourceView) active(status, link string) {
+	if isActive(status) {
+		v.ActiveDeployment = link
 	}
 }
 
@@ -344,7 +383,7 @@ func (c *Console) instance(q *request) error {
 	v.Outputs, v.OutputsError = outputsOf(q, "ListServiceInstanceOutputs", api.ListServiceInstanceOutputsInput{ServiceName: svc, ServiceInstanceName: name},
 		func(o *api.ListServiceInstanceOutputsOutput) []api.Output { return o.Outputs })
 	v.Deployments = q.history(api.ListDeploymentsInput{ServiceName: svc, ServiceInstanceName: name})
-	v.active(i.DeploymentStatus, i.LastAttemptedDeploymentId)
+	v.active(i.DeploymentStatus, deploymentLink(i.LastAttemptedDeploymentId, "SERVICE_INSTANCE", "", svc, name, ""))
 	q.render(http.StatusOK, "resource", "Service instance "+svc+"/"+name, v)
 	return nil
 }
@@ -369,7 +408,7 @@ func (c *Console) pipeline(q *request) error {
 	v.Outputs, v.OutputsError = outputsOf(q, "ListServicePipelineOutputs", api.ListServicePipelineOutputsInput{ServiceName: svc},
 		func(o *api.ListServicePipelineOutputsOutput) []api.Output { return o.Outputs })
 	v.Deployments = q.history(api.ListDeploymentsInput{ServiceName: svc})
-	v.active(p.DeploymentStatus, p.LastAttemptedDeploymentId)
+	v.active(p.DeploymentStatus, deploymentLink(p.LastAttemptedDeploymentId, "SERVICE_PIPELINE", "", svc, "", ""))
 	q.render(http.StatusOK, "resource", "Pipeline of "+svc, v)
 	return nil
 }
@@ -392,7 +431,7 @@ func (c *Console) component(q *request) error {
 	v.Outputs, v.OutputsError = outputsOf(q, "ListComponentOutputs", api.ListComponentOutputsInput{ComponentName: name},
 		func(o *api.ListComponentOutputsOutput) []api.Output { return o.Outputs })
 	v.Deployments = q.history(api.ListDeploymentsInput{ComponentName: name})
-	v.active(x.DeploymentStatus, x.LastAttemptedDeploymentId)
+	v.active(x.DeploymentStatus, deploymentLink(x.LastAttemptedDeploymentId, "COMPONENT", "", "", "", name))
 	q.render(http.StatusOK, "resource", "Component "+name, v)
 	return nil
 }
@@ -547,7 +586,10 @@ type deploymentView struct {
 	LogNext                 int64
 	Active                  bool
 	CanCancel               bool
-	Confirm                 bool
+	// Names is the query naming the deployment's resource (see
+	// deploymentLink), for the page's links, form and script.
+	Names   template.URL
+	Confirm bool
 }
 
 // stateVersion reads a deployment state's template version and spec.
@@ -582,6 +624,11 @@ func cancelOf(d *api.Deployment) (string, any) {
 	return "", nil
 }
 
+func namesOf(d *api.Deployment) template.URL {
+	_, query, _ := strings.Cut(deploymentLink(d.Id, d.TargetResourceType, d.EnvironmentName, d.ServiceName, d.ServiceInstanceName, d.ComponentName), "?")
+	return template.URL(query)
+}
+
 // linkOf is the console page of a deployment's resource.
 func linkOf(d *api.Deployment) string {
 	switch d.TargetResourceType {
@@ -602,13 +649,11 @@ func isActive(status string) bool {
 }
 
 func (c *Console) deployment(q *request) error {
-	id := q.r.PathValue("id")
-	out, err := call[api.GetDeploymentOutput](q, "GetDeployment", api.GetDeploymentInput{Id: id})
+	d, err := getDeployment(q)
 	if err != nil {
 		return err
 	}
-	d := out.Deployment
-	v := &deploymentView{D: d, Resource: resourceOf(d.TargetArn), ResourceLink: linkOf(d), Active: isActive(d.DeploymentStatus),
+	v := &deploymentView{D: d, Resource: resourceOf(d.TargetArn), ResourceLink: linkOf(d), Active: isActive(d.DeploymentStatus), Names: namesOf(d),
 		Duration: duration(d.CreatedAt, d.CompletedAt, c.cfg.Now())}
 	v.Target, v.TargetSpec = stateVersion(d.TargetState)
 	v.Initial, v.InitialSpec = stateVersion(d.InitialState)
@@ -651,12 +696,10 @@ type logReply struct {
 }
 
 func (c *Console) deploymentLog(q *request) error {
-	id := q.r.PathValue("id")
-	out, err := call[api.GetDeploymentOutput](q, "GetDeployment", api.GetDeploymentInput{Id: id})
+	d, err := getDeployment(q)
 	if err != nil {
 		return err
 	}
-	d := out.Deployment
 	offset, _ := strconv.ParseInt(q.r.URL.Query().Get("offset"), 10, 64)
 	data, next, err := c.cfg.Logs.ReadLog(q.r.Context(), d.Id, max(offset, 0), logChunk)
 	if err != nil {
@@ -674,12 +717,11 @@ func (c *Console) deploymentLog(q *request) error {
 // most. Without the confirmed field (a browser without the script) it asks
 // for confirmation on a page of its own first.
 func (c *Console) cancel(q *request) error {
-	id := q.r.PathValue("id")
-	out, err := call[api.GetDeploymentOutput](q, "GetDeployment", api.GetDeploymentInput{Id: id})
+	d, err := getDeployment(q)
 	if err != nil {
 		return err
 	}
-	d := out.Deployment
+	id := d.Id
 	op, in := cancelOf(d)
 	if op == "" {
 		return fmt.Errorf("deployment %s has an unknown target type %q", id, d.TargetResourceType)
@@ -688,7 +730,7 @@ func (c *Console) cancel(q *request) error {
 		return &proton.Error{Kind: proton.KindConflict, Message: fmt.Sprintf("deployment %s is %s: only an IN_PROGRESS deployment can be cancelled", id, d.DeploymentStatus)}
 	}
 	if q.r.PostFormValue("confirmed") != "yes" {
-		v := &deploymentView{D: d, Resource: resourceOf(d.TargetArn), Confirm: true, CanCancel: true}
+		v := &deploymentView{D: d, Resource: resourceOf(d.TargetArn), Confirm: true, CanCancel: true, Names: namesOf(d)}
 		q.render(http.StatusOK, "deployment", "Cancel deployment "+id, v)
 		return nil
 	}
@@ -706,6 +748,6 @@ func (c *Console) cancel(q *request) error {
 		return err
 	}
 	c.cfg.Logger.Info("console cancel", "deployment", id, "accessKeyId", q.sess.keyID)
-	http.Redirect(q.w, q.r, Prefix+"deployments/"+url.PathEscape(id), http.StatusSeeOther)
+	http.Redirect(q.w, q.r, deploymentLink(id, d.TargetResourceType, d.EnvironmentName, d.ServiceName, d.ServiceInstanceName, d.ComponentName), http.StatusSeeOther)
 	return nil
 }

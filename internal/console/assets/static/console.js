@@ -34,7 +34,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const poll = async () => {
     let reply;
     try {
-      const res = await fetch(`/console/deployments/${dep.dataset.id}/log?offset=${next}`,
+      const res = await fetch(`/console/deployments/${dep.dataset.id}/log?offset=${next}&${dep.dataset.names}`,
         { credentials: "same-origin", cache: "no-store" });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       reply = await res.json();
