@@ -192,9 +192,9 @@ type resourceView struct {
 
 // deploymentRow is one line of a deployment history.
 type deploymentRow struct {
-	ID, Link, Status, Target, Resource, Type string
-	Started, Ended                           api.Time
-	Duration                                 string
+	ID, Link, Status, Message, Target, Resource, Type string
+	Started, Ended                                    api.Time
+	Duration                                          string
 }
 
 func duration(start, end api.Time, now time.Time) string {
@@ -212,17 +212,33 @@ func duration(start, end api.Time, now time.Time) string {
 // may not list them.
 func (q *request) history(in api.ListDeploymentsInput) []deploymentRow {
 	in.MaxResults = ptr(int32(historySize))
-	out, err := call[api.ListDeploymentsOutput](q, "ListDeployments", in)
+	list, _, err := q.searchDeployments(in, nil)
 	if err != nil {
 		return nil
 	}
-	return q.deploymentRows(out.Deployments)
+	return q.deploymentRows(list)
 }
 
-func (q *request) deploymentRows(list []api.DeploymentSummary) []deploymentRow {
+// searchDeployments is ListDeployments with whole deployments and a status
+// filter (proton.API.SearchDeployments), authorized as ListDeployments
+// with the same input.
+func (q *request) searchDeployments(in api.ListDeploymentsInput, statuses []string) ([]*api.Deployment, string, error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := q.c.authorize(q.sess, "ListDeployments", body); err != nil {
+		return nil, "", err
+	}
+	return q.c.cfg.API.SearchDeployments(q.r.Context(), &in, statuses)
+}
+
+func (q *request) deploymentRows(list []*api.Deployment) []deploymentRow {
 	var rows []deploymentRow
 	for _, d := range list {
-		rows = append(rows, deploymentRow{ID: d.Id, Link: deploymentLink(d.Id, d.TargetResourceType, d.EnvironmentName, d.ServiceName, d.ServiceInstanceName, d.ComponentName), Status: d.DeploymentStatus,
+		target, _ := stateVersion(d.TargetState)
+		rows = append(rows, deploymentRow{ID: d.Id, Link: deploymentLink(d.Id, d.TargetResourceType, d.EnvironmentName, d.ServiceName, d.ServiceInstanceName, d.ComponentName),
+			Status: d.DeploymentStatus, Message: d.DeploymentStatusMessage, Target: target,
 			Resource: resourceOf(d.TargetArn), Type: d.TargetResourceType,
 			Started: d.CreatedAt, Ended: d.CompletedAt, Duration: duration(d.CreatedAt, d.CompletedAt, q.c.cfg.Now())})
 	}
@@ -541,17 +557,11 @@ func (c *Console) deployments(q *request) error {
 	if slices.Contains(deploymentStatuses, status) {
 		statuses = []string{status}
 	}
-	// Search by status extends ListDeployments: authorized as that call
-	// with the same input.
-	body, _ := json.Marshal(in)
-	if err := c.authorize(q.sess, "ListDeployments", body); err != nil {
-		return err
-	}
-	out, err := c.cfg.API.SearchDeployments(q.r.Context(), &in, statuses)
+	list, nextToken, err := q.searchDeployments(in, statuses)
 	if err != nil {
 		return err
 	}
-	v := &deploymentsView{Rows: q.deploymentRows(out.Deployments), Status: status, Statuses: deploymentStatuses,
+	v := &deploymentsView{Rows: q.deploymentRows(list), Status: status, Statuses: deploymentStatuses,
 		Environment: in.EnvironmentName, Service: in.ServiceName, Cmp: in.ComponentName}
 	var parts []string
 	for _, p := range [][2]string{{"environment", in.EnvironmentName}, {"service", in.ServiceName}, {"instance", in.ServiceInstanceName}, {"component", in.ComponentName}} {
@@ -567,8 +577,8 @@ func (c *Console) deployments(q *request) error {
 		}
 	}
 	v.FirstLink = Prefix + "deployments?" + link.Encode()
-	if out.NextToken != "" {
-		link.Set("next", out.NextToken)
+	if nextToken != "" {
+		link.Set("next", nextToken)
 		v.NextLink = Prefix + "deployments?" + link.Encode()
 	}
 	q.render(http.StatusOK, "deployments", "Deployments", v)

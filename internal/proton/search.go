@@ -2,6 +2,7 @@ package proton
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/store"
@@ -64,18 +65,32 @@ func (s *API) SearchComponents(ctx context.Context, q Search) (*api.ListComponen
 	return out, nil
 }
 
-// SearchDeployments is ListDeployments narrowed by deployment status.
-// Callers authorize it as proton:ListDeployments with in as the input.
-func (s *API) SearchDeployments(ctx context.Context, in *api.ListDeploymentsInput, statuses []string) (*api.ListDeploymentsOutput, error) {
+// SearchDeployments is ListDeployments narrowed by deployment status, and
+// answering whole deployments (their target state and status message,
+// which a deployment history shows) rather than summaries. Callers
+// authorize it as proton:ListDeployments with in as the input.
+func (s *API) SearchDeployments(ctx context.Context, in *api.ListDeploymentsInput, statuses []string) (list []*api.Deployment, nextToken string, err error) {
 	if in.ServiceInstanceName != "" && in.ServiceName == "" {
-		return nil, validationf("serviceInstanceName needs serviceName")
+		return nil, "", validationf("serviceInstanceName needs serviceName")
 	}
 	after, err := decodeToken("deployments", in.NextToken)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.listDeployments(ctx, store.DeploymentFilter{
+	limit := pageSize(in.MaxResults)
+	found, err := s.cfg.Store.DeploymentList(ctx, store.DeploymentFilter{
 		EnvironmentName: in.EnvironmentName, ServiceName: in.ServiceName, ServiceInstance: in.ServiceInstanceName,
 		ComponentName: in.ComponentName, Statuses: statuses,
-	}, after, pageSize(in.MaxResults))
+	}, store.Page{After: after, Limit: limit + 1})
+	if err != nil {
+		return nil, "", err
+	}
+	for i, d := range found {
+		if i == limit {
+			nextToken = encodeToken("deployments", strconv.FormatInt(found[i-1].Seq, 10))
+			break
+		}
+		list = append(list, s.deployment(d))
+	}
+	return list, nextToken, nil
 }
