@@ -600,6 +600,8 @@ type deploymentView struct {
 	// deploymentLink), for the page's links, form and script.
 	Names   template.URL
 	Confirm bool
+	// SpecDiff is the change from the spec before to the target spec.
+	SpecDiff []diffLine
 }
 
 // stateVersion reads a deployment state's template version and spec.
@@ -667,6 +669,9 @@ func (c *Console) deployment(q *request) error {
 		Duration: duration(d.CreatedAt, d.CompletedAt, c.cfg.Now())}
 	v.Target, v.TargetSpec = stateVersion(d.TargetState)
 	v.Initial, v.InitialSpec = stateVersion(d.InitialState)
+	if v.Initial != "" {
+		v.SpecDiff = lineDiff(v.InitialSpec, v.TargetSpec)
+	}
 	if op, in := cancelOf(d); op != "" && d.DeploymentStatus == "IN_PROGRESS" {
 		v.CanCancel = q.can(op, in)
 	}

@@ -42,6 +42,7 @@ type consoleSeen struct {
 	SearchRows          int
 	Deployment          string
 	LogGrew             bool
+	SpecDiff            []string
 	ReaderCancelButtons int
 	ForgedCancelStatus  int
 	ForgedCancelBody    bool
@@ -112,6 +113,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	}{
 		{"the search for WEB lists console-web alone", seen.SearchRows == 1},
 		{"the log grew in the page without a reload", seen.LogGrew},
+		{"the spec change is shown", len(seen.SpecDiff) == 1 && strings.Contains(seen.SpecDiff[0], "seconds: 120")},
 		{"the reader sees no cancel button", seen.ReaderCancelButtons == 0},
 		{"the reader's forged cancel is refused (403, naming the action)", seen.ForgedCancelStatus == 403 && seen.ForgedCancelBody},
 		{"the administrator sees a cancel button", seen.CancelButtons == 1},

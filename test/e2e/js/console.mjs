@@ -90,6 +90,7 @@ try {
   // The page is not reloaded: its script appends what the log endpoint gives.
   await log.filter({ hasText: "tick 3" }).waitFor();
   seen.logGrew = (await log.textContent()).length > early;
+  seen.specDiff = await page.locator(".diff .add").allTextContents();
   await shot(page, "deployment-live.png");
   const deploymentURL = page.url();
 
