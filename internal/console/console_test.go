@@ -70,7 +70,7 @@ func setup(t *testing.T, authOff bool) *hadron {
 		authn = auth.New(auth.Config{Keys: ring})
 	}
 	bundles := filepath.Join(dir, "bundles")
-	for _, name := range []string{"slow", "cm"} {
+	for _, name := range []string{"slow", "cm", "svc"} {
 		if err := hadrontest.PutBundle(bundles, "bundles", name+".tgz", filepath.Join("testdata", name)); err != nil {
 			t.Fatal(err)
 		}
@@ -550,3 +550,64 @@ func TestWithAuthOffABannerSaysSoAndCSRFStillHolds(t *testing.T) {
 		t.Errorf("cancel with the token: %d, want 303", p.status)
 	}
 }
+
+func TestServicePagesShowInstancesPipelineAndTemplateVersions(t *testing.T) {
+	t.Parallel()
+	h := setup(t, false)
+	h.template("net", "slow.tgz", "")
+	h.call("CreateEnvironment", api.CreateEnvironmentInput{Name: "prod", TemplateName: "net", TemplateMajorVersion: "1",
+		CodebuildRoleArn: codebuildRole, Spec: "proton: EnvironmentSpec\nspec:\n  seconds: 0\n"}, nil)
+	h.call("UpdateAccountSettings", api.UpdateAccountSettingsInput{PipelineCodebuildRoleArn: ptr("arn:aws:iam::123456789012:role/pipeline")}, nil)
+	h.call("CreateServiceTemplate", api.CreateServiceTemplateInput{Name: "web"}, nil)
+	h.call("CreateServiceTemplateVersion", api.CreateServiceTemplateVersionInput{TemplateName: "web",
+		Source:                         api.TemplateVersionSourceInput{S3: &api.S3ObjectSource{Bucket: "bundles", Key: "svc.tgz"}},
+		CompatibleEnvironmentTemplates: []api.CompatibleEnvironmentTemplateInput{{TemplateName: "net", MajorVersion: "1"}}}, nil)
+	hadrontest.Eventually(t, 20*time.Second, "the service template version registered", func() (bool, string) {
+		var out api.GetServiceTemplateVersionOutput
+		h.call("GetServiceTemplateVersion", api.GetServiceTemplateVersionInput{TemplateName: "web", MajorVersion: "1", MinorVersion: "0"}, &out)
+		return out.ServiceTemplateVersion.Status != "REGISTRATION_IN_PROGRESS", out.ServiceTemplateVersion.Status
+	})
+	h.call("UpdateServiceTemplateVersion", api.UpdateServiceTemplateVersionInput{TemplateName: "web", MajorVersion: "1", MinorVersion: "0", Status: "PUBLISHED"}, nil)
+	b := h.browser()
+	b.signIn(h.reader)
+	hadrontest.Eventually(t, 20*time.Second, "prod to be deployed", func() (bool, string) {
+		p := b.get("/console/environments/prod")
+		return strings.Contains(p.body, ">SUCCEEDED<"), p.body
+	})
+	h.call("CreateService", api.CreateServiceInput{Name: "api", TemplateName: "web", TemplateMajorVersion: "1",
+		Spec: "proton: ServiceSpec\npipeline:\n  stages: 1\ninstances:\n  - name: one\n    environment: prod\n    spec:\n      port: 8080\n"}, nil)
+	hadrontest.Eventually(t, 30*time.Second, "the service to be ACTIVE", func() (bool, string) {
+		p := b.get("/console/services/api")
+		return strings.Contains(p.body, ">ACTIVE<"), p.body
+	})
+	// A newer environment template version: prod is behind it.
+	h.call("CreateEnvironmentTemplateVersion", api.CreateEnvironmentTemplateVersionInput{TemplateName: "net", MajorVersion: "1",
+		Source: api.TemplateVersionSourceInput{S3: &api.S3ObjectSource{Bucket: "bundles", Key: "slow.tgz"}}}, nil)
+	hadrontest.Eventually(t, 20*time.Second, "net 1.1 registered", func() (bool, string) {
+		var out api.GetEnvironmentTemplateVersionOutput
+		h.call("GetEnvironmentTemplateVersion", api.GetEnvironmentTemplateVersionInput{TemplateName: "net", MajorVersion: "1", MinorVersion: "1"}, &out)
+		return out.EnvironmentTemplateVersion.Status != "REGISTRATION_IN_PROGRESS", out.EnvironmentTemplateVersion.Status
+	})
+	h.call("UpdateEnvironmentTemplateVersion", api.UpdateEnvironmentTemplateVersionInput{TemplateName: "net", MajorVersion: "1", MinorVersion: "1", Status: "PUBLISHED"}, nil)
+	for path, wants := range map[string][]string{
+		"/console/services":                     {`href="/console/services/api"`, "ACTIVE", "web"},
+		"/console/services/api":                 {`href="/console/services/api/instances/one"`, `href="/console/services/api/pipeline"`, "port: 8080", "prod"},
+		"/console/services/api/instances/one":   {"SUCCEEDED", "web", "1.0", "port: 8080", "Service api"},
+		"/console/services/api/pipeline":        {"SUCCEEDED", "stages: 1"},
+		"/console/templates/service/web":        {"1.0", "PUBLISHED", "recommended"},
+		"/console/templates/environment/net":    {"1.0", "1.1", "Recommended version: <strong>1.1</strong>"},
+		"/console/environments":                 {"behind: 1.1 recommended"},
+		"/console/environments/prod":            {"behind: 1.1 is recommended"},
+		"/console/deployments?service=api":      {"service/api/service-instance/one", "service/api/pipeline", "web 1.0"},
+		"/console/deployments?environment=prod": {"environment/prod", "net 1.0"},
+	} {
+		p := b.get(path)
+		for _, want := range wants {
+			if p.status != http.StatusOK || !strings.Contains(p.body, want) {
+				t.Errorf("GET %s: %d without %q", path, p.status, want)
+			}
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
