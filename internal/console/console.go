@@ -220,6 +220,10 @@ func (c *Console) fail(q *request, err error) {
 		// The key was disabled or deleted since the sign-in.
 		c.sessions.delete(q.sess.id)
 		clearCookie(q.w, q.r)
+		if q.r.Method != http.MethodGet || strings.HasSuffix(q.r.URL.Path, "/log") {
+			http.Error(q.w, "not signed in", http.StatusUnauthorized)
+			return
+		}
 		http.Redirect(q.w, q.r, Prefix+"signin", http.StatusSeeOther)
 		return
 	case errors.As(err, &denied):

@@ -12,6 +12,12 @@ import (
 // CookieName is the session cookie's name.
 const CookieName = "hadron_console"
 
+// maxSessions bounds the sessions held: with authentication off every
+// browser without a cookie gets one, and a client that never keeps its
+// cookie must not grow the map without end. Past it the session closest
+// to expiry is dropped.
+const maxSessions = 10000
+
 // DefaultSessionTTL is how long a sign-in lasts (no sliding renewal: a
 // person signs in again after it).
 const DefaultSessionTTL = 12 * time.Hour
@@ -54,6 +60,15 @@ func (s *sessions) create(keyID string) *session {
 		if now.After(sess.expires) {
 			delete(s.m, id)
 		}
+	}
+	if len(s.m) >= maxSessions {
+		var oldest *session
+		for _, sess := range s.m {
+			if oldest == nil || sess.expires.Before(oldest.expires) {
+				oldest = sess
+			}
+		}
+		delete(s.m, oldest.id)
 	}
 	sess := &session{id: randomToken(), keyID: keyID, csrf: randomToken(), expires: now.Add(s.ttl)}
 	s.m[sess.id] = sess
