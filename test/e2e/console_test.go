@@ -127,7 +127,9 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Errorf("%s: no (%+v)", c.what, seen)
 		}
 	}
-	var dep struct{ Deployment struct{ DeploymentStatus string } }
+	var dep struct {
+		Deployment struct{ DeploymentStatus string }
+	}
 	s.mustCall(t, "GetDeployment", map[string]string{"id": seen.Deployment}, &dep)
 	if dep.Deployment.DeploymentStatus != "CANCELLED" {
 		t.Errorf("the API says the deployment is %s, want CANCELLED", dep.Deployment.DeploymentStatus)
