@@ -42,14 +42,15 @@ const (
 var clientCounts = []int{1, 8, 64}
 
 // apiServers is the Hadron with -envs environments and, beside it, the
-// ceiling: a bare net/http handler answering each operation with the bytes
-// Hadron answered it with, from memory.
+// ceiling: a bare net/http handler that decodes each request's JSON and
+// encodes, from memory, the value Hadron answered that operation with.
 type apiServers struct {
 	h       *hadron
 	ceiling string // endpoint
 	// bodies are the requests sent per operation; answers the ceiling's answers.
 	bodies  map[string][][]byte
 	answers map[string][]byte
+	decoded map[string]any // answers, decoded
 }
 
 var (
@@ -66,7 +67,7 @@ func setupAPI() (*apiServers, error) {
 		if apiErr != nil {
 			return
 		}
-		apiSrv = &apiServers{h: h, bodies: map[string][][]byte{}, answers: map[string][]byte{}}
+		apiSrv = &apiServers{h: h, bodies: map[string][][]byte{}, answers: map[string][]byte{}, decoded: map[string]any{}}
 		apiErr = apiSrv.prepare()
 	})
 	return apiSrv, apiErr
@@ -224,6 +225,11 @@ func (a *apiServers) prepare() error {
 			return err
 		}
 		a.answers[op] = raw
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("%s answered %s: %w", op, raw, err)
+		}
+		a.decoded[op] = v
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -239,11 +245,22 @@ func (a *apiServers) prepare() error {
 // serveCeiling answers like Hadron with the captured bytes: it reads the
 // body, sets the same headers and writes the answer of the operation.
 func (a *apiServers) serveCeiling(w http.ResponseWriter, r *http.Request) {
-	io.Copy(io.Discard, r.Body)
+	// What any JSON handler does: decode the request, encode the answer
+	// (from the decoded value of Hadron's answer, not its bytes).
+	var in map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
-	data, ok := a.answers[op]
+	answer, ok := a.decoded[op]
 	if !ok {
 		http.Error(w, "unknown operation", http.StatusBadRequest)
+		return
+	}
+	data, err := json.Marshal(answer)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000")

@@ -4,14 +4,16 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/hadronhq/hadron/internal/auth"
+	"github.com/spf13/cobra"
 )
 
 // keysCommand is `hadron keys create|list|disable|enable|delete`: the access
@@ -27,78 +29,123 @@ type keysCommand struct {
 	out         io.Writer
 }
 
-const keysUsage = `Usage:
-  hadron keys create  [--data-dir DIR] [--allow PATTERN]... [--resource PATTERN]... [--description TEXT]
-  hadron keys list    [--data-dir DIR] [--json]
-  hadron keys disable [--data-dir DIR] ACCESS_KEY_ID
-  hadron keys enable  [--data-dir DIR] ACCESS_KEY_ID
-  hadron keys delete  [--data-dir DIR] ACCESS_KEY_ID
-
-create prints {"accessKeyId": ..., "secretAccessKey": ...}; the secret is shown
-only then. Without --allow a key may call every action, without --resource on
-every resource. Patterns take * (any run of characters) and ? (one character):
-  --allow 'proton:Get*' --allow 'proton:List*' --allow proton:CancelEnvironmentDeployment
-  --resource 'dev-*'   (matched against every resource name the call carries:
-                        name, environmentName, serviceName, serviceInstanceName,
-                        componentName, templateName, repositoryName, resourceArn;
-                        a call that names none, such as a List, needs --resource '*')
-`
-
-// ParseFlags reads the action, its flags and its argument; flags may come
-// before or after the access key id.
-func (c *keysCommand) ParseFlags(args []string) error {
-	c.out = os.Stdout
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprint(os.Stderr, keysUsage)
-		return flag.ErrHelp
+// newKeysCommand is `hadron keys` and its actions; --data-dir is common to all.
+func newKeysCommand(s streams) *cobra.Command {
+	c := &keysCommand{out: s.out}
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "Create, list, disable, enable and delete the server's access keys",
+		Long: `The access keys hadron serve --auth sigv4 verifies calls against, kept in the data
+directory (or the server's --keys-dir). A running server picks up changes at once.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return usagef("keys: give an action") },
 	}
-	c.action, args = args[0], args[1:]
-	switch c.action {
-	case "create", "list", "disable", "enable", "delete":
-	default:
-		fmt.Fprint(os.Stderr, keysUsage)
-		return fmt.Errorf("keys: unknown action %q", c.action)
+	cmd.PersistentFlags().StringVar(&c.dataDir, "data-dir", cmp.Or(os.Getenv("HADRON_DATA_DIR"), DefaultDataDir), "the server's data directory, or its --keys-dir (HADRON_DATA_DIR)")
+	run := func(action string) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			c.action = action
+			if len(args) == 1 {
+				c.id = args[0]
+			}
+			return c.Run()
+		}
 	}
-	fs := flag.NewFlagSet("hadron keys "+c.action, flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, keysUsage) }
-	fs.StringVar(&c.dataDir, "data-dir", cmp.Or(os.Getenv("HADRON_DATA_DIR"), DefaultDataDir), "the server's data directory, or its --keys-dir (HADRON_DATA_DIR)")
-	if c.action == "create" {
-		fs.Func("allow", "action pattern the key may call, e.g. 'proton:Get*' (repeatable; default all)", func(s string) error {
-			c.allow = append(c.allow, s)
-			return nil
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a key and print it once as {\"accessKeyId\": ..., \"secretAccessKey\": ...}",
+		Long: `Create a key and print {"accessKeyId": ..., "secretAccessKey": ...}; the secret is
+shown only then. Without --allow a key may call every action, without --resource
+on every resource. Patterns take * (any run of characters) and ? (one character).
+Actions are proton:<Operation> for the Proton API and hadron:<Action> for Hadron's
+own endpoints (hadron:GetStatus, hadron:Backup).`,
+		Example: `  hadron keys create --allow 'proton:Get*' --allow 'proton:List*' --allow proton:CancelEnvironmentDeployment
+  hadron keys create --resource 'dev-*'   # matched against every resource name the call carries:
+                                          # name, environmentName, serviceName, serviceInstanceName,
+                                          # componentName, templateName, repositoryName, resourceArn;
+                                          # a call that names none, such as a List, needs --resource '*'`,
+		Args: noArgs,
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := (auth.Policy{Allow: c.allow, Resources: c.resources}).Validate(); err != nil {
+				return &usageError{err}
+			}
+			return requireDir(c.dataDir)
+		},
+		RunE: run("create"),
+	}
+	create.Flags().StringArrayVar(&c.allow, "allow", nil, "action pattern the key may call, e.g. 'proton:Get*' (repeatable; default all)")
+	create.Flags().StringArrayVar(&c.resources, "resource", nil, "resource-name pattern the key may act on, e.g. 'dev-*' (repeatable; default all)")
+	create.Flags().StringVar(&c.description, "description", "", "what the key is for")
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List the keys: id, status, creation time, policy and description (never a secret)",
+		Args:    noArgs,
+		PreRunE: func(cmd *cobra.Command, args []string) error { return requireKeys(c.dataDir) },
+		RunE:    run("list"),
+	}
+	list.Flags().BoolVar(&c.json, "json", false, "print a JSON array")
+	cmd.AddCommand(create, list)
+	for _, a := range []struct{ name, short string }{
+		{"disable", "Disable a key: calls signed with it are refused until it is enabled"},
+		{"enable", "Enable a disabled key"},
+		{"delete", "Delete a key for good"},
+	} {
+		cmd.AddCommand(&cobra.Command{
+			Use:               a.name + " ACCESS_KEY_ID",
+			Short:             a.short,
+			Args:              exactArgs(1, "access key id"),
+			PreRunE:           func(cmd *cobra.Command, args []string) error { return requireKeys(c.dataDir) },
+			RunE:              run(a.name),
+			ValidArgsFunction: c.completeKeyIDs,
 		})
-		fs.Func("resource", "resource-name pattern the key may act on, e.g. 'dev-*' (repeatable; default all)", func(s string) error {
-			c.resources = append(c.resources, s)
-			return nil
-		})
-		fs.StringVar(&c.description, "description", "", "what the key is for")
 	}
-	if c.action == "list" {
-		fs.BoolVar(&c.json, "json", false, "print a JSON array")
+	return cmd
+}
+
+// completeKeyIDs completes an access key id from the data directory.
+func (c *keysCommand) completeKeyIDs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+	keys, err := (&auth.Store{Dir: c.dataDir}).List()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
 	}
-	switch c.action {
-	case "create", "list":
-		if len(positional) > 0 {
-			return fmt.Errorf("keys %s: unexpected argument %q", c.action, positional[0])
-		}
-	default:
-		if len(positional) != 1 {
-			return fmt.Errorf("keys %s: give exactly one access key id", c.action)
-		}
-		c.id = positional[0]
+	var ids []cobra.Completion
+	for _, k := range keys {
+		ids = append(ids, cobra.CompletionWithDesc(k.AccessKeyID, k.Description))
 	}
-	return (auth.Policy{Allow: c.allow, Resources: c.resources}).Validate()
+	return ids, cobra.ShellCompDirectiveNoFileComp
+}
+
+// requireDir fails unless dir is an existing directory: a mistyped
+// --data-dir is an error, not an empty answer.
+func requireDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("data directory %s does not exist: check --data-dir (or HADRON_DATA_DIR); hadron serve creates it on its first start", dir)
+	case err != nil:
+		return fmt.Errorf("data directory: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("data directory %s is not a directory: check --data-dir", dir)
+	}
+	return nil
+}
+
+// requireKeys fails unless dir holds access keys.
+func requireKeys(dir string) error {
+	if err := requireDir(dir); err != nil {
+		return err
+	}
+	ok, err := (&auth.Store{Dir: dir}).Exists()
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	if !ok {
+		abs, _ := filepath.Abs(dir)
+		return fmt.Errorf("%s has no access keys (no %s): check --data-dir, or give the server's --keys-dir if it has one; a server started with --auth none has none until hadron keys create makes one", abs, auth.KeysFile)
+	}
+	return nil
 }
 
 // Run does the action.

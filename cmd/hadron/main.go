@@ -1,17 +1,21 @@
 // Command hadron is a self-hosted control plane that speaks the AWS Proton API.
 //
-//	hadron serve     run the server (embedded SQLite under --data-dir)
-//	hadron keys      create, list, disable, enable and delete access keys
-//	hadron secrets   put, list and delete the secrets CodeBuild runs read
-//	hadron version   print the version, commit and Go version (or --version)
+//	hadron serve       run the server (embedded SQLite under --data-dir)
+//	hadron keys        create, list, disable, enable and delete access keys
+//	hadron secrets     put, list and delete the secrets CodeBuild runs read
+//	hadron render      print the CloudFormation of an AWS-managed template
+//	hadron status      ask a running server how it is
+//	hadron backup      copy a running server's SQLite database into a file
+//	hadron restore     put a backup in place of a stopped server's database
+//	hadron completion  shell completion for bash, zsh, fish and PowerShell
+//	hadron version     print the version, commit and Go version (or --version)
+//
+// Exit codes: 0 success, 1 the command failed, 2 the command line is wrong
+// (an unknown command or flag, a bad flag value, a missing argument).
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -31,88 +35,8 @@ func main() {
 	if version == "" {
 		version = buildinfo.Read().String()
 	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
+	code := execute(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, err: os.Stderr})
 	stop()
-	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "hadron:", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		usage()
-		return flag.ErrHelp
-	}
-	switch args[0] {
-	case "serve":
-		cmd := &serveCommand{}
-		if err := cmd.ParseFlags(args[1:]); err != nil {
-			return err
-		}
-		return cmd.Run(ctx)
-	case "keys":
-		cmd := &keysCommand{}
-		if err := cmd.ParseFlags(args[1:]); err != nil {
-			return err
-		}
-		return cmd.Run()
-	case "render":
-		cmd := &renderCommand{}
-		if err := cmd.ParseFlags(args[1:]); err != nil {
-			return err
-		}
-		return cmd.Run(ctx)
-	case "secrets":
-		cmd := &secretsCommand{}
-		if err := cmd.ParseFlags(args[1:]); err != nil {
-			return err
-		}
-		return cmd.Run()
-	case "version", "--version", "-version":
-		printVersion(os.Stdout)
-		return nil
-	case "help", "-h", "--help":
-		usage()
-		return nil
-	default:
-		usage()
-		return fmt.Errorf("unknown command %q", args[0])
-	}
-}
-
-func usage() {
-	fmt.Fprint(os.Stderr, `hadron: a self-hosted control plane that speaks the AWS Proton API
-
-Usage:
-  hadron serve [flags]   run the server (hadron serve -h lists the flags)
-  hadron keys ACTION     create, list, disable, enable or delete access keys (hadron keys for help)
-  hadron render [flags]  print the CloudFormation a deployment of an AWS-managed template would run (hadron render -h)
-  hadron secrets ACTION  put, list or delete secrets for CodeBuild runs (hadron secrets for help)
-  hadron version         print the version, commit and Go version (also hadron --version)
-`)
-}
-
-// printVersion prints the build: the version line, then the commit and the Go
-// toolchain it was built from.
-func printVersion(w io.Writer) {
-	info := buildinfo.Read()
-	commit := info.Commit
-	switch {
-	case commit == "":
-		commit = "not recorded (go build and go install record it, unless -buildvcs=false; go run and go test do not)"
-	case info.Modified:
-		commit += " (with uncommitted changes)"
-	}
-	fmt.Fprintf(w, "hadron %s\nmodule:  %s\ncommit:  %s\n", version, info.Version, commit)
-	if info.CommitTime != "" {
-		fmt.Fprintf(w, "time:    %s\n", info.CommitTime)
-	}
-	fmt.Fprintf(w, "go:      %s\n", info.GoVersion)
+	os.Exit(code)
 }

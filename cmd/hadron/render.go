@@ -1,10 +1,8 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +13,7 @@ import (
 	"github.com/hadronhq/hadron/internal/proton"
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/provision/cloudformation"
+	"github.com/spf13/cobra"
 )
 
 // renderCommand is `hadron render`: the CloudFormation a deployment of a
@@ -28,13 +27,36 @@ type renderCommand struct {
 	out                                     io.Writer
 }
 
-func (c *renderCommand) ParseFlags(args []string) error {
-	fs := flag.NewFlagSet("hadron render", flag.ContinueOnError)
-	env := func(name, def string) string { return cmp.Or(os.Getenv(name), def) }
-	fs.StringVar(&c.dataDir, "data-dir", env("HADRON_DATA_DIR", DefaultDataDir), "the server's data directory, whose registered bundles are read (HADRON_DATA_DIR)")
-	fs.StringVar(&c.databaseURL, "database-url", env("HADRON_DATABASE_URL", ""), "the server's PostgreSQL database, if it uses one (HADRON_DATABASE_URL)")
-	fs.StringVar(&c.region, "region", env("HADRON_REGION", DefaultRegion), "region in ARNs (HADRON_REGION)")
-	fs.StringVar(&c.accountID, "account-id", env("HADRON_ACCOUNT_ID", DefaultAccountID), "account id in ARNs and environment.account_id (HADRON_ACCOUNT_ID)")
+// newRenderCommand is `hadron render`.
+func newRenderCommand(s streams) *cobra.Command {
+	c := &renderCommand{out: s.out}
+	var e env
+	cmd := &cobra.Command{
+		Use:   "render --template-version NAME:MAJOR.MINOR --spec FILE",
+		Short: "Print the CloudFormation a deployment of an AWS-managed template would run, without deploying",
+		Args:  noArgs,
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.check(); err != nil {
+				return err
+			}
+			if c.kind != "environment" && c.kind != "service" {
+				return usagef("render: --kind is environment or service, not %q", c.kind)
+			}
+			if _, _, _, err := parseVersion(c.version); err != nil {
+				return &usageError{err}
+			}
+			if _, err := parseOutputs(c.envOutputs); err != nil {
+				return &usageError{err}
+			}
+			if c.databaseURL != "" {
+				return nil
+			}
+			return requireDir(c.dataDir)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return c.Run(cmd.Context()) },
+	}
+	fs := cmd.Flags()
+	fs.SortFlags = false
 	fs.StringVar(&c.version, "template-version", "", "NAME:MAJOR.MINOR of a registered template version (required)")
 	fs.StringVar(&c.specFile, "spec", "", "spec file: an environment spec, or a service spec for --kind service (required)")
 	fs.StringVar(&c.kind, "kind", "environment", "environment or service")
@@ -43,17 +65,14 @@ func (c *renderCommand) ParseFlags(args []string) error {
 	fs.BoolVar(&c.pipeline, "pipeline", false, "service: render the pipeline instead of an instance")
 	fs.StringVar(&c.environmentName, "environment-name", "", "service: the instances' environment (default the spec's)")
 	fs.StringVar(&c.envOutputs, "environment-outputs", "", "service: the environment's outputs, KEY=VALUE,...")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if c.version == "" || c.specFile == "" {
-		fs.Usage()
-		return fmt.Errorf("render: --template-version and --spec are required")
-	}
-	if c.kind != "environment" && c.kind != "service" {
-		return fmt.Errorf("render: --kind is environment or service, not %q", c.kind)
-	}
-	return nil
+	fs.StringVar(&c.dataDir, "data-dir", e.str("HADRON_DATA_DIR", DefaultDataDir), "the server's data directory, whose registered bundles are read (HADRON_DATA_DIR)")
+	fs.StringVar(&c.databaseURL, "database-url", e.str("HADRON_DATABASE_URL", ""), "the server's PostgreSQL database, if it uses one (HADRON_DATABASE_URL)")
+	fs.StringVar(&c.region, "region", e.str("HADRON_REGION", DefaultRegion), "region in ARNs (HADRON_REGION)")
+	fs.StringVar(&c.accountID, "account-id", e.str("HADRON_ACCOUNT_ID", DefaultAccountID), "account id in ARNs and environment.account_id (HADRON_ACCOUNT_ID)")
+	cmd.MarkFlagRequired("template-version")
+	cmd.MarkFlagRequired("spec")
+	cmd.MarkFlagFilename("spec")
+	return cmd
 }
 
 // parseVersion reads NAME:MAJOR.MINOR.

@@ -5,14 +5,13 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/hadronhq/hadron/internal/secrets"
+	"github.com/spf13/cobra"
 )
 
 // secretsCommand is `hadron secrets put|list|delete`: Hadron's own secret
@@ -28,69 +27,68 @@ type secretsCommand struct {
 	out       io.Writer
 }
 
-const secretsUsage = `Usage:
-  hadron secrets put    [--data-dir DIR] [--value-file FILE] NAME   (the value from FILE, else from stdin)
-  hadron secrets list   [--data-dir DIR] [--json]
-  hadron secrets delete [--data-dir DIR] NAME
+const secretsLong = `Hadron's own secret store, read by CodeBuild runs when the server has no AWS
+access (no --aws-region or --aws-endpoint-url). CodeBuild manifests name secrets
+in their env, as on AWS:
 
-CodeBuild manifests name secrets in their env, as on AWS:
   env:
     secrets-manager:
       DB_PASSWORD: prod/db:password     # secret prod/db, JSON key password
     parameter-store:
       API_URL: /app/api-url             # parameter /app/api-url
-When the server has no AWS access (no --aws-region or --aws-endpoint-url),
-they are read from this store: NAME is the secret id (prod/db) or the
-parameter name (/app/api-url). Values are encrypted with the access keys'
-master key (keys.master); one trailing newline of the value is dropped.
-list shows names and dates, never values.
-`
 
-// ParseFlags reads the action, its flags and its argument.
-func (c *secretsCommand) ParseFlags(args []string) error {
-	c.in, c.out = os.Stdin, os.Stdout
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprint(os.Stderr, secretsUsage)
-		return flag.ErrHelp
+NAME is the secret id (prod/db) or the parameter name (/app/api-url). Values are
+encrypted with the access keys' master key (keys.master); one trailing newline
+of the value is dropped. list shows names and dates, never values.`
+
+// newSecretsCommand is `hadron secrets` and its actions.
+func newSecretsCommand(s streams) *cobra.Command {
+	c := &secretsCommand{in: s.in, out: s.out}
+	cmd := &cobra.Command{
+		Use:   "secrets",
+		Short: "Put, list and delete the secrets CodeBuild runs read",
+		Long:  secretsLong,
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return usagef("secrets: give an action") },
 	}
-	c.action, args = args[0], args[1:]
-	switch c.action {
-	case "put", "list", "delete":
-	default:
-		fmt.Fprint(os.Stderr, secretsUsage)
-		return fmt.Errorf("secrets: unknown action %q", c.action)
-	}
-	fs := flag.NewFlagSet("hadron secrets "+c.action, flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, secretsUsage) }
-	fs.StringVar(&c.dataDir, "data-dir", cmp.Or(os.Getenv("HADRON_DATA_DIR"), DefaultDataDir), "the server's data directory, or its --keys-dir (HADRON_DATA_DIR)")
-	switch c.action {
-	case "put":
-		fs.StringVar(&c.valueFile, "value-file", "", "read the value from this file (default: stdin)")
-	case "list":
-		fs.BoolVar(&c.json, "json", false, "print a JSON array")
-	}
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
+	cmd.PersistentFlags().StringVar(&c.dataDir, "data-dir", cmp.Or(os.Getenv("HADRON_DATA_DIR"), DefaultDataDir), "the server's data directory, or its --keys-dir (HADRON_DATA_DIR)")
+	named := func(action string) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			c.action = action
+			if len(args) == 1 {
+				c.name = args[0]
+				if err := secrets.CheckName(c.name); err != nil {
+					return &usageError{err}
+				}
+			}
+			if err := requireDir(c.dataDir); err != nil {
+				return err
+			}
+			return c.Run()
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
 	}
-	if c.action == "list" {
-		if len(positional) > 0 {
-			return fmt.Errorf("secrets list: unexpected argument %q", positional[0])
-		}
-		return nil
+	put := &cobra.Command{
+		Use:   "put NAME",
+		Short: "Create or update a secret; the value comes from --value-file, else from standard input",
+		Args:  exactArgs(1, "secret name"),
+		RunE:  named("put"),
 	}
-	if len(positional) != 1 {
-		return fmt.Errorf("secrets %s: give exactly one secret name", c.action)
+	put.Flags().StringVar(&c.valueFile, "value-file", "", "read the value from this file (default: standard input)")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the secrets' names and dates (never their values)",
+		Args:  noArgs,
+		RunE:  named("list"),
 	}
-	c.name = positional[0]
-	return secrets.CheckName(c.name)
+	list.Flags().BoolVar(&c.json, "json", false, "print a JSON array")
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a secret",
+		Args:  exactArgs(1, "secret name"),
+		RunE:  named("delete"),
+	}
+	cmd.AddCommand(put, list, del)
+	return cmd
 }
 
 // Run does the action.

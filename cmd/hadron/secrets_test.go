@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,43 +10,40 @@ import (
 func TestSecretsCommandPutsFromStdinOrFileAndListsNoValue(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	run := func(stdin string, args ...string) (string, error) {
-		c := &secretsCommand{}
-		if err := c.ParseFlags(append(args, "--data-dir", dir)); err != nil {
-			return "", err
+	run := func(stdin string, args ...string) (string, int) {
+		out, errOut, code := runCLI(t, stdin, append(append([]string{"secrets"}, args...), "--data-dir", dir)...)
+		if code != 0 {
+			t.Logf("hadron secrets %v: %s", args, errOut)
 		}
-		var out bytes.Buffer
-		c.in, c.out = strings.NewReader(stdin), &out
-		err := c.Run()
-		return out.String(), err
+		return out, code
 	}
-	if out, err := run("from-stdin-1\n", "put", "a"); err != nil || out != "secret a created\n" {
-		t.Fatalf("put a: %q, %v", out, err)
+	if out, code := run("from-stdin-1\n", "put", "a"); code != 0 || out != "secret a created\n" {
+		t.Fatalf("put a: %q, exit %d", out, code)
 	}
 	file := filepath.Join(t.TempDir(), "v")
 	os.WriteFile(file, []byte("from-file-2\r\n"), 0o600)
-	if out, err := run("", "put", "--value-file", file, "/p/b"); err != nil || out != "secret /p/b created\n" {
-		t.Fatalf("put /p/b: %q, %v", out, err)
+	if out, code := run("", "put", "--value-file", file, "/p/b"); code != 0 || out != "secret /p/b created\n" {
+		t.Fatalf("put /p/b: %q, exit %d", out, code)
 	}
-	if out, err := run("", "put", "a", "--value-file", file); err != nil || out != "secret a updated\n" {
-		t.Fatalf("put a again: %q, %v", out, err)
+	if out, code := run("", "put", "a", "--value-file", file); code != 0 || out != "secret a updated\n" {
+		t.Fatalf("put a again: %q, exit %d", out, code)
 	}
-	if _, err := run("\n", "put", "empty"); err == nil {
-		t.Error("an empty value was put")
+	if _, code := run("\n", "put", "empty"); code != ExitFailed {
+		t.Errorf("an empty value: exit %d, want %d", code, ExitFailed)
 	}
 	for _, args := range [][]string{{"list"}, {"list", "--json"}} {
-		out, err := run("", args...)
-		if err != nil || !strings.Contains(out, "/p/b") || strings.Contains(out, "from-") {
-			t.Errorf("%v: %q, %v; want names and no value", args, out, err)
+		out, code := run("", args...)
+		if code != 0 || !strings.Contains(out, "/p/b") || strings.Contains(out, "from-") {
+			t.Errorf("%v: %q, exit %d; want names and no value", args, out, code)
 		}
 	}
-	if _, err := run("", "delete", "a"); err != nil {
-		t.Fatal(err)
+	if _, code := run("", "delete", "a"); code != 0 {
+		t.Fatalf("delete: exit %d", code)
 	}
-	if _, err := run("", "delete", "a"); err == nil {
-		t.Error("a second delete succeeded")
+	if _, code := run("", "delete", "a"); code != ExitFailed {
+		t.Errorf("a second delete: exit %d, want %d", code, ExitFailed)
 	}
-	if _, err := run("", "put", "a:b"); err == nil {
-		t.Error("a name with ':' was accepted")
+	if _, code := run("", "put", "a:b"); code != ExitUsage {
+		t.Errorf("a name with ':': exit %d, want %d", code, ExitUsage)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"math"
@@ -29,6 +28,7 @@ import (
 	"github.com/hadronhq/hadron/internal/runcreds"
 	"github.com/hadronhq/hadron/internal/secrets"
 	"github.com/hadronhq/hadron/internal/server"
+	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 )
 
@@ -39,6 +39,8 @@ const (
 	DefaultRegion      = "us-east-1"
 	DefaultAccountID   = "000000000000"
 	DefaultCancelGrace = 10 * time.Second
+	// DefaultWorkers is how many deployments run at once.
+	DefaultWorkers = 4
 	// DefaultAuth is the authentication mode: SigV4 with the data directory's keys.
 	DefaultAuth = "sigv4"
 	// shutdownTimeout bounds how long in-flight requests and runs may take to end.
@@ -63,131 +65,110 @@ type serveCommand struct {
 	keysDir     string
 	isolation   sandbox.Config
 	maxPending  int
+	// The flags read into isolation by validate.
+	isolationMode, limits string
+	readable              []string
 	// aws is how Hadron reaches AWS for its own work (CloudFormation
 	// stacks, roles assumed for runs, secrets); unset: no AWS access.
 	aws awsaccess.Config
 }
 
-// ParseFlags reads flags, each defaulting to its HADRON_* environment variable.
-func (c *serveCommand) ParseFlags(args []string) error {
-	fs := flag.NewFlagSet("hadron serve", flag.ContinueOnError)
-	env := func(name, def string) string { return cmp.Or(os.Getenv(name), def) }
-	fs.StringVar(&c.listen, "listen", env("HADRON_LISTEN", DefaultListen), "address to listen on (HADRON_LISTEN)")
-	fs.StringVar(&c.dataDir, "data-dir", env("HADRON_DATA_DIR", DefaultDataDir), "directory for the database, logs and work directories (HADRON_DATA_DIR)")
-	fs.StringVar(&c.bundleDir, "bundle-dir", env("HADRON_BUNDLE_DIR", ""), "template bundles: source s3 {bucket, key} is read from DIR/bucket/key (HADRON_BUNDLE_DIR; default DATA_DIR/bundles)")
-	fs.StringVar(&c.region, "region", env("HADRON_REGION", DefaultRegion), "region in ARNs (HADRON_REGION)")
-	fs.StringVar(&c.accountID, "account-id", env("HADRON_ACCOUNT_ID", DefaultAccountID), "12-digit account id in ARNs (HADRON_ACCOUNT_ID)")
-	fs.StringVar(&c.auth, "auth", env("HADRON_AUTH", DefaultAuth), "request authentication: sigv4 verifies every call against the access keys of the data directory (hadron keys); none accepts anyone, for local development only (HADRON_AUTH)")
-	rate := env("HADRON_THROTTLE_RATE", strconv.Itoa(auth.DefaultRate))
-	fs.Func("throttle-rate", "requests per second each access key may make, sustained; over it calls get ThrottlingException, which the SDKs retry; 0 turns throttling off (HADRON_THROTTLE_RATE; default "+strconv.Itoa(auth.DefaultRate)+"; --auth sigv4 only)", func(s string) error {
-		rate = s
-		return nil
-	})
-	burst := env("HADRON_THROTTLE_BURST", strconv.Itoa(auth.DefaultBurst))
-	fs.Func("throttle-burst", "requests each access key may make at once above the rate (HADRON_THROTTLE_BURST; default "+strconv.Itoa(auth.DefaultBurst)+")", func(s string) error {
-		burst = s
-		return nil
-	})
-	fs.StringVar(&c.keysDir, "keys-dir", env("HADRON_KEYS_DIR", ""), "directory of the access keys (keys.json, keys.master); nodes sharing a PostgreSQL database should share one (HADRON_KEYS_DIR; default the data directory)")
-	regions := env("HADRON_SIGNING_REGIONS", "")
-	fs.Func("signing-regions", "comma-separated regions a signature may be scoped to (HADRON_SIGNING_REGIONS; default any)", func(s string) error {
-		regions = s
-		return nil
-	})
-	grace := env("HADRON_CANCEL_GRACE", DefaultCancelGrace.String())
-	fs.Func("cancel-grace", "SIGTERM to SIGKILL grace period for provisioning commands on cancel, e.g. 10s (HADRON_CANCEL_GRACE; default "+DefaultCancelGrace.String()+")", func(s string) error {
-		grace = s
-		return nil
-	})
-	workers := env("HADRON_WORKERS", "4")
-	fs.Func("workers", "deployments run at once (HADRON_WORKERS; default 4)", func(s string) error {
-		workers = s
-		return nil
-	})
-	fs.StringVar(&c.databaseURL, "database-url", env("HADRON_DATABASE_URL", ""), "PostgreSQL database shared by several hadron processes, postgres://user:password@host:port/db (HADRON_DATABASE_URL; default the SQLite file in the data directory)")
-	lease := env("HADRON_LEASE", engine.DefaultLease.String())
-	fs.Func("lease", "how long a running deployment's lease lasts without renewal: after a node dies, its deployments are finished by another within about this time (HADRON_LEASE; default "+engine.DefaultLease.String()+")", func(s string) error {
-		lease = s
-		return nil
-	})
-	isolation := env("HADRON_ISOLATION", string(sandbox.BestEffort))
-	fs.Func("isolation", "how provisioning commands are confined: strict refuses to start unless every protection is in force, best-effort uses what this machine permits and says what is missing, off runs them with the server's own reach (HADRON_ISOLATION; default best-effort)", func(s string) error {
-		isolation = s
-		return nil
-	})
-	fs.StringVar(&c.isolation.RunAs, "run-as", env("HADRON_RUN_AS", ""), "user provisioning commands run as when the server runs as root; it must exist (HADRON_RUN_AS; default "+sandbox.DefaultRunAs+" if it exists, else the server's user without its capabilities, with a warning; --isolation strict requires a user)")
-	readable := env("HADRON_RUN_READABLE", "")
-	fs.Func("run-readable", "more directories provisioning commands may read and execute from, colon-separated (tools installed outside /usr, /opt and PATH, such as a pyenv root whose shims are on PATH); repeatable (HADRON_RUN_READABLE)", func(s string) error {
-		readable = strings.Trim(readable+":"+s, ":")
-		return nil
-	})
-	limits := env("HADRON_RUN_LIMITS", "")
-	fs.Func("run-limits", "rlimits of each provisioning run, comma-separated: nofile=N, nproc=N (per run-as user), fsize=BYTES, as=BYTES, cpu=SECONDS (HADRON_RUN_LIMITS; defaults nofile="+strconv.Itoa(sandbox.DefaultOpenFiles)+",nproc="+strconv.Itoa(sandbox.DefaultProcesses)+",fsize=8G, no memory or CPU limit)", func(s string) error {
-		limits = s
-		return nil
-	})
-	maxPending := env("HADRON_MAX_PENDING_CONNECTIONS", strconv.Itoa(connguard.DefaultMaxPending))
-	fs.Func("max-pending-connections", "connections held at once for clients that have not completed a request; past it the oldest is closed (HADRON_MAX_PENDING_CONNECTIONS; default "+strconv.Itoa(connguard.DefaultMaxPending)+")", func(s string) error {
-		maxPending = s
-		return nil
-	})
-	fs.StringVar(&c.aws.Region, "aws-region", env("HADRON_AWS_REGION", ""), "region of Hadron's own AWS calls (CloudFormation stacks, roles assumed for runs, secrets), with the server's default AWS credential chain; unset (and no --aws-endpoint-url): Hadron makes no AWS calls (HADRON_AWS_REGION)")
-	fs.StringVar(&c.aws.EndpointURL, "aws-endpoint-url", env("HADRON_AWS_ENDPOINT_URL", ""), "endpoint of every AWS service Hadron calls, for a private endpoint or a local stand-in (HADRON_AWS_ENDPOINT_URL)")
-	fs.StringVar(&c.logLevel, "log-level", env("HADRON_LOG_LEVEL", "info"), "debug, info, warn or error (HADRON_LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
-		return err
+// newServeCommand is `hadron serve`; each flag defaults to its HADRON_*
+// environment variable.
+func newServeCommand() *cobra.Command {
+	c := &serveCommand{}
+	var e env
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server (embedded SQLite under --data-dir, or PostgreSQL with --database-url)",
+		Long: `Run the server: the Proton API (AWS JSON 1.0, POST /), the operational endpoints
+(/healthz, /readyz, /version) and Hadron's own signed endpoints (/hadron/v1/).
+
+On its first start with --auth sigv4 it creates an administrator access key and
+prints the lines that configure an AWS CLI profile (hadron) with it.`,
+		Args: noArgs,
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := e.check(); err != nil {
+				return err
+			}
+			return c.validate()
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return c.Run(cmd.Context()) },
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
-	}
+	fs := cmd.Flags()
+	fs.SortFlags = false
+	fs.StringVar(&c.listen, "listen", e.str("HADRON_LISTEN", DefaultListen), "address to listen on (HADRON_LISTEN)")
+	fs.StringVar(&c.dataDir, "data-dir", e.str("HADRON_DATA_DIR", DefaultDataDir), "directory for the database, logs and work directories (HADRON_DATA_DIR)")
+	fs.StringVar(&c.bundleDir, "bundle-dir", e.str("HADRON_BUNDLE_DIR", ""), "template bundles: source s3 {bucket, key} is read from DIR/bucket/key (HADRON_BUNDLE_DIR; default DATA_DIR/bundles)")
+	fs.StringVar(&c.region, "region", e.str("HADRON_REGION", DefaultRegion), "region in ARNs (HADRON_REGION)")
+	fs.StringVar(&c.accountID, "account-id", e.str("HADRON_ACCOUNT_ID", DefaultAccountID), "12-digit account id in ARNs (HADRON_ACCOUNT_ID)")
+	fs.StringVar(&c.auth, "auth", e.str("HADRON_AUTH", DefaultAuth), "request authentication: sigv4 verifies every call against the access keys of the data directory (hadron keys); none accepts anyone, for local development only (HADRON_AUTH)")
+	fs.Float64Var(&c.rate, "throttle-rate", e.float("HADRON_THROTTLE_RATE", auth.DefaultRate), "requests per second each access key may make, sustained; over it calls get ThrottlingException, which the SDKs retry; 0 turns throttling off (HADRON_THROTTLE_RATE; --auth sigv4 only)")
+	fs.IntVar(&c.burst, "throttle-burst", e.int("HADRON_THROTTLE_BURST", auth.DefaultBurst), "requests each access key may make at once above the rate (HADRON_THROTTLE_BURST)")
+	fs.StringVar(&c.keysDir, "keys-dir", e.str("HADRON_KEYS_DIR", ""), "directory of the access keys (keys.json, keys.master); nodes sharing a PostgreSQL database should share one (HADRON_KEYS_DIR; default the data directory)")
+	fs.StringSliceVar(&c.regions, "signing-regions", e.list("HADRON_SIGNING_REGIONS", ","), "regions a signature may be scoped to, comma-separated or repeated (HADRON_SIGNING_REGIONS; default any)")
+	fs.DurationVar(&c.cancelGrace, "cancel-grace", e.duration("HADRON_CANCEL_GRACE", DefaultCancelGrace), "SIGTERM to SIGKILL grace period for provisioning commands on cancel (HADRON_CANCEL_GRACE)")
+	fs.IntVar(&c.workers, "workers", e.int("HADRON_WORKERS", DefaultWorkers), "deployments run at once (HADRON_WORKERS)")
+	fs.StringVar(&c.databaseURL, "database-url", e.str("HADRON_DATABASE_URL", ""), "PostgreSQL database shared by several hadron processes, postgres://user:password@host:port/db (HADRON_DATABASE_URL; default the SQLite file in the data directory)")
+	fs.DurationVar(&c.lease, "lease", e.duration("HADRON_LEASE", engine.DefaultLease), "how long a running deployment's lease lasts without renewal: after a node dies, its deployments are finished by another within about this time (HADRON_LEASE)")
+	fs.StringVar(&c.isolationMode, "isolation", e.str("HADRON_ISOLATION", string(sandbox.BestEffort)), "how provisioning commands are confined: strict refuses to start unless every protection is in force, best-effort uses what this machine permits and says what is missing, off runs them with the server's own reach (HADRON_ISOLATION)")
+	fs.StringVar(&c.isolation.RunAs, "run-as", e.str("HADRON_RUN_AS", ""), "user provisioning commands run as when the server runs as root; it must exist (HADRON_RUN_AS; default "+sandbox.DefaultRunAs+" if it exists, else the server's user without its capabilities, with a warning; --isolation strict requires a user)")
+	fs.StringArrayVar(&c.readable, "run-readable", e.list("HADRON_RUN_READABLE", ":"), "more directories provisioning commands may read and execute from, colon-separated (tools installed outside /usr, /opt and PATH, such as a pyenv root whose shims are on PATH); repeatable (HADRON_RUN_READABLE)")
+	fs.StringVar(&c.limits, "run-limits", e.str("HADRON_RUN_LIMITS", ""), "rlimits of each provisioning run, comma-separated: nofile=N, nproc=N (per run-as user), fsize=BYTES, as=BYTES, cpu=SECONDS (HADRON_RUN_LIMITS; defaults nofile="+strconv.Itoa(sandbox.DefaultOpenFiles)+",nproc="+strconv.Itoa(sandbox.DefaultProcesses)+",fsize=8G, no memory or CPU limit)")
+	fs.IntVar(&c.maxPending, "max-pending-connections", e.int("HADRON_MAX_PENDING_CONNECTIONS", connguard.DefaultMaxPending), "connections held at once for clients that have not completed a request; past it the oldest is closed (HADRON_MAX_PENDING_CONNECTIONS)")
+	fs.StringVar(&c.aws.Region, "aws-region", e.str("HADRON_AWS_REGION", ""), "region of Hadron's own AWS calls (CloudFormation stacks, roles assumed for runs, secrets), with the server's default AWS credential chain; unset (and no --aws-endpoint-url): Hadron makes no AWS calls (HADRON_AWS_REGION)")
+	fs.StringVar(&c.aws.EndpointURL, "aws-endpoint-url", e.str("HADRON_AWS_ENDPOINT_URL", ""), "endpoint of every AWS service Hadron calls, for a private endpoint or a local stand-in (HADRON_AWS_ENDPOINT_URL)")
+	fs.StringVar(&c.logLevel, "log-level", e.str("HADRON_LOG_LEVEL", "info"), "debug, info, warn or error (HADRON_LOG_LEVEL)")
+	return cmd
+}
+
+// validate checks the flags' values together; its errors are usage errors.
+func (c *serveCommand) validate() error {
 	var err error
-	if c.cancelGrace, err = time.ParseDuration(grace); err != nil || c.cancelGrace < 0 {
-		return fmt.Errorf("serve: --cancel-grace %q is not a duration such as 10s", grace)
-	}
-	if c.workers, err = strconv.Atoi(workers); err != nil || c.workers < 1 {
-		return fmt.Errorf("serve: --workers %q is not a positive number", workers)
-	}
+	switch {
+	case c.cancelGrace < 0:
+		return usagef("serve: --cancel-grace %s is negative", c.cancelGrace)
+	case c.workers < 1:
+		return usagef("serve: --workers %d is not a positive number", c.workers)
 	// Renewal every third of the lease must be able to keep up.
-	if c.lease, err = time.ParseDuration(lease); err != nil || c.lease < 300*time.Millisecond {
-		return fmt.Errorf("serve: --lease %q is not a duration of at least 300ms such as 30s", lease)
+	case c.lease < 300*time.Millisecond:
+		return usagef("serve: --lease %s is shorter than 300ms", c.lease)
+	case c.databaseURL != "" && !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://"):
+		return usagef("serve: --database-url must be a postgres:// URL")
+	case c.auth != "sigv4" && c.auth != "none":
+		return usagef("serve: --auth %q: the modes are sigv4 (verify signatures) and none (accept anyone)", c.auth)
+	case c.rate < 0 || math.IsInf(c.rate, 0) || math.IsNaN(c.rate):
+		return usagef("serve: --throttle-rate %v is not a number of requests per second (0 for no throttling)", c.rate)
+	case c.burst < 1:
+		return usagef("serve: --throttle-burst %d is not a positive number", c.burst)
+	case len(c.accountID) != 12 || strings.Trim(c.accountID, "0123456789") != "":
+		return usagef("serve: --account-id %q must be 12 digits", c.accountID)
+	case c.maxPending < 1:
+		return usagef("serve: --max-pending-connections %d is not a positive number", c.maxPending)
 	}
-	if c.databaseURL != "" && !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://") {
-		return fmt.Errorf("serve: --database-url must be a postgres:// URL")
-	}
-	if c.auth != "sigv4" && c.auth != "none" {
-		return fmt.Errorf("serve: --auth %q: the modes are sigv4 (verify signatures) and none (accept anyone)", c.auth)
-	}
-	if c.rate, err = strconv.ParseFloat(rate, 64); err != nil || c.rate < 0 || math.IsInf(c.rate, 0) || math.IsNaN(c.rate) {
-		return fmt.Errorf("serve: --throttle-rate %q is not a number of requests per second (0 for no throttling)", rate)
-	}
-	if c.burst, err = strconv.Atoi(burst); err != nil || c.burst < 1 {
-		return fmt.Errorf("serve: --throttle-burst %q is not a positive number", burst)
-	}
-	for r := range strings.SplitSeq(regions, ",") {
+	var regions []string
+	for _, r := range c.regions {
 		if r = strings.TrimSpace(r); r != "" {
-			c.regions = append(c.regions, r)
+			regions = append(regions, r)
 		}
 	}
-	if len(c.accountID) != 12 || strings.Trim(c.accountID, "0123456789") != "" {
-		return fmt.Errorf("serve: --account-id %q must be 12 digits", c.accountID)
-	}
+	c.regions = regions
 	if c.bundleDir == "" {
 		c.bundleDir = filepath.Join(c.dataDir, "bundles")
 	}
 	c.keysDir = cmp.Or(c.keysDir, c.dataDir)
-	if c.maxPending, err = strconv.Atoi(maxPending); err != nil || c.maxPending < 1 {
-		return fmt.Errorf("serve: --max-pending-connections %q is not a positive number", maxPending)
+	if c.isolation.Mode, err = sandbox.ParseMode(c.isolationMode); err != nil {
+		return &usageError{fmt.Errorf("serve: --%w", err)}
 	}
-	if c.isolation.Mode, err = sandbox.ParseMode(isolation); err != nil {
-		return fmt.Errorf("serve: --%w", err)
-	}
-	if c.isolation.Limits, err = sandbox.ParseLimits(limits); err != nil {
-		return fmt.Errorf("serve: --run-limits: %w", err)
+	if c.isolation.Limits, err = sandbox.ParseLimits(c.limits); err != nil {
+		return &usageError{fmt.Errorf("serve: --run-limits: %w", err)}
 	}
 	c.isolation.Protect = []string{c.dataDir, c.keysDir, c.bundleDir}
-	for _, d := range filepath.SplitList(readable) {
-		if d != "" {
-			c.isolation.ReadOnly = append(c.isolation.ReadOnly, d)
+	for _, list := range c.readable {
+		for _, d := range filepath.SplitList(list) {
+			if d != "" {
+				c.isolation.ReadOnly = append(c.isolation.ReadOnly, d)
+			}
 		}
 	}
 	return nil
@@ -206,7 +187,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	isolation, err := c.isolate(logger)
+	isolation, isoStatus, err := c.isolate(logger)
 	if err != nil {
 		return err
 	}
@@ -278,6 +259,8 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Notifier:    notifier,
 		Lease:       c.lease,
 		Auth:        authn,
+		Database:    c.database(),
+		Isolation:   isoStatus,
 	})
 	if err != nil {
 		ln.Close()
@@ -295,8 +278,11 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	if c.databaseURL != "" {
 		database = "database: PostgreSQL " + redactURL(c.databaseURL)
 	}
-	fmt.Fprintf(os.Stderr, "hadron %s listening on %s\n  data:    %s (%s)\n  bundles: %s (source s3 {bucket, key} is read from %s/<bucket>/<key>)\n  try:     aws proton list-environments --endpoint-url %s --region %s\n",
-		version, endpoint, abs, database, absBundles, absBundles, endpoint, c.region)
+	fmt.Fprintf(os.Stderr, "hadron %s listening on %s\n  data:    %s (%s)\n  bundles: %s (source s3 {bucket, key} is read from %s/<bucket>/<key>)\n  try:     %s\n  status:  hadron status --endpoint-url %s\n",
+		version, endpoint, abs, database, absBundles, absBundles, tryCommand(endpoint, c.region, c.auth), endpoint)
+	if hint := installHint(); hint != "" {
+		fmt.Fprint(os.Stderr, hint)
+	}
 
 	// Bounds on clients that have not completed (so not authenticated) a
 	// request: read deadlines, and at most maxPending such connections.
@@ -348,7 +334,7 @@ func (c *serveCommand) authenticator(logger *slog.Logger, sessions *auth.Session
 		logger.Warn("no enabled access keys: every call will be refused until one is created (hadron keys create --data-dir " + c.keysDir + ")")
 	}
 	logger.Info("authentication: SigV4", "keys", keys.Len(), "throttle_rate", c.rate, "throttle_burst", c.burst, "signing_regions", cmp.Or(strings.Join(c.regions, ","), "any"))
-	return auth.New(auth.Config{Keys: keys, Sessions: sessions, Regions: c.regions, Rate: c.rate, Burst: c.burst}), nil
+	return auth.New(auth.Config{Keys: keys, Sessions: sessions, Regions: c.regions, Rate: c.rate, Burst: c.burst, Logger: logger}), nil
 }
 
 // cliProfile is the AWS CLI profile the first-start lines configure.
@@ -404,8 +390,12 @@ func isTerminal(f *os.File) bool {
 // sandbox) and logs which protections are in force; in strict mode a
 // missing one stops the server. It returns the Policy of the runs (nil:
 // isolation off).
-func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, error) {
+func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, *server.Isolation, error) {
 	policy, st, err := sandbox.Setup(c.isolation)
+	status := &server.Isolation{Mode: string(st.Mode)}
+	for _, m := range st.Mechanisms {
+		status.Protections = append(status.Protections, server.Protection{Name: m.Name, On: m.On, Detail: m.Detail})
+	}
 	for _, m := range st.Mechanisms {
 		if m.On {
 			logger.Info("isolation: "+m.Name+" on", "detail", m.Detail)
@@ -414,28 +404,61 @@ func (c *serveCommand) isolate(logger *slog.Logger) (*sandbox.Policy, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("serve: %w", err)
+		return nil, nil, fmt.Errorf("serve: %w", err)
 	}
 	if policy == nil || policy.UID < 0 {
 		// Nobody else needs to pass: the directory is the server's alone.
 		if err := os.Chmod(c.dataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("serve: %w", err)
+			return nil, nil, fmt.Errorf("serve: %w", err)
 		}
-		return policy, nil
+		return policy, status, nil
 	}
 	// The run's user must pass through the data directory to its work
 	// directory (commands use absolute paths), without listing or reading
 	// anything on the way: everything in it is 0600 or 0700.
 	work := filepath.Join(c.dataDir, "work")
 	if err := os.MkdirAll(work, 0o711); err != nil {
-		return nil, fmt.Errorf("serve: %w", err)
+		return nil, nil, fmt.Errorf("serve: %w", err)
 	}
 	for _, dir := range []string{c.dataDir, work} {
 		if err := os.Chmod(dir, 0o711); err != nil {
-			return nil, fmt.Errorf("serve: %w", err)
+			return nil, nil, fmt.Errorf("serve: %w", err)
 		}
 	}
-	return policy, nil
+	return policy, status, nil
+}
+
+// database describes the store for the status endpoint.
+func (c *serveCommand) database() server.Database {
+	if c.databaseURL != "" {
+		return server.Database{Kind: "postgresql", Location: redactURL(c.databaseURL)}
+	}
+	abs, _ := filepath.Abs(filepath.Join(c.dataDir, server.DatabaseFile))
+	return server.Database{Kind: "sqlite", Location: abs}
+}
+
+// tryCommand is the AWS CLI call the banner suggests. Without
+// authentication the AWS CLI must be told not to sign (it refuses to call
+// without credentials otherwise); with it, the profile the first start
+// configured holds the key.
+func tryCommand(endpoint, region, authMode string) string {
+	cmd := fmt.Sprintf("aws proton list-environments --endpoint-url %s --region %s", endpoint, region)
+	if authMode == "none" {
+		return cmd + " --no-sign-request"
+	}
+	return cmd + " --profile " + cliProfile
+}
+
+// installHint tells the user of `go run` how to get a hadron command: the
+// banner and the README use one, and go run compiles the whole server again
+// (minutes on a small machine) whenever its build cache is cold.
+func installHint() string {
+	exe, err := os.Executable()
+	if err != nil || !strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return ""
+	}
+	return "  note:    this server runs from go run; the hadron commands above need the binary: go install ./cmd/hadron\n" +
+		"           (puts hadron in $(go env GOPATH)/bin; or go build -o bin/hadron ./cmd/hadron and use ./bin/hadron)\n"
 }
 
 // redactURL is a database URL fit for a log: without its password.

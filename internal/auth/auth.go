@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -52,6 +53,9 @@ type Config struct {
 	Burst int
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// Logger gets an INFO line for every call refused by authentication or
+	// authorization: the access key id, the operation and why.
+	Logger *slog.Logger
 }
 
 // Authenticator verifies each call's signature, throttles its key and checks
@@ -62,11 +66,16 @@ type Authenticator struct {
 	verifier *sigv4.Verifier
 	throttle *throttle
 	now      func() time.Time
+	regions  []string
+	logger   *slog.Logger
 }
 
 // New returns an Authenticator.
 func New(cfg Config) *Authenticator {
-	a := &Authenticator{keys: cfg.Keys, sessions: cfg.Sessions, now: cfg.Now}
+	a := &Authenticator{keys: cfg.Keys, sessions: cfg.Sessions, now: cfg.Now, regions: cfg.Regions, logger: cfg.Logger}
+	if a.logger == nil {
+		a.logger = slog.New(slog.DiscardHandler)
+	}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -77,11 +86,22 @@ func New(cfg Config) *Authenticator {
 	return a
 }
 
-// Check is an awsjson.Authenticator. Its errors are *sigv4.Error,
-// *ThrottlingError and *AccessDeniedError; none holds a secret. An empty
-// operation (a target outside the model) is authenticated and throttled, not
-// authorized.
+// Check is an awsjson.Authenticator. Its errors are *sigv4.Error (wrapped
+// in a *HintError when a hint helps), *ThrottlingError and
+// *AccessDeniedError; none holds a secret. An empty operation (a target
+// outside the model) is authenticated and throttled, not authorized. An
+// operation with a colon ("hadron:GetStatus") is an action of Hadron's own
+// endpoints, authorized as it is; any other is the Proton action
+// "proton:<operation>". Refusals are logged at INFO.
 func (a *Authenticator) Check(r *http.Request, operation string, body []byte) error {
+	err := a.check(r, operation, body)
+	if err != nil {
+		a.logRefusal(r, operation, err)
+	}
+	return err
+}
+
+func (a *Authenticator) check(r *http.Request, operation string, body []byte) error {
 	var (
 		key     *ringKey
 		sess    Session
@@ -96,7 +116,7 @@ func (a *Authenticator) Check(r *http.Request, operation string, body []byte) er
 		return sess.Secret, session
 	})
 	if err != nil {
-		return err
+		return a.hint(r, err)
 	}
 	if session && !sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
 		return &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
@@ -112,18 +132,30 @@ func (a *Authenticator) Check(r *http.Request, operation string, body []byte) er
 		return nil
 	}
 	if session {
+		// A session's scope names Proton operations only: a Hadron action
+		// is never in it.
 		if denied := sess.Scope.denied(operation, body); denied != "" {
-			return &AccessDeniedError{AccessKeyID: id, Action: "proton:" + operation, Resource: denied}
+			return &AccessDeniedError{AccessKeyID: id, Action: actionOf(operation), Resource: denied}
 		}
 		return nil
 	}
 	return key.policy.authorize(id, operation, body)
 }
 
+// actionOf is the policy action of an operation: "proton:<operation>", or
+// the operation itself when it has a colon (an action of Hadron's own
+// endpoints, such as "hadron:GetStatus").
+func actionOf(operation string) string {
+	if strings.Contains(operation, ":") {
+		return operation
+	}
+	return "proton:" + operation
+}
+
 // authorize decides whether the policy allows operation with this input
 // body: the one decision behind Check and Authorize.
 func (c *compiledPolicy) authorize(id, operation string, body []byte) error {
-	action := "proton:" + operation
+	action := actionOf(operation)
 	if !c.allowsAction(action) {
 		return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: strings.Join(ResourceNames(body), ", ")}
 	}

@@ -91,8 +91,8 @@ func (p Policy) Validate() error {
 		if a == "" {
 			return errors.New("an empty --allow pattern matches nothing")
 		}
-		if a != "*" && !strings.HasPrefix(strings.ToLower(a), "proton:") {
-			return fmt.Errorf("action pattern %q must start with proton: (e.g. proton:Get*) or be *", a)
+		if la := strings.ToLower(a); a != "*" && !strings.HasPrefix(la, "proton:") && !strings.HasPrefix(la, "hadron:") {
+			return fmt.Errorf("action pattern %q must start with proton: (e.g. proton:Get*) or hadron: (e.g. hadron:GetStatus), or be *", a)
 		}
 	}
 	for _, r := range p.Resources {
@@ -119,7 +119,8 @@ func (p Policy) compile() (compiledPolicy, error) {
 	return c, nil
 }
 
-// allowsAction reports whether the policy allows "proton:<operation>".
+// allowsAction reports whether the policy allows action ("proton:<operation>"
+// or "hadron:<action>").
 func (c *compiledPolicy) allowsAction(action string) bool {
 	if len(c.allow) == 0 {
 		return true

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -191,6 +192,21 @@ func (e *Engine) wakeLocal() {
 	default:
 	}
 }
+
+// Running returns the ids of the deployments this engine runs now, sorted.
+func (e *Engine) Running() []string {
+	e.mu.Lock()
+	ids := make([]string, 0, len(e.running))
+	for id := range e.running {
+		ids = append(ids, id)
+	}
+	e.mu.Unlock()
+	slices.Sort(ids)
+	return ids
+}
+
+// Workers is how many deployments the engine runs at once.
+func (e *Engine) Workers() int { return e.cfg.Workers }
 
 // Cancel stops the run of deployment id: at once when this engine runs it,
 // otherwise, with a Notifier, by telling the node that does. The store already

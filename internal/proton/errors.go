@@ -30,6 +30,10 @@ func conflictf(format string, args ...any) error {
 	return &Error{Kind: KindConflict, Message: fmt.Sprintf(format, args...)}
 }
 
+func quotaf(format string, args ...any) error {
+	return &Error{Kind: KindQuotaExceeded, Message: fmt.Sprintf(format, args...)}
+}
+
 func notFoundf(format string, args ...any) error {
 	return &Error{Kind: KindNotFound, Message: fmt.Sprintf(format, args...)}
 }

@@ -12,6 +12,14 @@ import (
 	"github.com/hadronhq/hadron/internal/store"
 )
 
+// MaxNotifiedOutputs bounds the distinct output keys the reports of one
+// deployment may hold (each report carries at most 50, the model's bound,
+// and they merge). 200 is CloudFormation's bound on a stack's outputs, which
+// Proton's outputs mirrored; without a bound, a run reporting in a loop
+// could grow one row without end. A report past it answers
+// ServiceQuotaExceededException and records nothing.
+const MaxNotifiedOutputs = 200
+
 // NotifyResourceDeploymentStatusChange takes a report from the provisioning
 // of a resource's deployment in progress (an environment, service instance,
 // pipeline or component, named by its ARN): its outputs are merged into the
@@ -75,12 +83,20 @@ func (s *API) NotifyResourceDeploymentStatusChange(ctx context.Context, in *api.
 	for _, o := range in.Outputs {
 		outputs[o.Key] = o.ValueString // a key given twice: the later wins, as across reports
 	}
+	if masked := s.cfg.Engines.MaskOutputs(plan.Engine, d.ID, outputs); len(masked) > 0 {
+		s.cfg.Logger.Warn("notify: outputs hold the value of a secret of the run; they are kept with the value replaced by ***",
+			"deployment", d.ID, "outputs", masked)
+	}
 	raw, err := json.Marshal(outputs)
 	if err != nil {
 		return nil, err
 	}
-	err = s.cfg.Store.DeploymentNotify(ctx, store.DeploymentNotifyParams{ID: d.ID, Outputs: string(raw), Status: in.Status, Message: message, At: s.cfg.Now()})
+	err = s.cfg.Store.DeploymentNotify(ctx, store.DeploymentNotifyParams{ID: d.ID, Outputs: string(raw), Status: in.Status, Message: message,
+		At: s.cfg.Now(), MaxOutputs: MaxNotifiedOutputs})
 	switch {
+	case errors.Is(err, store.ErrTooManyOutputs):
+		return nil, quotaf("deployment %s of %s: the reports would hold more than %d distinct outputs (%v); "+
+			"nothing of this report was recorded", d.ID, in.ResourceArn, MaxNotifiedOutputs, err)
 	case errors.Is(err, store.ErrStatusChanged), errors.Is(err, store.ErrNotFound):
 		// The deployment ended (or was deleted) since it was read.
 		return nil, conflictf("deployment %s of %s is no longer in progress", d.ID, in.ResourceArn)

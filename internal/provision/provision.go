@@ -127,6 +127,16 @@ type NotifyFinisher interface {
 	FinalStatusFromNotify() bool
 }
 
+// OutputsMasker is implemented by engines whose runs hold secret values
+// (the CodeBuild engine's env secrets): outputs a run in progress reports
+// through NotifyResourceDeploymentStatusChange have those values replaced
+// by "***", as the engine does with the outputs the run ends with, since
+// the API shows outputs. MaskOutputs changes outputs in place and returns
+// the keys it changed.
+type OutputsMasker interface {
+	MaskOutputs(deploymentID string, outputs map[string]string) []string
+}
+
 // Target is the resource a deployment changes.
 type Target struct {
 	Kind string `json:"kind"`
@@ -333,6 +343,21 @@ func (r *Registry) FinalStatusFromNotify(engine string) bool {
 	}
 	f, ok := e.(NotifyFinisher)
 	return ok && f.FinalStatusFromNotify()
+}
+
+// MaskOutputs masks, in outputs reported for deployment id of engine, the
+// values of its run's secrets (see OutputsMasker), and returns the keys it
+// changed.
+func (r *Registry) MaskOutputs(engine, id string, outputs map[string]string) []string {
+	e, ok := r.Lookup(engine)
+	if !ok {
+		return nil
+	}
+	m, ok := e.(OutputsMasker)
+	if !ok {
+		return nil
+	}
+	return m.MaskOutputs(id, outputs)
 }
 
 // Nothing is the plan of a delete with nothing to undo: it runs no engine

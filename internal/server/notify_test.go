@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"fmt"
 	"maps"
 	"testing"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/proton"
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
@@ -82,4 +84,29 @@ func TestNotifyEndsTheDeploymentOfAnEngineThatWaitsForReports(t *testing.T) {
 	if got := outputsOf(h, "dev"); got["Url"] != "https://dev" {
 		t.Errorf("outputs = %v, want the reported Url", got)
 	}
+}
+
+// TestNotifyPastTheOutputsQuotaIsServiceQuotaExceeded: the reports of one
+// deployment hold at most proton.MaxNotifiedOutputs distinct keys; a report
+// past it is refused whole, while one that only reports known keys again is
+// taken.
+func TestNotifyPastTheOutputsQuotaIsServiceQuotaExceeded(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	runningDev(t, h, "60")
+	report := func(from, n int) m {
+		outs := make([]m, 0, n)
+		for i := from; i < from+n; i++ {
+			outs = append(outs, m{"key": fmt.Sprintf("Out%03d", i), "valueString": "v"})
+		}
+		return m{"resourceArn": devARN, "status": "IN_PROGRESS", "outputs": outs}
+	}
+	for from := 0; from < proton.MaxNotifiedOutputs; from += 50 {
+		h.ok("NotifyResourceDeploymentStatusChange", report(from, 50))
+	}
+	h.fails("NotifyResourceDeploymentStatusChange", report(proton.MaxNotifiedOutputs-1, 2), "ServiceQuotaExceededException",
+		fmt.Sprintf("more than %d distinct outputs", proton.MaxNotifiedOutputs))
+	h.ok("NotifyResourceDeploymentStatusChange", report(0, 50))
+	h.ok("CancelEnvironmentDeployment", m{"environmentName": "dev"})
+	h.waitEnvironment("dev", "CANCELLED")
 }

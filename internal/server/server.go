@@ -57,6 +57,10 @@ type Config struct {
 	// Auth verifies, throttles and authorizes every call before it is
 	// dispatched; nil accepts any signature or none (hadron serve --auth none).
 	Auth *auth.Authenticator
+	// Database and Isolation are what the status endpoint reports of the
+	// store and of the confinement of provisioning runs (nil: off).
+	Database  Database
+	Isolation *Isolation
 }
 
 // Server is a running Hadron: an http.Handler plus its background work.
@@ -67,6 +71,10 @@ type Server struct {
 	http    *awsjson.Server
 	console *console.Console
 	logger  *slog.Logger
+	cfg     Config
+	auth    awsjson.Authenticator
+	routes  map[string]hadronRoute
+	started time.Time
 }
 
 // New recovers what a previous process left unfinished in the store, and
@@ -118,11 +126,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger}
+	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger, cfg: cfg, started: time.Now().UTC()}
 	check := acceptAnySignature
 	if cfg.Auth != nil {
 		check = cfg.Auth.Check
 	}
+	s.auth = check
+	s.routes = s.hadronRoutes()
 	s.http = &awsjson.Server{
 		TargetPrefix: api.TargetPrefix,
 		Known:        api.HasOperation,
@@ -136,11 +146,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves the Proton API (AWS JSON 1.0: POST /), the web console
-// under console.Prefix and, on GET, the operational endpoints (see
-// health.go). Every response names the build in the X-Hadron-Version header.
+// ServeHTTP serves the Proton API (AWS JSON 1.0: POST /), Hadron's own
+// signed endpoints under HadronPrefix (see hadron.go), the web console under
+// console.Prefix and, on GET, the operational endpoints (see health.go).
+// Every response names the build in the X-Hadron-Version header.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(VersionHeader, buildinfo.Read().String())
+	if strings.HasPrefix(r.URL.Path, HadronPrefix) {
+		s.serveHadron(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, console.Prefix) {
 		s.console.ServeHTTP(w, r)
 		return
@@ -186,7 +201,12 @@ func mapError(err error) *awsjson.Error {
 		if sv.Code == sigv4.IncompleteSignature {
 			status = http.StatusBadRequest
 		}
-		return &awsjson.Error{Type: string(sv.Code), Status: status, Message: sv.Message}
+		msg := sv.Message
+		var hint *auth.HintError
+		if errors.As(err, &hint) {
+			msg += " Hint: " + hint.Hint
+		}
+		return &awsjson.Error{Type: string(sv.Code), Status: status, Message: msg}
 	case errors.As(err, &ae):
 		return &awsjson.Error{Type: "AccessDeniedException", Status: http.StatusBadRequest, Message: ae.Error()}
 	case errors.As(err, &te):

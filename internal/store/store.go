@@ -27,6 +27,9 @@ var (
 	ErrStatusChanged = errors.New("status changed concurrently")
 	// ErrInUse means the record is still referenced and cannot be deleted.
 	ErrInUse = errors.New("in use")
+	// ErrTooManyOutputs means a report would bring a deployment's reported
+	// outputs past the bound its caller set.
+	ErrTooManyOutputs = errors.New("too many outputs")
 )
 
 // Template kinds.
@@ -250,6 +253,10 @@ type DeploymentNotifyParams struct {
 	// caller finishes it with DeploymentFinish when they do.
 	Status, Message string
 	At              time.Time
+	// MaxOutputs, when positive, bounds the number of outputs reported so
+	// far, this report's included: a report that would exceed it changes
+	// nothing and fails with ErrTooManyOutputs.
+	MaxOutputs int
 }
 
 // MergeOutputs returns the JSON object of base's outputs with over's laid on

@@ -153,11 +153,6 @@ func startServerEnv(t *testing.T, dataDir string, env []string, flags ...string)
 	// only in their work directory and report through the deployment's
 	// log and outputs.
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--cancel-grace", cancelGrace, "--auth", "none"}
-	if root := pyenvRoot(); root != "" {
-		// The AWS CLI the runs call is a pyenv shim: its Python lives
-		// under the pyenv root, outside the directories runs may read.
-		args = append(args, "--run-readable", root)
-	}
 	p, err := hadrontest.StartEnv(hadronBin, append(args, flags...), env, startTimeout) // later flags win
 	if err != nil {
 		t.Fatalf("server: %v", err)
@@ -175,19 +170,6 @@ func startServerEnv(t *testing.T, dataDir string, env []string, flags ...string)
 	})
 	return s
 }
-
-// pyenvRoot is the root of the pyenv installation whose shims are on PATH,
-// "" when there is none.
-var pyenvRoot = sync.OnceValue(func() string {
-	if _, err := exec.LookPath("pyenv"); err != nil {
-		return ""
-	}
-	out, err := exec.Command("pyenv", "root").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-})
 
 // terminate sends SIGTERM and waits for the exit; it fails the test if the
 // server takes longer than stopTimeout (then kills it), and returns the exit code.

@@ -104,10 +104,12 @@ type Job struct {
 	// Secrets; it wins over all of them. It is for what the server gives
 	// every run (RESOURCE_ARN and the like).
 	Env []string
-	// Mask lists further values to replace by "***" in the output, as
-	// Secrets' values are: credentials the caller gives through Env, say.
-	// Empty strings are ignored.
-	Mask []string
+	// Mask, when set, lists further values to replace by "***" in the
+	// output, as Secrets' values are: credentials the caller gives through
+	// Env, say. It is called again whenever output arrives, so a value
+	// that appears while the run lasts (an assumed role's credentials
+	// renewed mid-run) is masked from then on. Empty strings are ignored.
+	Mask func() []string
 	// Image and Runtimes are the manifest's settings of those names. Run
 	// does not apply them (the commands run on this host): it says so once
 	// in the Log, naming the tools of those runtimes missing from PATH.
@@ -254,8 +256,8 @@ func (r *run) phase(ctx context.Context) error {
 		return fmt.Errorf("start supervisor: %w", err)
 	}
 	pgid := sup.Process.Pid
-	masked := append(slices.Collect(maps.Values(r.job.Secrets)), r.job.Mask...)
-	out := startPump(outR, r.log, token, r.job.Commands, masked)
+	mask := newMasker(slices.Collect(maps.Values(r.job.Secrets)), r.job.Mask)
+	out := startPump(outR, r.log, token, r.job.Commands, mask)
 
 	started := make(chan int, 1)
 	go func() {

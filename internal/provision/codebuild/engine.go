@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/awsaccess"
@@ -40,6 +41,10 @@ type Engine struct {
 	// Isolation confines every run's commands (see Job.Isolation); nil
 	// runs them with the server's own reach.
 	Isolation *sandbox.Policy
+
+	// running holds the secret values of each run in progress, by
+	// deployment id, for MaskOutputs.
+	running sync.Map
 }
 
 // SecretResolver reads the values of secret references for a run
@@ -59,6 +64,7 @@ var (
 	_ provision.Engine        = (*Engine)(nil)
 	_ provision.ParamsChecker = (*Engine)(nil)
 	_ provision.Deprovisioner = (*Engine)(nil)
+	_ provision.OutputsMasker = (*Engine)(nil)
 )
 
 // spec is the engine's part of a stored plan. It holds the manifest's
@@ -154,7 +160,11 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		}
 		return provision.Result{}, err
 	}
-	var mask []string
+	if len(values) > 0 && run.DeploymentID != "" {
+		e.running.Store(run.DeploymentID, values)
+		defer e.running.Delete(run.DeploymentID)
+	}
+	var mask func() []string
 	if e.Credentials != nil && run.Plan.Target != nil {
 		g, err := e.grant(ctx, run)
 		if err != nil {
@@ -162,7 +172,7 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		}
 		defer g.End()
 		env = append(env, g.Env()...)
-		mask = g.Mask()
+		mask = g.Mask
 	}
 	res, err := Run(ctx, Job{
 		Dir:       run.Dir,
@@ -190,7 +200,7 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 // maskOutputs replaces secret values inside outputs by "***", noting each
 // masked output in the log: outputs are shown by the API, where a secret's
 // value must never appear.
-func maskOutputs(outputs, secretValues map[string]string, log io.Writer) {
+func maskOutputs(outputs, secretValues map[string]string, log io.Writer) (masked []string) {
 	for _, k := range slices.Sorted(maps.Keys(outputs)) {
 		v := outputs[k]
 		for _, secret := range secretValues {
@@ -200,11 +210,24 @@ func maskOutputs(outputs, secretValues map[string]string, log io.Writer) {
 		}
 		if v != outputs[k] {
 			outputs[k] = v
+			masked = append(masked, k)
 			if log != nil {
 				fmt.Fprintf(log, "[hadron] output %s holds the value of a secret: it is kept with the value replaced by ***\n", k)
 			}
 		}
 	}
+	return masked
+}
+
+// MaskOutputs replaces, in outputs a run in progress reports through
+// NotifyResourceDeploymentStatusChange, the values of the run's secrets by
+// "***", as in the outputs file, and returns the keys it changed.
+func (e *Engine) MaskOutputs(deploymentID string, outputs map[string]string) []string {
+	v, ok := e.running.Load(deploymentID)
+	if !ok {
+		return nil
+	}
+	return maskOutputs(outputs, v.(map[string]string), nil)
 }
 
 // resolveSecrets reads the values of the plan's secret references.

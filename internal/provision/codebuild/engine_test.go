@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -112,6 +113,49 @@ func TestEngineGivesTheManifestsEnvAndSecretsMaskedAndKeepsNoValueInThePlan(t *t
 	}
 	if !strings.Contains(log.String(), "image") {
 		t.Errorf("log does not say the image is not applied:\n%s", log.String())
+	}
+}
+
+// TestEngineMasksTheRunsSecretsInOutputsReportedWhileItRuns: outputs a
+// run reports through notify (Registry.MaskOutputs with the deployment
+// id) have its secrets' values masked while it runs, and only then.
+func TestEngineMasksTheRunsSecretsInOutputsReportedWhileItRuns(t *testing.T) {
+	t.Parallel()
+	st := &secrets.Store{Dir: t.TempDir()}
+	st.Put("prod/db", []byte(`{"password":"s3cr3t-pw"}`))
+	dir := t.TempDir()
+	reg := provision.NewRegistry()
+	report := func() (map[string]string, []string) {
+		outputs := map[string]string{"Dsn": "db://app:s3cr3t-pw@db", "Plain": "x"}
+		return outputs, reg.MaskOutputs(Name, "d1", outputs)
+	}
+	var during map[string]string
+	var duringMasked []string
+	e := &Engine{Secrets: &secrets.Resolver{Store: st}, OnStart: func(int) {
+		during, duringMasked = report()
+		if err := os.WriteFile(filepath.Join(dir, "reported"), nil, 0o600); err != nil {
+			t.Error(err)
+		}
+	}}
+	reg.Register(Name, e)
+	m := &bundle.Manifest{Templates: []bundle.ManifestTemplate{{RenderingEngine: bundle.RenderingCodebuild, Settings: &bundle.CodebuildSettings{
+		Provision: []string{`while [ ! -e reported ]; do sleep 0.01; done`},
+		Env:       bundle.CodebuildEnv{SecretsManager: map[string]string{"DB_PASSWORD": "prod/db:password"}},
+	}}}}
+	plan, err := reg.Plan(provision.Request{Engine: Name, Operation: provision.OperationDeploy, Manifest: m,
+		Target: provision.Target{Kind: provision.KindEnvironment, Name: "e", ARN: "arn:aws:proton:us-east-1:1:environment/e"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	if _, err := e.Run(context.Background(), provision.Run{DeploymentID: "d1", Operation: provision.OperationDeploy, Plan: plan, Dir: dir, Log: &log}); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if during["Dsn"] != "db://app:***@db" || during["Plain"] != "x" || !slices.Equal(duringMasked, []string{"Dsn"}) {
+		t.Errorf("reported while running: %v, masked %v; want Dsn masked", during, duringMasked)
+	}
+	if after, masked := report(); masked != nil || after["Dsn"] != "db://app:s3cr3t-pw@db" {
+		t.Errorf("reported after the run: %v, masked %v; want nothing to mask (no run holds the secret)", after, masked)
 	}
 }
 

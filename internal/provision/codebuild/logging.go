@@ -131,14 +131,14 @@ type pump struct {
 	commands []string
 }
 
-func startPump(r *os.File, l *logger, token string, commands []string, secrets []string) *pump {
+func startPump(r *os.File, l *logger, token string, commands []string, mask *masker) *pump {
 	p := &pump{
 		r:        r,
 		done:     make(chan struct{}),
 		events:   make(chan markerEvent, 2*len(commands)),
 		log:      l,
 		split:    splitter{start: []byte(markerStart + token + " ")},
-		mask:     newMasker(secrets),
+		mask:     mask,
 		commands: commands,
 	}
 	go func() {

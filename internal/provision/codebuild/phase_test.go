@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -329,7 +330,7 @@ func TestRunMasksSecrets(t *testing.T) {
 		`echo "failing with $DB_PASSWORD" >&2; exit 1`,
 	)
 	job.Env = []string{"SESSION_TOKEN=credential-from-env"}
-	job.Mask = []string{"credential-from-env"}
+	job.Mask = func() []string { return []string{"credential-from-env"} }
 	job.Variables = map[string]string{"DB_PASSWORD": "plain variable loses to the secret"}
 	job.Secrets = map[string]string{"DB_PASSWORD": secret, "EMPTY_SECRET": ""}
 	_, err := Run(context.Background(), job)
@@ -353,6 +354,37 @@ func TestRunMasksSecrets(t *testing.T) {
 	}
 	if cerr.Tail != "failing with ***" {
 		t.Errorf("Tail = %q, want the secret masked", cerr.Tail)
+	}
+}
+
+// TestRunMasksValuesAddedWhileItRuns pins that a value Job.Mask starts
+// returning mid-run (credentials renewed by the credentials endpoint) is
+// masked in the output that follows.
+func TestRunMasksValuesAddedWhileItRuns(t *testing.T) {
+	t.Parallel()
+	const renewed = "renewed-secret-access-key"
+	job, log := setup(t, `while [ ! -e renewed ]; do sleep 0.01; done; echo "key: $NEW_KEY"`)
+	job.Env = []string{"NEW_KEY=" + renewed}
+	var mu sync.Mutex
+	values := []string{"first-credential"}
+	job.Mask = func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(values)
+	}
+	job.OnStart = func(int) {
+		mu.Lock()
+		values = append(values, renewed)
+		mu.Unlock()
+		if err := os.WriteFile(filepath.Join(job.Dir, "renewed"), nil, 0o600); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := Run(context.Background(), job); err != nil {
+		t.Fatalf("Run: %v\nlog:\n%s", err, log)
+	}
+	if got := log.String(); strings.Contains(got, renewed) || !strings.Contains(got, "key: ***\n") {
+		t.Errorf("the value added mid-run is not masked:\n%s", got)
 	}
 }
 

@@ -198,21 +198,37 @@ const maskText = "***"
 type masker struct {
 	secrets [][]byte // longest first, so a value containing another is masked whole
 	held    []byte
+	// more, when set, is asked for further values at each write; only the
+	// values it adds since the last call are new (runcreds.Grant.Mask
+	// grows by appending).
+	more     func() []string
+	moreSeen int
 }
 
-func newMasker(values []string) *masker {
-	m := &masker{}
+// newMasker masks values, and whatever more returns over time.
+func newMasker(values []string, more func() []string) *masker {
+	m := &masker{more: more}
+	m.add(values)
+	return m
+}
+
+func (m *masker) add(values []string) {
 	for _, v := range values {
 		if v != "" && !slices.ContainsFunc(m.secrets, func(s []byte) bool { return string(s) == v }) {
 			m.secrets = append(m.secrets, []byte(v))
 		}
 	}
 	slices.SortFunc(m.secrets, func(a, b []byte) int { return len(b) - len(a) })
-	return m
 }
 
 // write returns p with the secrets masked, minus a held-back tail.
 func (m *masker) write(p []byte) []byte {
+	if m.more != nil {
+		if vs := m.more(); len(vs) > m.moreSeen {
+			m.add(vs[m.moreSeen:])
+			m.moreSeen = len(vs)
+		}
+	}
 	if len(m.secrets) == 0 {
 		return p
 	}

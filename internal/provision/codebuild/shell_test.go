@@ -38,7 +38,7 @@ func TestMaskerAcrossWrites(t *testing.T) {
 	want := "x *** y *** z s3cr a*** *** s3"
 	for i := 0; i <= len(stream); i++ {
 		for j := i; j <= len(stream); j++ {
-			m := newMasker(secrets)
+			m := newMasker(secrets, nil)
 			var out []byte
 			for _, chunk := range []string{stream[:i], stream[i:j], stream[j:]} {
 				out = append(out, m.write([]byte(chunk))...)

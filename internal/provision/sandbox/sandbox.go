@@ -14,7 +14,8 @@
 //
 // What a run may reach:
 //   - its working directory, read-write (and its private tmp inside it);
-//   - /usr, /bin, /lib, /lib64, /etc, /opt, the directories on PATH and
+//   - /usr, /bin, /lib, /lib64, /etc, /opt, the directories on PATH (with
+//     the root of a version manager whose shims are on it) and
 //     Config.ReadOnly: read and execute;
 //   - /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom;
 //   - /proc, only when it is the run's own (new PID namespace);
@@ -391,13 +392,28 @@ func readOnlyDirs(cfg Config) ([]string, error) {
 		}
 		dirs = append(dirs, d)
 	}
-	for _, d := range filepath.SplitList(cmp.Or(cfg.Path, os.Getenv("PATH"))) {
+	for _, d := range pathDirs(cmp.Or(cfg.Path, os.Getenv("PATH"))) {
 		if !filepath.IsAbs(d) || holds(resolved(d)) != "" || slices.Contains(dirs, d) {
 			continue // a relative entry, or one that would open the data directory
 		}
 		dirs = append(dirs, d)
 	}
 	return dirs, nil
+}
+
+// pathDirs returns the directories of PATH and, for a "shims" directory,
+// its parent: the shims of version managers (pyenv, rbenv, nodenv, asdf)
+// are scripts that run the real tool from under the manager's root (the
+// AWS CLI installed with pyenv runs from ~/.pyenv/versions/...).
+func pathDirs(path string) []string {
+	var dirs []string
+	for _, d := range filepath.SplitList(path) {
+		dirs = append(dirs, d)
+		if filepath.Base(d) == "shims" {
+			dirs = append(dirs, filepath.Dir(d))
+		}
+	}
+	return dirs
 }
 
 // etcLinks are files in /etc that runs need and that are often symbolic

@@ -100,6 +100,29 @@ func TestReadOnlyDirsNeverHoldTheDataDirectory(t *testing.T) {
 	}
 }
 
+// TestReadOnlyDirsOpenAVersionManagersRootForItsShims: a tool installed
+// with pyenv (the AWS CLI here) runs from the manager's root, not from the
+// shims directory on PATH; the root opens unless it holds the data directory.
+func TestReadOnlyDirsOpenAVersionManagersRootForItsShims(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	pyenv := filepath.Join(base, ".pyenv")
+	home := filepath.Join(base, "home")
+	data := filepath.Join(home, "hadron-data")
+	dirs, err := readOnlyDirs(Config{Protect: []string{data}, Path: filepath.Join(pyenv, "shims") + ":" + filepath.Join(home, "shims")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{filepath.Join(pyenv, "shims"), pyenv, filepath.Join(home, "shims")} {
+		if !contains(dirs, want) {
+			t.Errorf("read-only dirs %v lack %s", dirs, want)
+		}
+	}
+	if contains(dirs, home) {
+		t.Errorf("read-only dirs %v hold %s, the parent of a shims directory that holds the data directory", dirs, home)
+	}
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {

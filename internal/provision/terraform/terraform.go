@@ -280,7 +280,7 @@ func (e *Engine) runLocal(ctx context.Context, run provision.Run, t provision.Ta
 	for k, v := range e.Env {
 		env = append(env, k+"="+v)
 	}
-	var mask []string
+	var mask func() []string
 	if e.Credentials != nil {
 		g, err := codebuild.Grant(ctx, e.Credentials, run)
 		if err != nil {
@@ -288,7 +288,7 @@ func (e *Engine) runLocal(ctx context.Context, run provision.Run, t provision.Ta
 		}
 		defer g.End()
 		env = append(env, g.Env()...)
-		mask = g.Mask()
+		mask = g.Mask
 	}
 	_, runErr := codebuild.Run(ctx, codebuild.Job{
 		Dir:       run.Dir,

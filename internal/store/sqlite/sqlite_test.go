@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -286,5 +287,99 @@ func TestConcurrentDeploymentsDoNotBusy(t *testing.T) {
 	}
 	if len(list) != goroutines*rounds {
 		t.Errorf("%d deployments recorded, want %d", len(list), goroutines*rounds)
+	}
+}
+
+// TestBackupDuringWritesIsAConsistentUsableDatabase copies the database
+// while a writer commits one template after another: the copy holds every
+// template committed before the backup began, then no gap (a prefix of
+// the writes, as one snapshot), passes Verify, and opens as a store that
+// takes new writes.
+func TestBackupDuringWritesIsAConsistentUsableDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openPath(t, filepath.Join(dir, "hadron.db"))
+	defer s.Close()
+	var (
+		mu    sync.Mutex
+		acked int // templates committed
+		stop  = make(chan struct{})
+		done  = make(chan error, 1)
+		// begun is closed once a few writes are in, so the copy is taken
+		// in the middle of the writes, not before them.
+		begun = make(chan struct{})
+	)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			err := s.TemplateCreate(t.Context(), &store.Template{Kind: store.KindEnvironmentTemplate, Name: fmt.Sprintf("t-%05d", i),
+				CreatedAt: t0, LastModifiedAt: t0})
+			if err != nil {
+				done <- err
+				return
+			}
+			mu.Lock()
+			acked = i + 1
+			mu.Unlock()
+			if i == 20 {
+				close(begun)
+			}
+		}
+	}()
+	<-begun
+	mu.Lock()
+	before := acked
+	mu.Unlock()
+	backup := filepath.Join(dir, "backup.db")
+	if err := s.BackupTo(t.Context(), backup); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	after := acked
+	mu.Unlock()
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("a write during the backup failed: %v", err)
+	}
+	if err := s.BackupTo(t.Context(), backup); err == nil {
+		t.Error("a backup overwrote an existing file")
+	}
+	if _, err := Verify(t.Context(), backup); err != nil {
+		t.Fatal(err)
+	}
+	copy := openPath(t, backup)
+	defer copy.Close()
+	list, err := copy.TemplateList(t.Context(), store.KindEnvironmentTemplate, store.Page{Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tpl := range list {
+		if want := fmt.Sprintf("t-%05d", i); tpl.Name != want {
+			t.Fatalf("template %d of the copy is %s, want %s: the copy is not one snapshot", i, tpl.Name, want)
+		}
+	}
+	if n := len(list); n < before || n > after+1 {
+		t.Errorf("the copy holds %d templates; %d were committed before the backup began and %d when it ended", n, before, after)
+	}
+	if err := copy.TemplateCreate(t.Context(), &store.Template{Kind: store.KindEnvironmentTemplate, Name: "after-restore",
+		CreatedAt: t0, LastModifiedAt: t0}); err != nil {
+		t.Errorf("the copy takes no write: %v", err)
+	}
+}
+
+func TestVerifyRefusesWhatIsNotAHadronDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage")
+	os.WriteFile(garbage, []byte("not a database at all, just some text that is long enough"), 0o600)
+	for _, path := range []string{garbage, filepath.Join(dir, "missing"), dir} {
+		if _, err := Verify(t.Context(), path); err == nil {
+			t.Errorf("Verify(%s) passed", path)
+		}
 	}
 }

@@ -347,17 +347,27 @@ func (s *Store) DeploymentsOrphaned(ctx context.Context, p store.DeploymentsOrph
 	var err error
 	if alive == "" {
 		// The common case, on the deployments_leased index.
-		rows, err = s.r.QueryContext(ctx, `SELECT `+deploymentColumns+` FROM deployments
-			WHERE status IN `+activeStatuses+` AND lease_owner <> '' AND lease_expires_at < $1 ORDER BY seq`,
-			ms(expiredBefore))
+		rows, err = s.r.QueryContext(ctx, orphanedQuery(false), ms(expiredBefore))
 	} else {
-		rows, err = s.r.QueryContext(ctx, `SELECT `+deploymentColumns+` FROM deployments
-			WHERE status IN `+activeStatuses+` AND lease_owner <> '' AND (lease_expires_at < $1 OR lease_owner <> $2)
-			ORDER BY seq`, ms(expiredBefore), alive)
+		rows, err = s.r.QueryContext(ctx, orphanedQuery(true), ms(expiredBefore), alive)
 	}
 	out, err := collect(rows, err, scanDeployment)
 	if err != nil {
 		return nil, fmt.Errorf("list orphaned deployments: %w", err)
 	}
 	return out, nil
+}
+
+// orphanedQuery is DeploymentsOrphaned's SELECT: of expired leases ($1),
+// and with alive, also of leases held by another owner than $2. "ORDER BY
+// +seq" sorts the few rows found: a plain "seq" lets SQLite prefer walking
+// the whole table in seq order to sorting, which scans the history.
+func orphanedQuery(alive bool) string {
+	if !alive {
+		return `SELECT ` + deploymentColumns + ` FROM deployments
+			WHERE status IN ` + activeStatuses + ` AND lease_owner <> '' AND lease_expires_at < $1 ORDER BY +seq`
+	}
+	return `SELECT ` + deploymentColumns + ` FROM deployments
+			WHERE status IN ` + activeStatuses + ` AND lease_owner <> '' AND (lease_expires_at < $1 OR lease_owner <> $2)
+			ORDER BY +seq`
 }

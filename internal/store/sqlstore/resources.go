@@ -65,6 +65,17 @@ func (s *Store) ResourceGet(ctx context.Context, key string) (*store.Resource, e
 
 // ResourceList lists resources ordered by key.
 func (s *Store) ResourceList(ctx context.Context, f store.ResourceFilter, page store.Page) ([]*store.Resource, error) {
+	q, args := resourceListQuery(f, page)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	out, err := collect(rows, err, scanResource)
+	if err != nil {
+		return nil, fmt.Errorf("list resources: %w", err)
+	}
+	return out, nil
+}
+
+// resourceListQuery is ResourceList's SELECT and its arguments.
+func resourceListQuery(f store.ResourceFilter, page store.Page) (string, []any) {
 	where := []string{"key > $1"}
 	args := []any{page.After}
 	add := func(cond string, vals ...any) {
@@ -100,12 +111,7 @@ func (s *Store) ResourceList(ctx context.Context, f store.ResourceFilter, page s
 	}
 	args = append(args, page.Limit)
 	q := fmt.Sprintf(`SELECT %s FROM resources WHERE %s ORDER BY key LIMIT $%d`, resourceColumns, strings.Join(where, " AND "), len(args))
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	out, err := collect(rows, err, scanResource)
-	if err != nil {
-		return nil, fmt.Errorf("list resources: %w", err)
-	}
-	return out, nil
+	return q, args
 }
 
 // ResourceUpdateMetadata changes description and settings of an idle resource.

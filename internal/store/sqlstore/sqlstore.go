@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/store"
@@ -51,6 +52,10 @@ type Config struct {
 	// be the same pool.
 	Writer, Reader *sql.DB
 	Dialect        Dialect
+	// PrepareReads runs the reads as statements prepared once per query
+	// text, for a driver that would parse the SQL on every call (SQLite's;
+	// pgx keeps a statement cache of its own).
+	PrepareReads bool
 }
 
 // txAttempts is how many times a transaction is tried when the database
@@ -69,21 +74,96 @@ var _ store.Store = (*Store)(nil)
 
 // Store implements store.Store on a database/sql database.
 type Store struct {
-	w, r *sql.DB
-	d    Dialect
+	w, pool *sql.DB
+	r       querier // reads: pool, or pool through prepared statements
+	d       Dialect
 }
 
 // New returns the store on cfg's pools. Close closes them.
 func New(cfg Config) *Store {
-	return &Store{w: cfg.Writer, r: cfg.Reader, d: cfg.Dialect}
+	s := &Store{w: cfg.Writer, pool: cfg.Reader, r: cfg.Reader, d: cfg.Dialect}
+	if cfg.PrepareReads {
+		s.r = &preparedReads{db: cfg.Reader, stmts: map[string]*sql.Stmt{}}
+	}
+	return s
 }
 
 // Close closes the pools.
 func (s *Store) Close() error {
-	if s.r == s.w {
-		return s.w.Close()
+	var err error
+	if p, ok := s.r.(*preparedReads); ok {
+		err = p.close()
 	}
-	return errors.Join(s.r.Close(), s.w.Close())
+	if s.pool == s.w {
+		return errors.Join(err, s.w.Close())
+	}
+	return errors.Join(err, s.pool.Close(), s.w.Close())
+}
+
+// maxPrepared bounds the statements preparedReads keeps; the store's reads
+// have far fewer distinct texts (a list's filters combine into a few).
+const maxPrepared = 256
+
+// preparedReads runs reads on db as statements prepared once per query
+// text; database/sql prepares a statement on each connection the first
+// time it runs there and keeps it.
+type preparedReads struct {
+	db    *sql.DB
+	mu    sync.RWMutex
+	stmts map[string]*sql.Stmt
+}
+
+// stmt returns the statement of query, preparing it on first use; nil when
+// the cache is full or preparing failed (the caller then runs the text,
+// whose error, if any, is the one to report).
+func (p *preparedReads) stmt(ctx context.Context, query string) *sql.Stmt {
+	p.mu.RLock()
+	st, n := p.stmts[query], len(p.stmts)
+	p.mu.RUnlock()
+	if st != nil || n >= maxPrepared {
+		return st
+	}
+	st, err := p.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if prev := p.stmts[query]; prev != nil {
+		st.Close()
+		return prev
+	}
+	p.stmts[query] = st
+	return st
+}
+
+func (p *preparedReads) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := p.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.db.QueryRowContext(ctx, query, args...)
+}
+
+func (p *preparedReads) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := p.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.db.QueryContext(ctx, query, args...)
+}
+
+func (p *preparedReads) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return p.db.ExecContext(ctx, query, args...)
+}
+
+func (p *preparedReads) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for _, st := range p.stmts {
+		errs = append(errs, st.Close())
+	}
+	clear(p.stmts)
+	return errors.Join(errs...)
 }
 
 // Migrate applies on conn, in order and each in its own transaction, the

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"maps"
 	"sync"
 	"testing"
@@ -96,6 +97,41 @@ func notifyTests() []test {
 			h.finish(d.ID, store.StatusSucceeded, "", at(20))
 			if got := outputsOf(t, h.deployment(d.ID).Outputs); len(got) != n {
 				t.Errorf("outputs after %d concurrent notifies: %v", n, got)
+			}
+		}},
+		{"notify_past_MaxOutputs_is_ErrTooManyOutputs_and_changes_nothing_even_when_concurrent", func(t *testing.T, h *harness) {
+			r := h.newEnvironment("prod")
+			d := h.start(r, store.StatusInProgress, v2, at(10))
+			h.claim("w1", d)
+			bounded := func(outputs string) error {
+				return h.s.DeploymentNotify(h.ctx, store.DeploymentNotifyParams{ID: d.ID, Outputs: outputs, At: at(11), MaxOutputs: 4})
+			}
+			if err := bounded(`{"a":"1","b":"1","c":"1"}`); err != nil {
+				t.Fatal(err)
+			}
+			// A key reported again does not count twice.
+			if err := bounded(`{"a":"2"}`); err != nil {
+				t.Fatalf("a report of a known key: %v", err)
+			}
+			before := h.deployment(d.ID)
+			wantErr(t, "a report past the bound", bounded(`{"d":"1","e":"1"}`), store.ErrTooManyOutputs)
+			same(t, "deployment", h.deployment(d.ID), before)
+			// Of two reports that each fit alone but not together, one lands.
+			errs := make(chan error, 2)
+			for _, o := range []string{`{"x":"1"}`, `{"y":"1"}`} {
+				go func() { errs <- bounded(o) }()
+			}
+			var failed int
+			for range 2 {
+				if err := <-errs; errors.Is(err, store.ErrTooManyOutputs) {
+					failed++
+				} else if err != nil {
+					t.Fatal(err)
+				}
+			}
+			h.finish(d.ID, store.StatusSucceeded, "", at(20))
+			if got := outputsOf(t, h.deployment(d.ID).Outputs); failed != 1 || len(got) != 4 || got["a"] != "2" {
+				t.Errorf("after two concurrent reports (%d refused): outputs %v, want 4 with a=2", failed, got)
 			}
 		}},
 	}
