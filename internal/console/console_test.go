@@ -395,6 +395,27 @@ func TestTheKeysPolicyDecides(t *testing.T) {
 	if dep.status != http.StatusOK || strings.Contains(dep.body, `class="cancel"`) {
 		t.Errorf("reader's deployment page: %d, want 200 without a cancel form", dep.status)
 	}
+	if !strings.Contains(dep.body, "The log is not shown: User: "+h.reader.AccessKeyID+" is not authorized to perform: hadron:GetDeploymentLog on resource: dev-web") {
+		t.Errorf("reader's deployment page does not say why the log is hidden:\n%s", dep.body)
+	}
+	var rep struct{ Status, Text, Denied string }
+	lp := r.get("/console/deployments/" + id + "/log?offset=0")
+	if err := json.Unmarshal([]byte(lp.body), &rep); err != nil || rep.Status != "IN_PROGRESS" || rep.Text != "" || !strings.Contains(rep.Denied, "hadron:GetDeploymentLog") {
+		t.Errorf("reader's log reply %d %+v (%v): want the status, no text, and why", lp.status, rep, err)
+	}
+	// A key that may also read logs (hadron:GetDeploymentLog, the action of
+	// GET /hadron/v1/deployments/{id}/log) sees this one.
+	logReader, err := h.keys.Create(auth.Policy{Allow: []string{"proton:Get*", "hadron:GetDeploymentLog"}}, "log reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr := h.browser()
+	lr.signIn(logReader)
+	hadrontest.Eventually(t, 20*time.Second, "the log reader to see the run's output", func() (bool, string) {
+		p := lr.get("/console/deployments/" + id)
+		return strings.Contains(p.body, "tick 0"), p.body
+	})
+
 	token := r.csrf("/console/environments")
 	p := r.post("/console/deployments/"+id+"/cancel", url.Values{"csrf": {token}, "confirmed": {"yes"}})
 	if p.status != http.StatusForbidden || !strings.Contains(p.body, "not authorized to perform: proton:CancelEnvironmentDeployment") {

@@ -3,6 +3,7 @@ package console
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/proton"
 	"github.com/hadronhq/hadron/internal/termtext"
 )
@@ -602,6 +604,8 @@ type deploymentView struct {
 	Confirm bool
 	// SpecDiff is the change from the spec before to the target spec.
 	SpecDiff []diffLine
+	// LogDenied says why the key may not read the log.
+	LogDenied string
 }
 
 // stateVersion reads a deployment state's template version and spec.
@@ -675,13 +679,40 @@ func (c *Console) deployment(q *request) error {
 	if op, in := cancelOf(d); op != "" && d.DeploymentStatus == "IN_PROGRESS" {
 		v.CanCancel = q.can(op, in)
 	}
-	data, next, err := c.cfg.Logs.ReadLog(q.r.Context(), d.Id, 0, logChunk)
+	data, next, denied, err := q.readLog(d, 0)
 	if err != nil {
 		return err
 	}
 	v.Log, v.LogNext = plainLog(data, &next, v.Active)
+	v.LogDenied = denied
 	q.render(http.StatusOK, "deployment", "Deployment "+d.Id, v)
 	return nil
+}
+
+// LogAction is the policy action that reads a deployment's log, on the
+// deployment's resource: the action of Hadron's own log endpoint
+// (GET /hadron/v1/deployments/{id}/log), so that the console shows a log
+// exactly to the keys that may read it there.
+const LogAction = "hadron:GetDeploymentLog"
+
+// readLog reads d's log from offset when the key may read it (LogAction on
+// the deployment's resource, named as its cancel operation names it);
+// denied says why not, and nothing is read then.
+func (q *request) readLog(d *api.Deployment, offset int64) (data []byte, next int64, denied string, err error) {
+	_, names := cancelOf(d)
+	body, err := json.Marshal(names)
+	if err != nil {
+		return nil, offset, "", err
+	}
+	if err := q.c.authorize(q.sess, LogAction, body); err != nil {
+		var ad *auth.AccessDeniedError
+		if errors.As(err, &ad) {
+			return nil, offset, "The log is not shown: " + ad.Error(), nil
+		}
+		return nil, offset, "", err
+	}
+	data, next, err = q.c.cfg.Logs.ReadLog(q.r.Context(), d.Id, offset, logChunk)
+	return data, next, "", err
 }
 
 // plainLog makes log bytes plain text. While the deployment runs, a last
@@ -708,6 +739,8 @@ type logReply struct {
 	Ended   string `json:"ended,omitempty"`
 	// Duration is the deployment's duration so far or in all.
 	Duration string `json:"duration"`
+	// Denied says why the key may not read the log (and Text is empty).
+	Denied string `json:"denied,omitempty"`
 }
 
 func (c *Console) deploymentLog(q *request) error {
@@ -716,11 +749,11 @@ func (c *Console) deploymentLog(q *request) error {
 		return err
 	}
 	offset, _ := strconv.ParseInt(q.r.URL.Query().Get("offset"), 10, 64)
-	data, next, err := c.cfg.Logs.ReadLog(q.r.Context(), d.Id, max(offset, 0), logChunk)
+	data, next, denied, err := q.readLog(d, max(offset, 0))
 	if err != nil {
 		return err
 	}
-	rep := logReply{Status: d.DeploymentStatus, Message: d.DeploymentStatusMessage, Active: isActive(d.DeploymentStatus),
+	rep := logReply{Denied: denied, Status: d.DeploymentStatus, Message: d.DeploymentStatusMessage, Active: isActive(d.DeploymentStatus),
 		Duration: duration(d.CreatedAt, d.CompletedAt, c.cfg.Now()), Ended: fmtTime(d.CompletedAt)}
 	rep.Text, rep.Next = plainLog(data, &next, rep.Active)
 	q.w.Header().Set("Content-Type", "application/json")
