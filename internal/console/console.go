@@ -29,6 +29,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -125,7 +126,24 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+	if r.Method == http.MethodPost && !sameOrigin(r) {
+		// Besides the CSRF token: a form another site posts (a sign-in into
+		// the attacker's key, say) is refused by its Origin.
+		http.Error(w, "cross-origin form refused", http.StatusForbidden)
+		return
+	}
 	c.mux.ServeHTTP(w, r)
+}
+
+// sameOrigin reports whether a request's Origin header, when the browser
+// sent one, names the host it was sent to.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == r.Host
 }
 
 // request is one page request of a session.

@@ -278,6 +278,33 @@ func TestSignInIssuesAStrictHttpOnlyExpiringCookie(t *testing.T) {
 	}
 }
 
+func TestFormsFromAnotherOriginAreRefused(t *testing.T) {
+	t.Parallel()
+	h := setup(t, false)
+	b := h.browser()
+	for origin, want := range map[string]int{
+		"https://evil.example":                              http.StatusForbidden,
+		strings.Replace(h.url, "127.0.0.1", "localhost", 1): http.StatusForbidden,
+		h.url: http.StatusSeeOther,
+		"":    http.StatusSeeOther,
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", h.url+"/console/signin", strings.NewReader(url.Values{
+			"accessKeyId": {h.admin.AccessKeyID}, "secretAccessKey": {h.admin.SecretAccessKey}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := b.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("sign-in with Origin %q: %d, want %d", origin, resp.StatusCode, want)
+		}
+	}
+}
+
 func TestSignOutNeedsTheCSRFTokenAndEndsTheSession(t *testing.T) {
 	t.Parallel()
 	h := setup(t, false)
