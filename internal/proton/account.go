@@ -3,6 +3,7 @@ package proton
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/hadronhq/hadron/internal/api"
@@ -56,17 +57,30 @@ func (s *API) UpdateAccountSettings(ctx context.Context, in *api.UpdateAccountSe
 	}
 	role(settingPipelineServiceRole, in.PipelineServiceRoleArn)
 	role(settingPipelineCodebuildRole, in.PipelineCodebuildRoleArn)
+	var repo *repoBranch
 	if r := in.PipelineProvisioningRepository; r != nil {
-		raw, err := json.Marshal(repoBranch{Provider: r.Provider, Name: r.Name, Branch: r.Branch})
+		repo = &repoBranch{Provider: r.Provider, Name: r.Name, Branch: r.Branch}
+		key, err := s.linkedRepository(ctx, repo, KindValidation)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := json.Marshal(repo)
 		if err != nil {
 			return nil, err
 		}
 		p.Set[settingPipelineProvisioningRepo] = string(raw)
+		// Kept apart as the bare key, so that the store keeps the repository
+		// linked while the setting names it.
+		p.Set[store.SettingPipelineRepository] = key
 	}
 	if deleteRepo {
-		p.Delete = append(p.Delete, settingPipelineProvisioningRepo)
+		p.Delete = append(p.Delete, settingPipelineProvisioningRepo, store.SettingPipelineRepository)
 	}
 	values, err := s.cfg.Store.SettingsUpdate(ctx, p)
+	if errors.Is(err, store.ErrNotFound) && repo != nil {
+		// The repository was unlinked since linkedRepository saw it.
+		return nil, notLinked(repo, KindValidation)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -115,5 +129,5 @@ func (s *API) apiAccountSettings(st accountSettings) api.AccountSettings {
 
 // repositoryArn is the ARN of a linked repository, as Proton forms it.
 func (s *API) repositoryArn(r *repoBranch) string {
-	return s.arn(fmt.Sprintf("repository/%s:%s", lower(r.Provider), r.Name))
+	return s.arn(repositoryKey(r.Provider, r.Name))
 }

@@ -50,8 +50,12 @@ func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentIn
 		ComponentRoleArn: in.ComponentRoleArn, EnvironmentAccountConnectionID: in.EnvironmentAccountConnectionId,
 		Provisioning: t.Provisioning,
 	}
+	repo := ""
 	if r := in.ProvisioningRepository; r != nil {
 		settings.ProvisioningRepository = &repoBranch{Provider: r.Provider, Name: r.Name, Branch: r.Branch}
+		if repo, err = s.linkedRepository(ctx, settings.ProvisioningRepository, KindNotFound); err != nil {
+			return nil, err
+		}
 	}
 	fingerprint, _ := json.Marshal([]string{in.TemplateName, in.TemplateMajorVersion, in.TemplateMinorVersion, in.Spec, deref(in.Description),
 		in.ProtonServiceRoleArn, in.CodebuildRoleArn, in.ComponentRoleArn, in.EnvironmentAccountConnectionId})
@@ -70,11 +74,15 @@ func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentIn
 		Create: &store.Resource{
 			Key: key, Type: store.ResourceEnvironment, Name: in.Name, EnvironmentName: in.Name, Description: deref(in.Description),
 			TemplateName: v.TemplateName, TemplateMajor: strconv.Itoa(v.Major), TemplateMinor: strconv.Itoa(v.Minor),
-			Spec: in.Spec, Settings: string(settingsJSON), CreatedAt: now, LastModifiedAt: now,
+			Spec: in.Spec, Settings: string(settingsJSON), Repository: repo, CreatedAt: now, LastModifiedAt: now,
 		},
 	})
 	if errors.Is(err, store.ErrExists) {
 		return s.createEnvironmentRetry(ctx, key, settings.CreateRequest)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		// The repository was unlinked since linkedRepository saw it.
+		return nil, notLinked(settings.ProvisioningRepository, KindNotFound)
 	}
 	if err != nil {
 		return nil, err
@@ -291,14 +299,25 @@ func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentIn
 	}
 	settingsJSON, _ := json.Marshal(settings)
 	settingsS := string(settingsJSON)
+	var repo *string
+	if in.ProvisioningRepository != nil {
+		key, err := s.linkedRepository(ctx, settings.ProvisioningRepository, KindNotFound)
+		if err != nil {
+			return nil, err
+		}
+		repo = &key
+	}
 
 	if in.DeploymentType == api.DeploymentUpdateTypeNone {
 		if in.Spec != "" || in.TemplateMajorVersion != "" || in.TemplateMinorVersion != "" {
 			return nil, validationf("deploymentType NONE changes metadata only: spec, templateMajorVersion and templateMinorVersion need CURRENT_VERSION, MINOR_VERSION or MAJOR_VERSION")
 		}
-		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, store.ResourceUpdateMetadataParams{Key: r.Key, Description: in.Description, Settings: &settingsS, At: s.now()})
+		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, store.ResourceUpdateMetadataParams{Key: r.Key, Description: in.Description, Settings: &settingsS, Repository: repo, At: s.now()})
 		if errors.Is(err, store.ErrActiveDeployment) {
 			return nil, activeConflict("environment", r)
+		}
+		if errors.Is(err, store.ErrNotFound) && repo != nil {
+			return nil, notLinked(settings.ProvisioningRepository, KindNotFound)
 		}
 		if err != nil {
 			return nil, err
@@ -322,9 +341,12 @@ func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentIn
 	}
 	d := s.newEnvDeployment(r.Key, r.Name, store.OperationDeploy, v, spec, plan, s.now())
 	d.InitialState = envState(r)
-	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Description: in.Description, Settings: &settingsS})
+	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Description: in.Description, Settings: &settingsS, Repository: repo})
 	if errors.Is(err, store.ErrActiveDeployment) {
 		return nil, activeConflict("environment", r)
+	}
+	if errors.Is(err, store.ErrNotFound) && repo != nil {
+		return nil, notLinked(settings.ProvisioningRepository, KindNotFound)
 	}
 	if err != nil {
 		return nil, err
@@ -521,7 +543,7 @@ func (s *API) environment(r *store.Resource) api.Environment {
 	}
 	if p := st.ProvisioningRepository; p != nil {
 		e.ProvisioningRepository = &api.RepositoryBranch{
-			Arn: s.arn(fmt.Sprintf("repository/%s:%s", lower(p.Provider), p.Name)), Branch: p.Branch, Name: p.Name, Provider: p.Provider,
+			Arn: s.repositoryArn(p), Branch: p.Branch, Name: p.Name, Provider: p.Provider,
 		}
 	}
 	return e

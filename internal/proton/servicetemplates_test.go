@@ -136,6 +136,9 @@ func TestAccountSettingsAccessorSeesUpdates(t *testing.T) {
 	t.Parallel()
 	s, _ := svcTmplService(t)
 	role := "arn:aws:iam::123456789012:role/builder"
+	if _, err := s.CreateRepository(t.Context(), &api.CreateRepositoryInput{Provider: "GITHUB", Name: "acme/p", ConnectionArn: testConnection}); err != nil {
+		t.Fatal(err)
+	}
 	_, err := s.UpdateAccountSettings(t.Context(), &api.UpdateAccountSettingsInput{
 		PipelineCodebuildRoleArn:       &role,
 		PipelineProvisioningRepository: &api.RepositoryBranchInput{Provider: "GITHUB", Name: "acme/p", Branch: "main"},

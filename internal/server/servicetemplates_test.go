@@ -349,8 +349,11 @@ func TestAccountSettingsRoundTrip(t *testing.T) {
 		serviceRole   = "arn:aws:iam::123456789012:role/pipeline-service"
 		codebuildRole = "arn:aws:iam::123456789012:role/pipeline-codebuild"
 	)
+	pipelines := m{"pipelineProvisioningRepository": m{"provider": "GITHUB", "name": "acme/pipelines", "branch": "main"}}
+	h.fails("UpdateAccountSettings", pipelines, "ValidationException", "GITHUB repository acme/pipelines is not linked")
+	h.ok("CreateRepository", m{"provider": "GITHUB", "name": "acme/pipelines", "connectionArn": "arn:aws:codestar-connections:us-east-1:123456789012:connection/c1"})
 	r := h.ok("UpdateAccountSettings", m{"pipelineServiceRoleArn": serviceRole, "pipelineCodebuildRoleArn": codebuildRole,
-		"pipelineProvisioningRepository": m{"provider": "GITHUB", "name": "acme/pipelines", "branch": "main"}})
+		"pipelineProvisioningRepository": pipelines["pipelineProvisioningRepository"]})
 	want := map[string]string{
 		"accountSettings.pipelineServiceRoleArn":                  serviceRole,
 		"accountSettings.pipelineCodebuildRoleArn":                codebuildRole,
@@ -379,6 +382,7 @@ func TestAccountSettingsRoundTrip(t *testing.T) {
 	h.fails("UpdateAccountSettings", m{"pipelineServiceRoleArn": "not-a-role"}, "ValidationException", "pipelineServiceRoleArn")
 	h.fails("UpdateAccountSettings", m{"pipelineProvisioningRepository": m{"provider": "GITLAB", "name": "acme/x", "branch": "main"}},
 		"ValidationException", "provider")
+	h.fails("DeleteRepository", m{"provider": "GITHUB", "name": "acme/pipelines"}, "ConflictException", "the account setting pipelineProvisioningRepository")
 	r = h.ok("UpdateAccountSettings", m{"deletePipelineProvisioningRepository": true})
 	if _, ok := r.body["accountSettings"].(map[string]any)["pipelineProvisioningRepository"]; ok || r.str("accountSettings.pipelineServiceRoleArn") != serviceRole {
 		t.Errorf("after deleting the repository: %v", r.body)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,17 @@ var (
 	// outputs past the bound its caller set.
 	ErrTooManyOutputs = errors.New("too many outputs")
 )
+
+// UsedByError is the ErrInUse of a record whose users the store can name:
+// the keys of the records that reference it (at most a few), in key order.
+type UsedByError struct {
+	Users []string
+}
+
+func (e *UsedByError) Error() string { return "in use by " + strings.Join(e.Users, ", ") }
+
+// Is makes a UsedByError match ErrInUse.
+func (e *UsedByError) Is(target error) bool { return target == ErrInUse }
 
 // Template kinds.
 const (
@@ -135,8 +147,27 @@ type Resource struct {
 	LastDeploymentAttemptedAt time.Time
 	LastDeploymentSucceededAt time.Time
 	LastClientRequestToken    string
-	CreatedAt                 time.Time
-	LastModifiedAt            time.Time
+	// Repository is the Key of the linked repository the resource provisions
+	// through (self-managed provisioning), "" for none. The store refuses a
+	// key no repository has (ErrNotFound), and refuses to delete a
+	// repository a resource names.
+	Repository     string
+	CreatedAt      time.Time
+	LastModifiedAt time.Time
+}
+
+// Repository is a linked repository (CreateRepository): a git repository
+// known by provider and name, that self-managed provisioning hands
+// rendered infrastructure to.
+type Repository struct {
+	// Key identifies the repository: the resource part of its ARN, such as
+	// "repository/github:owner/repo".
+	Key           string
+	Provider      string
+	Name          string
+	ConnectionArn string
+	EncryptionKey string
+	CreatedAt     time.Time
 }
 
 // Deployment operations.
@@ -220,10 +251,12 @@ type DeploymentStartParams struct {
 	Deployment *Deployment
 	// Create, when set, is inserted in the same transaction; ErrExists if taken.
 	Create *Resource
-	// Resource changes applied together with the start (description, settings).
+	// Resource changes applied together with the start (description,
+	// settings, the repository: "" for none; see Resource.Repository).
 	Description *string
 	Settings    *string
 	ClientToken *string
+	Repository  *string
 }
 
 // DeploymentFinishParams ends a deployment with a conditional write.
@@ -359,6 +392,15 @@ type Store interface {
 	// before the given time or whose owner is not alive (owner not in alive).
 	DeploymentsOrphaned(ctx context.Context, p DeploymentsOrphanedParams) ([]*Deployment, error)
 
+	// RepositoryCreate inserts a linked repository; ErrExists when its key is taken.
+	RepositoryCreate(ctx context.Context, r *Repository) error
+	RepositoryGet(ctx context.Context, key string) (*Repository, error)
+	// RepositoryList lists repositories by key.
+	RepositoryList(ctx context.Context, page Page) ([]*Repository, error)
+	// RepositoryDelete deletes a repository nothing uses. While a record uses
+	// it, the error is a *UsedByError (ErrInUse) naming the users.
+	RepositoryDelete(ctx context.Context, key string) (*Repository, error)
+
 	ServiceGet(ctx context.Context, name string) (*Service, error)
 	// ServiceList lists services by name.
 	ServiceList(ctx context.Context, page Page) ([]*Service, error)
@@ -369,6 +411,17 @@ type Store interface {
 
 	Close() error
 }
+
+// SettingPipelineRepository is the setting that holds the Key of the linked
+// repository service pipelines provision through (the account's
+// pipelineProvisioningRepository). SettingsUpdate refuses to set it to a
+// key no repository has (ErrNotFound), and a repository it names cannot be
+// deleted; RepositoryDelete names this user SettingPipelineRepositoryUser.
+const SettingPipelineRepository = "account.pipelineProvisioningRepositoryKey"
+
+// SettingPipelineRepositoryUser is how a UsedByError names the account
+// setting SettingPipelineRepository.
+const SettingPipelineRepositoryUser = "account/pipelineProvisioningRepository"
 
 // SettingsUpdateParams changes account-wide settings (package proton keeps
 // the account settings of the Proton API there, one key per setting).
@@ -468,7 +521,10 @@ type TemplateVersionSetExtraParams struct {
 type ResourceUpdateMetadataParams struct {
 	Key                   string
 	Description, Settings *string
-	At                    time.Time
+	// Repository, when set, changes the resource's repository ("" for none;
+	// see Resource.Repository).
+	Repository *string
+	At         time.Time
 }
 
 // DeploymentClaimParams leases the oldest unclaimed active deployment.

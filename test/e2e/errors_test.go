@@ -29,8 +29,9 @@ func TestCLIErrors(t *testing.T) {
 		s.awsErr(t, "ResourceNotFoundException", "cancel-environment-deployment", "--environment-name", "nowhere")
 	})
 	t.Run("an operation not implemented yet is an UnknownOperationException", func(t *testing.T) {
-		msg := s.awsErr(t, "UnknownOperationException", "list-repositories")
-		if !strings.Contains(msg, "ListRepositories") {
+		msg := s.awsErr(t, "UnknownOperationException", "get-repository-sync-status", "--repository-name", "acme/infra",
+			"--repository-provider", "GITHUB", "--branch", "main", "--sync-type", "TEMPLATE_SYNC")
+		if !strings.Contains(msg, "GetRepositorySyncStatus") {
 			t.Errorf("the error does not name the operation: %s", msg)
 		}
 	})

@@ -100,6 +100,7 @@ func TestTerraformRunByHadron(t *testing.T) {
 	// Proton's self-managed flow: the hand-off through a repository is
 	// not built, and the deployment says so.
 	spec, _ = specFile(t, "greeting: hi")
+	s.awsOK(t, nil, "create-repository", "--provider", "GITHUB", "--name", "acme/infra", "--connection-arn", connectionArn)
 	s.awsOK(t, nil, "create-environment", "--name", "handoff", "--template-name", "tf-env", "--template-major-version", "1",
 		"--provisioning-repository", "provider=GITHUB,name=acme/infra,branch=main", "--spec", spec)
 	handoff := s.waitEnvironment(t, "handoff", "SUCCEEDED", "FAILED")

@@ -13,7 +13,7 @@ import (
 const resourceColumns = `key, type, name, service_name, environment_name, description, template_name,
 	template_major, template_minor, spec, settings, outputs, deployment_status, deployment_status_message,
 	last_attempted_deployment_id, last_succeeded_deployment_id, last_deployment_attempted_at,
-	last_deployment_succeeded_at, last_client_request_token, created_at, last_modified_at`
+	last_deployment_succeeded_at, last_client_request_token, coalesce(repository_key, ''), created_at, last_modified_at`
 
 func scanResource(row scanner) (*store.Resource, error) {
 	var r store.Resource
@@ -21,7 +21,7 @@ func scanResource(row scanner) (*store.Resource, error) {
 	err := row.Scan(&r.Key, &r.Type, &r.Name, &r.ServiceName, &r.EnvironmentName, &r.Description, &r.TemplateName,
 		&r.TemplateMajor, &r.TemplateMinor, &r.Spec, &r.Settings, &r.Outputs, &r.DeploymentStatus, &r.DeploymentStatusMessage,
 		&r.LastAttemptedDeploymentID, &r.LastSucceededDeploymentID, &attempted, &succeeded, &r.LastClientRequestToken,
-		&created, &modified)
+		&r.Repository, &created, &modified)
 	if err != nil {
 		return nil, err
 	}
@@ -43,15 +43,19 @@ func resourceGet(ctx context.Context, q querier, key, lock string) (*store.Resou
 	return r, nil
 }
 
-// resourceInsert inserts a new resource showing the given deployment status.
+// resourceInsert inserts a new resource showing the given deployment status;
+// ErrNotFound when it names a repository that does not exist.
 func (s *Store) resourceInsert(ctx context.Context, tx *sql.Tx, c *store.Resource, status string) error {
+	if err := s.lockRepository(ctx, tx, c.Repository); err != nil {
+		return err
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO resources (key, type, name, service_name, environment_name,
 		description, template_name, template_major, template_minor, spec, settings, outputs, deployment_status,
-		last_client_request_token, created_at, last_modified_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		last_client_request_token, repository_key, created_at, last_modified_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		c.Key, c.Type, c.Name, c.ServiceName, c.EnvironmentName, c.Description, c.TemplateName, c.TemplateMajor,
 		c.TemplateMinor, c.Spec, cmp.Or(c.Settings, "{}"), cmp.Or(c.Outputs, "{}"), status, c.LastClientRequestToken,
-		ms(c.CreatedAt), ms(c.LastModifiedAt))
+		nullable(c.Repository), ms(c.CreatedAt), ms(c.LastModifiedAt))
 	if s.unique(err) {
 		return fmt.Errorf("resource %s: %w", c.Key, store.ErrExists)
 	}
@@ -114,7 +118,8 @@ func resourceListQuery(f store.ResourceFilter, page store.Page) (string, []any) 
 	return q, args
 }
 
-// ResourceUpdateMetadata changes description and settings of an idle resource.
+// ResourceUpdateMetadata changes description, settings and repository of an
+// idle resource.
 func (s *Store) ResourceUpdateMetadata(ctx context.Context, p store.ResourceUpdateMetadataParams) (*store.Resource, error) {
 	key, description, settings, at := p.Key, p.Description, p.Settings, p.At
 	var r *store.Resource
@@ -125,6 +130,9 @@ func (s *Store) ResourceUpdateMetadata(ctx context.Context, p store.ResourceUpda
 		}
 		if store.IsActive(r.DeploymentStatus) {
 			return fmt.Errorf("deployment %s is %s: %w", r.LastAttemptedDeploymentID, r.DeploymentStatus, store.ErrActiveDeployment)
+		}
+		if err := s.setRepository(ctx, tx, key, p.Repository); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE resources SET description = coalesce($2, description),
 			settings = coalesce($3, settings), last_modified_at = $4 WHERE key = $1`, key, description, settings, ms(at)); err != nil {
@@ -150,4 +158,17 @@ func anys(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// setRepository points resource key at repository *repo ("" for none) when
+// repo is set; ErrNotFound when there is no such repository.
+func (s *Store) setRepository(ctx context.Context, tx *sql.Tx, key string, repo *string) error {
+	if repo == nil {
+		return nil
+	}
+	if err := s.lockRepository(ctx, tx, *repo); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE resources SET repository_key = $2 WHERE key = $1`, key, nullable(*repo))
+	return err
 }

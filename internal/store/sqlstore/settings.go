@@ -19,12 +19,19 @@ func (s *Store) SettingsGet(ctx context.Context) (map[string]string, error) {
 	return out, nil
 }
 
-// SettingsUpdate sets and deletes settings in one transaction. Keys are
+// SettingsUpdate sets and deletes settings in one transaction; a
+// repository SettingPipelineRepository names must exist, and is locked as
+// RepositoryDelete locks it. Keys are
 // written in sorted order, so that two nodes updating several keys at once
 // lock them in the same order and cannot deadlock.
 func (s *Store) SettingsUpdate(ctx context.Context, p store.SettingsUpdateParams) (map[string]string, error) {
 	var out map[string]string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if repo, ok := p.Set[store.SettingPipelineRepository]; ok {
+			if err := s.lockRepository(ctx, tx, repo); err != nil {
+				return err
+			}
+		}
 		for _, key := range slices.Sorted(maps.Keys(p.Set)) {
 			_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, last_modified_at) VALUES ($1, $2, $3)
 				ON CONFLICT (key) DO UPDATE SET value = excluded.value, last_modified_at = excluded.last_modified_at`,

@@ -1,0 +1,140 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+const repositoryColumns = `key, provider, name, connection_arn, encryption_key, created_at`
+
+func scanRepository(row scanner) (*store.Repository, error) {
+	var r store.Repository
+	var created int64
+	if err := row.Scan(&r.Key, &r.Provider, &r.Name, &r.ConnectionArn, &r.EncryptionKey, &created); err != nil {
+		return nil, err
+	}
+	r.CreatedAt = fromMS(created)
+	return &r, nil
+}
+
+// repositoryGet reads a repository; lock, when set, is a locking clause such
+// as FOR UPDATE.
+func repositoryGet(ctx context.Context, q querier, key, lock string) (*store.Repository, error) {
+	r, err := scanRepository(q.QueryRowContext(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE key = $1 `+lock, key))
+	if noRows(err) {
+		return nil, fmt.Errorf("repository %s: %w", key, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get repository %s: %w", key, err)
+	}
+	return r, nil
+}
+
+// RepositoryCreate inserts a repository; ErrExists when the key is taken.
+func (s *Store) RepositoryCreate(ctx context.Context, r *store.Repository) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO repositories (`+repositoryColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		r.Key, r.Provider, r.Name, r.ConnectionArn, r.EncryptionKey, ms(r.CreatedAt))
+	if s.unique(err) {
+		return fmt.Errorf("create repository %s: %w", r.Key, store.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create repository %s: %w", r.Key, err)
+	}
+	return nil
+}
+
+// RepositoryGet reads one repository.
+func (s *Store) RepositoryGet(ctx context.Context, key string) (*store.Repository, error) {
+	return repositoryGet(ctx, s.r, key, "")
+}
+
+// RepositoryList lists repositories ordered by key.
+func (s *Store) RepositoryList(ctx context.Context, page store.Page) ([]*store.Repository, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+repositoryColumns+` FROM repositories
+		WHERE key > $1 ORDER BY key LIMIT $2`, page.After, page.Limit)
+	out, err := collect(rows, err, scanRepository)
+	if err != nil {
+		return nil, fmt.Errorf("list repositories: %w", err)
+	}
+	return out, nil
+}
+
+// maxUsersNamed is how many users a refused RepositoryDelete names.
+const maxUsersNamed = 5
+
+// repositoryUsers are the queries that find what uses a repository (its
+// key is $1), each returning user keys in order; RepositoryDelete refuses
+// while any returns a row, and this is the one place that knows what may
+// use a repository. Every record that references a repository gets a query
+// here, and the write that sets the reference calls lockRepository (a
+// table also gets a foreign key to repositories (key) in its migration),
+// so that a reference to a repository being deleted is refused. Issue 13's
+// sync configs (template and service sync) add theirs here.
+var repositoryUsers = []string{
+	// A resource's provisioningRepository (self-managed provisioning).
+	`SELECT key FROM resources WHERE repository_key = $1 ORDER BY key`,
+	// The account's pipelineProvisioningRepository.
+	`SELECT '` + store.SettingPipelineRepositoryUser + `' FROM settings WHERE key = '` + store.SettingPipelineRepository + `' AND value = $1`,
+}
+
+// RepositoryDelete deletes a repository nothing uses. The repository row is
+// locked first, as a resource being pointed at it locks it (see
+// lockRepository): either the resource is counted as a user, or it is
+// refused for want of its repository.
+func (s *Store) RepositoryDelete(ctx context.Context, key string) (*store.Repository, error) {
+	var r *store.Repository
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if r, err = repositoryGet(ctx, tx, key, s.lock("")); err != nil {
+			return err
+		}
+		var users []string
+		for _, q := range repositoryUsers {
+			rows, err := tx.QueryContext(ctx, q+` LIMIT $2`, key, maxUsersNamed-len(users))
+			keys, err := collect(rows, err, func(row scanner) (string, error) {
+				var k string
+				return k, row.Scan(&k)
+			})
+			if err != nil {
+				return err
+			}
+			if users = append(users, keys...); len(users) == maxUsersNamed {
+				break
+			}
+		}
+		if len(users) > 0 {
+			return &store.UsedByError{Users: users}
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM repositories WHERE key = $1`, key)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete repository %s: %w", key, err)
+	}
+	return r, nil
+}
+
+// lockRepository, in a transaction that points a record at repository
+// key, checks that the repository exists and keeps it until the
+// transaction ends (a row lock where the database has them), so that a
+// concurrent RepositoryDelete sees the record or the record sees the
+// repository gone. ErrNotFound when there is no such repository; "" needs
+// no repository.
+func (s *Store) lockRepository(ctx context.Context, tx *sql.Tx, key string) error {
+	if key == "" {
+		return nil
+	}
+	_, err := repositoryGet(ctx, tx, key, s.lock(""))
+	return err
+}
+
+// nullable is the SQL value of a reference: NULL for "".
+func nullable(key string) any {
+	if key == "" {
+		return nil
+	}
+	return key
+}
