@@ -5,6 +5,7 @@
 //	hadron secrets     put, list and delete the secrets CodeBuild runs read
 //	hadron render      print the CloudFormation of an AWS-managed template
 //	hadron status      ask a running server how it is
+//	hadron logs        print (or follow) a deployment's log through the API
 //	hadron backup      copy a running server's SQLite database into a file
 //	hadron restore     put a backup in place of a stopped server's database
 //	hadron completion  shell completion for bash, zsh, fish and PowerShell

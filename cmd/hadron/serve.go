@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -24,6 +25,7 @@ import (
 	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/connguard"
 	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/metrics"
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
 	"github.com/hadronhq/hadron/internal/runcreds"
 	"github.com/hadronhq/hadron/internal/secrets"
@@ -57,14 +59,24 @@ type serveCommand struct {
 	cancelGrace time.Duration
 	workers     int
 	logLevel    string
-	databaseURL string
-	lease       time.Duration
-	rate        float64
-	burst       int
-	regions     []string
-	keysDir     string
-	isolation   sandbox.Config
-	maxPending  int
+	logFormat   string
+	// metricsListen is the address of /metrics when not the API's; "none"
+	// serves no metrics.
+	metricsListen string
+	// logRetentionAge and logRetentionSize bound the deployments' logs
+	// (read into logRetentionBytes by validate); 0: unbounded.
+	logRetentionAge   string
+	logRetentionSize  string
+	logRetentionAgeD  time.Duration
+	logRetentionBytes int64
+	databaseURL       string
+	lease             time.Duration
+	rate              float64
+	burst             int
+	regions           []string
+	keysDir           string
+	isolation         sandbox.Config
+	maxPending        int
 	// The flags read into isolation by validate.
 	isolationMode, limits string
 	readable              []string
@@ -119,6 +131,10 @@ prints the lines that configure an AWS CLI profile (hadron) with it.`,
 	fs.StringVar(&c.aws.Region, "aws-region", e.str("HADRON_AWS_REGION", ""), "region of Hadron's own AWS calls (CloudFormation stacks, roles assumed for runs, secrets), with the server's default AWS credential chain; unset (and no --aws-endpoint-url): Hadron makes no AWS calls (HADRON_AWS_REGION)")
 	fs.StringVar(&c.aws.EndpointURL, "aws-endpoint-url", e.str("HADRON_AWS_ENDPOINT_URL", ""), "endpoint of every AWS service Hadron calls, for a private endpoint or a local stand-in (HADRON_AWS_ENDPOINT_URL)")
 	fs.StringVar(&c.logLevel, "log-level", e.str("HADRON_LOG_LEVEL", "info"), "debug, info, warn or error (HADRON_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", e.str("HADRON_LOG_FORMAT", "text"), "the server log's format: text (key=value lines) or json (one object a line) (HADRON_LOG_FORMAT)")
+	fs.StringVar(&c.logRetentionAge, "log-retention-age", e.str("HADRON_LOG_RETENTION_AGE", "30d"), "remove a deployment's log this long after its last line, e.g. 30d or 72h; 0 keeps logs whatever their age; the log of a deployment in progress is never removed (HADRON_LOG_RETENTION_AGE)")
+	fs.StringVar(&c.logRetentionSize, "log-retention-size", e.str("HADRON_LOG_RETENTION_SIZE", "1G"), "remove the oldest deployments' logs while all of them take more than this, e.g. 500M or 2G; 0 for no bound; the log of a deployment in progress is never removed (HADRON_LOG_RETENTION_SIZE)")
+	fs.StringVar(&c.metricsListen, "metrics-listen", e.str("HADRON_METRICS_LISTEN", ""), "address to serve the Prometheus metrics (GET /metrics) on instead of the API's address, or none to serve no metrics (HADRON_METRICS_LISTEN; default the API's address, unauthenticated, like /healthz)")
 	return cmd
 }
 
@@ -145,6 +161,14 @@ func (c *serveCommand) validate() error {
 		return usagef("serve: --account-id %q must be 12 digits", c.accountID)
 	case c.maxPending < 1:
 		return usagef("serve: --max-pending-connections %d is not a positive number", c.maxPending)
+	case c.logFormat != "text" && c.logFormat != "json":
+		return usagef("serve: --log-format %q: the formats are text and json", c.logFormat)
+	}
+	if c.logRetentionAgeD, err = parseAge(c.logRetentionAge); err != nil {
+		return usagef("serve: --log-retention-age: %v", err)
+	}
+	if c.logRetentionBytes, err = parseBytes(c.logRetentionSize); err != nil {
+		return usagef("serve: --log-retention-size: %v", err)
 	}
 	var regions []string
 	for _, r := range c.regions {
@@ -180,7 +204,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return fmt.Errorf("serve: --log-level: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := newLogger(os.Stderr, c.logFormat, level)
 
 	for _, dir := range []string{c.dataDir, c.bundleDir} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -239,6 +263,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer creds.Close()
+	m := metrics.New()
 	st, notifier, err := openStore(ctx, c.dataDir, c.databaseURL, logger)
 	if err != nil {
 		ln.Close()
@@ -261,6 +286,11 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		Auth:        authn,
 		Database:    c.database(),
 		Isolation:   isoStatus,
+		Metrics:     m,
+		// --metrics-listen none serves them nowhere; an address, only there.
+		MetricsElsewhere:  c.metricsListen != "",
+		LogRetentionAge:   c.logRetentionAgeD,
+		LogRetentionBytes: c.logRetentionBytes,
 	})
 	if err != nil {
 		ln.Close()
@@ -288,8 +318,22 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	// request: read deadlines, and at most maxPending such connections.
 	guard := &connguard.Guard{Max: c.maxPending}
 	httpSrv := guard.Server(srv)
-	errc := make(chan error, 1)
+	httpSrv.RegisterOnShutdown(srv.StopStreams)
+	errc := make(chan error, 2)
 	go func() { errc <- httpSrv.Serve(guard.Listener(ln)) }()
+	if c.metricsListen != "" && c.metricsListen != "none" {
+		mln, err := net.Listen("tcp", c.metricsListen)
+		if err != nil {
+			httpSrv.Close()
+			return fmt.Errorf("serve: --metrics-listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET "+metrics.Path, m.Handler())
+		metricsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: connguard.ReadHeaderTimeout}
+		go func() { errc <- metricsSrv.Serve(mln) }()
+		defer metricsSrv.Close()
+		fmt.Fprintf(os.Stderr, "  metrics: http://%s%s\n", mln.Addr(), metrics.Path)
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -459,6 +503,48 @@ func installHint() string {
 	}
 	return "  note:    this server runs from go run; the hadron commands above need the binary: go install ./cmd/hadron\n" +
 		"           (puts hadron in $(go env GOPATH)/bin; or go build -o bin/hadron ./cmd/hadron and use ./bin/hadron)\n"
+}
+
+// parseAge reads a duration such as 72h or 30d (days); "0" is no bound.
+func parseAge(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(days, 64)
+		if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+			return 0, fmt.Errorf("%q is not a duration such as 30d or 72h", s)
+		}
+		return time.Duration(n * float64(24*time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration such as 30d or 72h", s)
+	}
+	return d, nil
+}
+
+// parseBytes reads a size in bytes with an optional K, M, G or T suffix
+// (powers of 1024); "0" is no bound.
+func parseBytes(s string) (int64, error) {
+	num, mult := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(s), "B"), "I"), int64(1)
+	if num != "" {
+		if i := strings.IndexByte("KMGT", num[len(num)-1]); i >= 0 {
+			mult = int64(1) << (10 * (i + 1))
+			num = num[:len(num)-1]
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a size such as 500M or 2G", s)
+	}
+	return n * mult, nil
+}
+
+// newLogger returns the server's logger: text (key=value) or json lines on w.
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // redactURL is a database URL fit for a log: without its password.

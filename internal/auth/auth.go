@@ -102,66 +102,97 @@ func (a *Authenticator) Check(r *http.Request, operation string, body []byte) er
 }
 
 func (a *Authenticator) check(r *http.Request, operation string, body []byte) error {
-	var (
-		key     *ringKey
-		sess    Session
-		session bool
-	)
-	id, err := a.verifier.Verify(r, body, func(id string) (string, bool) {
-		if k, ok := a.keys.lookup(id); ok {
-			key = k
-			return k.secret, true
-		}
-		sess, session = a.sessions.lookup(id)
-		return sess.Secret, session
-	})
+	c, err := a.authenticate(r, body)
 	if err != nil {
-		return a.hint(r, err)
-	}
-	if session && !sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
-		return &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
-	}
-	if a.throttle != nil {
-		if ok, wait := a.throttle.take(id, a.now()); !ok {
-			return &ThrottlingError{RetryAfter: wait}
-		}
+		return err
 	}
 	if operation == "" {
 		// No operation of the service: nothing to authorize, and the caller
 		// answers UnknownOperationException to the authenticated key.
 		return nil
 	}
-	if session {
+	action := "proton:" + operation
+	if strings.Contains(operation, ":") {
+		action = operation
+	}
+	if c.session {
 		// A session's scope names Proton operations only: a Hadron action
 		// is never in it.
-		if denied := sess.Scope.denied(operation, body); denied != "" {
-			return &AccessDeniedError{AccessKeyID: id, Action: actionOf(operation), Resource: denied}
+		if denied := c.sess.Scope.denied(operation, body); denied != "" {
+			return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: denied}
 		}
 		return nil
 	}
-	return key.policy.authorize(id, operation, body)
+	return c.authorize(action, ResourceNames(body))
 }
 
-// actionOf is the policy action of an operation: "proton:<operation>", or
-// the operation itself when it has a colon (an action of Hadron's own
-// endpoints, such as "hadron:GetStatus").
-func actionOf(operation string) string {
-	if strings.Contains(operation, ":") {
-		return operation
-	}
-	return "proton:" + operation
+// Caller is the key a request was verified to be signed with.
+type Caller struct {
+	// AccessKeyID is the key's id (a key of the keyring, or a session's).
+	AccessKeyID string
+	key         *ringKey
+	session     bool
+	sess        Session
 }
 
-// authorize decides whether the policy allows operation with this input
-// body: the one decision behind Check and Authorize.
-func (c *compiledPolicy) authorize(id, operation string, body []byte) error {
-	action := actionOf(operation)
-	if !c.allowsAction(action) {
-		return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: strings.Join(ResourceNames(body), ", ")}
+// Authenticate verifies r's signature over body and throttles its key, and
+// returns who signed it, for Hadron's endpoints that authorize only once
+// they know what the call is on (Authorize). Its errors are those of Check;
+// refusals are logged as Check logs them.
+func (a *Authenticator) Authenticate(r *http.Request, body []byte) (*Caller, error) {
+	c, err := a.authenticate(r, body)
+	if err != nil {
+		// No action yet: the log names the endpoint instead.
+		a.logRefusal(r, r.Method+" "+r.URL.Path, err)
 	}
-	if len(c.resources) > 0 {
-		if denied := c.deniedResource(ResourceNames(body)); denied != "" {
-			return &AccessDeniedError{AccessKeyID: id, Action: action, Resource: denied}
+	return c, err
+}
+
+// Authorize checks that c's policy allows action (such as
+// "hadron:GetDeploymentLog") on every one of resources (resource names, as
+// ResourceNames gives them). Sessions (the credentials of provisioning
+// runs) are scoped to Proton operations only, so they are refused. Its
+// error is *AccessDeniedError, logged as Check logs it.
+func (a *Authenticator) Authorize(r *http.Request, c *Caller, action string, resources []string) error {
+	err := c.authorize(action, resources)
+	if err != nil {
+		a.logRefusal(r, action, err)
+	}
+	return err
+}
+
+func (a *Authenticator) authenticate(r *http.Request, body []byte) (*Caller, error) {
+	c := &Caller{}
+	id, err := a.verifier.Verify(r, body, func(id string) (string, bool) {
+		if k, ok := a.keys.lookup(id); ok {
+			c.key = k
+			return k.secret, true
+		}
+		c.sess, c.session = a.sessions.lookup(id)
+		return c.sess.Secret, c.session
+	})
+	if err != nil {
+		return nil, a.hint(r, err)
+	}
+	c.AccessKeyID = id
+	if c.session && !c.sess.tokenMatches(r.Header.Get("X-Amz-Security-Token")) {
+		return nil, &sigv4.Error{Code: sigv4.UnrecognizedClient, Message: "The security token included in the request is invalid."}
+	}
+	if a.throttle != nil {
+		if ok, wait := a.throttle.take(id, a.now()); !ok {
+			return nil, &ThrottlingError{RetryAfter: wait}
+		}
+	}
+	return c, nil
+}
+
+func (c *Caller) authorize(action string, resources []string) error {
+	if c.session || !c.key.policy.allowsAction(action) {
+		return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: strings.Join(resources, ", ")}
+	}
+	if len(c.key.policy.resources) > 0 {
+		if denied := c.key.policy.deniedResource(resources); denied != "" {
+			return &AccessDeniedError{AccessKeyID: c.AccessKeyID, Action: action, Resource: denied}
 		}
 	}
 	return nil
@@ -187,12 +218,15 @@ func (a *Authenticator) SignIn(id, secret string) error {
 	return nil
 }
 
-// Authorize decides, as Check does after the signature, whether access key
-// id may call operation with the JSON input body: the key's policy, read
-// afresh (a key disabled or deleted since is denied, with ErrSignIn). The web
-// console asks it before every call it makes for a signed-in person, so that
-// the console shows and does exactly what the key's API calls could.
-func (a *Authenticator) Authorize(id, operation string, body []byte) error {
+// AuthorizeKey decides, as Check does after the signature, whether access
+// key id may call operation with the JSON input body (an operation with a
+// colon, such as "hadron:GetDeploymentLog", is that action; any other is
+// "proton:<operation>"): the key's policy, read afresh, so a key disabled
+// or deleted since is refused with ErrSignIn. It throttles the key as Check
+// does. The web console asks it before every call it makes for a
+// signed-in person, so that the console shows and does exactly what the
+// key's API calls could.
+func (a *Authenticator) AuthorizeKey(id, operation string, body []byte) error {
 	key, ok := a.keys.lookup(id)
 	if !ok {
 		return ErrSignIn
@@ -202,5 +236,10 @@ func (a *Authenticator) Authorize(id, operation string, body []byte) error {
 			return &ThrottlingError{RetryAfter: wait}
 		}
 	}
-	return key.policy.authorize(id, operation, body)
+	action := "proton:" + operation
+	if strings.Contains(operation, ":") {
+		action = operation
+	}
+	c := &Caller{AccessKeyID: id, key: key}
+	return c.authorize(action, ResourceNames(body))
 }

@@ -63,6 +63,9 @@ type Server struct {
 	MapError     func(error) *Error
 	Logger       *slog.Logger
 	MaxBodyBytes int64
+	// Observe, when set, is told of every call once it is answered
+	// (metrics, the log of failed calls).
+	Observe func(r *http.Request, c Call)
 
 	handlers map[string]Handler
 }
@@ -100,20 +103,43 @@ func newRequestID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
+// Call is how one call went.
+type Call struct {
+	// Operation is "" when the target named no operation of the service.
+	Operation string
+	RequestID string
+	// Status is the HTTP status of the answer.
+	Status int
+	// ErrorType and ErrorMessage are those of the error answered, "" on success.
+	ErrorType, ErrorMessage string
+	Duration                time.Duration
+}
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	op := ""
-	var status int
+	var (
+		status int
+		fail   *Error
+	)
 	defer func() {
+		took := time.Since(start)
 		if s.Logger != nil {
-			s.Logger.Debug("request", "op", op, "status", status, "request_id", reqID, "duration", time.Since(start))
+			s.Logger.Debug("request", "op", op, "status", status, "request_id", reqID, "duration", took)
+		}
+		if s.Observe != nil {
+			c := Call{Operation: op, RequestID: reqID, Status: status, Duration: took}
+			if fail != nil {
+				c.ErrorType, c.ErrorMessage = fail.Type, fail.Message
+			}
+			s.Observe(r, c)
 		}
 	}()
 	if r.Method != http.MethodPost {
-		status = s.writeError(w, reqID, &Error{Type: "UnknownOperationException", Status: http.StatusNotFound,
+		status, fail = s.writeError(w, reqID, &Error{Type: "UnknownOperationException", Status: http.StatusNotFound,
 			Message: fmt.Sprintf("%s %s is not an operation: AWS JSON 1.0 calls are POST / with an X-Amz-Target header", r.Method, r.URL.Path)})
 		return
 	}
@@ -131,11 +157,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			status = s.writeError(w, reqID, &Error{Type: "ValidationException", Status: http.StatusRequestEntityTooLarge,
+			status, fail = s.writeError(w, reqID, &Error{Type: "ValidationException", Status: http.StatusRequestEntityTooLarge,
 				Message: fmt.Sprintf("request body is larger than %d bytes", limit)})
 			return
 		}
-		status = s.writeError(w, reqID, serializationError("could not read the request body: "+err.Error()))
+		status, fail = s.writeError(w, reqID, serializationError("could not read the request body: "+err.Error()))
 		return
 	}
 	// Authentication comes first, as on AWS: an unsigned call learns nothing,
@@ -143,25 +169,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the model has no action to authorize, so it is only authenticated.
 	if s.Auth != nil {
 		if err := s.Auth(r, op, body); err != nil {
-			status = s.writeError(w, reqID, s.toError(err))
+			status, fail = s.writeError(w, reqID, s.toError(err))
 			return
 		}
 	}
 	if !known {
-		status = s.writeError(w, reqID, &Error{Type: "UnknownOperationException", Status: http.StatusBadRequest,
+		status, fail = s.writeError(w, reqID, &Error{Type: "UnknownOperationException", Status: http.StatusBadRequest,
 			Message: fmt.Sprintf("unknown operation %q: X-Amz-Target must be %s.<Operation>", target, s.TargetPrefix)})
 		return
 	}
 	h, ok := s.handlers[name]
 	if !ok {
-		status = s.writeError(w, reqID, &Error{Type: "UnknownOperationException", Status: http.StatusBadRequest,
+		status, fail = s.writeError(w, reqID, &Error{Type: "UnknownOperationException", Status: http.StatusBadRequest,
 			Message: fmt.Sprintf("operation %s is not implemented by this server yet", name)})
 		return
 	}
 	ctx := context.WithValue(r.Context(), ctxKey{}, reqID)
 	out, err := s.call(ctx, h, name, body)
 	if err != nil {
-		status = s.writeError(w, reqID, s.toError(err))
+		status, fail = s.writeError(w, reqID, s.toError(err))
 		return
 	}
 	if out == nil {
@@ -169,7 +195,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := json.Marshal(out)
 	if err != nil {
-		status = s.writeError(w, reqID, s.toError(fmt.Errorf("encode %s output: %w", name, err)))
+		status, fail = s.writeError(w, reqID, s.toError(fmt.Errorf("encode %s output: %w", name, err)))
 		return
 	}
 	w.Header().Set("Content-Type", ContentType)
@@ -193,6 +219,19 @@ func (s *Server) call(ctx context.Context, h Handler, op string, body []byte) (o
 	return h(ctx, body)
 }
 
+// ToError is the protocol's error for err: err itself when it is an *Error,
+// else MapError's answer, else InternalServerException (and err is logged).
+func (s *Server) ToError(err error) *Error { return s.toError(err) }
+
+// WriteError answers e in the protocol's envelope, for handlers beside the
+// protocol's that share its errors, with a new request id, which it returns.
+func WriteError(w http.ResponseWriter, e *Error) string {
+	reqID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", reqID)
+	(&Server{}).writeError(w, reqID, e)
+	return reqID
+}
+
 func (s *Server) toError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
@@ -209,12 +248,12 @@ func (s *Server) toError(err error) *Error {
 	return &Error{Type: "InternalServerException", Status: http.StatusInternalServerError, Message: "internal error: the server log has the details"}
 }
 
-func (s *Server) writeError(w http.ResponseWriter, reqID string, e *Error) int {
+func (s *Server) writeError(w http.ResponseWriter, reqID string, e *Error) (int, *Error) {
 	data, _ := json.Marshal(map[string]string{"__type": e.Type, "message": e.Message})
 	w.Header().Set("Content-Type", ContentType)
 	w.Header().Set("x-amzn-ErrorType", e.Type)
 	w.Header().Set("Content-Length", fmt.Sprint(len(data)))
 	w.WriteHeader(e.Status)
 	w.Write(data)
-	return e.Status
+	return e.Status, e
 }

@@ -4,7 +4,7 @@
 //
 // Every read and action goes through the Proton operations of package proton
 // by the same path as an API call: the input is encoded as the call's JSON
-// body, authorized by the signed-in access key's policy (auth.Authorize, the
+// body, authorized by the signed-in access key's policy (auth.Authenticator.AuthorizeKey, the
 // decision the API makes after the signature), decoded and validated by
 // package api, and handed to the proton.API method of the operation. So the
 // console shows and does exactly what the key's API calls could, and the
@@ -214,7 +214,7 @@ func (c *Console) authorize(sess *session, op string, body []byte) error {
 	if c.cfg.Auth == nil {
 		return nil
 	}
-	return c.cfg.Auth.Authorize(sess.keyID, op, body)
+	return c.cfg.Auth.AuthorizeKey(sess.keyID, op, body)
 }
 
 // can reports whether the request's key may call op with in (to show or

@@ -7,8 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"regexp"
+
+	"github.com/hadronhq/hadron/internal/deploylog"
 )
 
 // LogSource reads a deployment's log from offset: at most limit bytes, and
@@ -18,10 +19,11 @@ type LogSource interface {
 	ReadLog(ctx context.Context, deploymentID string, offset int64, limit int) ([]byte, int64, error)
 }
 
-// FileLogs reads the log files the deployment engine writes: Dir/<id>.log
-// (the data directory's logs/).
+// FileLogs reads the log files the deployment engine writes in the data
+// directory DataDir, where package deploylog says they are (the log
+// endpoint /hadron/v1/deployments/{id}/log reads the same files).
 type FileLogs struct {
-	Dir string
+	DataDir string
 }
 
 var deploymentID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -31,7 +33,7 @@ func (l FileLogs) ReadLog(_ context.Context, id string, offset int64, limit int)
 	if !deploymentID.MatchString(id) {
 		return nil, offset, fmt.Errorf("read log: %q is not a deployment id", id)
 	}
-	f, err := os.Open(filepath.Join(l.Dir, id+".log"))
+	f, err := os.Open(deploylog.Path(l.DataDir, id))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, offset, nil
 	}

@@ -90,7 +90,33 @@ type Config struct {
 	// RecoverInterval is how often expired leases are looked for; default a
 	// quarter of Lease.
 	RecoverInterval time.Duration
+	// Observer, when set, is told how deployments go (metrics).
+	Observer Observer
 }
+
+// Observer is told how the deployments of this engine go; package metrics
+// implements it. Kinds are the store's resource types (store.ResourceEnvironment
+// ...), engines the names of the provision registry ("" when none was reached),
+// statuses the store's end states. Its methods must be quick and safe for
+// concurrent use.
+type Observer interface {
+	// DeploymentStarted: a worker began a deployment that waited queued for queued.
+	DeploymentStarted(kind, engine string, queued time.Duration)
+	// DeploymentEnded: a deployment reached its end state status; ran is how
+	// long its run here took, negative when it did not run here (finished
+	// for a lost worker, or cancelled while queued).
+	DeploymentEnded(kind, engine, status string, ran time.Duration)
+	// CancelEnded: a cancelled deployment reached its end state status,
+	// sinceCancel after the cancel reached this process.
+	CancelEnded(kind, status string, sinceCancel time.Duration)
+}
+
+// nopObserver is the Observer of an engine without one.
+type nopObserver struct{}
+
+func (nopObserver) DeploymentStarted(string, string, time.Duration)       {}
+func (nopObserver) DeploymentEnded(string, string, string, time.Duration) {}
+func (nopObserver) CancelEnded(string, string, time.Duration)             {}
 
 // Engine runs deployments. Start it once; Stop is safe to call twice or before Start.
 type Engine struct {
@@ -104,6 +130,8 @@ type Engine struct {
 
 	mu      sync.Mutex
 	running map[string]context.CancelCauseFunc
+	// cancelled holds when a user's cancel reached each running deployment.
+	cancelled map[string]time.Time
 
 	stopOnce sync.Once
 	cancel   context.CancelCauseFunc
@@ -125,8 +153,11 @@ func New(cfg Config) *Engine {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	return &Engine{cfg: cfg, wake: make(chan struct{}, 1), publish: make(chan struct{}, 1),
-		checkLeases: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{}}
+		checkLeases: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{}, cancelled: map[string]time.Time{}}
 }
 
 // Start finishes deployments left behind by a dead process, then starts the
@@ -214,11 +245,7 @@ func (e *Engine) Workers() int { return e.cfg.Workers }
 // is lost is made up for by the runner's next lease renewal, which reads the
 // status.
 func (e *Engine) Cancel(id string) {
-	e.mu.Lock()
-	cancel := e.running[id]
-	e.mu.Unlock()
-	if cancel != nil {
-		cancel(ErrUserCancelled)
+	if e.cancelRun(id, ErrUserCancelled) {
 		return
 	}
 	if e.cfg.Notifier != nil {
@@ -260,8 +287,14 @@ func (e *Engine) Recover(ctx context.Context, alive string) error {
 		if err != nil && !errors.Is(err, store.ErrStatusChanged) {
 			return fmt.Errorf("recover deployment %s: %w", d.ID, err)
 		}
-		if err == nil && e.cfg.OnFinish != nil {
-			e.cfg.OnFinish(ended)
+		if err == nil {
+			e.cfg.Observer.DeploymentEnded(d.TargetType, planEngine(d.Plan), to, -1)
+			if d.Status == store.StatusCancelling {
+				e.cfg.Observer.CancelEnded(d.TargetType, to, e.cfg.Now().Sub(d.LastModifiedAt))
+			}
+			if e.cfg.OnFinish != nil {
+				e.cfg.OnFinish(ended)
+			}
 		}
 		e.cfg.Logger.Warn("finished deployment left by a lost worker", "deployment", d.ID, "resource", d.TargetKey,
 			"was", d.Status, "now", to, "owner", d.LeaseOwner)
@@ -337,11 +370,32 @@ func (e *Engine) keepLeases(ctx context.Context) {
 	}
 }
 
-func (e *Engine) cancelRun(id string, cause error) {
+// cancelRun cancels the local run of deployment id with cause, and reports
+// whether there was one. The time of a user's first cancel is kept for the
+// Observer.
+func (e *Engine) cancelRun(id string, cause error) bool {
 	e.mu.Lock()
 	cancel := e.running[id]
+	if _, seen := e.cancelled[id]; cancel != nil && !seen && errors.Is(cause, ErrUserCancelled) {
+		e.cancelled[id] = e.cfg.Now()
+	}
 	e.mu.Unlock()
 	if cancel != nil {
 		cancel(cause)
 	}
+	return cancel != nil
+}
+
+// RunningCount returns how many deployments this engine's workers run now.
+func (e *Engine) RunningCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.running)
+}
+
+// CancelledQueued is told of a deployment cancelled before any worker took
+// it (it ended CANCELLED at once, without running), for the Observer.
+func (e *Engine) CancelledQueued(kind string) {
+	e.cfg.Observer.DeploymentEnded(kind, "", store.StatusCancelled, -1)
+	e.cfg.Observer.CancelEnded(kind, store.StatusCancelled, 0)
 }

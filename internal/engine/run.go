@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/deploylog"
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/store"
 	"github.com/hadronhq/hadron/internal/termtext"
@@ -30,6 +31,7 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	defer func() {
 		e.mu.Lock()
 		delete(e.running, d.ID)
+		delete(e.cancelled, d.ID)
 		e.mu.Unlock()
 	}()
 	if e.cfg.OnClaim != nil {
@@ -39,20 +41,22 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	// no run to stop; the store knows of it, so ask it once now (a read: no
 	// commit on the way to starting the work).
 	if cur, err := e.cfg.Store.DeploymentGet(ctx, d.ID); err == nil && cur.Status == store.StatusCancelling {
-		cancel(ErrUserCancelled)
+		e.cancelRun(d.ID, ErrUserCancelled)
 	}
 
 	started := time.Now()
-	logPath := filepath.Join(e.cfg.DataDir, "logs", d.ID+".log")
+	logPath := deploylog.Path(e.cfg.DataDir, d.ID)
 	var plan provision.Plan
 	planErr := json.Unmarshal([]byte(d.Plan), &plan)
+	e.cfg.Observer.DeploymentStarted(d.TargetType, plan.Engine, e.cfg.Now().Sub(d.CreatedAt))
+	r := runInfo{engine: plan.Engine, started: started}
 	// The server's log says where each deployment's own log is, so that an
 	// operator finds it from the server's output.
 	log.Info("deployment started", "operation", d.Operation, "engine", plan.Engine,
 		"queued", started.Sub(d.CreatedAt).Round(time.Millisecond), "log", logPath)
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		e.finish(d, provision.Result{}, fmt.Errorf("open deployment log: %w", err), log, started)
+		e.finish(d, provision.Result{}, fmt.Errorf("open deployment log: %w", err), log, r)
 		return
 	}
 	defer logFile.Close()
@@ -69,7 +73,22 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	} else {
 		fmt.Fprintf(logFile, "[hadron] deployment ended well\n")
 	}
-	e.finish(d, res, err, log, started)
+	e.finish(d, res, err, log, r)
+}
+
+// runInfo is what the end of a run reports besides the deployment: which
+// engine ran it and since when.
+type runInfo struct {
+	engine  string
+	started time.Time
+}
+
+// planEngine is the engine a deployment's plan names, "" when the plan is
+// unreadable.
+func planEngine(raw string) string {
+	var plan provision.Plan
+	json.Unmarshal([]byte(raw), &plan)
+	return plan.Engine
 }
 
 func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provision.Plan, logw io.Writer) (provision.Result, error) {
@@ -114,8 +133,8 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provis
 //
 // A failure's message quotes commands' output: it is made plain text
 // (termtext), since tools colour what they print; the log file keeps it raw.
-// started is when the run began, for the duration the server's log reports.
-func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error, log *slog.Logger, started time.Time) {
+// r says which engine ran it and since when, for the server's log and the Observer.
+func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error, log *slog.Logger, r runInfo) {
 	deleting := d.Operation == store.OperationDelete
 	p := store.DeploymentFinishParams{ID: d.ID, Owner: e.cfg.Owner}
 	switch {
@@ -147,7 +166,7 @@ func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error,
 		case errors.Is(runErr, ErrShutdown) || errors.Is(runErr, ErrLeaseLost):
 			// The user may have cancelled too: that cancel is then honoured.
 			if e.finishOnce(d, store.DeploymentFinishParams{ID: d.ID, Owner: e.cfg.Owner, From: []string{store.StatusCancelling},
-				To: store.StatusCancelled, Message: store.CancelledMessage}, log, started) {
+				To: store.StatusCancelled, Message: store.CancelledMessage}, log, r) {
 				return
 			}
 			p.From, p.To, p.Message = []string{store.StatusInProgress}, store.StatusFailed, MessageShutdown
@@ -155,10 +174,10 @@ func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error,
 			p.From, p.To, p.Message = []string{store.StatusInProgress, store.StatusCancelling}, store.StatusFailed, termtext.Plain(runErr.Error())
 		}
 	}
-	e.finishOnce(d, p, log, started)
+	e.finishOnce(d, p, log, r)
 }
 
-func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams, log *slog.Logger, started time.Time) bool {
+func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams, log *slog.Logger, r runInfo) bool {
 	// The run's context may be gone (shutdown); the final write must still land.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -182,8 +201,16 @@ func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams,
 		if p.To == store.StatusFailed || p.To == store.StatusDeleteFailed {
 			level = slog.LevelWarn
 		}
-		log.Log(ctx, level, "deployment finished", "status", p.To,
-			"duration", time.Since(started).Round(time.Millisecond), "message", p.Message)
+		took := time.Since(r.started)
+		log.Log(ctx, level, "deployment finished", "status", p.To, "engine", r.engine,
+			"duration", took.Round(time.Millisecond), "message", p.Message)
+		e.cfg.Observer.DeploymentEnded(d.TargetType, r.engine, p.To, took)
+		e.mu.Lock()
+		cancelledAt, cancelled := e.cancelled[d.ID]
+		e.mu.Unlock()
+		if cancelled {
+			e.cfg.Observer.CancelEnded(d.TargetType, p.To, e.cfg.Now().Sub(cancelledAt))
+		}
 		if e.cfg.OnFinish != nil {
 			e.cfg.OnFinish(ended)
 		}

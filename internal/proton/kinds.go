@@ -125,6 +125,8 @@ func (s *API) cancel(ctx context.Context, noun string, r *store.Resource) (*stor
 		after, err := s.cfg.Store.ResourceGet(ctx, r.Key)
 		s.engine.Cancel(r.LastAttemptedDeploymentID)
 		return after, err
+	case res.Status == store.StatusCancelled:
+		s.engine.CancelledQueued(r.Type)
 	}
 	return s.cfg.Store.ResourceGet(ctx, r.Key)
 }

@@ -38,6 +38,9 @@ type Engine interface {
 	Notify()
 	// Cancel stops the local run of a deployment now CANCELLING.
 	Cancel(id string)
+	// CancelledQueued says a deployment of a resource of type kind was
+	// cancelled before any worker took it: it ended CANCELLED at once.
+	CancelledQueued(kind string)
 }
 
 // API implements the Proton operations (named so as not to be confused

@@ -28,6 +28,7 @@ const (
 	ActionGetStatus = "hadron:GetStatus"
 	// ActionBackup is POST /hadron/v1/backup.
 	ActionBackup = "hadron:Backup"
+	// ActionGetDeploymentLog (hadronapi.go) is GET /hadron/v1/deployments/{id}/log.
 )
 
 // Database describes the store for the status endpoint.
@@ -102,7 +103,18 @@ type hadronRoute struct {
 // exist), then authorizes the route's action and runs it.
 func (s *Server) serveHadron(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, HadronPrefix)
+	if id := deploymentLogID(r.Method, path); id != "" {
+		// Authorized on the deployment's resource, once it is read.
+		s.deploymentLog(w, r, id)
+		return
+	}
 	route, ok := s.routes[r.Method+" "+path]
+	// Counted as the Proton API's calls are, by the action's name; the
+	// error type is in the answer's header once the handler has answered.
+	start := time.Now()
+	defer func() {
+		s.metrics.APIRequest(strings.TrimPrefix(route.action, "hadron:"), w.Header().Get("x-amzn-ErrorType"), time.Since(start))
+	}()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, awsjson.DefaultMaxBodyBytes))
 	if err != nil {
 		writeHadronError(w, &awsjson.Error{Type: "SerializationException", Status: http.StatusBadRequest, Message: "could not read the request body: " + err.Error()})

@@ -31,6 +31,9 @@ type hadron struct {
 	t       *testing.T
 	url     string
 	dataDir string
+	// key and secret, when key is set, sign every call.
+	key, secret string
+	srv         *server.Server
 }
 
 // setup starts a server over a fresh data directory, with the test bundles in
@@ -43,12 +46,23 @@ func setup(t *testing.T) *hadron {
 // setupWith is setup with the engines given.
 func setupWith(t *testing.T, engines *provision.Registry) *hadron {
 	t.Helper()
+	return setupConfig(t, engines, nil)
+}
+
+// setupConfig is setupWith with the server's configuration changed by
+// configure (when not nil) before the server starts.
+func setupConfig(t *testing.T, engines *provision.Registry, configure func(cfg *server.Config)) *hadron {
+	t.Helper()
 	dir := t.TempDir()
 	bundles := filepath.Join(dir, "bundles")
-	srv, err := server.New(context.Background(), server.Config{
+	cfg := server.Config{
 		DataDir: dir, BundleDir: bundles, Region: "us-east-1", AccountID: "123456789012", Store: openSQLite(t, dir),
 		Engines: engines, Workers: 2, Owner: "test",
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv, err := server.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +71,7 @@ func setupWith(t *testing.T, engines *provision.Registry) *hadron {
 		ts.Close()
 		srv.Close()
 	})
-	h := &hadron{t: t, url: ts.URL, dataDir: dir}
+	h := &hadron{t: t, url: ts.URL, dataDir: dir, srv: srv}
 	h.putBundles("slow", "cfn", "cm", "incompatible", "svc")
 	if err := os.WriteFile(filepath.Join(bundles, "bundles", "garbage.tgz"), []byte("not a tarball"), 0o600); err != nil {
 		t.Fatal(err)
@@ -115,7 +129,7 @@ func (r response) str(path string) string {
 
 func (h *hadron) raw(op, body string) response {
 	h.t.Helper()
-	c := hadrontest.Client{Endpoint: h.url}
+	c := hadrontest.Client{Endpoint: h.url, Key: h.key, Secret: h.secret}
 	resp, err := c.Do(h.t.Context(), op, []byte(body))
 	if err != nil {
 		h.t.Fatal(err)

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/buildinfo"
+	"github.com/hadronhq/hadron/internal/metrics"
 )
 
 // The operational endpoints: plain GETs beside the Proton API, which is only
 // ever POST /, so neither can be mistaken for the other. They are not signed,
-// so they say nothing beyond up, ready and which build.
+// so they say nothing beyond up, ready, which build, and counts by
+// operation, kind, engine and status (metrics.Path; no resource names).
 const (
 	// HealthPath answers 200 while the process serves HTTP (liveness).
 	HealthPath = "/healthz"
@@ -35,6 +37,10 @@ func (s *Server) operational(path string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) { writeStatus(w, http.StatusOK, "ok") }
 	case ReadyPath:
 		return s.ready
+	case metrics.Path:
+		if s.metricsHere {
+			return s.metrics.Handler().ServeHTTP
+		}
 	case VersionPath:
 		return func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -17,7 +18,9 @@ import (
 	"github.com/hadronhq/hadron/internal/awsjson"
 	"github.com/hadronhq/hadron/internal/buildinfo"
 	"github.com/hadronhq/hadron/internal/console"
+	"github.com/hadronhq/hadron/internal/deploylog"
 	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/metrics"
 	"github.com/hadronhq/hadron/internal/proton"
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/sigv4"
@@ -57,10 +60,33 @@ type Config struct {
 	// Auth verifies, throttles and authorizes every call before it is
 	// dispatched; nil accepts any signature or none (hadron serve --auth none).
 	Auth *auth.Authenticator
+	// Metrics receives the series of the API, the engine and the store's
+	// transactions (when Store can be observed: TransactionObserver); nil:
+	// the server makes its own.
+	Metrics *metrics.Metrics
+	// MetricsElsewhere says the series are served on another address
+	// (hadron serve --metrics-listen): GET /metrics is then not answered here.
+	MetricsElsewhere bool
+	// LogRetentionAge and LogRetentionBytes bound the deployments' logs
+	// (see deploylog.Retention); zero: no bound of that kind.
+	LogRetentionAge   time.Duration
+	LogRetentionBytes int64
+	// LogRetentionInterval is how often logs are swept (default
+	// deploylog.DefaultSweepInterval).
+	LogRetentionInterval time.Duration
+	// LogPollInterval is how often a followed deployment log is looked at
+	// (default deploylog.DefaultPollInterval).
+	LogPollInterval time.Duration
 	// Database and Isolation are what the status endpoint reports of the
 	// store and of the confinement of provisioning runs (nil: off).
 	Database  Database
 	Isolation *Isolation
+}
+
+// TransactionObserver is a store whose write transactions can be timed
+// (the SQLite and PostgreSQL stores, through package sqlstore).
+type TransactionObserver interface {
+	ObserveTransactions(fn func(took time.Duration, err error))
 }
 
 // Server is a running Hadron: an http.Handler plus its background work.
@@ -71,10 +97,22 @@ type Server struct {
 	http    *awsjson.Server
 	console *console.Console
 	logger  *slog.Logger
-	cfg     Config
-	auth    awsjson.Authenticator
-	routes  map[string]hadronRoute
-	started time.Time
+	metrics *metrics.Metrics
+	// metricsHere says GET /metrics is answered on this handler.
+	metricsHere bool
+	authn       *auth.Authenticator
+	dataDir     string
+	// logPoll is how often a followed deployment log is looked at.
+	logPoll   time.Duration
+	hadron    http.Handler
+	retention *deploylog.Retention
+	// streams ends the followed logs when the server stops serving.
+	streams     context.Context
+	stopStreams context.CancelFunc
+	cfg         Config
+	auth        awsjson.Authenticator
+	routes      map[string]hadronRoute
+	started     time.Time
 }
 
 // New recovers what a previous process left unfinished in the store, and
@@ -95,6 +133,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("server: no store (Config.Store)")
 	}
 	st := cfg.Store
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	if o, ok := st.(TransactionObserver); ok {
+		o.ObserveTransactions(cfg.Metrics.StoreTransaction)
+	}
 	svc := proton.New(proton.Config{
 		Store:     st,
 		BundleDir: cfg.BundleDir,
@@ -115,7 +159,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Files:       svc,
 		OnFinish:    svc.DeploymentEnded,
 		Logger:      cfg.Logger,
+		Observer:    cfg.Metrics,
 	})
+	cfg.Metrics.SetRunning(eng.RunningCount)
 	svc.SetEngine(eng)
 	if err := eng.Start(ctx); err != nil {
 		st.Close()
@@ -126,7 +172,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger, cfg: cfg, started: time.Now().UTC()}
+	s := &Server{store: st, engine: eng, service: svc, logger: cfg.Logger, cfg: cfg, started: time.Now().UTC(),
+		metrics: cfg.Metrics, metricsHere: !cfg.MetricsElsewhere, authn: cfg.Auth, dataDir: cfg.DataDir, logPoll: cfg.LogPollInterval}
+	s.retention = &deploylog.Retention{
+		Dir: filepath.Join(cfg.DataDir, deploylog.Dir), MaxAge: cfg.LogRetentionAge, MaxBytes: cfg.LogRetentionBytes,
+		Interval: cfg.LogRetentionInterval, Logger: cfg.Logger,
+		Active: func(ctx context.Context, id string) (bool, error) {
+			d, err := st.DeploymentGet(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				return false, nil
+			}
+			if err != nil {
+				return false, err
+			}
+			return store.IsActive(d.Status), nil
+		},
+	}
+	s.retention.Start(ctx)
+	s.streams, s.stopStreams = context.WithCancel(context.Background())
 	check := acceptAnySignature
 	if cfg.Auth != nil {
 		check = cfg.Auth.Check
@@ -139,10 +202,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Auth:         check,
 		MapError:     mapError,
 		Logger:       cfg.Logger,
+		Observe:      s.observe,
 	}
 	register(s.http, svc)
 	s.console = console.New(console.Config{API: svc, Auth: cfg.Auth, Logger: cfg.Logger,
-		Logs: console.FileLogs{Dir: filepath.Join(cfg.DataDir, "logs")}})
+		Logs: console.FileLogs{DataDir: cfg.DataDir}})
 	return s, nil
 }
 
@@ -173,9 +237,64 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.http.ServeHTTP(w, r)
 }
 
+// StopStreams ends the answers that stream until a deployment ends (followed
+// logs), so that an HTTP server's graceful shutdown need not wait for
+// deployments: register it with http.Server.RegisterOnShutdown.
+func (s *Server) StopStreams() { s.stopStreams() }
+
+// Metrics returns the server's series (to serve them on another address).
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
+// observe records each answered call in the metrics, and logs the failed
+// ones with what an operator needs to find the caller: the operation, the
+// error code and the access key id. A client's mistake is INFO, a failure
+// of the server ERROR. Refusals of the authenticator are left to its own
+// log lines (package auth), throttled calls to the metrics: the SDKs retry
+// them, and a line each would be noise.
+func (s *Server) observe(r *http.Request, c awsjson.Call) {
+	s.metrics.APIRequest(c.Operation, c.ErrorType, c.Duration)
+	if c.ErrorType == "" || refusedByAuth(c.ErrorType) {
+		return
+	}
+	level := slog.LevelInfo
+	if c.Status >= 500 {
+		level = slog.LevelError
+	}
+	s.logger.Log(r.Context(), level, "request failed", "operation", cmp.Or(c.Operation, metrics.UnknownOperation),
+		"code", c.ErrorType, "status", c.Status, "access_key_id", accessKeyID(r), "request_id", c.RequestID,
+		"remote", r.RemoteAddr, "message", c.ErrorMessage)
+}
+
+// refusedByAuth reports whether an error type is one the authenticator
+// answers (and logs) itself.
+func refusedByAuth(errorType string) bool {
+	switch sigv4.Code(errorType) {
+	case sigv4.MissingAuthenticationToken, sigv4.IncompleteSignature, sigv4.UnrecognizedClient, sigv4.InvalidSignature:
+		return true
+	}
+	return errorType == "AccessDeniedException" || errorType == "ThrottlingException"
+}
+
+// accessKeyID is the access key id a request claims to be signed with (in
+// its Authorization header, or a presigned URL's X-Amz-Credential), "" when
+// it names none. It is only a claim: the log of a signature that failed
+// shows which key was tried.
+func accessKeyID(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if a, err := sigv4.ParseAuthorization(h); err == nil {
+			return a.AccessKeyID
+		}
+		return ""
+	}
+	id, _, _ := strings.Cut(r.URL.Query().Get("X-Amz-Credential"), "/")
+	return id
+}
+
 // Close stops running deployments (they end FAILED, or CANCELLED when a cancel
 // was pending), waits for background work and closes the store.
 func (s *Server) Close() error {
+	s.StopStreams()
+	s.retention.Stop()
 	s.engine.Stop()
 	s.service.Stop()
 	return s.store.Close()

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/store"
@@ -77,6 +78,17 @@ type Store struct {
 	w, pool *sql.DB
 	r       querier // reads: pool, or pool through prepared statements
 	d       Dialect
+	// observeTx, when set, is told of every write transaction (metrics).
+	observeTx atomic.Pointer[func(time.Duration, error)]
+}
+
+// ObserveTransactions has fn told, after each write transaction, how long
+// it took (retries included) and how it ended. Every write transaction of
+// every method goes through one path, so this is the whole of them; the
+// single-statement writes outside a transaction (a claim, a lease renewal)
+// are not included.
+func (s *Store) ObserveTransactions(fn func(took time.Duration, err error)) {
+	s.observeTx.Store(&fn)
 }
 
 // New returns the store on cfg's pools. Close closes them.
@@ -228,8 +240,11 @@ func inTx(ctx context.Context, db beginner, fn func(*sql.Tx) error) error {
 // tx runs fn in a write transaction and commits it. When the database
 // aborted it for a deadlock or a serialization failure nothing of it was
 // written, so fn is run again, a few times at most.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	var err error
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	if observe := s.observeTx.Load(); observe != nil && *observe != nil {
+		start := time.Now()
+		defer func() { (*observe)(time.Since(start), err) }()
+	}
 	for attempt := range txAttempts {
 		err = inTx(ctx, s.w, fn)
 		if err == nil || !s.d.Retryable(err) || ctx.Err() != nil {
