@@ -39,6 +39,9 @@ type engineConfig struct {
 	credentials *runcreds.Server
 	// isolation confines CodeBuild runs (serve's --isolation); nil: off.
 	isolation *sandbox.Policy
+	// handOff configures the Terraform hand-off (serve's --repository-url,
+	// --github-api-url and their credentials).
+	handOff terraform.HandOff
 }
 
 // engines returns the provisioning engines this server runs, one
@@ -53,7 +56,7 @@ func engines(c engineConfig) *provision.Registry {
 	}
 	// Terraform runs as a CodeBuild job would have: the same environment,
 	// credentials and isolation (local-exec provisioners run commands).
-	r.Register(terraform.Name, &terraform.Engine{StateDir: stateDir, Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Isolation: c.isolation})
+	r.Register(terraform.Name, &terraform.Engine{StateDir: stateDir, Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Isolation: c.isolation, HandOff: c.handOff})
 	r.Register(cloudformation.Name, &cloudformation.Engine{AWS: c.aws})
 	return r
 }

@@ -83,6 +83,8 @@ type serveCommand struct {
 	// aws is how Hadron reaches AWS for its own work (CloudFormation
 	// stacks, roles assumed for runs, secrets); unset: no AWS access.
 	aws awsaccess.Config
+	// handOff configures the Terraform hand-off through git.
+	handOff handOffConfig
 }
 
 // newServeCommand is `hadron serve`; each flag defaults to its HADRON_*
@@ -135,6 +137,7 @@ prints the lines that configure an AWS CLI profile (hadron) with it.`,
 	fs.StringVar(&c.logRetentionAge, "log-retention-age", e.str("HADRON_LOG_RETENTION_AGE", "30d"), "remove a deployment's log this long after its last line, e.g. 30d or 72h; 0 keeps logs whatever their age; the log of a deployment in progress is never removed (HADRON_LOG_RETENTION_AGE)")
 	fs.StringVar(&c.logRetentionSize, "log-retention-size", e.str("HADRON_LOG_RETENTION_SIZE", "1G"), "remove the oldest deployments' logs while all of them take more than this, e.g. 500M or 2G; 0 for no bound; the log of a deployment in progress is never removed (HADRON_LOG_RETENTION_SIZE)")
 	fs.StringVar(&c.metricsListen, "metrics-listen", e.str("HADRON_METRICS_LISTEN", ""), "address to serve the Prometheus metrics (GET /metrics) on instead of the API's address, or none to serve no metrics (HADRON_METRICS_LISTEN; default the API's address, unauthenticated, like /healthz)")
+	c.handOff.flags(fs, &e)
 	return cmd
 }
 
@@ -181,6 +184,9 @@ func (c *serveCommand) validate() error {
 		c.bundleDir = filepath.Join(c.dataDir, "bundles")
 	}
 	c.keysDir = cmp.Or(c.keysDir, c.dataDir)
+	if err := c.handOff.parse(); err != nil {
+		return &usageError{fmt.Errorf("serve: %w", err)}
+	}
 	if c.isolation.Mode, err = sandbox.ParseMode(c.isolationMode); err != nil {
 		return &usageError{fmt.Errorf("serve: --%w", err)}
 	}
@@ -276,7 +282,8 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		AccountID: c.accountID,
 		Workers:   c.workers,
 		Engines: engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, region: runRegion,
-			awsEndpoint: c.aws.EndpointURL, credentials: creds, secrets: resolver, isolation: isolation, aws: c.aws, dataDir: c.dataDir}),
+			awsEndpoint: c.aws.EndpointURL, credentials: creds, secrets: resolver, isolation: isolation, aws: c.aws, dataDir: c.dataDir,
+			handOff: c.handOff.handOff()}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
 		Store:       st,
@@ -502,7 +509,8 @@ func installHint() string {
 		return ""
 	}
 	return "  note:    this server runs from go run; the hadron commands above need the binary: go install ./cmd/hadron\n" +
-		"           (puts hadron in $(go env GOPATH)/bin; or go build -o bin/hadron ./cmd/hadron and use ./bin/hadron)\n"
+		"           (puts hadron in $(go env GOPATH)/bin; or go build -o bin/hadron ./cmd/hadron and use ./bin/hadron;\n" +
+		"           a build with a cold cache takes 2-3 minutes on two cores, later ones seconds)\n"
 }
 
 // parseAge reads a duration such as 72h or 30d (days); "0" is no bound.

@@ -71,6 +71,18 @@ var rules = []rule{
 		forbidden: enginePackage,
 	},
 	{
+		name: "fakes of remote services are for tests only",
+		// A fake answers as the real service does, so nothing may mistake
+		// it for the service: only tests (outside the graph) import it.
+		from:      not(under("internal/forge/github/githubfake")),
+		forbidden: under("internal/forge/github/githubfake"),
+	},
+	{
+		name:      "git remotes and forges are reached by the engines that hand work off, and wired by cmd/",
+		from:      not(anyOf(under("cmd"), enginePackage, under("internal/gitrepo"), under("internal/forge"))),
+		forbidden: anyOf(under("internal/gitrepo"), under("internal/forge")),
+	},
+	{
 		name: "only cmd/ wires concrete store backends and provisioning engines",
 		// The backends and engines may use their own parts (sqlite and
 		// postgres share sqlstore); tests are not in the graph.

@@ -3,6 +3,16 @@
 // them with a conditional write. It also carries cancels to the run they stop
 // and finishes, honestly, deployments whose worker died.
 //
+// Some deployments are handed to an outside party and wait for its report
+// for hours or days (the Terraform hand-off; see provision's "Waiting on
+// an outside party"). A run that hands off returns provision.Result.Wait:
+// the worker then parks the deployment (store.DeploymentWait: still
+// active, its record kept, the lease released) and is free at once.
+// A parked deployment is claimed again, as briefly, only when its check is
+// due or a cancel lands on it; a report ends it through the store without
+// any worker. Neither a restart nor the recovery of lost workers ends a
+// parked deployment: a check cut short puts it back to wait.
+//
 // A deployment's life, as the engine sees it:
 //
 //	queued (IN_PROGRESS, unclaimed) --claim--> running --ok--------> SUCCEEDED / DELETE_COMPLETE
@@ -248,6 +258,9 @@ func (e *Engine) Cancel(id string) {
 	if e.cancelRun(id, ErrUserCancelled) {
 		return
 	}
+	// A deployment waiting on an outside party has no run: the cancel made
+	// it claimable, and a worker takes the hand-off back.
+	e.wakeLocal()
 	if e.cfg.Notifier != nil {
 		ctx, done := context.WithTimeout(context.Background(), publishTimeout)
 		defer done()
@@ -272,6 +285,19 @@ func (e *Engine) Recover(ctx context.Context, alive string) error {
 		_, mine := e.running[d.ID]
 		e.mu.Unlock()
 		if mine {
+			continue
+		}
+		if d.Wait != "" {
+			// A check on a hand-off was cut short: the hand-off itself is
+			// intact, so the deployment goes back to waiting (a cancel
+			// pending on it is claimed again at once).
+			_, err := e.cfg.Store.DeploymentWait(ctx, store.DeploymentWaitParams{ID: d.ID, Owner: d.LeaseOwner,
+				State: d.Wait, WakeAt: d.WakeAt, At: e.cfg.Now()})
+			if err != nil && !errors.Is(err, store.ErrStatusChanged) {
+				return fmt.Errorf("recover waiting deployment %s: %w", d.ID, err)
+			}
+			e.cfg.Logger.Info("a check on a waiting deployment was cut short: it waits again", "deployment", d.ID, "owner", d.LeaseOwner)
+			e.wakeLocal()
 			continue
 		}
 		to, msg := store.StatusFailed, MessageWorkerLost
@@ -307,7 +333,7 @@ func (e *Engine) work(ctx context.Context) {
 	defer ticker.Stop()
 	for {
 		for ctx.Err() == nil {
-			d, err := e.cfg.Store.DeploymentClaim(ctx, store.DeploymentClaimParams{Owner: e.cfg.Owner, Expires: e.leaseExpiry()})
+			d, err := e.cfg.Store.DeploymentClaim(ctx, store.DeploymentClaimParams{Owner: e.cfg.Owner, Expires: e.leaseExpiry(), Now: e.cfg.Now()})
 			if err != nil {
 				if ctx.Err() == nil {
 					e.cfg.Logger.Error("claim deployment", "err", err)

@@ -45,6 +45,8 @@ func (e *Engine) receive(ctx context.Context, notes <-chan string) {
 				e.wakeLocal()
 			case strings.HasPrefix(n, payloadCancel):
 				e.cancelRun(strings.TrimPrefix(n, payloadCancel), ErrUserCancelled)
+				// It may be a waiting deployment, which a worker claims.
+				e.wakeLocal()
 			case n == "":
 				// Notifications may have been lost: claim, and renew leases
 				// (which reads the status of every local run) at once.

@@ -48,19 +48,26 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	logPath := deploylog.Path(e.cfg.DataDir, d.ID)
 	var plan provision.Plan
 	planErr := json.Unmarshal([]byte(d.Plan), &plan)
-	e.cfg.Observer.DeploymentStarted(d.TargetType, plan.Engine, e.cfg.Now().Sub(d.CreatedAt))
+	// A check on a waiting deployment runs every few minutes for as long as
+	// it waits: it is logged (and observed) only when it changes something.
+	check := d.Wait != ""
 	r := runInfo{engine: plan.Engine, started: started}
-	// The server's log says where each deployment's own log is, so that an
-	// operator finds it from the server's output.
-	log.Info("deployment started", "operation", d.Operation, "engine", plan.Engine,
-		"queued", started.Sub(d.CreatedAt).Round(time.Millisecond), "log", logPath)
+	if !check {
+		e.cfg.Observer.DeploymentStarted(d.TargetType, plan.Engine, e.cfg.Now().Sub(d.CreatedAt))
+		// The server's log says where each deployment's own log is, so that an
+		// operator finds it from the server's output.
+		log.Info("deployment started", "operation", d.Operation, "engine", plan.Engine,
+			"queued", started.Sub(d.CreatedAt).Round(time.Millisecond), "log", logPath)
+	}
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		e.finish(d, provision.Result{}, fmt.Errorf("open deployment log: %w", err), log, r)
 		return
 	}
 	defer logFile.Close()
-	fmt.Fprintf(logFile, "[hadron] %s deployment %s of %s started by %s\n", time.Now().UTC().Format(time.RFC3339), d.ID, d.TargetKey, e.cfg.Owner)
+	if !check {
+		fmt.Fprintf(logFile, "[hadron] %s deployment %s of %s started by %s\n", time.Now().UTC().Format(time.RFC3339), d.ID, d.TargetKey, e.cfg.Owner)
+	}
 
 	var res provision.Result
 	if planErr != nil {
@@ -68,9 +75,12 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	} else {
 		res, err = e.provision(ctx, d, plan, logFile)
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		fmt.Fprintf(logFile, "[hadron] deployment ended: %v\n", err)
-	} else {
+	case res.Wait != nil && !check:
+		fmt.Fprintf(logFile, "[hadron] %s the deployment waits for its outside party's report (NotifyResourceDeploymentStatusChange)\n", time.Now().UTC().Format(time.RFC3339))
+	case res.Wait == nil:
 		fmt.Fprintf(logFile, "[hadron] deployment ended well\n")
 	}
 	e.finish(d, res, err, log, r)
@@ -97,7 +107,8 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provis
 		return provision.Result{}, e.cfg.Engines.NotRunning(plan.Engine)
 	}
 	var files map[string][]byte
-	if plan.Bundle != nil {
+	// A check on a waiting deployment needs no files: it looks at the outside party.
+	if plan.Bundle != nil && d.Wait == "" {
 		var err error
 		if files, err = e.cfg.Files.BundleFiles(ctx, *plan.Bundle); err != nil {
 			return provision.Result{}, fmt.Errorf("read template bundle: %w", err)
@@ -120,7 +131,11 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provis
 		return provision.Result{}, fmt.Errorf("create working directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	return eng.Run(ctx, provision.Run{DeploymentID: d.ID, Operation: d.Operation, Plan: plan, Dir: dir, Files: files, Log: logw})
+	var waiting json.RawMessage
+	if d.Wait != "" {
+		waiting = json.RawMessage(d.Wait)
+	}
+	return eng.Run(ctx, provision.Run{DeploymentID: d.ID, Operation: d.Operation, Plan: plan, Dir: dir, Files: files, Log: logw, Waiting: waiting})
 }
 
 // finish ends d according to how its run ended. The write is conditional on
@@ -136,6 +151,17 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provis
 // r says which engine ran it and since when, for the server's log and the Observer.
 func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error, log *slog.Logger, r runInfo) {
 	deleting := d.Operation == store.OperationDelete
+	if d.Wait != "" && (errors.Is(runErr, ErrShutdown) || errors.Is(runErr, ErrLeaseLost)) {
+		// A check cut short: the hand-off is intact, it waits again.
+		res, runErr = provision.Result{Wait: &provision.Wait{State: json.RawMessage(d.Wait)}}, nil
+		if !d.WakeAt.IsZero() {
+			res.Wait.CheckAfter = max(d.WakeAt.Sub(e.cfg.Now()), time.Millisecond)
+		}
+	}
+	if runErr == nil && res.Wait != nil {
+		e.park(d, *res.Wait, log)
+		return
+	}
 	p := store.DeploymentFinishParams{ID: d.ID, Owner: e.cfg.Owner}
 	switch {
 	case runErr == nil && deleting:
@@ -158,6 +184,8 @@ func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error,
 		p.From, p.To, p.Outputs, p.Resources = []string{store.StatusInProgress, store.StatusCancelling}, store.StatusSucceeded, string(raw), string(rawRes)
 	case errors.Is(runErr, ErrUserCancelled):
 		p.From, p.To, p.Message = []string{store.StatusCancelling}, store.StatusCancelled, store.CancelledMessage
+	case errors.Is(runErr, provision.ErrCancelledOutside) && !deleting:
+		p = store.DeploymentSetCancelledOutside(d.ID, e.cfg.Owner, termtext.Plain(runErr.Error()))
 	}
 	if p.To == "" {
 		switch {
@@ -220,5 +248,29 @@ func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams,
 	default:
 		log.Error("finish deployment", "status", p.To, "err", err)
 		return false
+	}
+}
+
+// park leaves d waiting on its outside party (see the package doc), holding
+// no lease. A report may have ended it already: then there is nothing to
+// park. A cancel that landed meanwhile is taken up by a worker at once.
+func (e *Engine) park(d *store.Deployment, w provision.Wait, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p := store.DeploymentWaitParams{ID: d.ID, Owner: e.cfg.Owner, State: string(w.State), At: e.cfg.Now()}
+	if w.CheckAfter > 0 {
+		p.WakeAt = e.cfg.Now().Add(w.CheckAfter)
+	}
+	status, err := e.cfg.Store.DeploymentWait(ctx, p)
+	switch {
+	case errors.Is(err, store.ErrStatusChanged):
+		log.Info("deployment ended before it could be parked", "err", err)
+	case err != nil:
+		// The lease runs out and the recovery of lost workers parks it.
+		log.Error("park deployment", "err", err)
+	case status == store.StatusCancelling:
+		e.wakeLocal()
+	case d.Wait == "":
+		log.Info("deployment waits for its outside party", "check_after", w.CheckAfter)
 	}
 }

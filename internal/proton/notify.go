@@ -30,8 +30,9 @@ const MaxNotifiedOutputs = 200
 // The status decides nothing for an engine that ends its runs itself (the
 // CodeBuild engine: the commands' exit decides; a SUCCEEDED or FAILED from
 // them is recorded with the deployment and logged). For an engine whose
-// deployments wait on an outside party (provision.NotifyFinisher, such as
-// self-managed provisioning), SUCCEEDED and FAILED end the deployment.
+// deployments wait on an outside party (provision.NotifyFinisher, which
+// decides from the deployment's plan: the Terraform hand-off does, its
+// local run does not), SUCCEEDED and FAILED end the deployment.
 //
 // A deploymentId, when given, must be the deployment in progress
 // (ConflictException otherwise), as must there be one. During a delete
@@ -67,7 +68,7 @@ func (s *API) NotifyResourceDeploymentStatusChange(ctx context.Context, in *api.
 	if err := json.Unmarshal([]byte(d.Plan), &plan); err != nil {
 		return nil, fmt.Errorf("notify %s: deployment plan: %w", in.ResourceArn, err)
 	}
-	final := s.cfg.Engines.FinalStatusFromNotify(plan.Engine) && (in.Status == store.StatusSucceeded || in.Status == store.StatusFailed)
+	final := s.cfg.Engines.FinalStatusFromNotify(plan) && (in.Status == store.StatusSucceeded || in.Status == store.StatusFailed)
 	message := ""
 	if in.StatusMessage != nil {
 		message = *in.StatusMessage

@@ -95,7 +95,7 @@ func (s *API) pipelinePlan(ctx context.Context, r *store.Resource, v *store.Temp
 	m := tmpl.Pipeline.Manifest
 	return s.cfg.Engines.Plan(provision.Request{
 		Engine: m.Engine(), Operation: op, Target: s.target(provision.KindServicePipeline, r.Key, r.Name, r.EnvironmentName, r.ServiceName, v),
-		Settings: provision.Settings{PipelineServiceRoleArn: settings.PipelineServiceRoleArn, PipelineCodebuildRoleArn: settings.PipelineCodebuildRoleArn},
+		Settings: settings.pipelineProvisioning(),
 		Manifest: &m, Inputs: inputs, Bundle: bundleRef(v, "pipeline_infrastructure"), PreviousDeploymentID: r.LastSucceededDeploymentID,
 	})
 }
@@ -112,7 +112,7 @@ func (s *API) checkPipelineProvisioning(ctx context.Context, tmpl *bundle.Templa
 	}
 	err = s.cfg.Engines.CheckParams(provision.Request{
 		Engine: tmpl.Pipeline.Manifest.Engine(), Operation: provision.OperationDeploy, Target: provision.Target{Kind: provision.KindServicePipeline},
-		Settings: provision.Settings{PipelineServiceRoleArn: settings.PipelineServiceRoleArn, PipelineCodebuildRoleArn: settings.PipelineCodebuildRoleArn},
+		Settings: settings.pipelineProvisioning(),
 	})
 	if err != nil {
 		return validationf("%s", err.Error())
@@ -174,4 +174,15 @@ func (s *API) pipeline(r *store.Resource) api.ServicePipeline {
 		LastSucceededDeploymentId: r.LastSucceededDeploymentID, Spec: r.Spec, TemplateMajorVersion: r.TemplateMajor,
 		TemplateMinorVersion: r.TemplateMinor, TemplateName: r.TemplateName,
 	}
+}
+
+// pipelineProvisioning is the part of the account settings a pipeline's
+// engine sees: its roles, and the repository a self-managed (Terraform)
+// pipeline is handed off to, as Proton took it from the account.
+func (st accountSettings) pipelineProvisioning() provision.Settings {
+	p := provision.Settings{PipelineServiceRoleArn: st.PipelineServiceRoleArn, PipelineCodebuildRoleArn: st.PipelineCodebuildRoleArn}
+	if r := st.PipelineProvisioningRepository; r != nil {
+		p.ProvisioningRepository = &provision.Repository{Provider: r.Provider, Name: r.Name, Branch: r.Branch}
+	}
+	return p
 }

@@ -53,6 +53,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hadronhq/hadron/internal/bundle"
 )
@@ -118,14 +119,56 @@ type Deprovisioner interface {
 	DeprovisionUnfinished() bool
 }
 
-// NotifyFinisher is implemented by engines whose deployments wait on an
-// outside party that reports the end with
+// NotifyFinisher is implemented by engines some of whose deployments wait
+// on an outside party that reports the end with
 // NotifyResourceDeploymentStatusChange (self-managed provisioning): a
-// report of SUCCEEDED or FAILED then ends the deployment. For other engines
-// the run's own end decides, and a reported status is only recorded.
+// report of SUCCEEDED or FAILED then ends the deployment. The engine says
+// which from the deployment's plan (the Terraform engine: a hand-off does,
+// a local run does not). For other deployments the run's own end decides,
+// and a reported status is only recorded.
 type NotifyFinisher interface {
-	FinalStatusFromNotify() bool
+	FinalStatusFromNotify(p Plan) bool
 }
+
+// Waiting on an outside party.
+//
+// A run that hands the work to an outside party (the Terraform hand-off:
+// a pull request the user's automation applies, hours or days later)
+// returns a Result with Wait set instead of waiting itself. The
+// deployment then stays active (IN_PROGRESS, or DELETE_IN_PROGRESS) but
+// holds no worker and no lease: the store keeps Wait.State, and nothing
+// runs until one of three things happens:
+//
+//   - a report (NotifyResourceDeploymentStatusChange, see NotifyFinisher)
+//     ends it;
+//   - Wait.CheckAfter passes: a worker claims it and runs the engine
+//     again with Run.Waiting set to the state, to check on the outside
+//     party (a pull request closed unmerged). That run returns a new Wait
+//     to go on waiting, or ends the deployment (an error wrapping
+//     ErrCancelledOutside ends it CANCELLED);
+//   - a cancel: a worker claims it at once and runs the engine with
+//     Run.Waiting set and ctx already cancelled with ErrUserCancelled; the
+//     engine takes the hand-off back (closes the pull request) with a
+//     context of its own and returns an error wrapping ErrUserCancelled
+//     (CANCELLED), or another error when it could not (FAILED).
+//
+// A restart loses nothing: the state is in the store, and a check cut
+// short by a shutdown or a lost lease puts the deployment back to wait.
+
+// Wait is a run's answer that the deployment waits on an outside party.
+type Wait struct {
+	// State is the engine's record of the hand-off (JSON), given back in
+	// Run.Waiting.
+	State json.RawMessage
+	// CheckAfter is how long until a worker checks on the outside party;
+	// zero: no check, only a report or a cancel.
+	CheckAfter time.Duration
+}
+
+// ErrCancelledOutside is wrapped by the error of a waiting deployment the
+// outside party cancelled (a person closed the pull request unmerged):
+// it ends CANCELLED with the error's message.
+var ErrCancelledOutside = errors.New("cancelled outside Hadron")
 
 // OutputsMasker is implemented by engines whose runs hold secret values
 // (the CodeBuild engine's env secrets): outputs a run in progress reports
@@ -223,12 +266,19 @@ type Run struct {
 	Files map[string][]byte
 	// Log receives the run's output; it is kept as the deployment's log.
 	Log io.Writer
+	// Waiting, when set, is the State of the Wait an earlier run of this
+	// deployment returned: this run checks on the outside party, or takes
+	// the hand-off back when ctx is cancelled with ErrUserCancelled.
+	Waiting json.RawMessage
 }
 
 // Result is what a run provisioned.
 type Result struct {
 	Outputs   map[string]string
 	Resources []Resource
+	// Wait, when set, says the work was handed to an outside party and the
+	// deployment waits for it (see Waiting on an outside party).
+	Wait *Wait
 }
 
 // Resource is one provisioned resource, as ListProvisionedResources shows it.
@@ -334,15 +384,15 @@ func (r *Registry) Deprovision(engine, lastAttemptedID, lastSucceededID string) 
 	return ok && d.DeprovisionUnfinished()
 }
 
-// FinalStatusFromNotify says whether a report's SUCCEEDED or FAILED ends a
-// deployment of engine (see NotifyFinisher).
-func (r *Registry) FinalStatusFromNotify(engine string) bool {
-	e, ok := r.Lookup(engine)
+// FinalStatusFromNotify says whether a report's SUCCEEDED or FAILED ends
+// the deployment of plan p (see NotifyFinisher).
+func (r *Registry) FinalStatusFromNotify(p Plan) bool {
+	e, ok := r.Lookup(p.Engine)
 	if !ok {
 		return false
 	}
 	f, ok := e.(NotifyFinisher)
-	return ok && f.FinalStatusFromNotify()
+	return ok && f.FinalStatusFromNotify(p)
 }
 
 // MaskOutputs masks, in outputs reported for deployment id of engine, the

@@ -164,19 +164,29 @@ func TestPlanStoredBeforeEnginePartsIsReadIntoOne(t *testing.T) {
 	}
 }
 
-// notifyFinisher is an engine whose deployments a report ends (as
-// self-managed provisioning's will be).
+// notifyFinisher is an engine some of whose deployments a report ends (as
+// the Terraform hand-off's): those whose plan says "waits".
 type notifyFinisher struct{ fakeEngine }
 
-func (notifyFinisher) FinalStatusFromNotify() bool { return true }
+func (notifyFinisher) FinalStatusFromNotify(p provision.Plan) bool {
+	return string(p.Spec) == `"waits"`
+}
 
-func TestFinalStatusFromNotifyOnlyForEnginesThatSaySo(t *testing.T) {
+func TestFinalStatusFromNotifyOnlyForDeploymentsTheEngineSaysSo(t *testing.T) {
 	r := provision.NewRegistry()
 	r.Register("runs-itself", &fakeEngine{})
 	r.Register("waits-for-reports", &notifyFinisher{})
-	for engine, want := range map[string]bool{"runs-itself": false, "waits-for-reports": true, "not-registered": false} {
-		if got := r.FinalStatusFromNotify(engine); got != want {
-			t.Errorf("FinalStatusFromNotify(%s) = %v, want %v", engine, got, want)
+	for _, c := range []struct {
+		engine, spec string
+		want         bool
+	}{
+		{"runs-itself", `"waits"`, false},
+		{"waits-for-reports", `"waits"`, true},
+		{"waits-for-reports", `"runs"`, false},
+		{"not-registered", `"waits"`, false},
+	} {
+		if got := r.FinalStatusFromNotify(provision.Plan{Engine: c.engine, Spec: json.RawMessage(c.spec)}); got != c.want {
+			t.Errorf("FinalStatusFromNotify(%s, %s) = %v, want %v", c.engine, c.spec, got, c.want)
 		}
 	}
 }

@@ -83,7 +83,7 @@ func TestHadronEndpointsAuthenticateBeforeTheyRoute(t *testing.T) {
 	t.Parallel()
 	url, _, keys := signedServer(t)
 	admin, _ := keys.Create(auth.Policy{}, "")
-	for _, path := range []string{"/hadron/v1/status", "/hadron/v1/no-such-thing"} {
+	for _, path := range []string{"/hadron/v1/status", "/hadron/v1/no-such-thing", "/hadron/v1/backup"} {
 		resp, err := http.Get(url + path)
 		if err != nil {
 			t.Fatal(err)
@@ -93,9 +93,11 @@ func TestHadronEndpointsAuthenticateBeforeTheyRoute(t *testing.T) {
 			t.Errorf("unsigned GET %s = %d %s, want MissingAuthenticationTokenException", path, resp.StatusCode, got)
 		}
 	}
-	_, err := clientAs(t, url, admin).Do(t.Context(), http.MethodGet, "no-such-thing", nil)
-	if !hadronclient.IsCode(err, "UnknownOperationException") {
-		t.Errorf("signed GET of an unknown path: %v, want UnknownOperationException", err)
+	for _, path := range []string{"no-such-thing", "backup"} { // backup is POST only
+		_, err := clientAs(t, url, admin).Do(t.Context(), http.MethodGet, path, nil)
+		if !hadronclient.IsCode(err, "UnknownOperationException") {
+			t.Errorf("signed GET %s: %v, want UnknownOperationException", path, err)
+		}
 	}
 }
 

@@ -64,7 +64,7 @@ func TestNotifyDuringACodeBuildRunMergesOutputsAndTheExitDecides(t *testing.T) {
 // a report (as self-managed provisioning's do).
 type finisher struct{ *codebuild.Engine }
 
-func (finisher) FinalStatusFromNotify() bool { return true }
+func (finisher) FinalStatusFromNotify(provision.Plan) bool { return true }
 
 // TestNotifyEndsTheDeploymentOfAnEngineThatWaitsForReports: with an engine
 // that takes its final status from reports, SUCCEEDED ends the deployment at

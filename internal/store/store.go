@@ -208,6 +208,13 @@ type Deployment struct {
 	TargetMajor     string
 	TargetMinor     string
 	TargetSpec      string
+	// Wait is the engine's record of a deployment handed to an outside
+	// party, which waits for its report holding no lease (see
+	// DeploymentWait); "" when the deployment is not waiting.
+	Wait string
+	// WakeAt is when a waiting deployment is next claimed for a check on
+	// the outside party; zero when only a cancel wakes it.
+	WakeAt time.Time
 }
 
 // Page asks for one page of a list.
@@ -388,6 +395,16 @@ type Store interface {
 	// conditional write that requires the deployment still be IN_PROGRESS or
 	// CANCELLING (ErrStatusChanged otherwise, ErrNotFound when it is gone).
 	DeploymentNotify(ctx context.Context, p DeploymentNotifyParams) error
+	// DeploymentWait parks a deployment its worker handed to an outside
+	// party: it stays active (IN_PROGRESS, CANCELLING or
+	// DELETE_IN_PROGRESS) with the engine's record p.State and releases
+	// the lease, so no worker holds it while it waits. DeploymentClaim
+	// gives it back to a worker when p.WakeAt has come (a check) or when
+	// it is CANCELLING (the cancel's work); a report ends it with
+	// DeploymentFinish as any finish. ErrStatusChanged when p.Owner does
+	// not hold the lease or the deployment is no longer active. Returns
+	// the deployment's status.
+	DeploymentWait(ctx context.Context, p DeploymentWaitParams) (string, error)
 	// DeploymentsOrphaned lists claimed active deployments whose lease expired
 	// before the given time or whose owner is not alive (owner not in alive).
 	DeploymentsOrphaned(ctx context.Context, p DeploymentsOrphanedParams) ([]*Deployment, error)
@@ -527,10 +544,26 @@ type ResourceUpdateMetadataParams struct {
 	At         time.Time
 }
 
-// DeploymentClaimParams leases the oldest unclaimed active deployment.
+// DeploymentClaimParams leases the oldest unclaimed active deployment
+// that has work to do: one queued, or one waiting (see DeploymentWait)
+// that is CANCELLING or whose WakeAt is not after Now.
 type DeploymentClaimParams struct {
 	Owner   string
 	Expires time.Time
+	// Now is the time waiting deployments' WakeAt is compared with; zero
+	// claims none for a check.
+	Now time.Time
+}
+
+// DeploymentWaitParams parks deployment ID, whose lease Owner holds, as
+// waiting on an outside party (see Store.DeploymentWait).
+type DeploymentWaitParams struct {
+	ID, Owner string
+	// State is the engine's record of the hand-off (JSON, not empty).
+	State string
+	// WakeAt is when a worker next checks on it; zero: only a cancel.
+	WakeAt time.Time
+	At     time.Time
 }
 
 // DeploymentRenewParams extends Owner's lease on deployment ID.

@@ -14,13 +14,14 @@ import (
 //	IN_PROGRESS ──cancel──► CANCELLING (claimed) / CANCELLED (unclaimed)
 //	IN_PROGRESS, CANCELLING ──► SUCCEEDED, FAILED
 //	CANCELLING ──► CANCELLED
+//	IN_PROGRESS ──► CANCELLED (a hand-off its outside party cancelled)
 //	DELETE_IN_PROGRESS ──► DELETE_COMPLETE, DELETE_FAILED
 
 // legalEnds lists, for each status a finish may leave, the statuses it may
 // enter. DeploymentCancel's IN_PROGRESS → CANCELLING/CANCELLED is its own
 // write and not a finish.
 var legalEnds = map[string][]string{
-	StatusInProgress:       {StatusSucceeded, StatusFailed},
+	StatusInProgress:       {StatusSucceeded, StatusFailed, StatusCancelled},
 	StatusCancelling:       {StatusSucceeded, StatusFailed, StatusCancelled},
 	StatusDeleteInProgress: {StatusDeleteComplete, StatusDeleteFailed},
 }
@@ -69,6 +70,14 @@ func DeploymentSetFailedIfInProgress(id, owner, message string) DeploymentFinish
 func DeploymentSetCancelled(id, owner string) DeploymentFinishParams {
 	return DeploymentFinishParams{ID: id, Owner: owner, From: []string{StatusCancelling},
 		To: StatusCancelled, Message: CancelledMessage}
+}
+
+// DeploymentSetCancelledOutside ends a deployment handed to an outside
+// party that cancelled it there (a person closed the pull request
+// unmerged), from IN_PROGRESS or CANCELLING; message says what happened.
+func DeploymentSetCancelledOutside(id, owner, message string) DeploymentFinishParams {
+	return DeploymentFinishParams{ID: id, Owner: owner, From: []string{StatusInProgress, StatusCancelling},
+		To: StatusCancelled, Message: message}
 }
 
 // DeploymentSetDeleteComplete ends a delete whose work succeeded, from

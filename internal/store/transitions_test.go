@@ -12,6 +12,7 @@ func TestFinishConstructorsAreLegal(t *testing.T) {
 		DeploymentSetFailed("d", "w", "boom"),
 		DeploymentSetFailedIfInProgress("d", "w", "shutdown"),
 		DeploymentSetCancelled("d", "w"),
+		DeploymentSetCancelledOutside("d", "w", "closed"),
 		DeploymentSetDeleteComplete("d", "w"),
 		DeploymentSetDeleteFailed("d", "w", "boom"),
 	} {
@@ -36,7 +37,7 @@ func TestCheckRefusesIllegalFinishes(t *testing.T) {
 		{"an ended deployment", []string{StatusSucceeded}, StatusFailed, "SUCCEEDED to FAILED"},
 		{"a delete that succeeds as a deploy", []string{StatusDeleteInProgress}, StatusSucceeded, "DELETE_IN_PROGRESS to SUCCEEDED"},
 		{"a deploy that completes a delete", []string{StatusInProgress}, StatusDeleteComplete, "IN_PROGRESS to DELETE_COMPLETE"},
-		{"a cancel without a worker (DeploymentCancel's)", []string{StatusInProgress}, StatusCancelled, "IN_PROGRESS to CANCELLED"},
+		{"a cancelled delete", []string{StatusDeleteInProgress}, StatusCancelled, "DELETE_IN_PROGRESS to CANCELLED"},
 		{"one illegal status among legal ones", []string{StatusInProgress, StatusCancelled}, StatusFailed, "CANCELLED to FAILED"},
 		{"back to active", []string{StatusInProgress}, StatusCancelling, "IN_PROGRESS to CANCELLING"},
 	} {

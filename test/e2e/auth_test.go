@@ -120,7 +120,7 @@ func (s *server) deployingEnvironment(t *testing.T, name string) string {
 	var out environmentOut
 	s.mustCall(t, "UpdateEnvironment", map[string]string{
 		"name": name, "deploymentType": "CURRENT_VERSION",
-		"spec": "proton: EnvironmentSpec\nspec:\n  name_tag: " + name + "\n  seconds: 120\n",
+		"spec": "proton: EnvironmentSpec\nspec:\n  name_tag: " + name + "\n  seconds: 600\n", // ended by the tests' cancels; long enough for slow AWS CLI starts on a loaded machine
 	}, &out)
 	id := out.Environment.LastAttemptedDeploymentID
 	s.waitDeploymentLog(t, id, "provision: started")

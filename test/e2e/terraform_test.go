@@ -13,7 +13,7 @@ import (
 // reading var.environment.inputs; outputs.tf) with --codebuild-role-arn, so
 // Hadron runs terraform itself: create, update, a cancel in the middle of
 // an apply, delete, all with the AWS CLI. The same template with a
-// provisioning repository fails naming the hand-off, which is not built.
+// provisioning repository is handed off instead (handoff_test.go).
 func TestTerraformRunByHadron(t *testing.T) {
 	t.Parallel()
 	requireAWS(t)
@@ -96,20 +96,6 @@ func TestTerraformRunByHadron(t *testing.T) {
 	if _, err := os.Stat(statePath); !os.IsNotExist(err) {
 		t.Errorf("state after the delete: %v, want it removed", err)
 	}
-
-	// Proton's self-managed flow: the hand-off through a repository is
-	// not built, and the deployment says so.
-	spec, _ = specFile(t, "greeting: hi")
-	s.awsOK(t, nil, "create-repository", "--provider", "GITHUB", "--name", "acme/infra", "--connection-arn", connectionArn)
-	s.awsOK(t, nil, "create-environment", "--name", "handoff", "--template-name", "tf-env", "--template-major-version", "1",
-		"--provisioning-repository", "provider=GITHUB,name=acme/infra,branch=main", "--spec", spec)
-	handoff := s.waitEnvironment(t, "handoff", "SUCCEEDED", "FAILED")
-	if handoff.DeploymentStatus != "FAILED" || !strings.Contains(handoff.DeploymentStatusMessage, "provisioningRepository") ||
-		!strings.Contains(handoff.DeploymentStatusMessage, "codebuildRoleArn") {
-		t.Errorf("self-managed deployment: %s (%s), want FAILED naming the hand-off and codebuildRoleArn", handoff.DeploymentStatus, handoff.DeploymentStatusMessage)
-	}
-	s.awsOK(t, nil, "delete-environment", "--name", "handoff")
-	s.waitEnvironmentGone(t, "handoff")
 
 	// Neither setting: refused as Proton refused it, naming both.
 	msg := s.awsErr(t, "ValidationException", "create-environment", "--name", "nothing", "--template-name", "tf-env",

@@ -1,8 +1,6 @@
 package terraform
 
 import (
-	"context"
-	"errors"
 	"strings"
 	"testing"
 
@@ -62,29 +60,6 @@ func TestCheckParamsNeedsARepositoryOrACodebuildRole(t *testing.T) {
 		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("CheckParams(%s %+v) = %v, want %q", c.req.Target.Kind, c.req.Settings, err, c.want)
 		}
-	}
-}
-
-// A hand-off deployment fails saying the hand-off is not built and what
-// to set instead; deleting such a resource succeeds, as nothing was
-// handed off.
-func TestHandOffDeploymentFailsNamingWhatIsMissing(t *testing.T) {
-	e := &Engine{StateDir: t.TempDir()}
-	settings := provision.Settings{ProvisioningRepository: repo}
-	spec, err := e.Plan(provision.Request{Target: envTarget, Settings: settings})
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := envTarget
-	run := provision.Run{DeploymentID: "d", Operation: provision.OperationDeploy, Dir: t.TempDir(),
-		Plan: provision.Plan{Engine: Name, Target: &target, Settings: &settings, Spec: spec}}
-	_, err = e.Run(context.Background(), run)
-	if !errors.Is(err, ErrHandOffNotBuilt) || !strings.Contains(err.Error(), "codebuildRoleArn") {
-		t.Errorf("err = %v, want ErrHandOffNotBuilt naming codebuildRoleArn", err)
-	}
-	run.Operation = provision.OperationDelete
-	if _, err := e.Run(context.Background(), run); err != nil {
-		t.Errorf("delete of a handed-off resource: %v", err)
 	}
 }
 

@@ -10,9 +10,18 @@
 // accepted (see Mode):
 //
 //   - the hand-off (provisioningRepository; for a pipeline, no
-//     pipelineCodebuildRoleArn): Proton's own flow. Not built yet: such a
-//     deployment fails with a message saying so. Its settings are checked
-//     as Proton checked them.
+//     pipelineCodebuildRoleArn, and the account's
+//     pipelineProvisioningRepository): Proton's own flow, through git
+//     (handoff.go). The run pushes the files as one commit on a new
+//     branch (and opens a pull request with a forge), then returns a
+//     provision.Wait: the deployment stays IN_PROGRESS, parked in the store
+//     without a worker or a lease, for the hours or days the user's
+//     automation takes, across restarts, until the automation's
+//     NotifyResourceDeploymentStatusChange ends it (FinalStatusFromNotify
+//     is true for a hand-off only). A cancel, or a check every
+//     HandOff.PollInterval that finds the pull request closed unmerged,
+//     briefly claims it back. Its settings are checked as Proton checked
+//     them.
 //   - the local run (codebuildRoleArn; for a pipeline,
 //     pipelineCodebuildRoleArn): Hadron's extension. Hadron runs the
 //     `terraform` binary found on its PATH itself, as a CodeBuild job
@@ -72,12 +81,6 @@ const (
 	showFile    = ".hadron-terraform-show.json"
 )
 
-// ErrHandOffNotBuilt is the error of a deployment that needs the hand-off.
-var ErrHandOffNotBuilt = errors.New("this resource uses self-managed provisioning through its provisioningRepository " +
-	"(Proton hands the Terraform files to your automation in a pull request), which Hadron does not do yet; " +
-	"to have Hadron run Terraform itself, give the environment a codebuildRoleArn instead " +
-	"(for a pipeline, the account's pipelineCodebuildRoleArn)")
-
 // Engine runs Terraform templates (see the package doc).
 type Engine struct {
 	// StateDir holds the local state of the resources whose templates
@@ -101,12 +104,15 @@ type Engine struct {
 	// provisioners) as it confines CodeBuild commands (codebuild.Job.Isolation);
 	// nil runs them with the server's own reach.
 	Isolation *sandbox.Policy
+	// HandOff configures the hand-off mode (handoff.go).
+	HandOff HandOff
 }
 
 var (
-	_ provision.Engine        = (*Engine)(nil)
-	_ provision.ParamsChecker = (*Engine)(nil)
-	_ provision.Deprovisioner = (*Engine)(nil)
+	_ provision.Engine         = (*Engine)(nil)
+	_ provision.ParamsChecker  = (*Engine)(nil)
+	_ provision.Deprovisioner  = (*Engine)(nil)
+	_ provision.NotifyFinisher = (*Engine)(nil)
 )
 
 // spec is the engine's part of a stored plan.
@@ -198,12 +204,7 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 	case ModeLocal:
 		return e.runLocal(ctx, run, *t, log)
 	case ModeHandOff:
-		if run.Operation == provision.OperationDelete {
-			// Nothing was ever handed off, so nothing needs deleting.
-			fmt.Fprintf(log, "[hadron] terraform: nothing to delete: no deployment of this resource was handed off\n")
-			return provision.Result{}, nil
-		}
-		return provision.Result{}, ErrHandOffNotBuilt
+		return e.runHandOff(ctx, run, *t, log)
 	}
 	if run.Operation == provision.OperationDelete {
 		fmt.Fprintf(log, "[hadron] terraform: nothing to delete: the resource was never provisioned\n")

@@ -15,20 +15,21 @@ import (
 const deploymentColumns = `seq, id, target_key, target_type, target_created_at, environment_name, service_name,
 	service_instance_name, component_name, operation, status, status_message, initial_state, target_state,
 	target_template, target_major, target_minor, target_spec, plan, outputs, resources, last_attempted_id, last_succeeded_id,
-	lease_owner, lease_expires_at, created_at, last_modified_at, completed_at`
+	lease_owner, lease_expires_at, created_at, last_modified_at, completed_at, wait, wake_at`
 
 func scanDeployment(row scanner) (*store.Deployment, error) {
 	var d store.Deployment
-	var targetCreated, lease, created, modified, completed int64
+	var targetCreated, lease, created, modified, completed, wake int64
 	err := row.Scan(&d.Seq, &d.ID, &d.TargetKey, &d.TargetType, &targetCreated, &d.EnvironmentName, &d.ServiceName,
 		&d.ServiceInstance, &d.ComponentName, &d.Operation, &d.Status, &d.StatusMessage, &d.InitialState, &d.TargetState,
 		&d.TargetTemplate, &d.TargetMajor, &d.TargetMinor, &d.TargetSpec, &d.Plan, &d.Outputs, &d.Resources, &d.LastAttemptedID,
-		&d.LastSucceededID, &d.LeaseOwner, &lease, &created, &modified, &completed)
+		&d.LastSucceededID, &d.LeaseOwner, &lease, &created, &modified, &completed, &d.Wait, &wake)
 	if err != nil {
 		return nil, err
 	}
 	d.TargetCreatedAt, d.LeaseExpiresAt = fromMS(targetCreated), fromMS(lease)
 	d.CreatedAt, d.LastModifiedAt, d.CompletedAt = fromMS(created), fromMS(modified), fromMS(completed)
+	d.WakeAt = fromMS(wake)
 	return &d, nil
 }
 
@@ -192,17 +193,27 @@ func (s *Store) DeploymentDelete(ctx context.Context, id string) (*store.Deploym
 	return d, nil
 }
 
-// DeploymentClaim leases the oldest queued deployment to owner. Where the
-// dialect locks rows the pick skips locked rows, so workers of every node
-// claim at once: each takes the oldest row no other transaction holds, and a
-// row a cancel is deciding on is skipped (the cancel then finds it unclaimed
-// and ends it CANCELLED). On SQLite the one writer connection orders claims.
+// DeploymentClaim leases the oldest deployment with work to do to owner:
+// a queued one (active, never handed off), or a waiting one (see
+// DeploymentWait) that is CANCELLING or due for a check. Where the dialect
+// locks rows the pick skips locked rows, so workers of every node claim at
+// once: each takes the oldest row no other transaction holds, and a row a
+// cancel is deciding on is skipped (the cancel then finds it unclaimed and
+// ends it CANCELLED, or CANCELLING when it waits). On SQLite the one
+// writer connection orders claims.
 func (s *Store) DeploymentClaim(ctx context.Context, p store.DeploymentClaimParams) (*store.Deployment, error) {
 	owner, expires := p.Owner, p.Expires
+	now := ms(p.Now)
+	if now == 0 {
+		now = -1 // no check is due: wake_at 0 means "never"
+	}
 	d, err := scanDeployment(s.w.QueryRowContext(ctx, `UPDATE deployments SET lease_owner = $1, lease_expires_at = $2
-		WHERE seq = (SELECT seq FROM deployments WHERE status IN ('IN_PROGRESS', 'DELETE_IN_PROGRESS') AND lease_owner = ''
+		WHERE seq = (SELECT seq FROM deployments WHERE lease_owner = '' AND (
+				(wait = '' AND status IN ('IN_PROGRESS', 'DELETE_IN_PROGRESS'))
+				OR (wait <> '' AND (status = 'CANCELLING'
+					OR (status IN ('IN_PROGRESS', 'DELETE_IN_PROGRESS') AND wake_at > 0 AND wake_at <= $3))))
 			ORDER BY seq LIMIT 1 `+s.d.LockRows("", true)+`)
-		RETURNING `+deploymentColumns, owner, ms(expires)))
+		RETURNING `+deploymentColumns, owner, ms(expires), now))
 	if noRows(err) {
 		return nil, nil
 	}
@@ -210,6 +221,26 @@ func (s *Store) DeploymentClaim(ctx context.Context, p store.DeploymentClaimPara
 		return nil, fmt.Errorf("claim deployment: %w", err)
 	}
 	return d, nil
+}
+
+// DeploymentWait parks a claimed deployment as waiting on an outside party
+// and releases its lease, in one conditional UPDATE.
+func (s *Store) DeploymentWait(ctx context.Context, p store.DeploymentWaitParams) (string, error) {
+	if p.State == "" {
+		return "", fmt.Errorf("park deployment %s: no record of the hand-off", p.ID)
+	}
+	var status string
+	err := s.w.QueryRowContext(ctx, `UPDATE deployments SET wait = $3, wake_at = $4, lease_owner = '', lease_expires_at = 0,
+		last_modified_at = $5
+		WHERE id = $1 AND lease_owner = $2 AND status IN `+activeStatuses+`
+		RETURNING status`, p.ID, p.Owner, p.State, ms(p.WakeAt), ms(p.At)).Scan(&status)
+	if noRows(err) {
+		return "", fmt.Errorf("park deployment %s: %w", p.ID, store.ErrStatusChanged)
+	}
+	if err != nil {
+		return "", fmt.Errorf("park deployment %s: %w", p.ID, err)
+	}
+	return status, nil
 }
 
 // DeploymentRenew extends owner's lease on an active deployment.
@@ -230,7 +261,8 @@ func (s *Store) DeploymentRenew(ctx context.Context, p store.DeploymentRenewPara
 
 // DeploymentCancel cancels an IN_PROGRESS deployment in one conditional
 // UPDATE: at once (CANCELLED) when no worker has claimed it, otherwise by
-// asking its worker (CANCELLING). Against a concurrent claim, whichever
+// asking its worker (CANCELLING). A deployment waiting on an outside party
+// becomes CANCELLING too: a worker claims it to take the hand-off back. Against a concurrent claim, whichever
 // writes first wins: the claim skips a row the cancel holds, and the cancel
 // re-reads lease_owner on a row the claim changed.
 func (s *Store) DeploymentCancel(ctx context.Context, p store.DeploymentCancelParams) (store.CancelResult, error) {
@@ -241,9 +273,9 @@ func (s *Store) DeploymentCancel(ctx context.Context, p store.DeploymentCancelPa
 			return err
 		}
 		d, err := scanDeployment(tx.QueryRowContext(ctx, `UPDATE deployments SET
-			status = CASE WHEN lease_owner = '' THEN 'CANCELLED' ELSE 'CANCELLING' END,
-			status_message = CASE WHEN lease_owner = '' THEN $3 ELSE '' END,
-			completed_at = CASE WHEN lease_owner = '' THEN CAST($2 AS BIGINT) ELSE 0 END,
+			status = CASE WHEN lease_owner = '' AND wait = '' THEN 'CANCELLED' ELSE 'CANCELLING' END,
+			status_message = CASE WHEN lease_owner = '' AND wait = '' THEN $3 ELSE '' END,
+			completed_at = CASE WHEN lease_owner = '' AND wait = '' THEN CAST($2 AS BIGINT) ELSE 0 END,
 			last_modified_at = CAST($2 AS BIGINT)
 			WHERE id = $1 AND status = 'IN_PROGRESS'
 			RETURNING `+deploymentColumns, id, ms(at), store.CancelledMessage))

@@ -528,6 +528,8 @@ func deploymentTests() []test {
 	}{
 		{store.StatusInProgress, store.StatusSucceeded, true},
 		{store.StatusInProgress, store.StatusFailed, false},
+		// A hand-off cancelled by its outside party (a closed pull request).
+		{store.StatusInProgress, store.StatusCancelled, false},
 		{store.StatusCancelling, store.StatusCancelled, false},
 		{store.StatusCancelling, store.StatusFailed, false},
 		// The work finished before the cancel could stop it: the cancel had no effect.

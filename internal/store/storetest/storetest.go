@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Resource", resourceTests()},
 		{"Deployment", deploymentTests()},
 		{"DeploymentNotify", notifyTests()},
+		{"DeploymentWait", waitTests()},
 		{"Service", serviceTests()},
 		{"Repository", repositoryTests()},
 	}
