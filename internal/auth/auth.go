@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -216,4 +218,50 @@ func (c *Caller) authorize(action string, resources []string) error {
 		}
 	}
 	return nil
+}
+
+// ErrSignIn is a sign-in with an access key id that is unknown or disabled,
+// or with the wrong secret; which of them is not said.
+var ErrSignIn = errors.New("the access key id or the secret access key is wrong")
+
+// SignIn checks an access key's secret as given by a person (the web
+// console's sign-in form), comparing in constant time. Only the data
+// directory's enabled keys sign in, never temporary sessions.
+func (a *Authenticator) SignIn(id, secret string) error {
+	key, ok := a.keys.lookup(id)
+	if !ok {
+		// Compare anyway, so that an unknown id takes as long as a wrong secret.
+		subtle.ConstantTimeCompare([]byte(secret), []byte(secret))
+		return ErrSignIn
+	}
+	if subtle.ConstantTimeCompare([]byte(secret), []byte(key.secret)) != 1 {
+		return ErrSignIn
+	}
+	return nil
+}
+
+// AuthorizeKey decides, as Check does after the signature, whether access
+// key id may call operation with the JSON input body (an operation with a
+// colon, such as "hadron:GetDeploymentLog", is that action; any other is
+// "proton:<operation>"): the key's policy, read afresh, so a key disabled
+// or deleted since is refused with ErrSignIn. It throttles the key as Check
+// does. The web console asks it before every call it makes for a
+// signed-in person, so that the console shows and does exactly what the
+// key's API calls could.
+func (a *Authenticator) AuthorizeKey(id, operation string, body []byte) error {
+	key, ok := a.keys.lookup(id)
+	if !ok {
+		return ErrSignIn
+	}
+	if a.throttle != nil {
+		if ok, wait := a.throttle.take(id, a.now()); !ok {
+			return &ThrottlingError{RetryAfter: wait}
+		}
+	}
+	action := "proton:" + operation
+	if strings.Contains(operation, ":") {
+		action = operation
+	}
+	c := &Caller{AccessKeyID: id, key: key}
+	return c.authorize(action, ResourceNames(body))
 }

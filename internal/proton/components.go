@@ -255,14 +255,7 @@ func (s *API) ListComponents(ctx context.Context, in *api.ListComponentsInput) (
 		if (in.ServiceName != "" && c.ServiceName != in.ServiceName) || (in.ServiceInstanceName != "" && c.ServiceInstanceName != in.ServiceInstanceName) {
 			continue
 		}
-		full := s.component(r)
-		list = append(list, api.ComponentSummary{
-			Arn: full.Arn, CreatedAt: full.CreatedAt, DeploymentStatus: full.DeploymentStatus, DeploymentStatusMessage: full.DeploymentStatusMessage,
-			EnvironmentName: full.EnvironmentName, LastAttemptedDeploymentId: full.LastAttemptedDeploymentId,
-			LastDeploymentAttemptedAt: full.LastDeploymentAttemptedAt, LastDeploymentSucceededAt: full.LastDeploymentSucceededAt,
-			LastModifiedAt: full.LastModifiedAt, LastSucceededDeploymentId: full.LastSucceededDeploymentId, Name: full.Name,
-			ServiceInstanceName: full.ServiceInstanceName, ServiceName: full.ServiceName,
-		})
+		list = append(list, s.componentSummary(r))
 	}
 	out := &api.ListComponentsOutput{Components: []api.ComponentSummary{}}
 	if offset < len(list) {
@@ -469,5 +462,16 @@ func (s *API) component(r *store.Resource) api.Component {
 		LastDeploymentAttemptedAt: apiTime(r.LastDeploymentAttemptedAt), LastDeploymentSucceededAt: apiTime(r.LastDeploymentSucceededAt),
 		LastModifiedAt: apiTime(r.LastModifiedAt), LastSucceededDeploymentId: r.LastSucceededDeploymentID, Name: r.Name,
 		ServiceInstanceName: c.ServiceInstanceName, ServiceName: c.ServiceName, ServiceSpec: c.ServiceSpec,
+	}
+}
+
+func (s *API) componentSummary(r *store.Resource) api.ComponentSummary {
+	full := s.component(r)
+	return api.ComponentSummary{
+		Arn: full.Arn, CreatedAt: full.CreatedAt, DeploymentStatus: full.DeploymentStatus, DeploymentStatusMessage: full.DeploymentStatusMessage,
+		EnvironmentName: full.EnvironmentName, LastAttemptedDeploymentId: full.LastAttemptedDeploymentId,
+		LastDeploymentAttemptedAt: full.LastDeploymentAttemptedAt, LastDeploymentSucceededAt: full.LastDeploymentSucceededAt,
+		LastModifiedAt: full.LastModifiedAt, LastSucceededDeploymentId: full.LastSucceededDeploymentId, Name: full.Name,
+		ServiceInstanceName: full.ServiceInstanceName, ServiceName: full.ServiceName,
 	}
 }

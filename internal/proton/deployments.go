@@ -41,11 +41,16 @@ func (s *API) ListDeployments(ctx context.Context, in *api.ListDeploymentsInput)
 	if err != nil {
 		return nil, err
 	}
-	limit := pageSize(in.MaxResults)
-	list, err := s.cfg.Store.DeploymentList(ctx, store.DeploymentFilter{
+	return s.listDeployments(ctx, store.DeploymentFilter{
 		EnvironmentName: in.EnvironmentName, ServiceName: in.ServiceName, ServiceInstance: in.ServiceInstanceName,
 		ComponentName: in.ComponentName,
-	}, store.Page{After: after, Limit: limit + 1})
+	}, after, pageSize(in.MaxResults))
+}
+
+// listDeployments returns one page of the deployments f selects, newest
+// first, older than the sequence number after ("" for the newest).
+func (s *API) listDeployments(ctx context.Context, f store.DeploymentFilter, after string, limit int) (*api.ListDeploymentsOutput, error) {
+	list, err := s.cfg.Store.DeploymentList(ctx, f, store.Page{After: after, Limit: limit + 1})
 	if err != nil {
 		return nil, err
 	}

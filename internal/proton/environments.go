@@ -268,7 +268,12 @@ func (s *API) ListEnvironments(ctx context.Context, in *api.ListEnvironmentsInpu
 	for _, t := range in.EnvironmentTemplates {
 		f.Templates = append(f.Templates, store.TemplateMajor{Name: t.TemplateName, Major: t.MajorVersion})
 	}
-	limit := pageSize(in.MaxResults)
+	return s.listEnvironments(ctx, f, after, pageSize(in.MaxResults))
+}
+
+// listEnvironments returns one page of the environments f selects, after
+// the key after.
+func (s *API) listEnvironments(ctx context.Context, f store.ResourceFilter, after string, limit int) (*api.ListEnvironmentsOutput, error) {
 	list, err := s.cfg.Store.ResourceList(ctx, f, store.Page{After: after, Limit: limit + 1})
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hadronhq/hadron/internal/buildinfo"
+	"github.com/hadronhq/hadron/internal/console"
 	"github.com/hadronhq/hadron/internal/server"
 	"github.com/hadronhq/hadron/internal/store"
 )
@@ -95,5 +96,14 @@ func TestOperationalEndpointsAnswerBesideTheAPI(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get(server.VersionHeader) != want {
 		t.Errorf("POST / GetAccountSettings = %d, version header %q; want 200 and %q", resp.StatusCode, resp.Header.Get(server.VersionHeader), want)
+	}
+}
+
+// The web console shows a deployment's log to exactly the keys that may
+// read it at the log endpoint: both ask for the same action.
+func TestConsoleReadsLogsUnderTheLogEndpointsAction(t *testing.T) {
+	t.Parallel()
+	if console.LogAction != server.ActionGetDeploymentLog {
+		t.Errorf("console reads logs as %s, the endpoint as %s", console.LogAction, server.ActionGetDeploymentLog)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/awsjson"
 	"github.com/hadronhq/hadron/internal/buildinfo"
+	"github.com/hadronhq/hadron/internal/console"
 	"github.com/hadronhq/hadron/internal/deploylog"
 	"github.com/hadronhq/hadron/internal/engine"
 	"github.com/hadronhq/hadron/internal/metrics"
@@ -98,6 +99,7 @@ type Server struct {
 	engine  *engine.Engine
 	service *proton.API
 	http    *awsjson.Server
+	console *console.Console
 	logger  *slog.Logger
 	metrics *metrics.Metrics
 	// metricsHere says GET /metrics is answered on this handler.
@@ -217,17 +219,27 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Observe:      s.observe,
 	}
 	register(s.http, svc)
+	s.console = console.New(console.Config{API: svc, Auth: cfg.Auth, Logger: cfg.Logger,
+		Logs: console.FileLogs{DataDir: cfg.DataDir}})
 	return s, nil
 }
 
 // ServeHTTP serves the Proton API (AWS JSON 1.0: POST /), Hadron's own
-// signed endpoints under HadronPrefix (see hadron.go) and, on GET, the
-// operational endpoints (see health.go). Every response names the build in
-// the X-Hadron-Version header.
+// signed endpoints under HadronPrefix (see hadron.go), the web console under
+// console.Prefix and, on GET, the operational endpoints (see health.go).
+// Every response names the build in the X-Hadron-Version header.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(VersionHeader, buildinfo.Read().String())
 	if strings.HasPrefix(r.URL.Path, HadronPrefix) {
 		s.serveHadron(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, console.Prefix) {
+		s.console.ServeHTTP(w, r)
+		return
+	}
+	if r.URL.Path == strings.TrimSuffix(console.Prefix, "/") && r.Method == http.MethodGet {
+		http.Redirect(w, r, console.Prefix, http.StatusMovedPermanently)
 		return
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {

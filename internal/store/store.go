@@ -264,6 +264,12 @@ type ResourceFilter struct {
 	EnvironmentName string
 	// Templates, when not empty, keeps resources on one of these template majors.
 	Templates []TemplateMajor
+	// NameContains, when set, keeps resources whose name contains it, ignoring
+	// ASCII case (the web console's search).
+	NameContains string
+	// Statuses, when not empty, keeps resources whose deployment status is
+	// one of these.
+	Statuses []string
 }
 
 // TemplateMajor names a template and one of its major versions.
@@ -275,6 +281,8 @@ type DeploymentFilter struct {
 	ServiceName     string
 	ServiceInstance string
 	ComponentName   string
+	// Statuses, when not empty, keeps deployments in one of these statuses.
+	Statuses []string
 }
 
 // DeploymentStartParams starts a deployment of an existing resource (update or

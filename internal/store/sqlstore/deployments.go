@@ -157,6 +157,12 @@ func (s *Store) DeploymentList(ctx context.Context, f store.DeploymentFilter, pa
 			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
 		}
 	}
+	if len(f.Statuses) > 0 {
+		where = append(where, "status IN ("+placeholders(len(args)+1, len(f.Statuses))+")")
+		for _, st := range f.Statuses {
+			args = append(args, st)
+		}
+	}
 	args = append(args, page.Limit)
 	q := fmt.Sprintf(`SELECT %s FROM deployments WHERE %s ORDER BY seq DESC LIMIT $%d`,
 		deploymentColumns, strings.Join(where, " AND "), len(args))

@@ -110,6 +110,12 @@ func resourceListQuery(f store.ResourceFilter, page store.Page) (string, []any) 
 		}
 		add("("+strings.Join(ors, " OR ")+")", vals...)
 	}
+	if f.NameContains != "" {
+		add(`lower(name) LIKE ? ESCAPE '\'`, "%"+likeEscape(strings.ToLower(f.NameContains))+"%")
+	}
+	if len(f.Statuses) > 0 {
+		add("deployment_status IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Statuses)), ", ")+")", anys(f.Statuses)...)
+	}
 	args = append(args, page.Limit)
 	q := fmt.Sprintf(`SELECT %s FROM resources WHERE %s ORDER BY key LIMIT $%d`, resourceColumns, strings.Join(where, " AND "), len(args))
 	return q, args
@@ -142,6 +148,19 @@ func (s *Store) ResourceUpdateMetadata(ctx context.Context, p store.ResourceUpda
 		return r, fmt.Errorf("update resource %s: %w", key, err)
 	}
 	return r, nil
+}
+
+// likeEscape quotes LIKE's wildcards (and its escape character, \) in s.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // setRepository points resource key at repository *repo ("" for none) when

@@ -456,6 +456,9 @@ func deploymentTests() []test {
 				{"environment and service", store.DeploymentFilter{EnvironmentName: "dev", ServiceName: "web"},
 					[]string{"web/one"}},
 				{"nothing matches", store.DeploymentFilter{ServiceName: "nope"}, nil},
+				{"status", store.DeploymentFilter{Statuses: []string{store.StatusInProgress}}, []string{"c1", "web/one", "api/pipeline", "api/one", "dev", "prod"}},
+				{"status and environment", store.DeploymentFilter{EnvironmentName: "prod", Statuses: []string{store.StatusInProgress, store.StatusFailed}}, []string{"c1", "api/one", "prod"}},
+				{"other status", store.DeploymentFilter{Statuses: []string{store.StatusSucceeded}}, nil},
 			} {
 				got, err := h.s.DeploymentList(h.ctx, c.filter, store.Page{Limit: 100})
 				if err != nil {

@@ -68,6 +68,35 @@ func resourceTests() []test {
 				sameList(t, "filter "+c.name, resourceKeys(got), c.want)
 			}
 		}},
+		{"list_filters_by_name_and_deployment_status", func(t *testing.T, h *harness) {
+			ds := map[string]*store.Deployment{}
+			for _, n := range []string{"Web-Prod", "apixprod", "web-dev", "api_prod", "db%"} { // the first two are claimed below, oldest first
+				ds[n] = h.create(environment(n))
+			}
+			for _, n := range []string{"Web-Prod", "apixprod"} {
+				h.claim("w1", ds[n])
+				h.finish(ds[n].ID, store.StatusFailed, "", at(5))
+			}
+			for _, c := range []struct {
+				name   string
+				filter store.ResourceFilter
+				want   []string
+			}{
+				{"name ignores case", store.ResourceFilter{NameContains: "WEB"}, []string{"environment/Web-Prod", "environment/web-dev"}},
+				{"underscore is no wildcard", store.ResourceFilter{NameContains: "i_p"}, []string{"environment/api_prod"}},
+				{"percent is no wildcard", store.ResourceFilter{NameContains: "%"}, []string{"environment/db%"}},
+				{"status", store.ResourceFilter{Statuses: []string{store.StatusFailed}}, []string{"environment/Web-Prod", "environment/apixprod"}},
+				{"two statuses", store.ResourceFilter{Statuses: []string{store.StatusFailed, store.StatusInProgress}},
+					[]string{"environment/Web-Prod", "environment/api_prod", "environment/apixprod", "environment/db%", "environment/web-dev"}},
+				{"name and status", store.ResourceFilter{NameContains: "prod", Statuses: []string{store.StatusInProgress}}, []string{"environment/api_prod"}},
+			} {
+				got, err := h.s.ResourceList(h.ctx, c.filter, store.Page{Limit: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameList(t, "filter "+c.name, resourceKeys(got), c.want)
+			}
+		}},
 		{"list_pages_by_key", func(t *testing.T, h *harness) {
 			for _, n := range []string{"c", "a", "e", "b", "d"} {
 				h.create(environment(n))
