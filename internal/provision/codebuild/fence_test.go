@@ -105,8 +105,13 @@ func TestFenceStopsTheRunOfAPausedServer(t *testing.T) {
 	}
 	defer server.Process.Kill()
 	log.waitFor(t, "\nready\n")
+	// The sleeper starts just after "ready", and a stop signal takes effect
+	// a moment after it is sent: wait for both, so that the loop below sees
+	// the sleeper end under a stopped server, not before either began.
+	pollUntil(t, "the run's sleeper to start", func() bool { return len(sleepers("300."+tag)) > 0 })
 	server.Process.Signal(syscall.SIGSTOP)
 	defer server.Process.Signal(syscall.SIGCONT)
+	pollUntil(t, "the server to stop", func() bool { state, _, _ := procStat(server.Process.Pid); return state == 'T' })
 	deadline := time.Now().Add(10 * time.Second)
 	for pids := sleepers("300." + tag); len(pids) > 0; pids = sleepers("300." + tag) {
 		if time.Now().After(deadline) {
@@ -119,5 +124,15 @@ func TestFenceStopsTheRunOfAPausedServer(t *testing.T) {
 	}
 	if state, _, _ := procStat(server.Process.Pid); state != 'T' {
 		t.Errorf("the server is in state %q, not stopped: the run ended some other way", state)
+	}
+}
+
+// pollUntil waits up to 10 s for cond, checking every 10 ms.
+func pollUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
 	}
 }
