@@ -288,8 +288,12 @@ func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams,
 // they are now: a plan is made before a new resource's tags are stored,
 // and tags may change between deployments. An instance or a pipeline also
 // carries its service's tags, under its own.
+//
+// A check on a waiting deployment skips them: it provisions nothing, and a
+// cancelled one must reach its engine with the cancelled context (to close
+// a hand-off's pull request), not fail on the way in.
 func (e *Engine) addTags(ctx context.Context, d *store.Deployment, plan *provision.Plan) error {
-	if plan.Target == nil {
+	if plan.Target == nil || d.Wait != "" {
 		return nil
 	}
 	tags := map[string]string{}

@@ -72,7 +72,7 @@ func (s *API) CreateComponent(ctx context.Context, in *api.CreateComponentInput)
 	}
 	target := componentState{Manifest: in.Manifest, TemplateFile: in.TemplateFile, ServiceSpec: in.ServiceSpec,
 		ServiceName: in.ServiceName, ServiceInstanceName: in.ServiceInstanceName}
-	if err := s.checkAPICommands(ctx, in.Name, target); err != nil {
+	if err := s.checkAPICommands(ctx, in.Name, in.EnvironmentName, target); err != nil {
 		return nil, err
 	}
 	envName, err := s.componentEnvironment(ctx, in.EnvironmentName, target)
@@ -106,15 +106,29 @@ func (s *API) CreateComponent(ctx context.Context, in *api.CreateComponentInput)
 // checkAPICommands refuses a component whose manifest would have this
 // server run commands on its host (CodeBuild provisioning, Terraform)
 // unless the server allows commands supplied through the API and the
-// caller holds auth.ActionRunCommands. Registered templates are another
-// matter: their commands are the template author's, published by a key
-// allowed to register templates.
-func (s *API) checkAPICommands(ctx context.Context, name string, c componentState) error {
+// caller holds auth.ActionRunCommands. Whether it would depends on the
+// engine and, for Terraform, on the settings of its environment (the
+// named one, or its service instance's): a hand-off through git runs
+// nothing here. It runs before the component's other checks, so an
+// environment that cannot be read gives no settings (CodeBuild is gated
+// all the same; Terraform without settings cannot deploy). Registered
+// templates are another matter: their commands are the template author's,
+// published by a key allowed to register templates.
+func (s *API) checkAPICommands(ctx context.Context, name, environment string, c componentState) error {
 	m, _, err := bundle.ParseComponentManifest(c.Manifest, c.TemplateFile)
 	if err != nil {
 		return validationf("manifest: %s", err.Error())
 	}
-	if !s.cfg.Engines.RunsHostCommands(m.Engine()) {
+	if environment == "" && c.ServiceName != "" {
+		if inst, err := s.getInstance(ctx, c.ServiceName, c.ServiceInstanceName); err == nil {
+			environment = inst.EnvironmentName
+		}
+	}
+	var settings provision.Settings
+	if env, err := s.cfg.Store.ResourceGet(ctx, environmentKey(environment)); err == nil {
+		settings = envSettingsOf(env).provisioning()
+	}
+	if !s.cfg.Engines.RunsHostCommands(m.Engine(), provision.KindComponent, settings) {
 		return nil
 	}
 	if !s.cfg.AllowAPICommands {
@@ -316,7 +330,7 @@ func (s *API) UpdateComponent(ctx context.Context, in *api.UpdateComponentInput)
 		return nil, validationf("component %s is attached to %s/%s: detach it first (empty serviceName and serviceInstanceName), then attach it elsewhere",
 			r.Name, cur.ServiceName, cur.ServiceInstanceName)
 	}
-	if err := s.checkAPICommands(ctx, r.Name, target); err != nil {
+	if err := s.checkAPICommands(ctx, r.Name, r.EnvironmentName, target); err != nil {
 		return nil, err
 	}
 	if _, err := s.componentEnvironment(ctx, r.EnvironmentName, target); err != nil {

@@ -98,14 +98,16 @@ type Engine interface {
 	Run(ctx context.Context, run Run) (Result, error)
 }
 
-// HostCommandRunner is implemented by engines that run a deployment's
-// commands on the server's host: CodeBuild provisioning, Terraform (whose
-// provisioners run commands). When a component's manifest names such an
-// engine, its commands come through the API rather than from a registered
-// template, and the server runs them only if it allows it and the caller
-// holds the permission (see proton's components).
+// HostCommandRunner is implemented by engines that may run a deployment's
+// commands on the server's host: CodeBuild provisioning, Terraform run by
+// Hadron (whose provisioners run commands). When a component's manifest
+// names such an engine, its commands come through the API rather than from
+// a registered template, and the server runs them only if it allows it and
+// the caller holds the permission (see proton's components).
+// RunsHostCommands says whether a resource of kind with settings st would
+// have them run here.
 type HostCommandRunner interface {
-	RunsHostCommands() bool
+	RunsHostCommands(kind string, st Settings) bool
 }
 
 // ParamsChecker is implemented by engines that need settings of the
@@ -359,13 +361,13 @@ func (r *Registry) Names() []string {
 
 // RunsHostCommands reports whether the engine registered as name runs
 // commands on the server's host (HostCommandRunner).
-func (r *Registry) RunsHostCommands(name string) bool {
+func (r *Registry) RunsHostCommands(name, kind string, st Settings) bool {
 	e, ok := r.Lookup(name)
 	if !ok {
 		return false
 	}
 	h, ok := e.(HostCommandRunner)
-	return ok && h.RunsHostCommands()
+	return ok && h.RunsHostCommands(kind, st)
 }
 
 // NotRunning is the error of a deployment whose engine is not registered.

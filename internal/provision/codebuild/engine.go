@@ -132,7 +132,7 @@ func (e *Engine) DeprovisionUnfinished() bool { return true }
 
 // RunsHostCommands says that the manifest's commands run on this host
 // (provision.HostCommandRunner).
-func (e *Engine) RunsHostCommands() bool { return true }
+func (e *Engine) RunsHostCommands(string, provision.Settings) bool { return true }
 
 // Run runs the plan's commands in run.Dir with the files and
 // proton-inputs.json. RESOURCE_ARN names the resource, as in CodeBuild.

@@ -83,3 +83,24 @@ func TestHasBackendFindsBackendAndCloudBlocksOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyALocalRunRunsCommandsOnTheHost: the gate on commands supplied
+// through the API (components) applies to Hadron running terraform, not
+// to a hand-off through git.
+func TestOnlyALocalRunRunsCommandsOnTheHost(t *testing.T) {
+	t.Parallel()
+	e := &Engine{}
+	for _, c := range []struct {
+		name string
+		st   provision.Settings
+		want bool
+	}{
+		{"codebuildRoleArn: local run", provision.Settings{CodebuildRoleArn: "arn:aws:iam::1:role/r"}, true},
+		{"provisioningRepository: hand-off", provision.Settings{ProvisioningRepository: &provision.Repository{Provider: "GITHUB", Name: "o/r", Branch: "main"}}, false},
+		{"neither: cannot deploy", provision.Settings{}, false},
+	} {
+		if got := e.RunsHostCommands(provision.KindComponent, c.st); got != c.want {
+			t.Errorf("%s: RunsHostCommands = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

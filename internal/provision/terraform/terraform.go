@@ -177,10 +177,12 @@ func (e *Engine) CheckParams(req provision.Request) error {
 // the resource, which its state records and destroy removes.
 func (e *Engine) DeprovisionUnfinished() bool { return true }
 
-// RunsHostCommands says that terraform runs on this host, and with it
-// whatever a configuration's provisioners and external data sources run
-// (provision.HostCommandRunner).
-func (e *Engine) RunsHostCommands() bool { return true }
+// RunsHostCommands says that a local run's terraform runs on this host,
+// and with it whatever a configuration's provisioners and external data
+// sources run (provision.HostCommandRunner); a hand-off runs nothing here.
+func (e *Engine) RunsHostCommands(kind string, st provision.Settings) bool {
+	return Mode(kind, st) == ModeLocal
+}
 
 // Run deploys or deletes the plan's resource in the mode its plan says.
 func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, error) {
