@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hadronhq/hadron/internal/auth"
 	"github.com/hadronhq/hadron/internal/metrics"
@@ -116,8 +117,16 @@ func TestMetricsAfterADeployAndCancelShowEachSeries(t *testing.T) {
 	h.waitEnvironment("dev", "CANCELLED")
 	h.fails("GetEnvironment", m{"name": "absent"}, "ResourceNotFoundException")
 
-	s := scrape(t, h.url)
 	env := store.ResourceEnvironment
+	// The environment reads CANCELLED once the finish is committed; the
+	// worker observes the end just after it: wait for that.
+	s := scrape(t, h.url)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); s = scrape(t, h.url) {
+		if _, ok := s.get("hadron_deployments_finished_total", map[string]string{"kind": env, "engine": "codebuild", "status": "CANCELLED"}); ok {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	for _, c := range []struct {
 		name    string
 		labels  map[string]string
