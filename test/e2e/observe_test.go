@@ -56,7 +56,14 @@ func TestLogsFollowAndMetricsAfterADeployAndCancel(t *testing.T) {
 		t.Errorf("hadron logs after the end:\n%s", res)
 	}
 
-	m := scrapeMetrics(t, s.endpoint)
+	// The deployment reads CANCELLED once its end is committed; the worker
+	// observes the end (metrics, the server's log line) just after.
+	var m string
+	eventually(t, startTimeout, "the worker to observe the cancelled run's end", func() (bool, string) {
+		m = scrapeMetrics(t, s.endpoint)
+		return strings.Contains(m, `hadron_deployments_running 0`) &&
+			strings.Contains(m, `hadron_deployments_finished_total{engine="codebuild",kind="ENVIRONMENT",status="CANCELLED"} 1`), ""
+	})
 	for _, want := range []string{
 		`hadron_api_requests_total{code="OK",operation="CreateEnvironment"} 1`,
 		`hadron_api_requests_total{code="OK",operation="CancelEnvironmentDeployment"} 1`,
