@@ -27,8 +27,13 @@ func TestBannerTryCommandWorksWithAuthNone(t *testing.T) {
 	hadrontest.Long(t) // the AWS CLI takes seconds to start on a loaded machine
 	requireAWS(t)
 	s := startServer(t, t.TempDir())
-	m := tryLineRE.FindStringSubmatch(s.Log())
-	if m == nil || !strings.Contains(m[1], "--no-sign-request") {
+	// The banner's lines follow the "listening on" line startServer waits for.
+	var m []string
+	eventually(t, startTimeout, "the banner's try line", func() (bool, string) {
+		m = tryLineRE.FindStringSubmatch(s.Log())
+		return m != nil, ""
+	})
+	if !strings.Contains(m[1], "--no-sign-request") {
 		t.Fatalf("the banner's try line %q does not say --no-sign-request:\n%s", m, s.Log())
 	}
 	env := withoutPrefixes(os.Environ(), "AWS_", "HADRON_")
