@@ -43,3 +43,24 @@ func CallerFrom(ctx context.Context) *Caller {
 	c, _ := ctx.Value(callerKey{}).(*Caller)
 	return c
 }
+
+// Name is the caller's key's description, as `hadron keys create
+// --description` gave it: "" for a key without one, for the temporary
+// credentials of a run and for Unrestricted.
+func (c *Caller) Name() string {
+	if c == nil || c.key == nil {
+		return ""
+	}
+	return c.key.description
+}
+
+// KeyName returns the description of the enabled access key id ("" when
+// it has none), and whether such a key is enabled. Disabled and deleted
+// keys are not, within a second of the change (the keyring's reload).
+func (a *Authenticator) KeyName(id string) (string, bool) {
+	k, ok := a.keys.lookup(id)
+	if !ok {
+		return "", false
+	}
+	return k.description, true
+}

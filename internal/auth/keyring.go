@@ -37,6 +37,8 @@ type ringKey struct {
 	secret  string
 	policy  compiledPolicy
 	account string
+	// description is the key's name as its maker gave it ("" for none).
+	description string
 }
 
 // fileVersion tells one keys.json from another: writers replace the file,
@@ -124,7 +126,7 @@ func (k *Keyring) reload(strict bool) error {
 			if err != nil {
 				return k.failed(strict, fmt.Errorf("keys: %s: %w", key.AccessKeyID, err))
 			}
-			keys[key.AccessKeyID] = &ringKey{secret: secret, policy: p, account: key.AccountID}
+			keys[key.AccessKeyID] = &ringKey{secret: secret, policy: p, account: key.AccountID, description: key.Description}
 		}
 	}
 	old := len(*k.keys.Load())

@@ -14,7 +14,11 @@
 //
 // Sign-in takes an access key id and its secret; a session cookie (HttpOnly,
 // SameSite=Strict, Secure on TLS, expiring) follows, and every
-// state-changing request must carry the session's CSRF token. With
+// state-changing request must carry the session's CSRF token. Sessions are
+// kept in a SessionStore (the server's database: they survive restarts and
+// hold on every node), by the hash of their id; a session whose key is
+// disabled or deleted ends, with every other session of the key, at its
+// next request. With
 // authentication off (hadron serve --auth none) there is no sign-in, a
 // banner says so, and the CSRF token is still required.
 package console
@@ -53,6 +57,9 @@ type Config struct {
 	Auth *auth.Authenticator
 	// Logs reads deployments' logs.
 	Logs LogSource
+	// Sessions keeps the sign-ins; nil keeps them in this process's memory
+	// (MemorySessions). The server hands it the database's.
+	Sessions SessionStore
 	// SessionTTL is how long a sign-in lasts (default DefaultSessionTTL).
 	SessionTTL time.Duration
 	Logger     *slog.Logger
@@ -80,8 +87,14 @@ func New(cfg Config) *Console {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = DefaultSessionTTL
 	}
+	if cfg.Sessions == nil {
+		cfg.Sessions = &MemorySessions{}
+	}
+	logger := cfg.Logger
 	c := &Console{cfg: cfg, ops: map[string]func(context.Context, []byte) (any, error){},
-		sessions: newSessions(cfg.SessionTTL, cfg.Now)}
+		sessions: newSessions(cfg.Sessions, cfg.SessionTTL, cfg.Now, func(what string, err error) {
+			logger.Error("console sessions", "what", what, "err", err)
+		})}
 	api.Bind(cfg.API, func(op string, h func(context.Context, []byte) (any, error)) { c.ops[op] = h })
 	c.pages = parsePages()
 	c.routes()
@@ -160,6 +173,19 @@ type request struct {
 func (c *Console) page(h func(*request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess := c.sessions.get(r)
+		if sess != nil && c.cfg.Auth != nil {
+			if _, ok := c.cfg.Auth.KeyName(sess.keyID); !ok {
+				// The key was disabled or deleted since the sign-in: every
+				// session of it ends now, on whichever node sees it first.
+				if sess.keyID == "" {
+					c.sessions.delete(r.Context(), sess.id) // a session from a run with authentication off
+				} else {
+					c.sessions.deleteKey(r.Context(), sess.keyID)
+				}
+				clearCookie(w, r)
+				sess = nil
+			}
+		}
 		if sess == nil {
 			if c.cfg.Auth != nil || r.Method != http.MethodGet {
 				if r.Method == http.MethodGet && !strings.HasSuffix(r.URL.Path, "/log") {
@@ -169,7 +195,12 @@ func (c *Console) page(h func(*request) error) http.Handler {
 				http.Error(w, "not signed in", http.StatusUnauthorized)
 				return
 			}
-			sess = c.sessions.create("")
+			var err error
+			if sess, err = c.sessions.create(r.Context(), ""); err != nil {
+				c.cfg.Logger.Error("console session", "err", err)
+				http.Error(w, "internal error", http.StatusInternalServerError)
+				return
+			}
 			c.sessions.setCookie(w, r, sess)
 		}
 		if r.Method == http.MethodPost && !csrfOK(r, sess) {
@@ -197,7 +228,7 @@ func call[O any](q *request, op string, in any) (*O, error) {
 	if !ok {
 		return nil, fmt.Errorf("operation %s is not served", op)
 	}
-	out, err := h(q.r.Context(), body)
+	out, err := h(q.ctx(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +237,16 @@ func call[O any](q *request, op string, in any) (*O, error) {
 		return nil, fmt.Errorf("operation %s returned %T", op, out)
 	}
 	return o, nil
+}
+
+// ctx is the context of the request's calls: the signed-in key (or, with
+// authentication off, anyone) starts the deployments they create.
+func (q *request) ctx() context.Context {
+	if q.c.cfg.Auth == nil || q.sess == nil || q.sess.keyID == "" {
+		return proton.WithStartedBy(q.r.Context(), proton.Unauthenticated)
+	}
+	name, _ := q.c.cfg.Auth.KeyName(q.sess.keyID)
+	return proton.WithStartedBy(q.r.Context(), proton.Key(q.sess.keyID, name))
 }
 
 // authorize asks the key's policy whether op with this input body is
@@ -236,7 +277,7 @@ func (c *Console) fail(q *request, err error) {
 	switch {
 	case errors.Is(err, auth.ErrSignIn):
 		// The key was disabled or deleted since the sign-in.
-		c.sessions.delete(q.sess.id)
+		c.sessions.deleteKey(q.r.Context(), q.sess.keyID)
 		clearCookie(q.w, q.r)
 		if q.r.Method != http.MethodGet || strings.HasSuffix(q.r.URL.Path, "/log") {
 			http.Error(q.w, "not signed in", http.StatusUnauthorized)
@@ -321,9 +362,14 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if old := c.sessions.get(r); old != nil {
-		c.sessions.delete(old.id)
+		c.sessions.delete(r.Context(), old.id)
 	}
-	sess := c.sessions.create(id)
+	sess, err := c.sessions.create(r.Context(), id)
+	if err != nil {
+		c.cfg.Logger.Error("console sign-in", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
 	c.sessions.setCookie(w, r, sess)
 	c.cfg.Logger.Info("console sign-in", "accessKeyId", id, "remote", r.RemoteAddr)
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -335,7 +381,7 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the form's CSRF token is missing or wrong", http.StatusForbidden)
 		return
 	}
-	c.sessions.delete(sess.id)
+	c.sessions.delete(r.Context(), sess.id)
 	clearCookie(w, r)
 	http.Redirect(w, r, Prefix+"signin", http.StatusSeeOther)
 }

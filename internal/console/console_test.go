@@ -24,6 +24,7 @@ import (
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/customermanaged"
 	"github.com/hadronhq/hadron/internal/server"
+	"github.com/hadronhq/hadron/internal/store"
 	"github.com/hadronhq/hadron/internal/store/sqlite"
 )
 
@@ -48,6 +49,14 @@ type hadron struct {
 // setup starts a server over a fresh data directory; authOff serves it
 // as hadron serve --auth none does.
 func setup(t *testing.T, authOff bool) *hadron {
+	t.Helper()
+	return setupNodes(t, authOff, 1, nil)[0]
+}
+
+// setupNodes starts n servers over one data directory and one database
+// (SQLite in the directory, or the store open opens), as nodes behind a
+// load balancer would be.
+func setupNodes(t *testing.T, authOff bool, n int, open func(t *testing.T, dir string) store.Store) []*hadron {
 	t.Helper()
 	dir := t.TempDir()
 	h := &hadron{t: t, keys: &auth.Store{Dir: dir}}
@@ -75,28 +84,38 @@ func setup(t *testing.T, authOff bool) *hadron {
 			t.Fatal(err)
 		}
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, server.DatabaseFile))
-	if err != nil {
-		t.Fatal(err)
+	if open == nil {
+		open = func(t *testing.T, dir string) store.Store {
+			st, err := sqlite.Open(context.Background(), filepath.Join(dir, server.DatabaseFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
 	}
-	engines := provision.NewRegistry()
-	engines.Register(codebuild.Name, &codebuild.Engine{Grace: 200 * time.Millisecond, Env: map[string]string{"HADRON_ENDPOINT": "", "AWS_ENDPOINT_URL_PROTON": ""}})
-	engines.Register(customermanaged.Name, customermanaged.Engine{})
-	srv, err := server.New(context.Background(), server.Config{
-		DataDir: dir, BundleDir: bundles, Region: "us-east-1", AccountID: "123456789012", Store: st,
-		Engines: engines, Workers: 2, Owner: "test", Auth: authn,
-	})
-	if err != nil {
-		t.Fatal(err)
+	var nodes []*hadron
+	for i := range n {
+		engines := provision.NewRegistry()
+		engines.Register(codebuild.Name, &codebuild.Engine{Grace: 200 * time.Millisecond, Env: map[string]string{"HADRON_ENDPOINT": "", "AWS_ENDPOINT_URL_PROTON": ""}})
+		engines.Register(customermanaged.Name, customermanaged.Engine{})
+		srv, err := server.New(context.Background(), server.Config{
+			DataDir: dir, BundleDir: bundles, Region: "us-east-1", AccountID: "123456789012", Store: open(t, dir),
+			Engines: engines, Workers: 2, Owner: fmt.Sprintf("test%d", i), Auth: authn,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(srv)
+		t.Cleanup(func() {
+			ts.Close()
+			srv.Close()
+		})
+		node := *h
+		node.url = ts.URL
+		node.api = &hadrontest.Client{Endpoint: ts.URL, Key: h.admin.AccessKeyID, Secret: h.admin.SecretAccessKey}
+		nodes = append(nodes, &node)
 	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-	})
-	h.url = ts.URL
-	h.api = &hadrontest.Client{Endpoint: ts.URL, Key: h.admin.AccessKeyID, Secret: h.admin.SecretAccessKey}
-	return h
+	return nodes
 }
 
 func (h *hadron) call(op string, in, out any) {
@@ -403,8 +422,13 @@ func TestCancelFromTheConsole(t *testing.T) {
 	if rep := logOf(); rep.Status != "CANCELLED" || rep.Active || !strings.Contains(rep.Text, "cancel requested") {
 		t.Errorf("log reply %+v: want CANCELLED, not active, with the run's output", rep)
 	}
-	if p := b.post(cancel, url.Values{"csrf": {token}, "confirmed": {"yes"}}); p.status != http.StatusConflict {
-		t.Errorf("second cancel: %d, want 409", p.status)
+	// A second cancel changes nothing and says the deployment had ended.
+	p = b.post(cancel, url.Values{"csrf": {token}, "confirmed": {"yes"}})
+	if want := "/console/deployments/" + id + "?environment=dev-web&ended=1"; p.status != http.StatusSeeOther || p.header.Get("Location") != want {
+		t.Fatalf("second cancel: %d to %q, want 303 to %s", p.status, p.header.Get("Location"), want)
+	}
+	if p := b.get(p.header.Get("Location")); !strings.Contains(p.body, "already ended CANCELLED") {
+		t.Errorf("the page after the second cancel does not say the deployment had ended CANCELLED:\n%s", p.body)
 	}
 }
 

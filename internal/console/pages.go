@@ -195,8 +195,11 @@ type resourceView struct {
 // deploymentRow is one line of a deployment history.
 type deploymentRow struct {
 	ID, Link, Status, Message, Target, Resource, Type string
-	Started, Ended                                    api.Time
-	Duration                                          string
+	// StartedBy is who or what started it ("" for records from before
+	// Hadron recorded it).
+	StartedBy      string
+	Started, Ended api.Time
+	Duration       string
 }
 
 func duration(start, end api.Time, now time.Time) string {
@@ -224,7 +227,7 @@ func (q *request) history(in api.ListDeploymentsInput) []deploymentRow {
 // searchDeployments is ListDeployments with whole deployments and a status
 // filter (proton.API.SearchDeployments), authorized as ListDeployments
 // with the same input.
-func (q *request) searchDeployments(in api.ListDeploymentsInput, statuses []string) ([]*api.Deployment, string, error) {
+func (q *request) searchDeployments(in api.ListDeploymentsInput, statuses []string) ([]proton.HistoryEntry, string, error) {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return nil, "", err
@@ -235,11 +238,11 @@ func (q *request) searchDeployments(in api.ListDeploymentsInput, statuses []stri
 	return q.c.cfg.API.SearchDeployments(q.r.Context(), &in, statuses)
 }
 
-func (q *request) deploymentRows(list []*api.Deployment) []deploymentRow {
+func (q *request) deploymentRows(list []proton.HistoryEntry) []deploymentRow {
 	var rows []deploymentRow
 	for _, d := range list {
 		target, _ := stateVersion(d.TargetState)
-		rows = append(rows, deploymentRow{ID: d.Id, Link: deploymentLink(d.Id, d.TargetResourceType, d.EnvironmentName, d.ServiceName, d.ServiceInstanceName, d.ComponentName),
+		rows = append(rows, deploymentRow{ID: d.Id, StartedBy: d.StartedBy.String(), Link: deploymentLink(d.Id, d.TargetResourceType, d.EnvironmentName, d.ServiceName, d.ServiceInstanceName, d.ComponentName),
 			Status: d.DeploymentStatus, Message: d.DeploymentStatusMessage, Target: target,
 			Resource: resourceOf(d.TargetArn), Type: d.TargetResourceType,
 			Started: d.CreatedAt, Ended: d.CompletedAt, Duration: duration(d.CreatedAt, d.CompletedAt, q.c.cfg.Now())})
@@ -606,6 +609,11 @@ type deploymentView struct {
 	SpecDiff []diffLine
 	// LogDenied says why the key may not read the log.
 	LogDenied string
+	// StartedBy is who or what started the deployment.
+	StartedBy string
+	// Notice tells the outcome of an action that changed nothing (a
+	// cancel of a deployment that had already ended).
+	Notice string
 }
 
 // stateVersion reads a deployment state's template version and spec.
@@ -685,6 +693,12 @@ func (c *Console) deployment(q *request) error {
 	}
 	v.Log, v.LogNext = plainLog(data, &next, v.Active)
 	v.LogDenied = denied
+	if by, err := c.cfg.API.DeploymentStartedBy(q.r.Context(), d.Id); err == nil {
+		v.StartedBy = by.String()
+	}
+	if q.r.URL.Query().Get("ended") == "1" && !v.Active {
+		v.Notice = fmt.Sprintf("Nothing was cancelled: the deployment had already ended %s.", d.DeploymentStatus)
+	}
 	q.render(http.StatusOK, "deployment", "Deployment "+d.Id, v)
 	return nil
 }
@@ -760,10 +774,15 @@ func (c *Console) deploymentLog(q *request) error {
 	return json.NewEncoder(q.w).Encode(rep)
 }
 
-// cancel cancels the deployment's resource's deployment, which must still be
-// this one: it is IN_PROGRESS, and a resource has one active deployment at
-// most. Without the confirmed field (a browser without the script) it asks
-// for confirmation on a page of its own first.
+// cancel cancels the deployment of the form's path, and only that one: the
+// person saw this deployment, and a new deployment of the same resource
+// started since must not be cancelled in its place. The key must be allowed
+// the resource's Cancel*Deployment operation; the cancel itself is
+// proton.API.CancelDeploymentIfActive, one conditional write on this
+// deployment's id. When the deployment has already ended, nothing is
+// cancelled and its page says so with its end state. Without the confirmed
+// field (a browser without the script) it asks for confirmation on a page
+// of its own first.
 func (c *Console) cancel(q *request) error {
 	d, err := getDeployment(q)
 	if err != nil {
@@ -774,28 +793,39 @@ func (c *Console) cancel(q *request) error {
 	if op == "" {
 		return fmt.Errorf("deployment %s has an unknown target type %q", id, d.TargetResourceType)
 	}
-	if d.DeploymentStatus != "IN_PROGRESS" {
-		return &proton.Error{Kind: proton.KindConflict, Message: fmt.Sprintf("deployment %s is %s: only an IN_PROGRESS deployment can be cancelled", id, d.DeploymentStatus)}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
 	}
-	if q.r.PostFormValue("confirmed") != "yes" {
+	if err := c.authorize(q.sess, op, body); err != nil {
+		return err
+	}
+	link := deploymentLink(id, d.TargetResourceType, d.EnvironmentName, d.ServiceName, d.ServiceInstanceName, d.ComponentName)
+	if d.DeploymentStatus == "IN_PROGRESS" && q.r.PostFormValue("confirmed") != "yes" {
 		v := &deploymentView{D: d, Resource: resourceOf(d.TargetArn), Confirm: true, CanCancel: true, Names: namesOf(d)}
 		q.render(http.StatusOK, "deployment", "Cancel deployment "+id, v)
 		return nil
 	}
-	switch op {
-	case "CancelEnvironmentDeployment":
-		_, err = call[api.CancelEnvironmentDeploymentOutput](q, op, in)
-	case "CancelServiceInstanceDeployment":
-		_, err = call[api.CancelServiceInstanceDeploymentOutput](q, op, in)
-	case "CancelServicePipelineDeployment":
-		_, err = call[api.CancelServicePipelineDeploymentOutput](q, op, in)
-	case "CancelComponentDeployment":
-		_, err = call[api.CancelComponentDeploymentOutput](q, op, in)
+	_, err = c.cfg.API.CancelDeploymentIfActive(q.ctx(), id)
+	var ended *proton.DeploymentNotActiveError
+	if errors.As(err, &ended) {
+		c.cfg.Logger.Info("console cancel of an ended deployment", "deployment", id, "status", ended.Deployment.DeploymentStatus, "accessKeyId", q.sess.keyID)
+		http.Redirect(q.w, q.r, withQuery(link, "ended", "1"), http.StatusSeeOther)
+		return nil
 	}
 	if err != nil {
 		return err
 	}
 	c.cfg.Logger.Info("console cancel", "deployment", id, "accessKeyId", q.sess.keyID)
-	http.Redirect(q.w, q.r, deploymentLink(id, d.TargetResourceType, d.EnvironmentName, d.ServiceName, d.ServiceInstanceName, d.ComponentName), http.StatusSeeOther)
+	http.Redirect(q.w, q.r, link, http.StatusSeeOther)
 	return nil
+}
+
+// withQuery adds key=value to link's query.
+func withQuery(link, key, value string) string {
+	sep := "?"
+	if strings.Contains(link, "?") {
+		sep = "&"
+	}
+	return link + sep + url.QueryEscape(key) + "=" + url.QueryEscape(value)
 }

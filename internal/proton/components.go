@@ -224,6 +224,7 @@ func (s *API) componentDeployment(ctx context.Context, r *store.Resource, target
 		Operation: op, Status: status, Plan: string(planJSON), TargetSpec: target.encode(), TargetState: target.apiState(),
 		CreatedAt: now, LastModifiedAt: now,
 	}
+	d.StartedByKeyID, d.StartedBy = starterOf(ctx).record()
 	if r.LastAttemptedDeploymentID != "" {
 		d.InitialState = decodeComponentState(r.Spec).apiState()
 	}

@@ -81,7 +81,7 @@ func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentIn
 		return nil, err
 	}
 	now := s.now()
-	d := s.newEnvDeployment(key, in.Name, store.OperationDeploy, v, in.Spec, plan, now)
+	d := s.newEnvDeployment(ctx, key, in.Name, store.OperationDeploy, v, in.Spec, plan, now)
 	settingsJSON, _ := json.Marshal(settings)
 	r, err := s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{
 		Deployment: d,
@@ -215,8 +215,8 @@ func (s *API) envPlan(ctx context.Context, key, name string, v *store.TemplateVe
 	return plan, nil
 }
 
-func (s *API) newEnvDeployment(key, name, op string, v *store.TemplateVersion, spec string, plan provision.Plan, now time.Time) *store.Deployment {
-	d := s.newDeployment(key, store.ResourceEnvironment, op, v, spec, plan, now)
+func (s *API) newEnvDeployment(ctx context.Context, key, name, op string, v *store.TemplateVersion, spec string, plan provision.Plan, now time.Time) *store.Deployment {
+	d := s.newDeployment(ctx, key, store.ResourceEnvironment, op, v, spec, plan, now)
 	d.EnvironmentName = name
 	target, _ := json.Marshal(api.DeploymentState{Environment: &api.EnvironmentState{
 		TemplateName: v.TemplateName, TemplateMajorVersion: d.TargetMajor, TemplateMinorVersion: d.TargetMinor, Spec: spec,
@@ -227,17 +227,19 @@ func (s *API) newEnvDeployment(key, name, op string, v *store.TemplateVersion, s
 
 // newDeployment returns a deployment of resource key to version v with spec,
 // to be started (IN_PROGRESS, or DELETE_IN_PROGRESS for a delete).
-func (s *API) newDeployment(key, targetType, op string, v *store.TemplateVersion, spec string, plan provision.Plan, now time.Time) *store.Deployment {
+func (s *API) newDeployment(ctx context.Context, key, targetType, op string, v *store.TemplateVersion, spec string, plan provision.Plan, now time.Time) *store.Deployment {
 	planJSON, _ := json.Marshal(plan)
 	status := store.StatusInProgress
 	if op == store.OperationDelete {
 		status = store.StatusDeleteInProgress
 	}
-	return &store.Deployment{
+	d := &store.Deployment{
 		ID: newDeploymentID(), TargetKey: key, TargetType: targetType, Operation: op, Status: status,
 		Plan: string(planJSON), TargetTemplate: v.TemplateName, TargetMajor: strconv.Itoa(v.Major),
 		TargetMinor: strconv.Itoa(v.Minor), TargetSpec: spec, CreatedAt: now, LastModifiedAt: now,
 	}
+	d.StartedByKeyID, d.StartedBy = starterOf(ctx).record()
+	return d
 }
 
 // GetEnvironment returns one environment.
@@ -363,7 +365,7 @@ func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentIn
 	if err != nil {
 		return nil, err
 	}
-	d := s.newEnvDeployment(r.Key, r.Name, store.OperationDeploy, v, spec, plan, s.now())
+	d := s.newEnvDeployment(ctx, r.Key, r.Name, store.OperationDeploy, v, spec, plan, s.now())
 	d.InitialState = envState(r)
 	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Description: in.Description, Settings: &settingsS, Repository: repo})
 	if errors.Is(err, store.ErrActiveDeployment) {
@@ -480,7 +482,7 @@ func (s *API) DeleteEnvironment(ctx context.Context, in *api.DeleteEnvironmentIn
 	if err != nil {
 		return nil, err
 	}
-	d := s.newEnvDeployment(r.Key, r.Name, store.OperationDelete, v, r.Spec, plan, s.now())
+	d := s.newEnvDeployment(ctx, r.Key, r.Name, store.OperationDelete, v, r.Spec, plan, s.now())
 	d.InitialState = envState(r)
 	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d})
 	if errors.Is(err, store.ErrActiveDeployment) {

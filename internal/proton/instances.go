@@ -312,7 +312,7 @@ func (s *API) UpdateServiceInstance(ctx context.Context, in *api.UpdateServiceIn
 	if err != nil {
 		return nil, err
 	}
-	d := s.newDeployment(r.Key, store.ResourceServiceInstance, store.OperationDeploy, v, spec, plan, s.now())
+	d := s.newDeployment(ctx, r.Key, store.ResourceServiceInstance, store.OperationDeploy, v, spec, plan, s.now())
 	d.EnvironmentName, d.ServiceName, d.ServiceInstance = r.EnvironmentName, r.ServiceName, r.Name
 	pipelineID := ""
 	if pipe, err := s.cfg.Store.ResourceGet(ctx, pipelineKey(r.ServiceName)); err == nil {
@@ -375,7 +375,7 @@ func (s *API) resourceDeleteStart(ctx context.Context, r *store.Resource, now ti
 	if err != nil {
 		plan = provision.Nothing()
 	}
-	d := s.newDeployment(r.Key, r.Type, store.OperationDelete, v, r.Spec, plan, now)
+	d := s.newDeployment(ctx, r.Key, r.Type, store.OperationDelete, v, r.Spec, plan, now)
 	d.EnvironmentName, d.ServiceName = r.EnvironmentName, r.ServiceName
 	if r.Type == store.ResourceServiceInstance {
 		d.ServiceInstance = r.Name

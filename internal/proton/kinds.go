@@ -111,11 +111,19 @@ func (s *API) cancel(ctx context.Context, noun string, r *store.Resource) (*stor
 		}
 		return nil, conflictf("%s has no deployment in progress to cancel: its last deployment %s is %s", describe(noun, r), r.LastAttemptedDeploymentID, r.DeploymentStatus)
 	}
-	res, err := s.cfg.Store.DeploymentCancel(ctx, store.DeploymentCancelParams{ID: r.LastAttemptedDeploymentID, At: s.now()})
+	return s.cancelID(ctx, noun, r, r.LastAttemptedDeploymentID)
+}
+
+// cancelID cancels deployment id of resource r in one conditional write
+// (store.DeploymentCancel): only while id is IN_PROGRESS, so a deployment
+// that ended since r was read, or one started after it, is never touched.
+// A conflict says which status id is in instead.
+func (s *API) cancelID(ctx context.Context, noun string, r *store.Resource, id string) (*store.Resource, error) {
+	res, err := s.cfg.Store.DeploymentCancel(ctx, store.DeploymentCancelParams{ID: id, At: s.now()})
 	switch {
 	case errors.Is(err, store.ErrStatusChanged) && res.Status == store.StatusCancelling:
 	case errors.Is(err, store.ErrStatusChanged):
-		return nil, conflictf("%s has no deployment in progress to cancel: its last deployment %s is %s", describe(noun, r), r.LastAttemptedDeploymentID, res.Status)
+		return nil, conflictf("%s has no deployment in progress to cancel: its last deployment %s is %s", describe(noun, r), id, res.Status)
 	case err != nil:
 		return nil, err
 	case res.Status == store.StatusCancelling:
@@ -123,12 +131,81 @@ func (s *API) cancel(ctx context.Context, noun string, r *store.Resource) (*stor
 		// at once (on another node, the read is a round trip later) would
 		// otherwise show CANCELLED in the cancel's own answer.
 		after, err := s.cfg.Store.ResourceGet(ctx, r.Key)
-		s.engine.Cancel(r.LastAttemptedDeploymentID)
+		s.engine.Cancel(id)
 		return after, err
 	case res.Status == store.StatusCancelled:
 		s.engine.CancelledQueued(r.Type)
 	}
 	return s.cfg.Store.ResourceGet(ctx, r.Key)
+}
+
+// CancelDeploymentIfActive cancels deployment id only while it is its
+// resource's deployment in flight (IN_PROGRESS: a resource has one active
+// deployment at most), in one conditional write, and returns it as it is
+// after. It is for a caller that shows a person one deployment and must
+// not cancel another one started since (the web console's cancel button):
+// a Cancel*Deployment call names the resource and cancels whichever
+// deployment is in flight when it arrives. When id has ended, or was
+// never IN_PROGRESS, it changes nothing and the error is a
+// *DeploymentNotActiveError carrying the deployment as it is; a repeat
+// while id is CANCELLING answers as the first cancel did. Callers
+// authorize it as the Cancel*Deployment operation of id's resource.
+func (s *API) CancelDeploymentIfActive(ctx context.Context, id string) (*api.Deployment, error) {
+	d, err := s.cfg.Store.DeploymentGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundf("deployment %s not found", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.Status != store.StatusInProgress && d.Status != store.StatusCancelling {
+		return nil, &DeploymentNotActiveError{Deployment: s.deployment(d)}
+	}
+	r, err := s.cfg.Store.ResourceGet(ctx, d.TargetKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFoundf("the resource of deployment %s is gone", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.cancelID(ctx, nounOf(r.Type), r, id); err != nil {
+		var perr *Error
+		if errors.As(err, &perr) && perr.Kind == KindConflict {
+			if now, gerr := s.cfg.Store.DeploymentGet(ctx, id); gerr == nil {
+				return nil, &DeploymentNotActiveError{Deployment: s.deployment(now)}
+			}
+		}
+		return nil, err
+	}
+	after, err := s.cfg.Store.DeploymentGet(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.deployment(after), nil
+}
+
+// DeploymentNotActiveError is CancelDeploymentIfActive's answer for a
+// deployment no longer (or never) in flight: nothing was cancelled, and
+// Deployment is as it is now (its end state and message).
+type DeploymentNotActiveError struct {
+	Deployment *api.Deployment
+}
+
+func (e *DeploymentNotActiveError) Error() string {
+	return fmt.Sprintf("deployment %s is %s: only a deployment in progress can be cancelled", e.Deployment.Id, e.Deployment.DeploymentStatus)
+}
+
+// nounOf is the noun of a resource type's kind, for messages.
+func nounOf(resourceType string) string {
+	switch resourceType {
+	case store.ResourceServiceInstance:
+		return kindServiceInstance.noun
+	case store.ResourceServicePipeline:
+		return kindServicePipeline.noun
+	case store.ResourceComponent:
+		return kindComponent.noun
+	}
+	return kindEnvironment.noun
 }
 
 // outputs lists the outputs of r's last successful deployment, or of the

@@ -72,7 +72,7 @@ func (s *API) pipelineStart(ctx context.Context, r *store.Resource, v *store.Tem
 	if err != nil {
 		return store.DeploymentStartParams{}, err
 	}
-	d := s.newDeployment(r.Key, store.ResourceServicePipeline, store.OperationDeploy, v, spec, plan, s.now())
+	d := s.newDeployment(ctx, r.Key, store.ResourceServicePipeline, store.OperationDeploy, v, spec, plan, s.now())
 	d.EnvironmentName, d.ServiceName = r.EnvironmentName, r.ServiceName
 	if r.LastSucceededDeploymentID != "" {
 		d.InitialState = pipelineState(r.TemplateName, r.TemplateMajor, r.TemplateMinor, r.Spec)

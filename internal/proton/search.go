@@ -2,6 +2,7 @@ package proton
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/hadronhq/hadron/internal/api"
@@ -65,11 +66,19 @@ func (s *API) SearchComponents(ctx context.Context, q Search) (*api.ListComponen
 	return out, nil
 }
 
+// HistoryEntry is one deployment of a history: the API's whole Deployment
+// and who started it (which the API does not answer).
+type HistoryEntry struct {
+	*api.Deployment
+	StartedBy StartedBy
+}
+
 // SearchDeployments is ListDeployments narrowed by deployment status, and
 // answering whole deployments (their target state and status message,
-// which a deployment history shows) rather than summaries. Callers
-// authorize it as proton:ListDeployments with in as the input.
-func (s *API) SearchDeployments(ctx context.Context, in *api.ListDeploymentsInput, statuses []string) (list []*api.Deployment, nextToken string, err error) {
+// which a deployment history shows) with who started them, rather than
+// summaries. Callers authorize it as proton:ListDeployments with in as the
+// input.
+func (s *API) SearchDeployments(ctx context.Context, in *api.ListDeploymentsInput, statuses []string) (list []HistoryEntry, nextToken string, err error) {
 	if in.ServiceInstanceName != "" && in.ServiceName == "" {
 		return nil, "", validationf("serviceInstanceName needs serviceName")
 	}
@@ -90,7 +99,20 @@ func (s *API) SearchDeployments(ctx context.Context, in *api.ListDeploymentsInpu
 			nextToken = encodeToken("deployments", strconv.FormatInt(found[i-1].Seq, 10))
 			break
 		}
-		list = append(list, s.deployment(d))
+		list = append(list, HistoryEntry{Deployment: s.deployment(d), StartedBy: startedByOf(d)})
 	}
 	return list, nextToken, nil
+}
+
+// DeploymentStartedBy returns who started deployment id. Callers authorize
+// it as proton:GetDeployment of the deployment.
+func (s *API) DeploymentStartedBy(ctx context.Context, id string) (StartedBy, error) {
+	d, err := s.cfg.Store.DeploymentGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return StartedBy{}, notFoundf("deployment %s not found", id)
+	}
+	if err != nil {
+		return StartedBy{}, err
+	}
+	return startedByOf(d), nil
 }

@@ -63,6 +63,9 @@ type serviceOp struct {
 	DeleteFailed bool   `json:"deleteFailed,omitempty"`
 	// Step counts the op's changes, so each stored Operation text is unique.
 	Step int `json:"step"`
+	// StartedBy is who began the change: the deployments its later steps
+	// start (the pipeline after the instances, a cleanup) are theirs too.
+	StartedBy *StartedBy `json:"startedBy,omitempty"`
 }
 
 func (op serviceOp) encode() *string {
@@ -117,7 +120,7 @@ func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*a
 		},
 		At: now,
 	}
-	op := serviceOp{Kind: opCreate, Phase: phaseInstances}
+	op := serviceOp{Kind: opCreate, Phase: phaseInstances, StartedBy: ptr(starterOf(ctx))}
 	for _, inst := range spec.Instances {
 		start, err := s.instanceStart(ctx, p.Create, inst, in.Spec, v, tmpl, now)
 		if err != nil {
@@ -165,7 +168,7 @@ func (s *API) instanceStart(ctx context.Context, svc *store.Service, inst bundle
 	}
 	service := svc.Name
 	key := instanceKey(service, inst.Name)
-	d := s.newDeployment(key, store.ResourceServiceInstance, store.OperationDeploy, v, spec, plan, now)
+	d := s.newDeployment(ctx, key, store.ResourceServiceInstance, store.OperationDeploy, v, spec, plan, now)
 	d.EnvironmentName, d.ServiceName, d.ServiceInstance = env.Name, service, inst.Name
 	d.TargetState = instanceState(v.TemplateName, d.TargetMajor, d.TargetMinor, spec, env.LastSucceededDeploymentID, "")
 	return store.DeploymentStartParams{
@@ -309,7 +312,7 @@ func (s *API) UpdateService(ctx context.Context, in *api.UpdateServiceInput) (*a
 		return nil, conflictf("service %s: its pipeline is being deployed (%s): wait for it to end", in.Name, pipe.DeploymentStatus)
 	}
 	now := s.now()
-	op := serviceOp{Kind: opUpdate, Phase: phaseInstances, PrevSpec: svc.Spec}
+	op := serviceOp{Kind: opUpdate, Phase: phaseInstances, PrevSpec: svc.Spec, StartedBy: ptr(starterOf(ctx))}
 	p := store.ServiceChangeParams{Name: in.Name, From: serviceAtRest, FromOperation: &svc.Operation, Spec: &in.Spec,
 		Description: in.Description, Status: ptr(svcUpdateInProgress), StatusMessage: ptr(""), At: now}
 	existing := map[string]*store.Resource{}
@@ -393,7 +396,7 @@ func (s *API) DeleteService(ctx context.Context, in *api.DeleteServiceInput) (*a
 		return nil, err
 	}
 	now := s.now()
-	op := serviceOp{Kind: opDelete, Phase: phaseInstances}
+	op := serviceOp{Kind: opDelete, Phase: phaseInstances, StartedBy: ptr(starterOf(ctx))}
 	p := store.ServiceChangeParams{Name: in.Name, From: serviceAtRest, FromOperation: &svc.Operation,
 		Status: ptr(svcDeleteInProgress), StatusMessage: ptr(""), At: now}
 	if attached, err := s.attachedComponents(ctx, in.Name, ""); err != nil {

@@ -86,6 +86,11 @@ func (s *API) advanceServiceOnce(ctx context.Context, name string) (bool, error)
 	if err := json.Unmarshal([]byte(svc.Operation), &op); err != nil {
 		return false, fmt.Errorf("service %s: unreadable operation: %w", name, err)
 	}
+	if op.StartedBy != nil {
+		ctx = WithStartedBy(ctx, *op.StartedBy)
+	} else if _, ok := StartedByFrom(ctx); !ok {
+		ctx = WithStartedBy(ctx, HadronServiceChange)
+	}
 	resources, err := s.allResources(ctx, store.ResourceFilter{ServiceName: name})
 	if err != nil {
 		return false, err

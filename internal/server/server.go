@@ -205,6 +205,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			}
 			// The account of the caller's key is the account the call is
 			// made in; a key made without one calls in the server's own.
+			// The key starts the deployments the call creates.
+			c := auth.CallerFrom(ctx)
+			ctx = proton.WithStartedBy(ctx, proton.Key(c.AccessKeyID, c.Name()))
 			return proton.WithAccount(ctx, auth.AccountOf(ctx)), nil
 		}
 	}
@@ -220,7 +223,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	register(s.http, svc)
 	s.console = console.New(console.Config{API: svc, Auth: cfg.Auth, Logger: cfg.Logger,
-		Logs: console.FileLogs{DataDir: cfg.DataDir}})
+		Logs: console.FileLogs{DataDir: cfg.DataDir}, Sessions: consoleSessions{st}})
 	return s, nil
 }
 
@@ -316,7 +319,7 @@ func (s *Server) Close() error {
 
 // acceptAnySignature is the --auth none mode: requests are not verified.
 func acceptAnySignature(r *http.Request, _ string, _ []byte) (context.Context, error) {
-	return auth.WithCaller(r.Context(), auth.Unrestricted), nil
+	return proton.WithStartedBy(auth.WithCaller(r.Context(), auth.Unrestricted), proton.Unauthenticated), nil
 }
 
 // mapError turns domain and decoding errors into Proton's wire errors.

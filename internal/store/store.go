@@ -248,6 +248,12 @@ type Deployment struct {
 	// WakeAt is when a waiting deployment is next claimed for a check on
 	// the outside party; zero when only a cancel wakes it.
 	WakeAt time.Time
+	// StartedByKeyID is the access key whose call started the deployment,
+	// "" when Hadron started it itself (or the record predates the column).
+	StartedByKeyID string
+	// StartedBy names who or what started it: the key's name, or a label
+	// of Hadron's own ("hadron (template sync)"); see proton.StartedBy.
+	StartedBy string
 }
 
 // Page asks for one page of a list.
@@ -456,6 +462,9 @@ type Store interface {
 	ServiceGet(ctx context.Context, name string) (*Service, error)
 	// ServiceList lists services by name.
 	ServiceList(ctx context.Context, page Page) ([]*Service, error)
+	// ServiceSearch lists the services f selects by name (the web
+	// console's search); Page.After is a name.
+	ServiceSearch(ctx context.Context, f ServiceFilter, page Page) ([]*Service, error)
 	// ServiceChange applies p in one transaction and returns the service as it
 	// is after it (nil when deleted). When a start fails (ErrActiveDeployment,
 	// ErrExists), nothing is changed.
@@ -486,6 +495,19 @@ type Store interface {
 	// ConnectionDelete deletes a connection and its tags.
 	ConnectionDelete(ctx context.Context, id string) (*Connection, error)
 
+	// ConsoleSessionCreate inserts a web console sign-in; ErrExists when
+	// its IDHash is taken.
+	ConsoleSessionCreate(ctx context.Context, s *ConsoleSession) error
+	// ConsoleSessionGet returns the session whose id hashes to idHash if it
+	// has not expired at now; ErrNotFound otherwise.
+	ConsoleSessionGet(ctx context.Context, idHash string, now time.Time) (*ConsoleSession, error)
+	// ConsoleSessionDelete deletes the sessions p names (one session, or
+	// every session of a key) and returns how many it deleted.
+	ConsoleSessionDelete(ctx context.Context, p ConsoleSessionDeleteParams) (int, error)
+	// ConsoleSessionDeleteExpired deletes the sessions expired at now and
+	// returns how many it deleted.
+	ConsoleSessionDeleteExpired(ctx context.Context, now time.Time) (int, error)
+
 	// ResourceCounts returns how many environments, service instances,
 	// pipelines, components, services and templates there are, grouped by
 	// type, template version and status. The counts are kept as records
@@ -493,6 +515,27 @@ type Store interface {
 	ResourceCounts(ctx context.Context) ([]ResourceCount, error)
 
 	Close() error
+}
+
+// ConsoleSession is one sign-in of the web console, shared by every node.
+// The session id itself is only in the browser's cookie: the store keeps
+// its hash, so that reading the database signs no one in.
+type ConsoleSession struct {
+	// IDHash is the hex SHA-256 of the session id.
+	IDHash string
+	// KeyID is the access key signed in with; "" with authentication off.
+	KeyID string
+	// CSRF is the token the session's forms carry.
+	CSRF      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// ConsoleSessionDeleteParams names the sessions ConsoleSessionDelete
+// deletes: the one of IDHash, or (IDHash empty) every one of KeyID.
+type ConsoleSessionDeleteParams struct {
+	IDHash string
+	KeyID  string
 }
 
 // TagsChangeParams changes the tags of the record with Key.
@@ -577,6 +620,16 @@ type Service struct {
 	LastModifiedAt time.Time
 	// Tags are the customer tags ServiceChange's Create sets; reads leave them nil.
 	Tags map[string]string
+}
+
+// ServiceFilter selects services for ServiceSearch; empty fields select all.
+type ServiceFilter struct {
+	// NameContains keeps services whose name contains it, ignoring ASCII case.
+	NameContains string
+	// Statuses keeps services in one of these statuses.
+	Statuses []string
+	// TemplateName keeps services of this service template.
+	TemplateName string
 }
 
 // ServiceChangeParams changes a service and starts its instances' and

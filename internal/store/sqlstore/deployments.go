@@ -15,7 +15,7 @@ import (
 const deploymentColumns = `seq, id, target_key, target_type, target_created_at, environment_name, service_name,
 	service_instance_name, component_name, operation, status, status_message, initial_state, target_state,
 	target_template, target_major, target_minor, target_spec, plan, outputs, resources, last_attempted_id, last_succeeded_id,
-	lease_owner, lease_expires_at, created_at, last_modified_at, completed_at, wait, wake_at`
+	lease_owner, lease_expires_at, created_at, last_modified_at, completed_at, wait, wake_at, started_by_key_id, started_by`
 
 func scanDeployment(row scanner) (*store.Deployment, error) {
 	var d store.Deployment
@@ -23,7 +23,7 @@ func scanDeployment(row scanner) (*store.Deployment, error) {
 	err := row.Scan(&d.Seq, &d.ID, &d.TargetKey, &d.TargetType, &targetCreated, &d.EnvironmentName, &d.ServiceName,
 		&d.ServiceInstance, &d.ComponentName, &d.Operation, &d.Status, &d.StatusMessage, &d.InitialState, &d.TargetState,
 		&d.TargetTemplate, &d.TargetMajor, &d.TargetMinor, &d.TargetSpec, &d.Plan, &d.Outputs, &d.Resources, &d.LastAttemptedID,
-		&d.LastSucceededID, &d.LeaseOwner, &lease, &created, &modified, &completed, &d.Wait, &wake)
+		&d.LastSucceededID, &d.LeaseOwner, &lease, &created, &modified, &completed, &d.Wait, &wake, &d.StartedByKeyID, &d.StartedBy)
 	if err != nil {
 		return nil, err
 	}
@@ -98,13 +98,13 @@ func (s *Store) deploymentStart(ctx context.Context, tx *sql.Tx, p store.Deploym
 	err = tx.QueryRowContext(ctx, `INSERT INTO deployments (id, target_key, target_type, target_created_at,
 		environment_name, service_name, service_instance_name, component_name, operation, status, status_message,
 		initial_state, target_state, target_template, target_major, target_minor, target_spec, plan, outputs,
-		last_attempted_id, last_succeeded_id, created_at, last_modified_at, resources)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
+		last_attempted_id, last_succeeded_id, created_at, last_modified_at, resources, started_by_key_id, started_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
 		RETURNING seq`,
 		d.ID, d.TargetKey, d.TargetType, ms(d.TargetCreatedAt), d.EnvironmentName, d.ServiceName, d.ServiceInstance,
 		d.ComponentName, d.Operation, d.Status, d.StatusMessage, d.InitialState, d.TargetState, d.TargetTemplate,
 		d.TargetMajor, d.TargetMinor, d.TargetSpec, d.Plan, cmp.Or(d.Outputs, "{}"), d.LastAttemptedID, d.LastSucceededID,
-		ms(d.CreatedAt), ms(d.LastModifiedAt), cmp.Or(d.Resources, "[]")).Scan(&d.Seq)
+		ms(d.CreatedAt), ms(d.LastModifiedAt), cmp.Or(d.Resources, "[]"), d.StartedByKeyID, d.StartedBy).Scan(&d.Seq)
 	if index, ok := s.d.UniqueViolation(err); ok {
 		if index == indexOneActive {
 			return cur, fmt.Errorf("deployment %s is %s: %w", cur.LastAttemptedDeploymentID, cur.DeploymentStatus, store.ErrActiveDeployment)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hadronhq/hadron/internal/store"
 )
@@ -48,6 +49,37 @@ func (s *Store) ServiceList(ctx context.Context, page store.Page) ([]*store.Serv
 	out, err := collect(rows, err, scanService)
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
+	}
+	return out, nil
+}
+
+// ServiceSearch lists the services f selects, by name: one indexed walk
+// in name order that stops at the page's end.
+func (s *Store) ServiceSearch(ctx context.Context, f store.ServiceFilter, page store.Page) ([]*store.Service, error) {
+	where := []string{"name > $1"}
+	args := []any{page.After}
+	if f.NameContains != "" {
+		args = append(args, "%"+likeEscape(strings.ToLower(f.NameContains))+"%")
+		where = append(where, fmt.Sprintf(`lower(name) LIKE $%d ESCAPE '\'`, len(args)))
+	}
+	if len(f.Statuses) > 0 {
+		var marks []string
+		for _, st := range f.Statuses {
+			args = append(args, st)
+			marks = append(marks, fmt.Sprintf("$%d", len(args)))
+		}
+		where = append(where, "status IN ("+strings.Join(marks, ", ")+")")
+	}
+	if f.TemplateName != "" {
+		args = append(args, f.TemplateName)
+		where = append(where, fmt.Sprintf("template_name = $%d", len(args)))
+	}
+	args = append(args, page.Limit)
+	rows, err := s.r.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM services WHERE %s ORDER BY name LIMIT $%d`,
+		serviceColumns, strings.Join(where, " AND "), len(args)), args...)
+	out, err := collect(rows, err, scanService)
+	if err != nil {
+		return nil, fmt.Errorf("search services: %w", err)
 	}
 	return out, nil
 }

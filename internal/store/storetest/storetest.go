@@ -48,6 +48,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClientRequest", clientRequestTests()},
 		{"Connection", connectionTests()},
 		{"Repository", repositoryTests()},
+		{"ConsoleSession", consoleSessionTests()},
+		{"StartedBy", startedByTests()},
+		{"ServiceSearch", serviceSearchTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -181,7 +184,7 @@ func deploymentOf(r *store.Resource, status string, tg target, created time.Time
 		InitialState: `{"spec":` + strconv.Quote(r.Spec) + `}`, TargetState: `{"spec":` + strconv.Quote(tg.spec) + `}`,
 		Plan: `{"engine":"codebuild"}`, Outputs: `{}`, Resources: `[]`,
 		TargetTemplate: tg.template, TargetMajor: tg.major, TargetMinor: tg.minor, TargetSpec: tg.spec,
-		CreatedAt: created, LastModifiedAt: created,
+		CreatedAt: created, LastModifiedAt: created, StartedByKeyID: "AKIDFIXTURE", StartedBy: "fixture key",
 	}
 	switch r.Type {
 	case store.ResourceServiceInstance:
