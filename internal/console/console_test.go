@@ -672,6 +672,11 @@ func TestServicePagesShowInstancesPipelineAndTemplateVersions(t *testing.T) {
 		"/console/environments/prod":            {"behind: 1.1 is recommended"},
 		"/console/deployments?service=api":      {"service/api/service-instance/one", "service/api/pipeline", "web 1.0"},
 		"/console/deployments?environment=prod": {"environment/prod", "net 1.0"},
+		// Services are searched by name, status and template.
+		"/console/services?q=AP&status=ACTIVE&template=web": {`href="/console/services/api"`, `<option value="web" selected>`, `<option value="ACTIVE" selected>`},
+		"/console/services?status=CREATE_FAILED":            {"Nothing found"},
+		"/console/services?template=nope":                   {"Nothing found"},
+		"/console/services?q=zzz":                           {"Nothing found"},
 	} {
 		p := b.get(path)
 		for _, want := range wants {
@@ -679,6 +684,12 @@ func TestServicePagesShowInstancesPipelineAndTemplateVersions(t *testing.T) {
 				t.Errorf("GET %s: %d without %q", path, p.status, want)
 			}
 		}
+	}
+	// The pipeline deployed after the instances, as a later step of the
+	// service's creation: it is the creating key's too.
+	p := b.get("/console/deployments?service=api")
+	if n := strings.Count(p.body, "admin ("+h.admin.AccessKeyID+")"); n != 2 || strings.Contains(p.body, "unknown") {
+		t.Errorf("the service's history names admin %d times, want 2 (instance and pipeline):\n%s", n, p.body)
 	}
 }
 

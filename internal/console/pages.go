@@ -32,6 +32,12 @@ const logChunk = 256 << 10
 var deploymentStatuses = []string{"IN_PROGRESS", "CANCELLING", "CANCELLED", "SUCCEEDED", "FAILED",
 	"DELETE_IN_PROGRESS", "DELETE_FAILED", "DELETE_COMPLETE"}
 
+// serviceStatuses are the model's ServiceStatus values, for the filter.
+var serviceStatuses = []string{"ACTIVE", "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_FAILED_CLEANUP_IN_PROGRESS",
+	"CREATE_FAILED_CLEANUP_COMPLETE", "CREATE_FAILED_CLEANUP_FAILED", "UPDATE_IN_PROGRESS", "UPDATE_FAILED",
+	"UPDATE_FAILED_CLEANUP_IN_PROGRESS", "UPDATE_FAILED_CLEANUP_COMPLETE", "UPDATE_FAILED_CLEANUP_FAILED",
+	"UPDATE_COMPLETE_CLEANUP_FAILED", "DELETE_IN_PROGRESS", "DELETE_FAILED"}
+
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // row is one line of a resource list.
@@ -51,6 +57,10 @@ type listView struct {
 	Next, FirstLink string
 	NextLink        string
 	Searchable      bool
+	// Templates, when not empty, are the choices of the template filter,
+	// and Template the one chosen ("" for any).
+	Templates []string
+	Template  string
 }
 
 func (lv *listView) links(base string, next string) {
@@ -61,6 +71,9 @@ func (lv *listView) links(base string, next string) {
 	if lv.Status != "" {
 		v.Set("status", lv.Status)
 	}
+	if lv.Template != "" {
+		v.Set("template", lv.Template)
+	}
 	lv.FirstLink = base + "?" + v.Encode()
 	if next != "" {
 		v.Set("next", next)
@@ -68,10 +81,11 @@ func (lv *listView) links(base string, next string) {
 	}
 }
 
-// searchOf reads the search form of a list page.
-func searchOf(r *http.Request) proton.Search {
+// searchOf reads the search form of a list page whose status filter
+// offers statuses.
+func searchOf(r *http.Request, statuses []string) proton.Search {
 	s := proton.Search{NameContains: strings.TrimSpace(r.URL.Query().Get("q")), NextToken: r.URL.Query().Get("next"), MaxResults: pageSize}
-	if st := r.URL.Query().Get("status"); slices.Contains(deploymentStatuses, st) {
+	if st := r.URL.Query().Get("status"); slices.Contains(statuses, st) {
 		s.Statuses = []string{st}
 	}
 	return s
@@ -116,7 +130,7 @@ func behind(major, minor, rec string) string {
 }
 
 func (c *Console) environments(q *request) error {
-	s := searchOf(q.r)
+	s := searchOf(q.r, deploymentStatuses)
 	// Search extends ListEnvironments: authorized as that call.
 	if err := q.c.authorize(q.sess, "ListEnvironments", []byte(`{}`)); err != nil {
 		return err
@@ -138,7 +152,7 @@ func (c *Console) environments(q *request) error {
 }
 
 func (c *Console) components(q *request) error {
-	s := searchOf(q.r)
+	s := searchOf(q.r, deploymentStatuses)
 	if err := q.c.authorize(q.sess, "ListComponents", []byte(`{}`)); err != nil {
 		return err
 	}
@@ -158,15 +172,27 @@ func (c *Console) components(q *request) error {
 }
 
 func (c *Console) services(q *request) error {
-	next := q.r.URL.Query().Get("next")
-	out, err := call[api.ListServicesOutput](q, "ListServices", api.ListServicesInput{NextToken: next, MaxResults: ptr(int32(pageSize))})
+	s := searchOf(q.r, serviceStatuses)
+	template := q.r.URL.Query().Get("template")
+	// Search extends ListServices: authorized as that call.
+	if err := q.c.authorize(q.sess, "ListServices", []byte(`{}`)); err != nil {
+		return err
+	}
+	out, err := c.cfg.API.SearchServices(q.r.Context(), s, template)
 	if err != nil {
 		return err
 	}
-	lv := &listView{Kind: "services"}
-	for _, s := range out.Services {
-		lv.Rows = append(lv.Rows, row{Name: s.Name, Link: Prefix + "services/" + url.PathEscape(s.Name), Status: s.Status,
-			Message: s.StatusMessage, Template: s.TemplateName, Updated: s.LastModifiedAt})
+	lv := &listView{Kind: "services", Query: s.NameContains, Status: q.r.URL.Query().Get("status"), Statuses: serviceStatuses,
+		Searchable: true, Template: template}
+	// The template filter offers the service templates the key may list.
+	if ts, err := call[api.ListServiceTemplatesOutput](q, "ListServiceTemplates", api.ListServiceTemplatesInput{}); err == nil {
+		for _, t := range ts.Templates {
+			lv.Templates = append(lv.Templates, t.Name)
+		}
+	}
+	for _, x := range out.Services {
+		lv.Rows = append(lv.Rows, row{Name: x.Name, Link: Prefix + "services/" + url.PathEscape(x.Name), Status: x.Status,
+			Message: x.StatusMessage, Template: x.TemplateName, Updated: x.LastModifiedAt})
 	}
 	lv.links(Prefix+"services", out.NextToken)
 	q.render(http.StatusOK, "list", "Services", lv)

@@ -66,6 +66,31 @@ func (s *API) SearchComponents(ctx context.Context, q Search) (*api.ListComponen
 	return out, nil
 }
 
+// SearchServices is ListServices narrowed by name, service status (Search's
+// Statuses are service statuses here) and service template, paged in the
+// store by name. Callers authorize it as proton:ListServices.
+func (s *API) SearchServices(ctx context.Context, q Search, templateName string) (*api.ListServicesOutput, error) {
+	after, err := decodeToken("service-search", q.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	limit := q.limit()
+	list, err := s.cfg.Store.ServiceSearch(ctx, store.ServiceFilter{NameContains: q.NameContains, Statuses: q.Statuses,
+		TemplateName: templateName}, store.Page{After: after, Limit: limit + 1})
+	if err != nil {
+		return nil, err
+	}
+	out := &api.ListServicesOutput{Services: make([]api.ServiceSummary, 0, len(list))}
+	for i, svc := range list {
+		if i == limit {
+			out.NextToken = encodeToken("service-search", list[i-1].Name)
+			break
+		}
+		out.Services = append(out.Services, s.serviceSummary(svc))
+	}
+	return out, nil
+}
+
 // HistoryEntry is one deployment of a history: the API's whole Deployment
 // and who started it (which the API does not answer).
 type HistoryEntry struct {

@@ -262,13 +262,17 @@ func (s *API) ListServices(ctx context.Context, in *api.ListServicesInput) (*api
 			out.NextToken = encodeToken("services", list[i-1].Name)
 			break
 		}
-		out.Services = append(out.Services, api.ServiceSummary{
-			Arn: s.arn(serviceKey(svc.Name)), CreatedAt: apiTime(svc.CreatedAt), Description: svc.Description,
-			LastModifiedAt: apiTime(svc.LastModifiedAt), Name: svc.Name, Status: svc.Status, StatusMessage: svc.StatusMessage,
-			TemplateName: svc.TemplateName,
-		})
+		out.Services = append(out.Services, s.serviceSummary(svc))
 	}
 	return out, nil
+}
+
+func (s *API) serviceSummary(svc *store.Service) api.ServiceSummary {
+	return api.ServiceSummary{
+		Arn: s.arn(serviceKey(svc.Name)), CreatedAt: apiTime(svc.CreatedAt), Description: svc.Description,
+		LastModifiedAt: apiTime(svc.LastModifiedAt), Name: svc.Name, Status: svc.Status, StatusMessage: svc.StatusMessage,
+		TemplateName: svc.TemplateName,
+	}
 }
 
 // UpdateService changes a service's description, or its spec: instances the

@@ -60,7 +60,8 @@ type consoleSeen struct {
 // without cancel permission sees no cancel button and the server refuses
 // its forged cancel. Screenshots of the main pages are written to
 // $HADRON_ARTIFACTS/console (default: the test's temporary directory, kept
-// in the log on failure).
+// in the log on failure); overview.png is the README's docs/console.png
+// (see the README's console section for how to refresh it).
 func TestConsoleInABrowser(t *testing.T) {
 	hadrontest.Long(t)
 	t.Parallel()
@@ -85,6 +86,15 @@ func TestConsoleInABrowser(t *testing.T) {
 		if e := s.waitEnvironment(t, name, "SUCCEEDED", "FAILED"); e.DeploymentStatus != "SUCCEEDED" {
 			t.Fatalf("%s: %s (%s)", name, e.DeploymentStatus, e.DeploymentStatusMessage)
 		}
+	}
+	// More environments, in more states, for the overview screenshot (the
+	// README's): one that failed and one still deploying.
+	s.mustCall(t, "CreateEnvironment", map[string]string{"name": "payments", "templateName": "ticker", "templateMajorVersion": "1",
+		"codebuildRoleArn": codebuildArn, "spec": "proton: EnvironmentSpec\nspec:\n  seconds: 0\n  fail: true\n"}, nil)
+	s.mustCall(t, "CreateEnvironment", map[string]string{"name": "batch-jobs", "templateName": "ticker", "templateMajorVersion": "1",
+		"codebuildRoleArn": codebuildArn, "spec": "proton: EnvironmentSpec\nspec:\n  seconds: 600\n"}, nil)
+	if e := s.waitEnvironment(t, "payments", "SUCCEEDED", "FAILED"); e.DeploymentStatus != "FAILED" {
+		t.Fatalf("payments: %s (%s), want FAILED", e.DeploymentStatus, e.DeploymentStatusMessage)
 	}
 	readKey, readSecret := s.createKey(t, "--allow", "proton:Get*", "--allow", "proton:List*")
 	artifacts := filepath.Join(t.TempDir(), "console")
@@ -134,7 +144,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if dep.Deployment.DeploymentStatus != "CANCELLED" {
 		t.Errorf("the API says the deployment is %s, want CANCELLED", dep.Deployment.DeploymentStatus)
 	}
-	for _, f := range []string{"environments.png", "environment.png", "deployment-live.png", "deployment-cancelling.png", "deployment-cancelled.png", "deployments.png", "templates.png"} {
+	for _, f := range []string{"environments.png", "overview.png", "environment.png", "deployment-live.png", "deployment-cancelling.png", "deployment-cancelled.png", "deployments.png", "templates.png"} {
 		if info, err := os.Stat(filepath.Join(artifacts, f)); err != nil || info.Size() == 0 {
 			t.Errorf("screenshot %s: %v", f, err)
 		}

@@ -127,6 +127,14 @@ try {
   seen.message = await page.locator("#deployment [data-message]").textContent();
   await shot(page, "deployment-cancelled.png");
 
+  step("overview");
+  // The README's screenshot (docs/console.png): the environments list with
+  // one cancelled, one failed and one deploying. The viewport, not the
+  // whole page, so that the file stays small.
+  await page.goto(`${base}/console/environments`);
+  await page.locator("table.list").waitFor();
+  await page.screenshot({ path: join(env.ARTIFACTS, "overview.png"), clip: { x: 0, y: 0, width: 1280, height: 560 } });
+
   step("history and templates");
   await page.goto(`${base}/console/deployments?status=CANCELLED`);
   seen.cancelledListed = await page.locator(`a[href*="${id}"]`).count();

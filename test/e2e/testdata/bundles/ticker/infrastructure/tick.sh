@@ -1,5 +1,6 @@
 #!/bin/sh
-# Prints "tick N" once a second for the input "seconds". On SIGTERM it
+# Prints "tick N" once a second for the input "seconds", then fails when
+# the input "fail" is true. On SIGTERM it
 # announces a clean-up that outlasts the server's cancel grace, so that a
 # cancelled deployment stays CANCELLING for the grace (the browser sees it)
 # before the server kills it and ends it CANCELLED.
@@ -17,5 +18,9 @@ while [ "$i" -lt "$seconds" ]; do
   sleep 1 & wait $!
   i=$((i + 1))
 done
+if grep -q '"fail": *true' proton-inputs.json; then
+  echo "tick: failing, as the input fail asks"
+  exit 1
+fi
 echo '{"Ticks": "'"$seconds"'"}' > proton-outputs.json
 echo "tick: done"
