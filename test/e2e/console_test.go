@@ -51,6 +51,7 @@ type consoleSeen struct {
 	Statuses            []string
 	Message             string
 	CancelledListed     int
+	StartedBy           string
 	SignedOut           bool
 }
 
@@ -131,6 +132,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		{"the page showed CANCELLING then CANCELLED", strings.Join(seen.Statuses, ",") == "CANCELLING,CANCELLED"},
 		{"the message is Proton's", seen.Message == "User initiated cancellation."},
 		{"the history lists the cancelled deployment", seen.CancelledListed > 0},
+		{"the history says the administrator's key started it", strings.HasSuffix(seen.StartedBy, "("+s.key+")")},
 		{"sign-out ends the session", seen.SignedOut},
 	} {
 		if !c.ok {

@@ -138,6 +138,7 @@ try {
   step("history and templates");
   await page.goto(`${base}/console/deployments?status=CANCELLED`);
   seen.cancelledListed = await page.locator(`a[href*="${id}"]`).count();
+  seen.startedBy = (await page.locator("td.starter").first().textContent()).trim();
   await shot(page, "deployments.png");
   await page.goto(`${base}/console/templates`);
   await shot(page, "templates.png");
