@@ -9,8 +9,13 @@
 // package api, and handed to the proton.API method of the operation. So the
 // console shows and does exactly what the key's API calls could, and the
 // console and the API cannot disagree. The few reads the API has no
-// operation for (search by name and status) are proton.API methods too, and
-// are authorized as the list operation they extend.
+// operation for (search by name, status and template; who started a
+// deployment) are proton.API methods too, and are authorized as the
+// operation they extend; so is the one action, the cancel of the deployment
+// a page showed (proton.API.CancelDeploymentIfActive, authorized as the
+// resource's Cancel*Deployment operation), which never cancels a newer
+// deployment of the same resource. The calls' context names the signed-in
+// key as the starter of any deployment they create (proton.WithStartedBy).
 //
 // Sign-in takes an access key id and its secret; a session cookie (HttpOnly,
 // SameSite=Strict, Secure on TLS, expiring) follows, and every
