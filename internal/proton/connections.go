@@ -13,9 +13,13 @@ import (
 
 // Environment account connections. A connection is requested from an
 // environment account (the account of the key that calls
-// CreateEnvironmentAccountConnection, see WithAccount) to a management
-// account, for one environment of that name; the management account
-// accepts or rejects it. An environment created in the management account
+// CreateEnvironmentAccountConnection, see WithAccount) to the management
+// account, which is always the server's own (Config.AccountID: every
+// template, environment and service lives there), for one environment of
+// that name; the management account accepts or rejects it. Package auth
+// lets an environment account's key call nothing but its side of its
+// connections (AccessDeniedException otherwise), so the other operations
+// always run in the management account. An environment created in the management account
 // with the connection's id deploys with the connection's roles, and its
 // resources see the environment account as environment.account_id. While
 // the connection is not CONNECTED (rejected, deleted), the environment and
@@ -80,6 +84,12 @@ func (s *API) CreateEnvironmentAccountConnection(ctx context.Context, in *api.Cr
 	caller := s.callerAccount(ctx)
 	if in.ManagementAccountId == caller {
 		return nil, validationf("managementAccountId %s is the account this request is made in: a connection joins an environment account to another (management) account", caller)
+	}
+	if in.ManagementAccountId != s.cfg.AccountID {
+		// The server's account is the only management account it serves:
+		// a connection to another could never be accepted nor used.
+		return nil, validationf("managementAccountId %s is not this server's account: connections are requested to the management account %s, where the environments live",
+			in.ManagementAccountId, s.cfg.AccountID)
 	}
 	if in.RoleArn == "" && in.CodebuildRoleArn == "" {
 		return nil, validationf("roleArn or codebuildRoleArn is required: the connection gives the management account a role to provision with")
