@@ -175,3 +175,29 @@ func TestEnvironmentAccountKeyCannotReachManagementResources(t *testing.T) {
 		t.Errorf("templates after the refused create = %v", got)
 	}
 }
+
+// An environment holds its connection until it moves off it: the reject is
+// refused while the environment uses the connection, succeeds once it uses
+// a service role instead, and the environment cannot move back onto the
+// rejected connection.
+func TestEnvironmentHoldsItsConnectionUntilItMovesOff(t *testing.T) {
+	t.Parallel()
+	mgmt, env, _ := setupAccounts(t)
+	mgmt.publishedTemplate("net", "slow.tgz", "")
+	id := env.ok("CreateEnvironmentAccountConnection", m{"managementAccountId": managementAccount, "environmentName": "qa",
+		"roleArn": "arn:aws:iam::" + environmentAccount + ":role/proton"}).str("environmentAccountConnection.id")
+	mgmt.ok("AcceptEnvironmentAccountConnection", m{"id": id})
+	mgmt.ok("CreateEnvironment", m{"name": "qa", "templateName": "net", "templateMajorVersion": "1", "environmentAccountConnectionId": id,
+		"spec": spec("  name: qa\n")})
+	mgmt.waitEnvironment("qa", "SUCCEEDED")
+	mgmt.fails("RejectEnvironmentAccountConnection", m{"id": id}, "ConflictException", "environment/qa")
+
+	moved := mgmt.ok("UpdateEnvironment", m{"name": "qa", "deploymentType": "NONE", "protonServiceRoleArn": "arn:aws:iam::" + managementAccount + ":role/svc"})
+	if got := moved.str("environment.environmentAccountConnectionId"); got != "" {
+		t.Errorf("environmentAccountConnectionId after moving to a service role = %q", got)
+	}
+	if got := mgmt.ok("RejectEnvironmentAccountConnection", m{"id": id}).str("environmentAccountConnection.status"); got != "REJECTED" {
+		t.Errorf("reject once unused answers %s", got)
+	}
+	mgmt.fails("UpdateEnvironment", m{"name": "qa", "deploymentType": "NONE", "environmentAccountConnectionId": id}, "ValidationException", "REJECTED")
+}
