@@ -173,7 +173,7 @@ func TestSessionsHoldAcrossNodesAndEndWithTheirKey(t *testing.T) {
 	}
 }
 
-// postgresURL is a database of the test's own, one per data directory
+// postgresURL is a schema of the test's own, one per data directory
 // (the nodes of a test share it).
 func postgresURL(t *testing.T, dir string) string {
 	t.Helper()
@@ -182,7 +182,7 @@ func postgresURL(t *testing.T, dir string) string {
 	if u, ok := pgDatabases[dir]; ok {
 		return u
 	}
-	u := pgtest.Database(t)
+	u := pgtest.Schema(t)
 	pgDatabases[dir] = u
 	return u
 }
