@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -171,4 +172,11 @@ type SyncStore interface {
 	// TemplateSyncMajorGet returns what sync last registered of a
 	// template major; ErrNotFound when nothing.
 	TemplateSyncMajorGet(ctx context.Context, kind, name string, major int) (*TemplateSyncMajor, error)
+}
+
+// RepositoryKey is the key of the linked repository name (owner/name) of
+// provider: the resource part of its ARN, "repository/<provider in
+// lowercase>:<name>".
+func RepositoryKey(provider, name string) string {
+	return "repository/" + strings.ToLower(provider) + ":" + name
 }
