@@ -143,7 +143,9 @@ func TestTemplateSyncWithTheAWSCLI(t *testing.T) {
 	s.awsOK(t, nil, "create-repository", "--provider", "GITHUB", "--name", "acme/templates",
 		"--connection-arn", "arn:aws:codestar-connections:us-east-1:123456789012:connection/c1")
 	s.awsOK(t, nil, "create-environment-template", "--name", "web")
-	var cfg struct{ TemplateSyncConfig struct{ TemplateName, TemplateType, Branch, Subdirectory, RepositoryName string } }
+	var cfg struct {
+		TemplateSyncConfig struct{ TemplateName, TemplateType, Branch, Subdirectory, RepositoryName string }
+	}
 	s.awsOK(t, &cfg, "create-template-sync-config", "--template-name", "web", "--template-type", "ENVIRONMENT",
 		"--repository-provider", "GITHUB", "--repository-name", "acme/templates", "--branch", "main", "--subdirectory", "templates")
 	if c := cfg.TemplateSyncConfig; c.TemplateType != "ENVIRONMENT" || c.Subdirectory != "templates" || c.RepositoryName != "acme/templates" {
@@ -217,7 +219,9 @@ func TestTemplateSyncWithTheAWSCLI(t *testing.T) {
 	if repoStatus.LatestSync.Status != "SUCCEEDED" || len(repoStatus.LatestSync.Events) < 2 {
 		t.Fatalf("repository sync status = %+v", repoStatus)
 	}
-	var defs struct{ SyncDefinitions []struct{ Branch, Directory, Parent, Target string } }
+	var defs struct {
+		SyncDefinitions []struct{ Branch, Directory, Parent, Target string }
+	}
 	s.awsOK(t, &defs, "list-repository-sync-definitions", "--repository-provider", "GITHUB", "--repository-name", "acme/templates",
 		"--sync-type", "TEMPLATE_SYNC")
 	if len(defs.SyncDefinitions) != 1 || defs.SyncDefinitions[0].Target != "web" || defs.SyncDefinitions[0].Directory != "templates" {
