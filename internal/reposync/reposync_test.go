@@ -186,11 +186,16 @@ func TestAFailedSyncIsRecordedAndRetriedAtTheNextPass(t *testing.T) {
 	if a.Status != store.SyncFailed || !strings.Contains(a.Events[len(a.Events)-1].Event, "store went away") {
 		t.Fatalf("attempt = %+v, want FAILED with the error", a)
 	}
+	w.Pass(t.Context()) // the same error again: retried, not recorded again
+	again, err := s.store.RepositorySyncAttemptLatest(t.Context(), "repository/github:acme/templates", "main", store.SyncTypeTemplate)
+	if err != nil || again.ID != a.ID {
+		t.Fatalf("latest attempt after the same failure = %+v, %v; want the first one still", again, err)
+	}
 	s.rec.mu.Lock()
 	s.rec.fail = nil
 	s.rec.mu.Unlock()
 	w.Pass(t.Context())
-	if calls := s.rec.calls(); len(calls) != 2 || calls[1].Commit != head || calls[1].Previous != "" {
+	if calls := s.rec.calls(); len(calls) != 3 || calls[2].Commit != head || calls[2].Previous != "" {
 		t.Fatalf("calls = %d, want the failed head offered again as a first sync", len(calls))
 	}
 }
