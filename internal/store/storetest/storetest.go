@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConsoleSession", consoleSessionTests()},
 		{"StartedBy", startedByTests()},
 		{"ServiceSearch", serviceSearchTests()},
+		{"Sync", syncTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
