@@ -1,0 +1,298 @@
+package proton
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/store"
+)
+
+// fakeRepository is a fake of the repository a watcher reads: branches
+// whose heads are commits holding files. It answers as the watcher's
+// clone does (fs.ErrNotExist for a file or branch it does not have).
+type fakeRepository struct {
+	heads   map[string]string            // branch -> commit
+	commits map[string]map[string]string // commit -> path -> content
+}
+
+func newFakeRepository() *fakeRepository {
+	return &fakeRepository{heads: map[string]string{}, commits: map[string]map[string]string{}}
+}
+
+// commit makes a commit of files on branch (files replace the branch's
+// files of the same path) and returns its id.
+func (f *fakeRepository) commit(branch string, files map[string]string) string {
+	next := map[string]string{}
+	for p, c := range f.commits[f.heads[branch]] {
+		next[p] = c
+	}
+	for p, c := range files {
+		next[p] = c
+	}
+	id := fmt.Sprintf("%040x", len(f.commits)+1)
+	f.commits[id], f.heads[branch] = next, id
+	return id
+}
+
+func (f *fakeRepository) Head(_ context.Context, branch string) (string, error) {
+	if c, ok := f.heads[branch]; ok {
+		return c, nil
+	}
+	return "", fmt.Errorf("branch %s: %w", branch, fs.ErrNotExist)
+}
+
+func (f *fakeRepository) ReadFile(_ context.Context, commit, p string) ([]byte, error) {
+	c, ok := f.commits[commit][p]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+	}
+	return []byte(c), nil
+}
+
+// syncSetup returns an API over a fresh store holding service "api" (with
+// no instance) and the linked repository acme/ops.
+func syncSetup(t *testing.T) (*API, store.Store) {
+	t.Helper()
+	s, st := repoService(t)
+	now := time.Now()
+	if _, err := st.ServiceChange(t.Context(), store.ServiceChangeParams{Name: "api", Create: &store.Service{Name: "api",
+		TemplateName: "web", TemplateMajor: "1", TemplateMinor: "0", Status: svcActive, CreatedAt: now, LastModifiedAt: now}, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRepository(t.Context(), &api.CreateRepositoryInput{Provider: "GITHUB", Name: "acme/ops", ConnectionArn: testConnection}); err != nil {
+		t.Fatal(err)
+	}
+	return s, st
+}
+
+func syncConfigInput(service string) *api.CreateServiceSyncConfigInput {
+	return &api.CreateServiceSyncConfigInput{ServiceName: service, RepositoryProvider: "GITHUB", RepositoryName: "acme/ops",
+		Branch: "main", FilePath: "ops/proton-ops.yaml"}
+}
+
+func TestServiceSyncConfigLifecycleAndErrors(t *testing.T) {
+	t.Parallel()
+	s, _ := syncSetup(t)
+	ctx := t.Context()
+
+	_, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("none"))
+	wantKind(t, "create for a missing service", err, KindValidation, "service none not found")
+	in := syncConfigInput("api")
+	in.RepositoryName = "acme/unlinked"
+	_, err = s.CreateServiceSyncConfig(ctx, in)
+	wantKind(t, "create on an unlinked repository", err, KindValidation, "acme/unlinked is not linked")
+
+	created, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := api.ServiceSyncConfig{ServiceName: "api", RepositoryProvider: "GITHUB", RepositoryName: "acme/ops", Branch: "main", FilePath: "ops/proton-ops.yaml"}
+	if *created.ServiceSyncConfig != want {
+		t.Errorf("created = %+v, want %+v", created.ServiceSyncConfig, want)
+	}
+	_, err = s.CreateServiceSyncConfig(ctx, syncConfigInput("api"))
+	wantKind(t, "second create", err, KindConflict, "already has a service sync configuration")
+	if got, err := s.GetServiceSyncConfig(ctx, &api.GetServiceSyncConfigInput{ServiceName: "api"}); err != nil || *got.ServiceSyncConfig != want {
+		t.Errorf("get = %+v, %v", got, err)
+	}
+	_, err = s.DeleteRepository(ctx, &api.DeleteRepositoryInput{Provider: "GITHUB", Name: "acme/ops"})
+	wantKind(t, "delete of the repository a config names", err, KindConflict, "service-sync-config api")
+
+	_, err = s.UpdateServiceSyncConfig(ctx, &api.UpdateServiceSyncConfigInput{ServiceName: "api", RepositoryProvider: "GITHUB",
+		RepositoryName: "acme/unlinked", Branch: "dev", FilePath: "x.yaml"})
+	wantKind(t, "update to an unlinked repository", err, KindNotFound, "acme/unlinked is not linked")
+	updated, err := s.UpdateServiceSyncConfig(ctx, &api.UpdateServiceSyncConfigInput{ServiceName: "api", RepositoryProvider: "GITHUB",
+		RepositoryName: "acme/ops", Branch: "dev", FilePath: "x.yaml"})
+	if err != nil || updated.ServiceSyncConfig.Branch != "dev" || updated.ServiceSyncConfig.FilePath != "x.yaml" {
+		t.Errorf("update = %+v, %v", updated, err)
+	}
+	if _, err := s.DeleteServiceSyncConfig(ctx, &api.DeleteServiceSyncConfigInput{ServiceName: "api"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.GetServiceSyncConfig(ctx, &api.GetServiceSyncConfigInput{ServiceName: "api"})
+	wantKind(t, "get after delete", err, KindNotFound, "service api has no service sync configuration")
+	_, err = s.DeleteServiceSyncConfig(ctx, &api.DeleteServiceSyncConfigInput{ServiceName: "api"})
+	wantKind(t, "second delete", err, KindNotFound, "no service sync configuration")
+	_, err = s.GetServiceSyncConfig(ctx, &api.GetServiceSyncConfigInput{ServiceName: "none"})
+	wantKind(t, "get for a missing service", err, KindNotFound, "service none not found")
+	_, err = s.UpdateServiceSyncConfig(ctx, &api.UpdateServiceSyncConfigInput{ServiceName: "api", RepositoryProvider: "GITHUB",
+		RepositoryName: "acme/ops", Branch: "dev", FilePath: "x.yaml"})
+	wantKind(t, "update without a config", err, KindNotFound, "no service sync configuration")
+}
+
+func TestManualChangesOfASyncedServiceRaiseOneBlocker(t *testing.T) {
+	t.Parallel()
+	s, st := syncSetup(t)
+	ctx := t.Context()
+	active := func(instance string) []*store.SyncBlocker {
+		t.Helper()
+		list, err := st.SyncBlockerList(ctx, store.SyncBlockerFilter{ServiceName: "api", InstanceName: instance, Status: store.BlockerActive}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	s.blockManualChange(ctx, "api", "one", "manual")
+	if n := len(active("one")); n != 0 {
+		t.Fatalf("a service without sync got %d blockers", n)
+	}
+	if _, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("api")); err != nil {
+		t.Fatal(err)
+	}
+	s.blockManualChange(withSync(ctx), "api", "one", "by sync")
+	if n := len(active("one")); n != 0 {
+		t.Fatalf("sync's own change raised %d blockers", n)
+	}
+	s.blockManualChange(ctx, "api", "one", "manual update", store.SyncBlockerContext{Key: "deploymentId", Value: "d1"})
+	s.blockManualChange(ctx, "api", "one", "second manual update")
+	s.blockManualChange(ctx, "api", "", "instance removed")
+	got := active("one")
+	if len(got) != 1 || got[0].CreatedReason != "manual update" || got[0].Type != store.BlockerAutomated || got[0].Contexts[0].Value != "d1" {
+		t.Fatalf("blockers of one = %+v, want the first manual update's only", got)
+	}
+	if n := len(active("")); n != 1 {
+		t.Errorf("service blockers = %d, want 1", n)
+	}
+}
+
+func TestUpdateServiceSyncBlockerResolvesOnceAndForgetsWhatWasSynced(t *testing.T) {
+	t.Parallel()
+	s, st := syncSetup(t)
+	ctx := t.Context()
+	if _, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("api")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InstanceSyncPut(ctx, &store.InstanceSync{ServiceName: "api", InstanceName: "one", SpecDigest: "d", UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	s.blockManualChange(ctx, "api", "one", "manual update")
+	sum, err := s.GetServiceSyncBlockerSummary(ctx, &api.GetServiceSyncBlockerSummaryInput{ServiceName: "api", ServiceInstanceName: "one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := sum.ServiceSyncBlockerSummary.LatestBlockers; len(b) != 1 || b[0].Status != "ACTIVE" || b[0].Type != "AUTOMATED" || !b[0].ResolvedAt.IsZero() {
+		t.Fatalf("summary = %+v", sum.ServiceSyncBlockerSummary)
+	}
+	if sum, _ := s.GetServiceSyncBlockerSummary(ctx, &api.GetServiceSyncBlockerSummaryInput{ServiceName: "api"}); len(sum.ServiceSyncBlockerSummary.LatestBlockers) != 0 {
+		t.Errorf("the service's own summary shows the instance's blocker: %+v", sum.ServiceSyncBlockerSummary)
+	}
+	id := sum.ServiceSyncBlockerSummary.LatestBlockers[0].Id
+	out, err := s.UpdateServiceSyncBlocker(ctx, &api.UpdateServiceSyncBlockerInput{Id: id, ResolvedReason: "kept by hand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := out.ServiceSyncBlocker; out.ServiceName != "api" || out.ServiceInstanceName != "one" || b.Status != "RESOLVED" ||
+		b.ResolvedReason != "kept by hand" || b.ResolvedAt.IsZero() {
+		t.Errorf("resolved = %+v", out)
+	}
+	if got, _ := st.InstanceSyncGet(ctx, "api", "one"); got.SpecDigest != "" {
+		t.Errorf("after the resolve the instance still counts as synced (digest %q): the next pass would not apply the repository", got.SpecDigest)
+	}
+	_, err = s.UpdateServiceSyncBlocker(ctx, &api.UpdateServiceSyncBlockerInput{Id: id, ResolvedReason: "again"})
+	wantKind(t, "second resolve", err, KindConflict, "RESOLVED already")
+	_, err = s.UpdateServiceSyncBlocker(ctx, &api.UpdateServiceSyncBlockerInput{Id: "nope", ResolvedReason: "x"})
+	wantKind(t, "resolve of a missing blocker", err, KindNotFound, "nope")
+	_, err = s.GetServiceSyncBlockerSummary(ctx, &api.GetServiceSyncBlockerSummaryInput{ServiceName: "none"})
+	wantKind(t, "summary of a missing service", err, KindNotFound, "service none")
+}
+
+const testOps = `sync:
+  services:
+    api:
+      one:
+        branch: main
+        spec: ./specs/api.yaml
+    other:
+      x:
+        branch: main
+        spec: ./specs/other.yaml
+`
+
+// latestAttempt reads an instance's latest sync attempt.
+func latestAttempt(t *testing.T, st store.Store, instance string) (api.ResourceSyncAttempt, api.Revision) {
+	t.Helper()
+	got, err := st.InstanceSyncGet(t.Context(), "api", instance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a api.ResourceSyncAttempt
+	var rev api.Revision
+	if err := json.Unmarshal([]byte(got.LatestAttempt), &a); err != nil {
+		t.Fatalf("attempt %q: %v", got.LatestAttempt, err)
+	}
+	if err := json.Unmarshal([]byte(got.Desired), &rev); err != nil {
+		t.Fatalf("desired %q: %v", got.Desired, err)
+	}
+	return a, rev
+}
+
+func TestServiceSyncRecordsAFailedAttemptOncePerCommitWhenTheSpecFileIsMissing(t *testing.T) {
+	t.Parallel()
+	s, st := syncSetup(t)
+	ctx := t.Context()
+	if _, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("api")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := st.ServiceSyncConfigGet(ctx, "api")
+	repo := newFakeRepository()
+	commit := repo.commit("main", map[string]string{"ops/proton-ops.yaml": testOps})
+	if err := s.SyncService(ctx, cfg, repo); err != nil {
+		t.Fatal(err)
+	}
+	a, rev := latestAttempt(t, st, "one")
+	wantRev := api.Revision{Branch: "main", Directory: "specs", RepositoryName: "acme/ops", RepositoryProvider: "GITHUB", Sha: commit}
+	if rev != wantRev || a.TargetRevision != wantRev || a.Target != "one" || a.Status != "FAILED" {
+		t.Errorf("attempt = %+v, desired %+v; want FAILED at %+v", a, rev, wantRev)
+	}
+	if len(a.Events) != 1 || a.Events[0].Type != eventSyncFailed || !strings.Contains(a.Events[0].Event, "specs/api.yaml") {
+		t.Errorf("events = %+v, want one SYNC_FAILED naming the spec file", a.Events)
+	}
+	if _, err := st.InstanceSyncGet(ctx, "api", "x"); err == nil {
+		t.Error("the pass synced an instance of another service")
+	}
+	if err := s.SyncService(ctx, cfg, repo); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := latestAttempt(t, st, "one"); !again.StartedAt.Equal(a.StartedAt.Time) {
+		t.Errorf("a second pass at the same commit wrote a new attempt: %+v", again)
+	}
+}
+
+func TestServiceSyncSkipsBlockedInstancesAndReportsThem(t *testing.T) {
+	t.Parallel()
+	for _, onService := range []bool{false, true} {
+		t.Run(fmt.Sprintf("blocker_on_service_%v", onService), func(t *testing.T) {
+			t.Parallel()
+			s, st := syncSetup(t)
+			ctx := t.Context()
+			if _, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("api")); err != nil {
+				t.Fatal(err)
+			}
+			target := "one"
+			if onService {
+				target = ""
+			}
+			s.blockManualChange(ctx, "api", target, "changed by hand")
+			cfg, _ := st.ServiceSyncConfigGet(ctx, "api")
+			repo := newFakeRepository()
+			repo.commit("main", map[string]string{"ops/proton-ops.yaml": testOps,
+				"specs/api.yaml": "proton: ServiceSpec\ninstances:\n  - name: one\n    environment: dev\n    spec:\n      port: 80\n"})
+			if err := s.SyncService(ctx, cfg, repo); err != nil {
+				t.Fatal(err)
+			}
+			a, _ := latestAttempt(t, st, "one")
+			if a.Status != "FAILED" || len(a.Events) != 1 || a.Events[0].Type != eventSyncBlocked || !strings.Contains(a.Events[0].Event, "changed by hand") {
+				t.Errorf("attempt = %+v, want FAILED with one SYNC_BLOCKED event giving the blocker's reason", a)
+			}
+			if _, err := st.ResourceGet(ctx, instanceKey("api", "one")); err == nil {
+				t.Error("the blocked instance was created")
+			}
+		})
+	}
+}
