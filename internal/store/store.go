@@ -365,6 +365,8 @@ type CancelResult struct {
 // one transaction, and every status change is a conditional write naming the
 // status it expects, so that concurrent writers have exactly one winner.
 type Store interface {
+	SyncStore
+
 	TemplateCreate(ctx context.Context, t *Template) error
 	TemplateGet(ctx context.Context, kind, name string) (*Template, error)
 	TemplateList(ctx context.Context, kind string, page Page) ([]*Template, error)

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Connection", connectionTests()},
 		{"Repository", repositoryTests()},
 		{"ServiceSync", serviceSyncTests()},
+		{"Sync", syncTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
