@@ -137,11 +137,8 @@ func (s *API) GetServiceInstanceSyncStatus(ctx context.Context, in *api.GetServi
 		return nil, err
 	}
 	out := &api.GetServiceInstanceSyncStatusOutput{}
-	if st.Desired != "" {
-		out.DesiredState = new(api.Revision)
-		if err := json.Unmarshal([]byte(st.Desired), out.DesiredState); err != nil {
-			return nil, fmt.Errorf("sync status of %s/%s: %w", in.ServiceName, in.ServiceInstanceName, err)
-		}
+	if f := readFollowed(st); f.Sha != "" {
+		out.DesiredState = &f.Revision
 	}
 	for _, a := range []struct {
 		raw string

@@ -1,7 +1,6 @@
 package proton
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -13,42 +12,12 @@ import (
 	"github.com/hadronhq/hadron/internal/store"
 )
 
-// fakeRepository is a fake of the repository a watcher reads: branches
-// whose heads are commits holding files. It answers as the watcher's
-// clone does (fs.ErrNotExist for a file or branch it does not have).
-type fakeRepository struct {
-	heads   map[string]string            // branch -> commit
-	commits map[string]map[string]string // commit -> path -> content
-}
+// files is a branch's content at one commit, as the watcher's snapshot
+// gives it (fs.ErrNotExist for a path it does not hold).
+type files map[string]string
 
-func newFakeRepository() *fakeRepository {
-	return &fakeRepository{heads: map[string]string{}, commits: map[string]map[string]string{}}
-}
-
-// commit makes a commit of files on branch (files replace the branch's
-// files of the same path) and returns its id.
-func (f *fakeRepository) commit(branch string, files map[string]string) string {
-	next := map[string]string{}
-	for p, c := range f.commits[f.heads[branch]] {
-		next[p] = c
-	}
-	for p, c := range files {
-		next[p] = c
-	}
-	id := fmt.Sprintf("%040x", len(f.commits)+1)
-	f.commits[id], f.heads[branch] = next, id
-	return id
-}
-
-func (f *fakeRepository) Head(_ context.Context, branch string) (string, error) {
-	if c, ok := f.heads[branch]; ok {
-		return c, nil
-	}
-	return "", fmt.Errorf("branch %s: %w", branch, fs.ErrNotExist)
-}
-
-func (f *fakeRepository) ReadFile(_ context.Context, commit, p string) ([]byte, error) {
-	c, ok := f.commits[commit][p]
+func (f files) ReadFile(p string) ([]byte, error) {
+	c, ok := f[p]
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
 	}
@@ -240,9 +209,9 @@ func TestServiceSyncRecordsAFailedAttemptOncePerCommitWhenTheSpecFileIsMissing(t
 		t.Fatal(err)
 	}
 	cfg, _ := st.ServiceSyncConfigGet(ctx, "api")
-	repo := newFakeRepository()
-	commit := repo.commit("main", map[string]string{"ops/proton-ops.yaml": testOps})
-	if err := s.SyncService(ctx, cfg, repo); err != nil {
+	commit := strings.Repeat("a", 40)
+	head := files{"ops/proton-ops.yaml": testOps}
+	if err := s.syncService(ctx, cfg, "main", commit, head); err != nil {
 		t.Fatal(err)
 	}
 	a, rev := latestAttempt(t, st, "one")
@@ -256,7 +225,7 @@ func TestServiceSyncRecordsAFailedAttemptOncePerCommitWhenTheSpecFileIsMissing(t
 	if _, err := st.InstanceSyncGet(ctx, "api", "x"); err == nil {
 		t.Error("the pass synced an instance of another service")
 	}
-	if err := s.SyncService(ctx, cfg, repo); err != nil {
+	if err := s.syncService(ctx, cfg, "main", commit, head); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := latestAttempt(t, st, "one"); !again.StartedAt.Equal(a.StartedAt.Time) {
@@ -280,10 +249,9 @@ func TestServiceSyncSkipsBlockedInstancesAndReportsThem(t *testing.T) {
 			}
 			s.blockManualChange(ctx, "api", target, "changed by hand")
 			cfg, _ := st.ServiceSyncConfigGet(ctx, "api")
-			repo := newFakeRepository()
-			repo.commit("main", map[string]string{"ops/proton-ops.yaml": testOps,
-				"specs/api.yaml": "proton: ServiceSpec\ninstances:\n  - name: one\n    environment: dev\n    spec:\n      port: 80\n"})
-			if err := s.SyncService(ctx, cfg, repo); err != nil {
+			head := files{"ops/proton-ops.yaml": testOps,
+				"specs/api.yaml": "proton: ServiceSpec\ninstances:\n  - name: one\n    environment: dev\n    spec:\n      port: 80\n"}
+			if err := s.syncService(ctx, cfg, "main", strings.Repeat("b", 40), head); err != nil {
 				t.Fatal(err)
 			}
 			a, _ := latestAttempt(t, st, "one")
@@ -294,5 +262,57 @@ func TestServiceSyncSkipsBlockedInstancesAndReportsThem(t *testing.T) {
 				t.Error("the blocked instance was created")
 			}
 		})
+	}
+}
+
+func TestServiceSyncFollowsInstancesOnTheBranchesTheOpsFileNames(t *testing.T) {
+	t.Parallel()
+	s, st := syncSetup(t)
+	ctx := t.Context()
+	if _, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("api")); err != nil {
+		t.Fatal(err)
+	}
+	y := s.ServiceSyncer()
+	branches := func() []string {
+		t.Helper()
+		list, err := y.Branches(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, b := range list {
+			out = append(out, b.Provider+" "+b.Repository+" "+b.Branch)
+		}
+		return out
+	}
+	if got := strings.Join(branches(), ","); got != "GITHUB acme/ops main" {
+		t.Fatalf("branches before any sync = %s", got)
+	}
+	ops := "sync:\n  services:\n    api:\n      one:\n        branch: dev\n        spec: ./specs/api.yaml\n"
+	cfg, _ := st.ServiceSyncConfigGet(ctx, "api")
+	if err := s.syncService(ctx, cfg, "main", strings.Repeat("a", 40), files{"ops/proton-ops.yaml": ops}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.InstanceSyncGet(ctx, "api", "one"); err != nil {
+		t.Fatalf("the entry of one is not kept: %v", err)
+	}
+	if got := strings.Join(branches(), ","); got != "GITHUB acme/ops main,GITHUB acme/ops dev" {
+		t.Fatalf("branches after the ops file named dev = %s", got)
+	}
+	// The dev branch's commit is read for one (here it lacks the spec file).
+	dev := strings.Repeat("d", 40)
+	if err := s.syncService(ctx, cfg, "dev", dev, files{}); err != nil {
+		t.Fatal(err)
+	}
+	a, rev := latestAttempt(t, st, "one")
+	if rev.Branch != "dev" || rev.Sha != dev || a.Status != "FAILED" || !strings.Contains(a.Events[0].Event, "specs/api.yaml") {
+		t.Errorf("attempt on dev = %+v, desired %+v", a, rev)
+	}
+	// The ops file dropping the instance stops following it.
+	if err := s.syncService(ctx, cfg, "main", strings.Repeat("b", 40), files{"ops/proton-ops.yaml": "sync:\n  services: {}\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(branches(), ","); got != "GITHUB acme/ops main" {
+		t.Errorf("branches after the ops file dropped one = %s", got)
 	}
 }

@@ -16,18 +16,101 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/reposync"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
-// RepositoryReader reads a linked repository as service sync needs it. The
-// repository watcher provides it (a clone it keeps up to date).
-type RepositoryReader interface {
-	// Head returns the commit at the head of branch.
-	Head(ctx context.Context, branch string) (string, error)
-	// ReadFile returns the file at p (slash-separated, from the
-	// repository's root) in commit; an error wrapping fs.ErrNotExist when
-	// the commit has no such file.
-	ReadFile(ctx context.Context, commit, p string) ([]byte, error)
+// branchFiles is a branch's content at one commit (a reposync.Snapshot).
+type branchFiles interface {
+	// ReadFile returns the file at a path from the repository's root.
+	ReadFile(path string) ([]byte, error)
+}
+
+// ServiceSyncer returns service sync as a syncer of the repository
+// watcher: it watches the branches of the service sync configurations
+// (where the proton-ops files are) and those the files name for
+// instances, and syncs the services of a branch's repository when the
+// branch moves.
+func (s *API) ServiceSyncer() reposync.Syncer { return serviceSyncer{s} }
+
+type serviceSyncer struct{ s *API }
+
+// SyncType is store.SyncTypeService.
+func (serviceSyncer) SyncType() string { return store.SyncTypeService }
+
+// Branches lists the branches of every configuration and the other
+// branches their proton-ops files named for instances, as the last sync
+// of each file found them.
+func (y serviceSyncer) Branches(ctx context.Context) ([]reposync.Branch, error) {
+	configs, err := y.s.allServiceSyncConfigs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[reposync.Branch]bool{}
+	var out []reposync.Branch
+	add := func(b reposync.Branch) {
+		if !seen[b] {
+			seen[b] = true
+			out = append(out, b)
+		}
+	}
+	for _, c := range configs {
+		add(reposync.Branch{Provider: c.Provider, Repository: c.RepositoryName, Branch: c.Branch})
+		followed, err := y.s.followedEntries(ctx, c.ServiceName)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range followed {
+			add(reposync.Branch{Provider: c.Provider, Repository: c.RepositoryName, Branch: cmp.Or(e.Branch, c.Branch)})
+		}
+	}
+	return out, nil
+}
+
+// Sync runs the sync of every service configured on the branch's
+// repository with the branch's new head.
+func (y serviceSyncer) Sync(ctx context.Context, b reposync.Branch, snap *reposync.Snapshot) error {
+	return y.s.syncBranch(ctx, b.Key(), b.Branch, snap.Commit, snap)
+}
+
+func (s *API) allServiceSyncConfigs(ctx context.Context) ([]*store.ServiceSyncConfig, error) {
+	var all []*store.ServiceSyncConfig
+	after := ""
+	for {
+		list, err := s.cfg.Store.ServiceSyncConfigList(ctx, store.ServiceSyncConfigFilter{}, store.Page{After: after, Limit: 500})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, list...)
+		if len(list) < 500 {
+			return all, nil
+		}
+		after = list[len(list)-1].ServiceName
+	}
+}
+
+// syncBranch runs the sync of every service configured on repository
+// with branch at commit. Errors of one service do not stop the others;
+// they are joined, and the watcher offers the commit again at its next
+// poll.
+func (s *API) syncBranch(ctx context.Context, repository, branch, commit string, files branchFiles) error {
+	var errs []error
+	after := ""
+	for {
+		list, err := s.cfg.Store.ServiceSyncConfigList(ctx, store.ServiceSyncConfigFilter{Repository: repository}, store.Page{After: after, Limit: 100})
+		if err != nil {
+			return err
+		}
+		for _, c := range list {
+			if err := s.syncService(ctx, c, branch, commit, files); err != nil {
+				errs = append(errs, fmt.Errorf("service %s: %w", c.ServiceName, err))
+			}
+		}
+		if len(list) < 100 {
+			return errors.Join(errs...)
+		}
+		after = list[len(list)-1].ServiceName
+	}
 }
 
 // Sync attempt statuses (the model's ResourceSyncStatus) and the types of
@@ -73,40 +156,21 @@ func repoPath(p string) (string, error) {
 	return strings.TrimPrefix(clean, "/"), nil
 }
 
-// SyncServices runs one pass of service sync for every service whose sync
-// configuration names the linked repository repositoryKey, reading the
-// repository through r. The watcher calls it when the repository changed
-// and at every poll (a pass also settles the deployments the previous ones
-// started). Errors of one service do not stop the others; they are joined.
-func (s *API) SyncServices(ctx context.Context, repositoryKey string, r RepositoryReader) error {
-	var errs []error
-	after := ""
-	for {
-		list, err := s.cfg.Store.ServiceSyncConfigList(ctx, store.ServiceSyncConfigFilter{Repository: repositoryKey}, store.Page{After: after, Limit: 100})
-		if err != nil {
-			return err
-		}
-		for _, c := range list {
-			if err := s.SyncService(ctx, c, r); err != nil {
-				errs = append(errs, fmt.Errorf("service %s: %w", c.ServiceName, err))
-			}
-		}
-		if len(list) < 100 {
-			return errors.Join(errs...)
-		}
-		after = list[len(list)-1].ServiceName
-	}
-}
+// errRetry marks what the next offer of the same commit may do better:
+// an instance whose deployment is in progress.
+var errRetry = errors.New("retry at the next poll")
 
-// SyncService runs one pass of the sync of one service: it settles the
-// deployments earlier passes started, reads the proton-ops file at the
-// head of the configuration's branch and, for each instance of the
-// service it lists that no ACTIVE blocker stops, creates or updates the
-// instance from its entry in its spec file when that entry changed since
-// the last sync (or the instance never synced or does not exist). Passes
-// of one process take turns; across nodes the watcher's lease on the
-// repository keeps one node syncing it.
-func (s *API) SyncService(ctx context.Context, c *store.ServiceSyncConfig, r RepositoryReader) error {
+// syncService runs the sync of one service with branch at commit: it
+// settles the deployments earlier syncs started; on the configuration's
+// branch it reads the proton-ops file and keeps its entries for the
+// service (so that instances on other branches are followed there too);
+// then, for each entry that follows this branch and that no ACTIVE
+// blocker stops, it creates or updates the instance from its entry in
+// its spec file when that entry changed since the last sync (or the
+// instance never synced or does not exist). Syncs of one process take
+// turns; across nodes the watcher's lease on the branch keeps one node
+// syncing it.
+func (s *API) syncService(ctx context.Context, c *store.ServiceSyncConfig, branch, commit string, files branchFiles) error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	if _, err := s.cfg.Store.ServiceGet(ctx, c.ServiceName); errors.Is(err, store.ErrNotFound) {
@@ -117,23 +181,30 @@ func (s *API) SyncService(ctx context.Context, c *store.ServiceSyncConfig, r Rep
 	if err := s.settleSyncDeployments(ctx, c.ServiceName); err != nil {
 		return err
 	}
-	commit, err := r.Head(ctx, c.Branch)
-	if err != nil {
-		return fmt.Errorf("branch %s: %w", c.Branch, err)
+	var entries map[string]opsEntry
+	if branch == c.Branch {
+		opsPath, err := repoPath(c.FilePath)
+		if err != nil {
+			return err
+		}
+		raw, err := files.ReadFile(opsPath)
+		if err != nil {
+			return fmt.Errorf("proton-ops file %s at %s: %w", opsPath, short(commit), err)
+		}
+		var ops opsFile
+		if err := yaml.Unmarshal(raw, &ops); err != nil {
+			return fmt.Errorf("proton-ops file %s at %s: %w", opsPath, short(commit), err)
+		}
+		entries = ops.Sync.Services[c.ServiceName]
+		if err := s.followEntries(ctx, c, entries); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if entries, err = s.followedEntries(ctx, c.ServiceName); err != nil {
+			return err
+		}
 	}
-	opsPath, err := repoPath(c.FilePath)
-	if err != nil {
-		return err
-	}
-	raw, err := r.ReadFile(ctx, commit, opsPath)
-	if err != nil {
-		return fmt.Errorf("proton-ops file %s at %s: %w", opsPath, short(commit), err)
-	}
-	var ops opsFile
-	if err := yaml.Unmarshal(raw, &ops); err != nil {
-		return fmt.Errorf("proton-ops file %s at %s: %w", opsPath, short(commit), err)
-	}
-	entries := ops.Sync.Services[c.ServiceName]
 	blockers, err := s.cfg.Store.SyncBlockerList(ctx, store.SyncBlockerFilter{ServiceName: c.ServiceName, Status: store.BlockerActive}, 1)
 	if err != nil {
 		return err
@@ -143,19 +214,105 @@ func (s *API) SyncService(ctx context.Context, c *store.ServiceSyncConfig, r Rep
 		serviceBlocker = blockers[0]
 	}
 	var pipelineSpec *syncedSpec
+	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(entries)) {
-		spec, err := s.syncInstance(ctx, c, name, entries[name], r, serviceBlocker)
+		if cmp.Or(entries[name].Branch, c.Branch) != branch {
+			continue
+		}
+		spec, err := s.syncInstance(ctx, c, name, entries[name], commit, files, serviceBlocker)
 		if err != nil {
-			return err
+			errs = append(errs, fmt.Errorf("instance %s: %w", name, err))
 		}
 		if pipelineSpec == nil && spec != nil && spec.pipeline != "" {
 			pipelineSpec = spec
 		}
 	}
 	if pipelineSpec != nil && serviceBlocker == nil {
-		return s.syncPipeline(ctx, c.ServiceName, pipelineSpec)
+		if err := s.syncPipeline(ctx, c.ServiceName, pipelineSpec); err != nil {
+			errs = append(errs, fmt.Errorf("pipeline: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// followed is an instance's entry of the proton-ops file as the last read
+// of the file found it, kept with the instance's desired revision.
+type followed struct {
+	api.Revision
+	// Spec is the entry's spec file; "" when the file no longer lists the instance.
+	Spec string `json:"specFile,omitempty"`
+}
+
+func readFollowed(st *store.InstanceSync) followed {
+	var f followed
+	if st.Desired != "" {
+		json.Unmarshal([]byte(st.Desired), &f)
+	}
+	return f
+}
+
+// followEntries keeps entries as what the service's instances follow:
+// an instance the file no longer lists is no longer followed.
+func (s *API) followEntries(ctx context.Context, c *store.ServiceSyncConfig, entries map[string]opsEntry) error {
+	list, err := s.cfg.Store.InstanceSyncList(ctx, c.ServiceName)
+	if err != nil {
+		return err
+	}
+	known := map[string]*store.InstanceSync{}
+	for _, st := range list {
+		if st.InstanceName != pipelineSync {
+			known[st.InstanceName] = st
+		}
+	}
+	for name, e := range entries {
+		st := known[name]
+		delete(known, name)
+		if st == nil {
+			st = &store.InstanceSync{ServiceName: c.ServiceName, InstanceName: name}
+		}
+		f := readFollowed(st)
+		branch := cmp.Or(e.Branch, c.Branch)
+		if f.Spec == e.Spec && f.Branch == branch {
+			continue
+		}
+		f.Spec, f.Branch, f.RepositoryName, f.RepositoryProvider = e.Spec, branch, c.RepositoryName, c.Provider
+		if p, err := repoPath(e.Spec); err == nil {
+			f.Directory = path.Dir(p)
+		}
+		if err := s.putFollowed(ctx, st, f); err != nil {
+			return err
+		}
+	}
+	for _, st := range known {
+		if f := readFollowed(st); f.Spec != "" {
+			f.Spec = ""
+			if err := s.putFollowed(ctx, st, f); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+func (s *API) putFollowed(ctx context.Context, st *store.InstanceSync, f followed) error {
+	raw, _ := json.Marshal(f)
+	st.Desired, st.UpdatedAt = string(raw), s.now()
+	return s.cfg.Store.InstanceSyncPut(ctx, st)
+}
+
+// followedEntries returns the entries the service's instances follow.
+func (s *API) followedEntries(ctx context.Context, service string) (map[string]opsEntry, error) {
+	list, err := s.cfg.Store.InstanceSyncList(ctx, service)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]opsEntry{}
+	for _, st := range list {
+		if f := readFollowed(st); st.InstanceName != pipelineSync && f.Spec != "" {
+			out[st.InstanceName] = opsEntry{Branch: f.Branch, Spec: f.Spec}
+		}
+	}
+	return out, nil
 }
 
 func short(commit string) string { return commit[:min(len(commit), 12)] }
@@ -169,8 +326,8 @@ type syncedSpec struct {
 }
 
 // readSpec reads the spec file of entry for instance name.
-func readSpec(ctx context.Context, r RepositoryReader, rev api.Revision, specPath, name string) (*syncedSpec, error) {
-	raw, err := r.ReadFile(ctx, rev.Sha, specPath)
+func readSpec(files branchFiles, rev api.Revision, specPath, name string) (*syncedSpec, error) {
+	raw, err := files.ReadFile(specPath)
 	if err != nil {
 		return nil, fmt.Errorf("spec file %s at %s: %w", specPath, short(rev.Sha), err)
 	}
@@ -206,7 +363,7 @@ func digestOf(v any) string {
 
 // syncInstance runs the sync of one instance and returns the spec it read
 // (nil when it could not).
-func (s *API) syncInstance(ctx context.Context, c *store.ServiceSyncConfig, name string, e opsEntry, r RepositoryReader, serviceBlocker *store.SyncBlocker) (*syncedSpec, error) {
+func (s *API) syncInstance(ctx context.Context, c *store.ServiceSyncConfig, name string, e opsEntry, commit string, files branchFiles, serviceBlocker *store.SyncBlocker) (*syncedSpec, error) {
 	st, err := s.cfg.Store.InstanceSyncGet(ctx, c.ServiceName, name)
 	if errors.Is(err, store.ErrNotFound) {
 		st = &store.InstanceSync{ServiceName: c.ServiceName, InstanceName: name}
@@ -214,19 +371,16 @@ func (s *API) syncInstance(ctx context.Context, c *store.ServiceSyncConfig, name
 		return nil, err
 	}
 	branch := cmp.Or(e.Branch, c.Branch)
-	rev := api.Revision{Branch: branch, RepositoryName: c.RepositoryName, RepositoryProvider: c.Provider}
+	rev := api.Revision{Branch: branch, RepositoryName: c.RepositoryName, RepositoryProvider: c.Provider, Sha: commit}
 	specPath, err := repoPath(e.Spec)
-	if err == nil {
-		rev.Directory = path.Dir(specPath)
-		rev.Sha, err = r.Head(ctx, branch)
-	}
 	var spec *syncedSpec
 	if err == nil {
-		spec, err = readSpec(ctx, r, rev, specPath, name)
+		rev.Directory = path.Dir(specPath)
+		spec, err = readSpec(files, rev, specPath, name)
 	}
 	if err != nil {
 		// Nothing to deploy: the attempt fails with the reason, once per commit.
-		if rev.Sha == "" || lastAttemptSha(st) != rev.Sha {
+		if lastAttemptSha(st) != rev.Sha {
 			attempt := s.newAttempt(st, name, rev)
 			attempt.Status = syncFailed
 			s.addEvent(&attempt, eventSyncFailed, err.Error(), "")
@@ -260,7 +414,9 @@ func (s *API) syncInstance(ctx context.Context, c *store.ServiceSyncConfig, name
 		}
 		return spec, nil
 	case st.DeploymentID != "":
-		return spec, nil // the deployment sync started still runs; the next pass goes on
+		// The deployment sync started before still runs: the watcher
+		// offers this commit again at its next poll.
+		return spec, fmt.Errorf("deployment %s of the previous sync is still running: %w", st.DeploymentID, errRetry)
 	case upToDate:
 		return spec, nil
 	}
@@ -290,12 +446,17 @@ func (s *API) syncInstance(ctx context.Context, c *store.ServiceSyncConfig, name
 		}
 		attempt.Status = syncFailed
 		s.addEvent(&attempt, eventSyncFailed, err.Error(), "")
-		if pe.Kind != KindConflict {
-			// The content is wrong: it is not tried again until it changes.
-			// A conflict (a deployment in progress) is tried at the next pass.
-			st.SpecDigest = spec.digest
-		}
 		s.cfg.Logger.Warn("service sync failed", "service", c.ServiceName, "instance", name, "commit", rev.Sha, "err", err)
+		if pe.Kind == KindConflict {
+			// A deployment or a change of the service is in progress: the
+			// watcher offers the commit again at its next poll.
+			if perr := s.putSync(ctx, st, rev, &attempt); perr != nil {
+				return spec, perr
+			}
+			return spec, fmt.Errorf("%v: %w", err, errRetry)
+		}
+		// The content is wrong: it is not tried again until it changes.
+		st.SpecDigest = spec.digest
 		return spec, s.putSync(ctx, st, rev, &attempt)
 	}
 	attempt.Status = syncInProgress
@@ -430,7 +591,9 @@ func lastAttemptSha(st *store.InstanceSync) string {
 
 // putSync keeps st with rev as the desired state and attempt as the latest.
 func (s *API) putSync(ctx context.Context, st *store.InstanceSync, rev api.Revision, attempt *api.ResourceSyncAttempt) error {
-	desired, _ := json.Marshal(rev)
+	f := readFollowed(st)
+	f.Revision = rev
+	desired, _ := json.Marshal(f)
 	st.Desired, st.UpdatedAt = string(desired), s.now()
 	if attempt != nil {
 		raw, _ := json.Marshal(attempt)
