@@ -135,8 +135,8 @@ var syncDefinitions = map[string]string{
 // SyncDefinitionList lists what a repository drives for syncType.
 func (s *Store) SyncDefinitionList(ctx context.Context, syncType, repository string) ([]store.SyncDefinition, error) {
 	q, ok := syncDefinitions[syncType]
-	if !ok {
-		return nil, fmt.Errorf("list sync definitions: unknown sync type %q", syncType)
+	if !ok { // a sync type no config holds yet
+		return nil, nil
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT * FROM (`+q+`) d ORDER BY 1, 2, 4`, repository)
 	out, err := collect(rows, err, func(row scanner) (store.SyncDefinition, error) {
