@@ -215,3 +215,9 @@ func syncShow(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// syncFlags points GITHUB repositories at the bare repositories under root
+// and polls them every half second.
+func syncFlags(root string) []string {
+	return []string{"--repository-url", "GITHUB=file://" + root + "/{name}.git", "--sync-interval", "500ms"}
+}
