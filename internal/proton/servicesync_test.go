@@ -14,9 +14,9 @@ import (
 
 // files is a branch's content at one commit, as the watcher's snapshot
 // gives it (fs.ErrNotExist for a path it does not hold).
-type files map[string]string
+type branchContent map[string]string
 
-func (f files) ReadFile(p string) ([]byte, error) {
+func (f branchContent) ReadFile(p string) ([]byte, error) {
 	c, ok := f[p]
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
@@ -24,9 +24,9 @@ func (f files) ReadFile(p string) ([]byte, error) {
 	return []byte(c), nil
 }
 
-// syncSetup returns an API over a fresh store holding service "api" (with
+// serviceSyncSetup returns an API over a fresh store holding service "api" (with
 // no instance) and the linked repository acme/ops.
-func syncSetup(t *testing.T) (*API, store.Store) {
+func serviceSyncSetup(t *testing.T) (*API, store.Store) {
 	t.Helper()
 	s, st := repoService(t)
 	now := time.Now()
@@ -40,24 +40,24 @@ func syncSetup(t *testing.T) (*API, store.Store) {
 	return s, st
 }
 
-func syncConfigInput(service string) *api.CreateServiceSyncConfigInput {
+func serviceSyncInput(service string) *api.CreateServiceSyncConfigInput {
 	return &api.CreateServiceSyncConfigInput{ServiceName: service, RepositoryProvider: "GITHUB", RepositoryName: "acme/ops",
 		Branch: "main", FilePath: "ops/proton-ops.yaml"}
 }
 
 func TestServiceSyncConfigLifecycleAndErrors(t *testing.T) {
 	t.Parallel()
-	s, _ := syncSetup(t)
+	s, _ := serviceSyncSetup(t)
 	ctx := t.Context()
 
-	_, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("none"))
+	_, err := s.CreateServiceSyncConfig(ctx, serviceSyncInput("none"))
 	wantKind(t, "create for a missing service", err, KindValidation, "service none not found")
-	in := syncConfigInput("api")
+	in := serviceSyncInput("api")
 	in.RepositoryName = "acme/unlinked"
 	_, err = s.CreateServiceSyncConfig(ctx, in)
 	wantKind(t, "create on an unlinked repository", err, KindValidation, "acme/unlinked is not linked")
 
-	created, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("api"))
+	created, err := s.CreateServiceSyncConfig(ctx, serviceSyncInput("api"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestServiceSyncConfigLifecycleAndErrors(t *testing.T) {
 	if *created.ServiceSyncConfig != want {
 		t.Errorf("created = %+v, want %+v", created.ServiceSyncConfig, want)
 	}
-	_, err = s.CreateServiceSyncConfig(ctx, syncConfigInput("api"))
+	_, err = s.CreateServiceSyncConfig(ctx, serviceSyncInput("api"))
 	wantKind(t, "second create", err, KindConflict, "already has a service sync configuration")
 	if got, err := s.GetServiceSyncConfig(ctx, &api.GetServiceSyncConfigInput{ServiceName: "api"}); err != nil || *got.ServiceSyncConfig != want {
 		t.Errorf("get = %+v, %v", got, err)
@@ -97,7 +97,7 @@ func TestServiceSyncConfigLifecycleAndErrors(t *testing.T) {
 
 func TestManualChangesOfASyncedServiceRaiseOneBlocker(t *testing.T) {
 	t.Parallel()
-	s, st := syncSetup(t)
+	s, st := serviceSyncSetup(t)
 	ctx := t.Context()
 	active := func(instance string) []*store.SyncBlocker {
 		t.Helper()
@@ -111,7 +111,7 @@ func TestManualChangesOfASyncedServiceRaiseOneBlocker(t *testing.T) {
 	if n := len(active("one")); n != 0 {
 		t.Fatalf("a service without sync got %d blockers", n)
 	}
-	if _, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("api")); err != nil {
+	if _, err := s.CreateServiceSyncConfig(ctx, serviceSyncInput("api")); err != nil {
 		t.Fatal(err)
 	}
 	s.blockManualChange(withSync(ctx), "api", "one", "by sync")
@@ -132,9 +132,9 @@ func TestManualChangesOfASyncedServiceRaiseOneBlocker(t *testing.T) {
 
 func TestUpdateServiceSyncBlockerResolvesOnceAndForgetsWhatWasSynced(t *testing.T) {
 	t.Parallel()
-	s, st := syncSetup(t)
+	s, st := serviceSyncSetup(t)
 	ctx := t.Context()
-	if _, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("api")); err != nil {
+	if _, err := s.CreateServiceSyncConfig(ctx, serviceSyncInput("api")); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.InstanceSyncPut(ctx, &store.InstanceSync{ServiceName: "api", InstanceName: "one", SpecDigest: "d", UpdatedAt: time.Now()}); err != nil {
@@ -184,7 +184,7 @@ const testOps = `sync:
 `
 
 // latestAttempt reads an instance's latest sync attempt.
-func latestAttempt(t *testing.T, st store.Store, instance string) (api.ResourceSyncAttempt, api.Revision) {
+func latestInstanceAttempt(t *testing.T, st store.Store, instance string) (api.ResourceSyncAttempt, api.Revision) {
 	t.Helper()
 	got, err := st.InstanceSyncGet(t.Context(), "api", instance)
 	if err != nil {
@@ -203,18 +203,18 @@ func latestAttempt(t *testing.T, st store.Store, instance string) (api.ResourceS
 
 func TestServiceSyncRecordsAFailedAttemptOncePerCommitWhenTheSpecFileIsMissing(t *testing.T) {
 	t.Parallel()
-	s, st := syncSetup(t)
+	s, st := serviceSyncSetup(t)
 	ctx := t.Context()
-	if _, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("api")); err != nil {
+	if _, err := s.CreateServiceSyncConfig(ctx, serviceSyncInput("api")); err != nil {
 		t.Fatal(err)
 	}
 	cfg, _ := st.ServiceSyncConfigGet(ctx, "api")
 	commit := strings.Repeat("a", 40)
-	head := files{"ops/proton-ops.yaml": testOps}
+	head := branchContent{"ops/proton-ops.yaml": testOps}
 	if err := s.syncService(ctx, cfg, "main", commit, head); err != nil {
 		t.Fatal(err)
 	}
-	a, rev := latestAttempt(t, st, "one")
+	a, rev := latestInstanceAttempt(t, st, "one")
 	wantRev := api.Revision{Branch: "main", Directory: "specs", RepositoryName: "acme/ops", RepositoryProvider: "GITHUB", Sha: commit}
 	if rev != wantRev || a.TargetRevision != wantRev || a.Target != "one" || a.Status != "FAILED" {
 		t.Errorf("attempt = %+v, desired %+v; want FAILED at %+v", a, rev, wantRev)
@@ -228,7 +228,7 @@ func TestServiceSyncRecordsAFailedAttemptOncePerCommitWhenTheSpecFileIsMissing(t
 	if err := s.syncService(ctx, cfg, "main", commit, head); err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := latestAttempt(t, st, "one"); !again.StartedAt.Equal(a.StartedAt.Time) {
+	if again, _ := latestInstanceAttempt(t, st, "one"); !again.StartedAt.Equal(a.StartedAt.Time) {
 		t.Errorf("a second pass at the same commit wrote a new attempt: %+v", again)
 	}
 }
@@ -238,9 +238,9 @@ func TestServiceSyncSkipsBlockedInstancesAndReportsThem(t *testing.T) {
 	for _, onService := range []bool{false, true} {
 		t.Run(fmt.Sprintf("blocker_on_service_%v", onService), func(t *testing.T) {
 			t.Parallel()
-			s, st := syncSetup(t)
+			s, st := serviceSyncSetup(t)
 			ctx := t.Context()
-			if _, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("api")); err != nil {
+			if _, err := s.CreateServiceSyncConfig(ctx, serviceSyncInput("api")); err != nil {
 				t.Fatal(err)
 			}
 			target := "one"
@@ -249,12 +249,12 @@ func TestServiceSyncSkipsBlockedInstancesAndReportsThem(t *testing.T) {
 			}
 			s.blockManualChange(ctx, "api", target, "changed by hand")
 			cfg, _ := st.ServiceSyncConfigGet(ctx, "api")
-			head := files{"ops/proton-ops.yaml": testOps,
+			head := branchContent{"ops/proton-ops.yaml": testOps,
 				"specs/api.yaml": "proton: ServiceSpec\ninstances:\n  - name: one\n    environment: dev\n    spec:\n      port: 80\n"}
 			if err := s.syncService(ctx, cfg, "main", strings.Repeat("b", 40), head); err != nil {
 				t.Fatal(err)
 			}
-			a, _ := latestAttempt(t, st, "one")
+			a, _ := latestInstanceAttempt(t, st, "one")
 			if a.Status != "FAILED" || len(a.Events) != 1 || a.Events[0].Type != eventSyncBlocked || !strings.Contains(a.Events[0].Event, "changed by hand") {
 				t.Errorf("attempt = %+v, want FAILED with one SYNC_BLOCKED event giving the blocker's reason", a)
 			}
@@ -267,9 +267,9 @@ func TestServiceSyncSkipsBlockedInstancesAndReportsThem(t *testing.T) {
 
 func TestServiceSyncFollowsInstancesOnTheBranchesTheOpsFileNames(t *testing.T) {
 	t.Parallel()
-	s, st := syncSetup(t)
+	s, st := serviceSyncSetup(t)
 	ctx := t.Context()
-	if _, err := s.CreateServiceSyncConfig(ctx, syncConfigInput("api")); err != nil {
+	if _, err := s.CreateServiceSyncConfig(ctx, serviceSyncInput("api")); err != nil {
 		t.Fatal(err)
 	}
 	y := s.ServiceSyncer()
@@ -290,7 +290,7 @@ func TestServiceSyncFollowsInstancesOnTheBranchesTheOpsFileNames(t *testing.T) {
 	}
 	ops := "sync:\n  services:\n    api:\n      one:\n        branch: dev\n        spec: ./specs/api.yaml\n"
 	cfg, _ := st.ServiceSyncConfigGet(ctx, "api")
-	if err := s.syncService(ctx, cfg, "main", strings.Repeat("a", 40), files{"ops/proton-ops.yaml": ops}); err != nil {
+	if err := s.syncService(ctx, cfg, "main", strings.Repeat("a", 40), branchContent{"ops/proton-ops.yaml": ops}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.InstanceSyncGet(ctx, "api", "one"); err != nil {
@@ -301,15 +301,15 @@ func TestServiceSyncFollowsInstancesOnTheBranchesTheOpsFileNames(t *testing.T) {
 	}
 	// The dev branch's commit is read for one (here it lacks the spec file).
 	dev := strings.Repeat("d", 40)
-	if err := s.syncService(ctx, cfg, "dev", dev, files{}); err != nil {
+	if err := s.syncService(ctx, cfg, "dev", dev, branchContent{}); err != nil {
 		t.Fatal(err)
 	}
-	a, rev := latestAttempt(t, st, "one")
+	a, rev := latestInstanceAttempt(t, st, "one")
 	if rev.Branch != "dev" || rev.Sha != dev || a.Status != "FAILED" || !strings.Contains(a.Events[0].Event, "specs/api.yaml") {
 		t.Errorf("attempt on dev = %+v, desired %+v", a, rev)
 	}
 	// The ops file dropping the instance stops following it.
-	if err := s.syncService(ctx, cfg, "main", strings.Repeat("b", 40), files{"ops/proton-ops.yaml": "sync:\n  services: {}\n"}); err != nil {
+	if err := s.syncService(ctx, cfg, "main", strings.Repeat("b", 40), branchContent{"ops/proton-ops.yaml": "sync:\n  services: {}\n"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(branches(), ","); got != "GITHUB acme/ops main" {

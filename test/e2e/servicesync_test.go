@@ -208,6 +208,27 @@ func TestServiceSyncFollowsTheRepositoryAndStopsAtABlocker(t *testing.T) {
 	repo.push(t, "image v4", map[string]string{"api/spec.yaml": spec("v4", "one", "two")})
 	s.waitSpec(t, "one", "image: v4-one")
 	s.waitSpec(t, "two", "image: v4-two")
+
+	// A deployment sync started that fails blocks its instance.
+	failing := serviceSpec(nil, inst("one", "dev", "image: v4-one"), inst("two", "dev", "image: v5-two", "fail: true"))
+	repo.push(t, "two fails", map[string]string{"api/spec.yaml": failing})
+	s.waitInstance(t, "api", "two", "FAILED")
+	var failed []syncBlocker
+	eventually(t, syncTimeout, "the blocker of the failed deployment", func() (bool, string) {
+		sum := awsJSON[blockerSummaryOut](t, s, "get-service-sync-blocker-summary", "--service-name", "api", "--service-instance-name", "two")
+		failed = sum.ServiceSyncBlockerSummary.LatestBlockers
+		return len(failed) > 0 && failed[0].Status == "ACTIVE", syncShow(sum)
+	})
+	if !strings.Contains(failed[0].CreatedReason, "ended FAILED") {
+		t.Errorf("the failed deployment's blocker says %q", failed[0].CreatedReason)
+	}
+
+	// Removing an instance by hand blocks the whole service.
+	s.awsOK(t, nil, "update-service", "--name", "api", "--spec", fileArg(t, spec("v4", "one")))
+	sum = awsJSON[blockerSummaryOut](t, s, "get-service-sync-blocker-summary", "--service-name", "api")
+	if b := sum.ServiceSyncBlockerSummary.LatestBlockers; len(b) != 1 || b[0].Status != "ACTIVE" || !strings.Contains(b[0].CreatedReason, "two") {
+		t.Errorf("the service's blockers after two was removed by hand = %s", syncShow(sum))
+	}
 }
 
 // syncShow is v as JSON, for failure messages.
