@@ -159,6 +159,19 @@ func TestServiceSyncFollowsTheRepositoryAndStopsAtABlocker(t *testing.T) {
 		t.Errorf("sync status after the first sync = %s, want %s", syncShow(st), first)
 	}
 
+	// The repository says what it drives and how its last sync went.
+	var defs struct{ SyncDefinitions []struct{ Branch, Directory, Parent, Target string } }
+	s.awsOK(t, &defs, "list-repository-sync-definitions", "--repository-provider", "GITHUB", "--repository-name", "acme/svc", "--sync-type", "SERVICE_SYNC")
+	if d := defs.SyncDefinitions; len(d) != 1 || d[0].Target != "api" || d[0].Branch != "main" || d[0].Directory != "ops/proton-ops.yaml" {
+		t.Errorf("list-repository-sync-definitions = %s", syncShow(defs))
+	}
+	var repoStatus struct{ LatestSync *struct{ Status string } }
+	s.awsOK(t, &repoStatus, "get-repository-sync-status", "--repository-provider", "GITHUB", "--repository-name", "acme/svc",
+		"--branch", "main", "--sync-type", "SERVICE_SYNC")
+	if repoStatus.LatestSync == nil || repoStatus.LatestSync.Status != "SUCCEEDED" {
+		t.Errorf("get-repository-sync-status = %s", syncShow(repoStatus))
+	}
+
 	// A pushed spec change reaches the instance; a new instance is created.
 	repo.push(t, "image v2", map[string]string{"api/spec.yaml": spec("v2", "one")})
 	s.waitSpec(t, "one", "image: v2-one")
