@@ -160,7 +160,9 @@ func TestServiceSyncFollowsTheRepositoryAndStopsAtABlocker(t *testing.T) {
 	}
 
 	// The repository says what it drives and how its last sync went.
-	var defs struct{ SyncDefinitions []struct{ Branch, Directory, Parent, Target string } }
+	var defs struct {
+		SyncDefinitions []struct{ Branch, Directory, Parent, Target string }
+	}
 	s.awsOK(t, &defs, "list-repository-sync-definitions", "--repository-provider", "GITHUB", "--repository-name", "acme/svc", "--sync-type", "SERVICE_SYNC")
 	if d := defs.SyncDefinitions; len(d) != 1 || d[0].Target != "api" || d[0].Branch != "main" || d[0].Directory != "ops/proton-ops.yaml" {
 		t.Errorf("list-repository-sync-definitions = %s", syncShow(defs))

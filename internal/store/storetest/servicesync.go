@@ -110,6 +110,24 @@ func serviceSyncTests() []test {
 			sameList(t, "repository a", names(store.ServiceSyncConfigFilter{Repository: a.Key}), []string{"s1", "s2"})
 			sameList(t, "repository a, main", names(store.ServiceSyncConfigFilter{Repository: a.Key, Branch: "main"}), []string{"s1"})
 		}},
+		{"config_is_a_service_sync_definition_of_its_repository", func(t *testing.T, h *harness) {
+			repo := h.linked("acme/ops")
+			c := h.syncedService("api", repo)
+			if err := h.s.ServiceSyncConfigCreate(h.ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			h.linked("acme/other")
+			defs, err := h.s.SyncDefinitionList(h.ctx, store.SyncTypeService, repo.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (store.SyncDefinition{Branch: "main", Directory: "ops/proton-ops.yaml", Parent: "api", Target: "api"}); len(defs) != 1 || defs[0] != want {
+				t.Errorf("definitions = %+v, want %+v", defs, want)
+			}
+			if defs, _ := h.s.SyncDefinitionList(h.ctx, store.SyncTypeService, "repository/github:acme/other"); len(defs) != 0 {
+				t.Errorf("definitions of another repository = %+v", defs)
+			}
+		}},
 		{"config_keeps_its_repository_from_deletion_until_deleted", func(t *testing.T, h *harness) {
 			repo := h.linked("acme/ops")
 			c := h.syncedService("api", repo)
