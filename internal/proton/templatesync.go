@@ -185,22 +185,36 @@ func (t templateSyncer) syncMajor(ctx context.Context, b reposync.Branch, snap *
 		return err
 	}
 	sum := digest(files)
-	if last != nil && last.Digest == sum && !lastGone {
-		return nil // the content is the version sync registered last
-	}
 	target := store.Revision{Provider: b.Provider, Repository: b.Repository, Branch: b.Branch, Directory: dir, Commit: snap.Commit}
 	started := t.s.now()
+	key := templateMajorKey(c.Kind, c.TemplateName, major)
 	a := &store.ResourceSyncAttempt{
-		SyncType: store.SyncTypeTemplate, TargetKey: templateMajorKey(c.Kind, c.TemplateName, major), Target: c.TemplateName,
+		SyncType: store.SyncTypeTemplate, TargetKey: key, Target: c.TemplateName,
 		TargetRevision: target, StartedAt: started,
 		Events: []store.SyncEvent{{Type: templateSyncStarted, Event: fmt.Sprintf("sync of %s from commit %s started", dir, snap.Commit), ExternalID: snap.Commit, At: started}},
 	}
 	if last != nil {
 		a.Initial = &store.Revision{Provider: b.Provider, Repository: b.Repository, Branch: b.Branch, Directory: dir, Commit: last.Commit}
 	}
+	if last != nil && last.Digest == sum && !lastGone {
+		// The content is the version sync registered last: nothing to
+		// register. After a failed attempt, say the major is well again.
+		prev, err := st.ResourceSyncAttemptLatest(ctx, store.SyncTypeTemplate, key, "")
+		if err != nil || prev.Status != store.SyncFailed {
+			return nil
+		}
+		a.Status = store.SyncSucceeded
+		a.Events = append(a.Events, store.SyncEvent{Type: templateSyncSucceeded,
+			Event: fmt.Sprintf("the content is version %d.%d's, registered from commit %s: nothing to register", major, last.Minor, last.Commit), ExternalID: snap.Commit, At: t.s.now()})
+		return st.ResourceSyncAttemptAdd(ctx, store.ResourceSyncAttemptAddParams{Attempt: a})
+	}
 	v, err := t.s.syncedVersion(ctx, c, major, files, snap.Commit)
 	if err == nil {
 		a.Status = store.SyncSucceeded
+		// The numbers the store chooses unless a version of the major is
+		// created by hand meanwhile.
+		a.Events = append(a.Events, store.SyncEvent{Type: templateSyncSucceeded,
+			Event: fmt.Sprintf("registered version %d.%d (DRAFT) from %s", major, v.Minor, dir), ExternalID: snap.Commit, At: t.s.now()})
 		err = st.ResourceSyncAttemptAdd(ctx, store.ResourceSyncAttemptAddParams{Attempt: a, Version: v,
 			Major: &store.TemplateSyncMajor{Kind: c.Kind, TemplateName: c.TemplateName, Digest: sum, Commit: snap.Commit, SyncedAt: started}})
 		if err == nil {
@@ -210,6 +224,7 @@ func (t templateSyncer) syncMajor(ctx context.Context, b reposync.Branch, snap *
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		a.Events = a.Events[:1]
 		err = fmt.Errorf("major version %d was deleted meanwhile", major)
 	}
 	var perr *Error
