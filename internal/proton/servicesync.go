@@ -248,21 +248,25 @@ func (s *API) blockManualChange(ctx context.Context, service, instance, reason s
 		}
 		return
 	}
-	s.raiseBlocker(ctx, service, instance, reason, contexts...)
+	if err := s.raiseBlocker(ctx, service, instance, reason, contexts...); err != nil {
+		// The change is made and answered; the blocker is what is missing.
+		s.cfg.Logger.Error("service sync: raise blocker", "service", service, "instance", instance, "err", err)
+	}
 }
 
-// raiseBlocker creates an ACTIVE blocker on a target that has none.
-func (s *API) raiseBlocker(ctx context.Context, service, instance, reason string, contexts ...store.SyncBlockerContext) {
+// raiseBlocker creates an ACTIVE blocker on a target that has none (one
+// that has one is blocked already: that blocker stands for this too).
+func (s *API) raiseBlocker(ctx context.Context, service, instance, reason string, contexts ...store.SyncBlockerContext) error {
 	b := &store.SyncBlocker{
 		ID: newDeploymentID(), ServiceName: service, InstanceName: instance, Type: store.BlockerAutomated,
 		CreatedReason: reason, CreatedAt: s.now(), Contexts: contexts,
 	}
 	switch err := s.cfg.Store.SyncBlockerCreate(ctx, b); {
 	case errors.Is(err, store.ErrExists):
-		// The target is blocked already; that blocker stands for this too.
+		return nil
 	case err != nil:
-		s.cfg.Logger.Error("service sync: raise blocker", "service", service, "instance", instance, "err", err)
-	default:
-		s.cfg.Logger.Warn("service sync blocked", "service", service, "instance", instance, "blocker", b.ID, "reason", reason)
+		return err
 	}
+	s.cfg.Logger.Warn("service sync blocked", "service", service, "instance", instance, "blocker", b.ID, "reason", reason)
+	return nil
 }

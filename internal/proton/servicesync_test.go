@@ -316,3 +316,49 @@ func TestServiceSyncFollowsInstancesOnTheBranchesTheOpsFileNames(t *testing.T) {
 		t.Errorf("branches after the ops file dropped one = %s", got)
 	}
 }
+
+func TestTheEndOfASyncDeploymentEndsItsAttemptAndAFailureBlocksTheInstance(t *testing.T) {
+	t.Parallel()
+	for _, end := range []string{store.StatusSucceeded, store.StatusFailed} {
+		t.Run(end, func(t *testing.T) {
+			t.Parallel()
+			s, st := serviceSyncSetup(t)
+			ctx := t.Context()
+			key := instanceKey("api", "one")
+			svcTmplStart(t, st, store.ResourceServiceInstance, key, "1", true)
+			id := mustLastAttempt(t, st, key)
+			rev := api.Revision{Branch: "main", Directory: "specs", RepositoryName: "acme/ops", RepositoryProvider: "GITHUB", Sha: strings.Repeat("a", 40)}
+			sync := &store.InstanceSync{ServiceName: "api", InstanceName: "one", SpecDigest: "d", DeploymentID: id}
+			attempt := s.newAttempt(sync, "one", rev)
+			attempt.Status = syncInProgress
+			if err := s.putSync(ctx, sync, rev, &attempt); err != nil {
+				t.Fatal(err)
+			}
+			s.settleSync(ctx, "api") // still running: nothing to settle
+			if got, _ := st.InstanceSyncGet(ctx, "api", "one"); got.DeploymentID != id {
+				t.Fatalf("a running deployment was settled: %+v", got)
+			}
+			d, err := st.DeploymentFinish(ctx, store.DeploymentFinishParams{ID: id, From: []string{store.StatusInProgress}, To: end,
+				Message: "exit status 1", Outputs: `{}`}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.DeploymentEnded(d) // what the engine calls
+			a, _ := latestInstanceAttempt(t, st, "one")
+			got, _ := st.InstanceSyncGet(ctx, "api", "one")
+			blockers, _ := st.SyncBlockerList(ctx, store.SyncBlockerFilter{ServiceName: "api", InstanceName: "one", Status: store.BlockerActive}, 10)
+			last := a.Events[len(a.Events)-1]
+			if end == store.StatusSucceeded {
+				if a.Status != "SUCCEEDED" || last.Type != eventDeploymentSucceeded || last.ExternalId != id || got.LatestSuccess != got.LatestAttempt || len(blockers) != 0 {
+					t.Errorf("after success: attempt %+v, sync %+v, blockers %d", a, got, len(blockers))
+				}
+			} else if a.Status != "FAILED" || last.Type != eventDeploymentFailed || got.LatestSuccess != "" || len(blockers) != 1 ||
+				!strings.Contains(blockers[0].CreatedReason, "ended FAILED: exit status 1") || blockers[0].Contexts[0].Value != id {
+				t.Errorf("after failure: attempt %+v, sync %+v, blockers %+v", a, got, blockers)
+			}
+			if got.DeploymentID != "" {
+				t.Errorf("the settled deployment is still awaited: %+v", got)
+			}
+		})
+	}
+}

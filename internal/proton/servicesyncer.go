@@ -549,8 +549,12 @@ func (s *API) settleSyncDeployments(ctx context.Context, service string) error {
 			attempt.Status = syncFailed
 			msg := fmt.Sprintf("deployment %s that service sync started ended %s: %s", d.ID, d.Status, d.StatusMessage)
 			s.addEvent(&attempt, eventDeploymentFailed, msg, d.ID)
-			s.raiseBlocker(ctx, service, st.InstanceName, msg+" Sync of this instance stops until this blocker is resolved.",
-				store.SyncBlockerContext{Key: "deploymentId", Value: d.ID})
+			// Raised before the deployment is settled: if it cannot be, the
+			// next settle tries again.
+			if err := s.raiseBlocker(ctx, service, st.InstanceName, msg+" Sync of this instance stops until this blocker is resolved.",
+				store.SyncBlockerContext{Key: "deploymentId", Value: d.ID}); err != nil {
+				return err
+			}
 		}
 		raw, _ := json.Marshal(attempt)
 		st.LatestAttempt, st.DeploymentID, st.UpdatedAt = string(raw), "", s.now()
