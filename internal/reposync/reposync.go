@@ -29,7 +29,8 @@
 // there. When Sync returns nil the commit is recorded as handled (the
 // syncer is not called again for it) with a SUCCEEDED repository sync
 // attempt; an error is a FAILED attempt whose event carries the error,
-// and the same commit is offered again at the next pass. So an error is
+// and the same commit is offered again at the next pass (the same error
+// again on the same commit is not recorded again). So an error is
 // for what may go better on retry (the store unreachable); what is wrong
 // with the commit itself (a bad bundle, a bad spec) the syncer records as
 // its own resource sync attempt and returns nil.
@@ -232,9 +233,12 @@ type Watcher struct {
 	pending map[[2]string]bool
 	// held are the branches whose lease this node holds.
 	held map[Branch]bool
-	// failed remembers the last fetch error of each branch, so that a
-	// branch that keeps failing is recorded once per error, not per poll.
-	failed map[Branch]string
+	// failed remembers the last fetch error of each branch, and
+	// syncFailed the last error of each syncer on a branch with its
+	// commit, so that what keeps failing is recorded once per error, not
+	// at every poll (it is retried at every poll all the same).
+	failed     map[Branch]string
+	syncFailed map[syncKey]string
 
 	stop     context.CancelFunc
 	done     chan struct{}
@@ -253,7 +257,7 @@ func New(cfg Config) *Watcher {
 		cfg.Now = time.Now
 	}
 	return &Watcher{cfg: cfg, trigger: make(chan struct{}, 1), pending: map[[2]string]bool{},
-		held: map[Branch]bool{}, failed: map[Branch]string{}}
+		held: map[Branch]bool{}, failed: map[Branch]string{}, syncFailed: map[syncKey]string{}}
 }
 
 // Start runs the watcher's passes in the background until Stop or ctx ends.
@@ -395,6 +399,12 @@ func (w *Watcher) fetchFailed(ctx context.Context, b Branch, syncers []Syncer, e
 	}
 }
 
+// syncKey names one syncer's state on a branch.
+type syncKey struct {
+	Branch
+	syncType string
+}
+
 // syncOne hands tree to syncer s when its head differs from what s last
 // handled, and records the attempt.
 func (w *Watcher) syncOne(ctx context.Context, b Branch, s Syncer, tree Tree) error {
@@ -408,7 +418,16 @@ func (w *Watcher) syncOne(ctx context.Context, b Branch, s Syncer, tree Tree) er
 	started := w.cfg.Now()
 	a := &store.RepositorySyncAttempt{Repository: b.Key(), Branch: b.Branch, SyncType: s.SyncType(), Commit: tree.Commit(), StartedAt: started,
 		Events: []store.SyncEvent{{Type: EventStarted, Event: "sync of commit " + tree.Commit() + " started", ExternalID: tree.Commit(), At: started}}}
+	key := syncKey{b, s.SyncType()}
 	if err := s.Sync(ctx, b, NewSnapshot(tree, prev)); err != nil {
+		seen := tree.Commit() + "\x00" + err.Error()
+		w.mu.Lock()
+		again := w.syncFailed[key] == seen
+		w.syncFailed[key] = seen
+		w.mu.Unlock()
+		if again {
+			return err
+		}
 		a.Status = store.SyncFailed
 		a.Events = append(a.Events, store.SyncEvent{Type: EventFailed, Event: err.Error(), ExternalID: tree.Commit(), At: w.cfg.Now()})
 		if rerr := w.cfg.Store.RepositorySyncAttemptAdd(context.WithoutCancel(ctx), a); rerr != nil {
@@ -416,6 +435,9 @@ func (w *Watcher) syncOne(ctx context.Context, b Branch, s Syncer, tree Tree) er
 		}
 		return err
 	}
+	w.mu.Lock()
+	delete(w.syncFailed, key)
+	w.mu.Unlock()
 	a.Status = store.SyncSucceeded
 	a.Events = append(a.Events, store.SyncEvent{Type: EventSucceeded, Event: "sync of commit " + tree.Commit() + " succeeded", ExternalID: tree.Commit(), At: w.cfg.Now()})
 	return w.cfg.Store.RepositorySyncAttemptAdd(context.WithoutCancel(ctx), a)

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"github.com/hadronhq/hadron/internal/gitrepo"
 	"github.com/hadronhq/hadron/internal/reposync"
 	"github.com/hadronhq/hadron/internal/store"
+	"github.com/hadronhq/hadron/internal/store/postgres"
+	"github.com/hadronhq/hadron/internal/store/postgres/pgtest"
 	"github.com/hadronhq/hadron/internal/store/sqlite"
 )
 
@@ -183,11 +186,16 @@ func TestAFailedSyncIsRecordedAndRetriedAtTheNextPass(t *testing.T) {
 	if a.Status != store.SyncFailed || !strings.Contains(a.Events[len(a.Events)-1].Event, "store went away") {
 		t.Fatalf("attempt = %+v, want FAILED with the error", a)
 	}
+	w.Pass(t.Context()) // the same error again: retried, not recorded again
+	again, err := s.store.RepositorySyncAttemptLatest(t.Context(), "repository/github:acme/templates", "main", store.SyncTypeTemplate)
+	if err != nil || again.ID != a.ID {
+		t.Fatalf("latest attempt after the same failure = %+v, %v; want the first one still", again, err)
+	}
 	s.rec.mu.Lock()
 	s.rec.fail = nil
 	s.rec.mu.Unlock()
 	w.Pass(t.Context())
-	if calls := s.rec.calls(); len(calls) != 2 || calls[1].Commit != head || calls[1].Previous != "" {
+	if calls := s.rec.calls(); len(calls) != 3 || calls[2].Commit != head || calls[2].Previous != "" {
 		t.Fatalf("calls = %d, want the failed head offered again as a first sync", len(calls))
 	}
 }
@@ -207,6 +215,31 @@ func TestOneWatcherOfManySyncsABranchUntilItStops(t *testing.T) {
 	w2.Pass(t.Context())
 	if calls := s.rec.calls(); len(calls) < 2 {
 		t.Fatalf("syncer called %d times, want n2 to take the released branch", len(calls))
+	}
+}
+
+// Two nodes on one PostgreSQL database, each with its own connections:
+// one syncs the branch, the other waits for its lease.
+func TestOneNodeOfManySyncsABranchOnPostgreSQL(t *testing.T) {
+	s := newSetup(t)
+	url := pgtest.Schema(t)
+	nodes := make([]*reposync.Watcher, 2)
+	for i := range nodes {
+		st, err := postgres.Open(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		nodes[i] = reposync.New(reposync.Config{Store: st, Git: s.git, Syncers: []reposync.Syncer{s.rec}, Owner: "node" + strconv.Itoa(i), Interval: time.Hour})
+	}
+	s.repo.push(map[string]string{"a": "1"})
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Go(func() { n.Pass(t.Context()) })
+	}
+	wg.Wait()
+	if calls := s.rec.calls(); len(calls) != 1 {
+		t.Fatalf("syncer called %d times by two nodes, want once", len(calls))
 	}
 }
 
