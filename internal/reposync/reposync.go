@@ -45,8 +45,11 @@
 // calls every syncer watching it. The last handled commit of each syncer
 // is in the store, so syncing resumes after a restart where it stopped,
 // and of several nodes on one PostgreSQL database only the lease holder
-// syncs a branch. A webhook that reaches a node that does not hold the
-// branch's lease changes nothing: the holder syncs at its next poll.
+// syncs a branch. With a Config.Notifier (PostgreSQL's LISTEN/NOTIFY), a
+// Trigger is passed to every node, so the one holding the branch syncs at
+// once whichever node the webhook reached; without one, a webhook that
+// reaches a node not holding the branch's lease changes nothing there and
+// the holder syncs at its next poll.
 package reposync
 
 import (
@@ -207,6 +210,18 @@ func (s *Snapshot) ChangedUnder(dir string) bool {
 	return false
 }
 
+// Notifier exchanges notifications with the other processes sharing the
+// store: Publish reaches every process, this one included; Listen sends
+// what they publish to out until ctx ends ("" after a reconnection).
+type Notifier interface {
+	Publish(ctx context.Context, payload string) error
+	Listen(ctx context.Context, out chan<- string)
+}
+
+// payloadTrigger, followed by provider, a space and owner/name, is a
+// Trigger passed to every node (a PostgreSQL payload holds no NUL).
+const payloadTrigger = "reposync-trigger:"
+
 // Config configures a Watcher.
 type Config struct {
 	Store   store.SyncStore
@@ -215,8 +230,11 @@ type Config struct {
 	// Interval is the time between polls; DefaultInterval when 0.
 	Interval time.Duration
 	// Owner names this process in branch leases; unique per node.
-	Owner  string
-	Logger *slog.Logger
+	Owner string
+	// Notifier, when set, carries triggers to the other processes sharing
+	// Store (the shape of engine.Notifier; PostgreSQL's notifier).
+	Notifier Notifier
+	Logger   *slog.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -241,6 +259,7 @@ type Watcher struct {
 	syncFailed map[syncKey]string
 
 	stop     context.CancelFunc
+	ctx      context.Context
 	done     chan struct{}
 	stopOnce sync.Once
 }
@@ -264,6 +283,12 @@ func New(cfg Config) *Watcher {
 func (w *Watcher) Start(ctx context.Context) {
 	ctx, w.stop = context.WithCancel(ctx)
 	w.done = make(chan struct{})
+	w.ctx = ctx
+	if w.cfg.Notifier != nil {
+		notes := make(chan string, 16)
+		go w.cfg.Notifier.Listen(ctx, notes)
+		go w.receive(ctx, notes)
+	}
 	go func() {
 		defer close(w.done)
 		t := time.NewTicker(w.cfg.Interval)
@@ -302,8 +327,38 @@ func (w *Watcher) Stop() {
 }
 
 // Trigger asks for a pass at once over the branches of repository (owner/
-// name) of provider; provider "" matches any provider. It does not wait.
+// name) of provider; provider "" matches any provider. With a Notifier it
+// asks every node. It does not wait.
 func (w *Watcher) Trigger(provider, repository string) {
+	if w.cfg.Notifier != nil && w.ctx != nil {
+		ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
+		defer cancel()
+		err := w.cfg.Notifier.Publish(ctx, payloadTrigger+provider+" "+repository)
+		if err == nil {
+			return // this node hears it too
+		}
+		w.cfg.Logger.Warn("pass a sync trigger to the other nodes: they sync at their next poll", "err", err)
+	}
+	w.triggerLocal(provider, repository)
+}
+
+// receive acts on the triggers of every node.
+func (w *Watcher) receive(ctx context.Context, notes <-chan string) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case n := <-notes:
+			if rest, ok := strings.CutPrefix(n, payloadTrigger); ok {
+				provider, repository, _ := strings.Cut(rest, " ")
+				w.triggerLocal(provider, repository)
+			}
+		}
+	}
+}
+
+// triggerLocal asks this node for a pass at once.
+func (w *Watcher) triggerLocal(provider, repository string) {
 	w.mu.Lock()
 	w.pending[[2]string{provider, repository}] = true
 	w.mu.Unlock()

@@ -243,6 +243,40 @@ func TestOneNodeOfManySyncsABranchOnPostgreSQL(t *testing.T) {
 	}
 }
 
+// A webhook reaching the node that does not hold the branch: the trigger
+// goes to every node through PostgreSQL, and the holder syncs at once.
+func TestATriggerOnAnyNodeReachesTheNodeHoldingTheBranch(t *testing.T) {
+	s := newSetup(t)
+	s.rec.synced = make(chan string, 4)
+	url := pgtest.Schema(t)
+	nodes := make([]*reposync.Watcher, 2)
+	for i := range nodes {
+		st, err := postgres.Open(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		nodes[i] = reposync.New(reposync.Config{Store: st, Git: s.git, Syncers: []reposync.Syncer{s.rec}, Owner: "node" + strconv.Itoa(i),
+			Interval: time.Hour, Notifier: st.Notifier(nil)})
+	}
+	s.repo.push(map[string]string{"a": "1"})
+	nodes[0].Start(t.Context())
+	t.Cleanup(nodes[0].Stop)
+	<-s.rec.synced // node0 holds the branch now
+	nodes[1].Start(t.Context())
+	t.Cleanup(nodes[1].Stop)
+	head := s.repo.push(map[string]string{"a": "2"})
+	nodes[1].Trigger("GITHUB", "acme/templates")
+	select {
+	case got := <-s.rec.synced:
+		if got != head {
+			t.Fatalf("synced %s, want the pushed %s", got, head)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the node holding the branch did not sync within 30 s of a trigger on the other node (the poll is an hour)")
+	}
+}
+
 func TestTriggerSyncsWithoutWaitingForThePoll(t *testing.T) {
 	s := newSetup(t)
 	s.rec.synced = make(chan string, 4)

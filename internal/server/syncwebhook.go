@@ -23,9 +23,9 @@ import (
 // and syncs every watched branch of the repository of that name (of the
 // provider named by the query parameter provider, when given). A ping
 // event (X-GitHub-Event: ping, sent when a webhook is created) is answered
-// 200 and does nothing. A push that reaches a node not holding the
-// branch's sync lease changes nothing there: the holder syncs at its next
-// poll.
+// 200 and does nothing. With several nodes on PostgreSQL the trigger goes
+// to every node (Config.Notifier), so the node holding the branch's sync
+// lease syncs it, whichever node the forge reached.
 const SyncWebhookPath = HadronPrefix + "sync/webhook"
 
 // SignatureHeader carries a webhook body's signature.
