@@ -232,7 +232,9 @@ func publishUntilHeard(t *testing.T, n *Notifier, heard <-chan string, payload s
 func TestStoreCallsAfterConnectionsDroppedAllSucceed(t *testing.T) {
 	t.Parallel()
 	url := pgtest.Schema(t)
-	s := openURL(t, url+"&application_name=victim")
+	// Its own application name: the tests share a database, and killConnections
+	// picks the connections by name.
+	s := openURL(t, url+"&application_name=dropped")
 	defer s.Close()
 	ctx := t.Context()
 	if err := s.TemplateCreate(ctx, &store.Template{Kind: store.KindEnvironmentTemplate, Name: "base",
@@ -248,8 +250,8 @@ func TestStoreCallsAfterConnectionsDroppedAllSucceed(t *testing.T) {
 		}
 		conns[i] = c
 	}
-	killConnections(t, url, "victim")
-	waitNoConnections(t, url, "victim")
+	killConnections(t, url, "dropped")
+	waitNoConnections(t, url, "dropped")
 	for _, c := range conns {
 		c.Release()
 	}
