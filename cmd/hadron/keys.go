@@ -60,8 +60,9 @@ on every resource. Patterns take * (any run of characters) and ? (one character)
 Actions are proton:<Operation> for the Proton API and hadron:<Action> for Hadron's
 own endpoints (hadron:GetStatus, hadron:Backup). --account-id makes the key's calls
 in another AWS account than the server's own (hadron serve --account-id): an
-environment account, whose key requests environment account connections of the
-server's account.`,
+environment account, whose key may only request and manage its environment
+account connections to the server's account (any other call is refused with
+AccessDeniedException).`,
 		Example: `  hadron keys create --allow 'proton:Get*' --allow 'proton:List*' --allow proton:CancelEnvironmentDeployment
   hadron keys create --resource 'dev-*'   # matched against every resource name the call carries:
                                           # name, environmentName, serviceName, serviceInstanceName,

@@ -390,7 +390,7 @@ func (c *serveCommand) authenticator(logger *slog.Logger, sessions *auth.Session
 		logger.Warn("no enabled access keys: every call will be refused until one is created (hadron keys create --data-dir " + c.keysDir + ")")
 	}
 	logger.Info("authentication: SigV4", "keys", keys.Len(), "throttle_rate", c.rate, "throttle_burst", c.burst, "signing_regions", cmp.Or(strings.Join(c.regions, ","), "any"))
-	return auth.New(auth.Config{Keys: keys, Sessions: sessions, Regions: c.regions, Rate: c.rate, Burst: c.burst, Logger: logger}), nil
+	return auth.New(auth.Config{Keys: keys, Sessions: sessions, Regions: c.regions, Rate: c.rate, Burst: c.burst, Logger: logger, Account: c.accountID}), nil
 }
 
 // cliProfile is the AWS CLI profile the first-start lines configure.

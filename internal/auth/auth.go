@@ -24,13 +24,21 @@ const (
 	DefaultBurst = 200
 )
 
-// AccessDeniedError is a call its key's policy does not allow.
+// AccessDeniedError is a call its key's policy, or its key's account, does
+// not allow.
 type AccessDeniedError struct {
 	AccessKeyID, Action, Resource string
+	// Reason, when set, says why beyond the policy (as AWS's "because ..."):
+	// the key belongs to an environment account.
+	Reason string
 }
 
 func (e *AccessDeniedError) Error() string {
-	return fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s", e.AccessKeyID, e.Action, e.Resource)
+	msg := fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s", e.AccessKeyID, e.Action, e.Resource)
+	if e.Reason != "" {
+		msg += " because " + e.Reason
+	}
+	return msg
 }
 
 // ThrottlingError is a call over its key's rate.
@@ -57,6 +65,11 @@ type Config struct {
 	// Logger gets an INFO line for every call refused by authentication or
 	// authorization: the access key id, the operation and why.
 	Logger *slog.Logger
+	// Account is the server's own account (hadron serve --account-id), the
+	// management account. A key made for any other account is an
+	// environment account's key, which may call only its side of its
+	// environment account connections (see the package documentation).
+	Account string
 }
 
 // Authenticator verifies each call's signature, throttles its key and checks
@@ -69,11 +82,12 @@ type Authenticator struct {
 	now      func() time.Time
 	regions  []string
 	logger   *slog.Logger
+	account  string
 }
 
 // New returns an Authenticator.
 func New(cfg Config) *Authenticator {
-	a := &Authenticator{keys: cfg.Keys, sessions: cfg.Sessions, now: cfg.Now, regions: cfg.Regions, logger: cfg.Logger}
+	a := &Authenticator{keys: cfg.Keys, sessions: cfg.Sessions, now: cfg.Now, regions: cfg.Regions, logger: cfg.Logger, account: cfg.Account}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
 	}
@@ -113,7 +127,9 @@ func (a *Authenticator) CheckContext(r *http.Request, operation string, body []b
 
 // AccountOf returns the account of the key that signed the call ctx belongs
 // to, as CheckContext recorded it: "" for the server's own account (a key
-// made without an account, a run's session, or no authentication).
+// made without an account, a run's session, or no authentication). A call
+// that got this far in another account is one CheckContext let through for
+// an environment account: its side of its environment account connections.
 func AccountOf(ctx context.Context) string {
 	if c := CallerFrom(ctx); c != nil && c.key != nil {
 		return c.key.account
@@ -143,7 +159,13 @@ func (a *Authenticator) check(r *http.Request, operation string, body []byte) (*
 		}
 		return c, nil
 	}
-	return c, c.authorize(action, ResourceNames(body))
+	if err := c.authorize(action, ResourceNames(body)); err != nil {
+		return nil, err
+	}
+	if err := a.checkAccount(c, action, body); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Caller is the key a request was verified to be signed with.
@@ -177,6 +199,9 @@ func (a *Authenticator) Authenticate(r *http.Request, body []byte) (*Caller, err
 // error is *AccessDeniedError, logged as Check logs it.
 func (a *Authenticator) Authorize(r *http.Request, c *Caller, action string, resources []string) error {
 	err := c.authorize(action, resources)
+	if err == nil {
+		err = a.checkAccount(c, action, nil)
+	}
 	if err != nil {
 		a.logRefusal(r, action, err)
 	}
@@ -263,5 +288,8 @@ func (a *Authenticator) AuthorizeKey(id, operation string, body []byte) error {
 		action = operation
 	}
 	c := &Caller{AccessKeyID: id, key: key}
-	return c.authorize(action, ResourceNames(body))
+	if err := c.authorize(action, ResourceNames(body)); err != nil {
+		return err
+	}
+	return a.checkAccount(c, action, body)
 }

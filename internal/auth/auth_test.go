@@ -314,14 +314,95 @@ func TestAuthenticateGivesTheCallTheKeysAccount(t *testing.T) {
 		want string
 	}{{plain, ""}, {other, "222222222222"}} {
 		r := httptest.NewRequest("POST", "http://hadron/", strings.NewReader(`{}`))
-		r.Header.Set("X-Amz-Target", "AwsProton20200720.ListEnvironments")
+		r.Header.Set("X-Amz-Target", "AwsProton20200720.ListEnvironmentAccountConnections")
 		sigv4.Sign(r, []byte(`{}`), c.key.AccessKeyID, c.key.SecretAccessKey, "", "us-east-1", "proton", time.Now())
-		ctx, err := a.CheckContext(r, "ListEnvironments", []byte(`{}`))
+		ctx, err := a.CheckContext(r, "ListEnvironmentAccountConnections", []byte(`{}`))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := AccountOf(ctx); got != c.want {
 			t.Errorf("account of key %s = %q, want %q", c.key.AccessKeyID, got, c.want)
+		}
+	}
+}
+
+// An environment account's key (made for an account other than the
+// server's) may call only its side of its environment account
+// connections; a key of the server's account, made with its id or without
+// one, calls anything its policy allows.
+func TestEnvironmentAccountKeyMayOnlyCallItsSideOfConnections(t *testing.T) {
+	t.Parallel()
+	const management, environment = "111111111111", "222222222222"
+	dir := t.TempDir()
+	st := &Store{Dir: dir}
+	plain, err := st.Create(Policy{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := st.CreateInAccount(Policy{}, "", management)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := st.CreateInAccount(Policy{}, "", environment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := OpenKeyring(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(Config{Keys: ring, Account: management})
+	connArn := func(account string) string {
+		return `{"resourceArn":"arn:aws:proton:us-east-1:` + account + `:environment-account-connection/0f0e0d0c-0000-4000-8000-000000000000"}`
+	}
+	cases := []struct {
+		op, body   string
+		envAllowed bool
+		why        string // in the refusal's message
+	}{
+		{"CreateEnvironmentAccountConnection", `{"managementAccountId":"` + management + `","environmentName":"prod"}`, true, ""},
+		{"UpdateEnvironmentAccountConnection", `{"id":"x"}`, true, ""},
+		{"DeleteEnvironmentAccountConnection", `{"id":"x"}`, true, ""},
+		{"GetEnvironmentAccountConnection", `{"id":"x"}`, true, ""},
+		{"ListEnvironmentAccountConnections", `{}`, true, ""},
+		{"ListTagsForResource", connArn(environment), true, ""},
+		{"TagResource", connArn(environment), true, ""},
+		{"UntagResource", connArn(environment), true, ""},
+		{"ListTagsForResource", connArn("333333333333"), false, "its own environment account connections"},
+		{"TagResource", `{"resourceArn":"arn:aws:proton:us-east-1:` + management + `:environment/prod"}`, false, "its own environment account connections"},
+		{"AcceptEnvironmentAccountConnection", `{"id":"x"}`, false, "management account (" + management + ")"},
+		{"RejectEnvironmentAccountConnection", `{"id":"x"}`, false, "management account (" + management + ")"},
+		{"CreateEnvironmentTemplate", `{"name":"net"}`, false, "environment account " + environment},
+		{"CreateEnvironment", `{"name":"prod"}`, false, "management account (" + management + ")"},
+		{"ListEnvironments", `{}`, false, "only create, update, delete, get and list its environment account connections"},
+		{"hadron:GetStatus", `{}`, false, "environment account " + environment},
+	}
+	call := func(k NewKey, op, body string) error {
+		r := httptest.NewRequest("POST", "http://hadron/", strings.NewReader(body))
+		r.Header.Set("X-Amz-Target", "AwsProton20200720."+op)
+		sigv4.Sign(r, []byte(body), k.AccessKeyID, k.SecretAccessKey, "", "us-east-1", "proton", time.Now())
+		return a.Check(r, op, []byte(body))
+	}
+	for _, c := range cases {
+		for _, k := range []NewKey{plain, own} {
+			if err := call(k, c.op, c.body); err != nil {
+				t.Errorf("%s %s with a key of the server's account: %v", c.op, c.body, err)
+			}
+		}
+		err := call(env, c.op, c.body)
+		if c.envAllowed {
+			if err != nil {
+				t.Errorf("%s %s with the environment account's key: %v, want it allowed", c.op, c.body, err)
+			}
+			continue
+		}
+		var denied *AccessDeniedError
+		if !errors.As(err, &denied) || !strings.Contains(err.Error(), c.why) || !strings.Contains(err.Error(), " because ") {
+			t.Errorf("%s %s with the environment account's key: %v, want AccessDenied saying %q", c.op, c.body, err, c.why)
+		}
+		// The console asks the same question for a signed-in key.
+		if err := a.AuthorizeKey(env.AccessKeyID, c.op, []byte(c.body)); !errors.As(err, &denied) {
+			t.Errorf("AuthorizeKey %s for the environment account's key: %v, want AccessDenied", c.op, err)
 		}
 	}
 }

@@ -25,6 +25,30 @@
 // at once when a request names a key it does not know. So a key made with
 // `hadron keys create` works at its first use, and a disabled or deleted key
 // stops working within a second, without a restart.
+//
+// # Accounts
+//
+// The account a call is made in is decided here, by its key: a key made
+// with an account (hadron keys create --account-id X) calls in X, any other
+// key, a provisioning run's session and an unauthenticated server call in
+// the server's own account (hadron serve --account-id, Config.Account).
+// The server's account is the management account in Proton's sense: every
+// template, environment, service, instance, pipeline, component and
+// repository lives there, and their ARNs carry its id whatever key made or
+// reads them. Another account is an environment account. Its key may call
+// only its side of an environment account connection:
+//
+//	CreateEnvironmentAccountConnection   request a connection to the management account
+//	Update/DeleteEnvironmentAccountConnection, its own connections
+//	Get/ListEnvironmentAccountConnections       its own connections (ARNs in its account)
+//	Tag/UntagResource, ListTagsForResource      on its own connections' ARNs
+//
+// Everything else, accepting and rejecting connections included (the
+// management account's side), and Hadron's own endpoints, is refused with
+// an AccessDeniedError whose Reason says so, after the key's policy and
+// before anything is read. Package proton applies the rest of the model:
+// which party of a connection may act on it (proton.WithAccount carries
+// the account in, from AccountOf).
 package auth
 
 import (

@@ -20,6 +20,10 @@ type ServiceSpec struct {
 	Pipeline map[string]any
 	// Instances lists the service instances in the order the spec gives them.
 	Instances []InstanceSpec
+	// InstancesListed is whether the spec has an instances list, empty or
+	// not: `instances: []` lists none, a spec without the key (or with
+	// `instances:` and no value) does not list them.
+	InstancesListed bool
 }
 
 // InstanceSpec is one service instance of a service spec.
@@ -105,6 +109,7 @@ func (s *Schema) ServiceSpecWithCurrent(specYAML string, current *ServiceSpec) (
 		}
 	}
 	list, ok := doc["instances"].([]any)
+	out.InstancesListed = ok
 	if doc["instances"] != nil && !ok {
 		vs.add(&SpecError{Message: fmt.Sprintf("instances must be a list of instances, not %s", describe(doc["instances"]))})
 	}

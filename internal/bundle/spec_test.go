@@ -187,9 +187,22 @@ instances:
 			{Name: "web-dev", Environment: "dev", Inputs: map[string]any{"port": int64(80), "replicas": int64(1), "size": "small"}},
 			{Name: "web-prod", Environment: "prod", Inputs: map[string]any{"port": int64(8080), "replicas": 2.5, "size": "large"}},
 		},
+		InstancesListed: true,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("spec = %#v\nwant   %#v", got, want)
+	}
+
+	// instances: [] lists none; a spec without the key (or with no value) does not list them.
+	for spec, listed := range map[string]bool{
+		"proton: ServiceSpec\ninstances: []\n": true,
+		"proton: ServiceSpec\ninstances:\n":    false,
+		"proton: ServiceSpec\npipeline: {}\n":  false,
+	} {
+		got, err := s.ServiceSpec(spec)
+		if err != nil || got.InstancesListed != listed || len(got.Instances) != 0 {
+			t.Errorf("ServiceSpec(%q) = %+v, %v; want no instances, listed %v", spec, got, err, listed)
+		}
 	}
 
 	// Updating: CURRENT_VAL reads the instance of the same name.

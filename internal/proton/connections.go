@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/provision"
@@ -13,9 +14,13 @@ import (
 
 // Environment account connections. A connection is requested from an
 // environment account (the account of the key that calls
-// CreateEnvironmentAccountConnection, see WithAccount) to a management
-// account, for one environment of that name; the management account
-// accepts or rejects it. An environment created in the management account
+// CreateEnvironmentAccountConnection, see WithAccount) to the management
+// account, which is always the server's own (Config.AccountID: every
+// template, environment and service lives there), for one environment of
+// that name; the management account accepts or rejects it. Package auth
+// lets an environment account's key call nothing but its side of its
+// connections (AccessDeniedException otherwise), so the other operations
+// always run in the management account. An environment created in the management account
 // with the connection's id deploys with the connection's roles, and its
 // resources see the environment account as environment.account_id. While
 // the connection is not CONNECTED (rejected, deleted), the environment and
@@ -81,6 +86,12 @@ func (s *API) CreateEnvironmentAccountConnection(ctx context.Context, in *api.Cr
 	if in.ManagementAccountId == caller {
 		return nil, validationf("managementAccountId %s is the account this request is made in: a connection joins an environment account to another (management) account", caller)
 	}
+	if in.ManagementAccountId != s.cfg.AccountID {
+		// The server's account is the only management account it serves:
+		// a connection to another could never be accepted nor used.
+		return nil, validationf("managementAccountId %s is not this server's account: connections are requested to the management account %s, where the environments live",
+			in.ManagementAccountId, s.cfg.AccountID)
+	}
 	if in.RoleArn == "" && in.CodebuildRoleArn == "" {
 		return nil, validationf("roleArn or codebuildRoleArn is required: the connection gives the management account a role to provision with")
 	}
@@ -132,16 +143,21 @@ func (s *API) RejectEnvironmentAccountConnection(ctx context.Context, in *api.Re
 	if err != nil {
 		return nil, err
 	}
-	// An environment that starts to use the connection after this check
-	// and before the reject is not seen: CreateEnvironment checks the
-	// connection first, and the reject then blocks its deployments.
-	if env, err := s.environmentUsing(ctx, c.ID); err != nil {
-		return nil, err
-	} else if env != "" {
-		return nil, conflictf("environment account connection %s is used by environment %s: it cannot be rejected", c.ID, env)
-	}
-	c, err = s.setConnectionStatus(ctx, in.Id, op, store.ConnectionRejected, store.ConnectionPending, store.ConnectionConnected)
-	if err != nil {
+	// The store checks that no environment uses the connection and rejects
+	// it in one transaction, under the connection's lock that a
+	// CreateEnvironment or UpdateEnvironment onto it also takes: of the two,
+	// exactly one wins.
+	from := []string{store.ConnectionPending, store.ConnectionConnected}
+	c, err = s.cfg.Store.ConnectionReject(ctx, store.ConnectionRejectParams{ID: in.Id, From: from, At: s.now()})
+	var used *store.UsedByError
+	switch {
+	case errors.As(err, &used):
+		return nil, conflictf("environment account connection %s is used by %s: it cannot be rejected", in.Id, strings.Join(used.Users, ", "))
+	case errors.Is(err, store.ErrStatusChanged):
+		return nil, conflictf("environment account connection %s is %s: %s needs it %s", in.Id, c.Status, op, orList(from))
+	case errors.Is(err, store.ErrNotFound):
+		return nil, notFoundf("environment account connection %s not found", in.Id)
+	case err != nil:
 		return nil, err
 	}
 	return &api.RejectEnvironmentAccountConnectionOutput{EnvironmentAccountConnection: *s.apiConnection(c)}, nil
@@ -258,21 +274,6 @@ func (s *API) ListEnvironmentAccountConnections(ctx context.Context, in *api.Lis
 		})
 	}
 	return out, nil
-}
-
-// environmentUsing returns the name of an environment that uses
-// connection id, "" when none does.
-func (s *API) environmentUsing(ctx context.Context, id string) (string, error) {
-	envs, err := s.allResources(ctx, store.ResourceFilter{Type: store.ResourceEnvironment})
-	if err != nil {
-		return "", err
-	}
-	for _, e := range envs {
-		if envSettingsOf(e).EnvironmentAccountConnectionID == id {
-			return e.Name, nil
-		}
-	}
-	return "", nil
 }
 
 // checkConnection checks that an environment named env may be created or

@@ -83,8 +83,12 @@ func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentIn
 	now := s.now()
 	d := s.newEnvDeployment(key, in.Name, store.OperationDeploy, v, in.Spec, plan, now)
 	settingsJSON, _ := json.Marshal(settings)
+	var conn *string
+	if in.EnvironmentAccountConnectionId != "" {
+		conn = &in.EnvironmentAccountConnectionId
+	}
 	r, err := s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{
-		Deployment: d,
+		Deployment: d, Connection: conn,
 		Create: &store.Resource{
 			Key: key, Type: store.ResourceEnvironment, Name: in.Name, EnvironmentName: in.Name, Description: deref(in.Description),
 			TemplateName: v.TemplateName, TemplateMajor: strconv.Itoa(v.Major), TemplateMinor: strconv.Itoa(v.Minor),
@@ -93,6 +97,9 @@ func (s *API) CreateEnvironment(ctx context.Context, in *api.CreateEnvironmentIn
 	})
 	if errors.Is(err, store.ErrExists) {
 		return s.createEnvironmentRetry(ctx, key, settings.CreateRequest)
+	}
+	if errors.Is(err, store.ErrConnectionUnusable) {
+		return nil, connectionUnusable(in.EnvironmentAccountConnectionId)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		// The repository was unlinked since linkedRepository saw it.
@@ -323,6 +330,15 @@ func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentIn
 	}
 	settingsJSON, _ := json.Marshal(settings)
 	settingsS := string(settingsJSON)
+	// The connection the environment uses from now on, when the update
+	// changes it: the store locks it and records it (see RejectEnvironmentAccountConnection).
+	var conn *string
+	switch {
+	case in.EnvironmentAccountConnectionId != "":
+		conn = &in.EnvironmentAccountConnectionId
+	case in.ProtonServiceRoleArn != "":
+		conn = ptr("")
+	}
 	var repo *string
 	if in.ProvisioningRepository != nil {
 		key, err := s.linkedRepository(ctx, settings.ProvisioningRepository, KindNotFound)
@@ -336,9 +352,12 @@ func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentIn
 		if in.Spec != "" || in.TemplateMajorVersion != "" || in.TemplateMinorVersion != "" {
 			return nil, validationf("deploymentType NONE changes metadata only: spec, templateMajorVersion and templateMinorVersion need CURRENT_VERSION, MINOR_VERSION or MAJOR_VERSION")
 		}
-		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, store.ResourceUpdateMetadataParams{Key: r.Key, Description: in.Description, Settings: &settingsS, Repository: repo, At: s.now()})
+		r, err = s.cfg.Store.ResourceUpdateMetadata(ctx, store.ResourceUpdateMetadataParams{Key: r.Key, Description: in.Description, Settings: &settingsS, Repository: repo, Connection: conn, At: s.now()})
 		if errors.Is(err, store.ErrActiveDeployment) {
 			return nil, activeConflict("environment", r)
+		}
+		if errors.Is(err, store.ErrConnectionUnusable) {
+			return nil, connectionUnusable(in.EnvironmentAccountConnectionId)
 		}
 		if errors.Is(err, store.ErrNotFound) && repo != nil {
 			return nil, notLinked(settings.ProvisioningRepository, KindNotFound)
@@ -365,9 +384,12 @@ func (s *API) UpdateEnvironment(ctx context.Context, in *api.UpdateEnvironmentIn
 	}
 	d := s.newEnvDeployment(r.Key, r.Name, store.OperationDeploy, v, spec, plan, s.now())
 	d.InitialState = envState(r)
-	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Description: in.Description, Settings: &settingsS, Repository: repo})
+	r, err = s.cfg.Store.DeploymentStart(ctx, store.DeploymentStartParams{Deployment: d, Description: in.Description, Settings: &settingsS, Repository: repo, Connection: conn})
 	if errors.Is(err, store.ErrActiveDeployment) {
 		return nil, activeConflict("environment", r)
+	}
+	if errors.Is(err, store.ErrConnectionUnusable) {
+		return nil, connectionUnusable(in.EnvironmentAccountConnectionId)
 	}
 	if errors.Is(err, store.ErrNotFound) && repo != nil {
 		return nil, notLinked(settings.ProvisioningRepository, KindNotFound)
@@ -583,4 +605,10 @@ func (s *API) environment(r *store.Resource) api.Environment {
 
 func activeConflict(noun string, r *store.Resource) error {
 	return conflictf("%s %s has a deployment in progress (%s is %s): wait for it to end or cancel it", noun, r.Name, r.LastAttemptedDeploymentID, r.DeploymentStatus)
+}
+
+// connectionUnusable is the answer to a create or update onto a connection
+// that was rejected or deleted after it was checked.
+func connectionUnusable(id string) error {
+	return validationf("environment account connection %s was rejected or deleted meanwhile: only a CONNECTED connection can be used", id)
 }

@@ -75,7 +75,15 @@ func outputsOf(r *store.Resource) map[string]string {
 
 // environmentPart is an environment as the resources deployed in it see it.
 func (s *API) environmentPart(env *store.Resource) *provision.EnvironmentInputs {
-	return &provision.EnvironmentInputs{AccountID: s.cfg.AccountID, Name: env.Name, Outputs: outputsOf(env)}
+	return &provision.EnvironmentInputs{AccountID: s.environmentAccount(env), Name: env.Name, Outputs: outputsOf(env)}
+}
+
+// environmentAccount is the account an environment's infrastructure is in:
+// its account connection's environment account when it uses one, the
+// server's otherwise. (A run's document gets it again from the connection
+// itself, useConnection; a pipeline's service_instances get it only here.)
+func (s *API) environmentAccount(env *store.Resource) string {
+	return cmp.Or(envSettingsOf(env).EnvironmentAccountID, s.cfg.AccountID)
 }
 
 // serviceInputs is the service part of an instance's or pipeline's document.
@@ -125,7 +133,7 @@ func (s *API) pipelineInputs(ctx context.Context, service string, schema *bundle
 		if !seen {
 			env = &provision.EnvironmentInputs{AccountID: s.cfg.AccountID, Name: r.EnvironmentName}
 			if e, err := s.cfg.Store.ResourceGet(ctx, environmentKey(r.EnvironmentName)); err == nil {
-				env.Outputs = outputsOf(e)
+				env = s.environmentPart(e)
 			}
 			envs[r.EnvironmentName] = env
 		}

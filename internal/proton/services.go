@@ -94,13 +94,15 @@ func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*a
 	if err != nil {
 		return nil, validationf("%s", err.Error())
 	}
-	// The user guide, in its text after CreateServiceInstance was added
-	// (2023), still requires at least one instance at create and keeps one
-	// at least on every update; Hadron follows the guide rather than a sample
-	// that relied on Proton accepting instances: [] (instances are added
-	// to a service with CreateServiceInstance after its create).
-	if len(spec.Instances) == 0 {
-		return nil, validationf("invalid spec: a service needs at least one instance under instances: (AWS Proton's user guide requires one at create; add more later with CreateServiceInstance)")
+	// A service may start with no instance (instances: []). The user
+	// guide's "you must create at least one service instance when you
+	// create your service" predates 2023, when Proton added
+	// CreateServiceInstance and service sync, which both add instances to
+	// an existing service; an AWS-written sample creates its service with
+	// an empty list and adds instances later. A spec without the key is
+	// still refused: it is more likely a mistake than a choice.
+	if !spec.InstancesListed {
+		return nil, validationf("invalid spec: instances is missing: list the service's instances under instances: (instances: [] for none yet, then add them with CreateServiceInstance)")
 	}
 	// Proton required a source repository for a service with a pipeline;
 	// Hadron runs the pipeline's commands itself, so one is kept but not needed.
@@ -132,7 +134,7 @@ func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*a
 		}
 		p.Resources = append(p.Resources, &store.Resource{
 			Key: pipelineKey(in.Name), Type: store.ResourceServicePipeline, Name: "pipeline", ServiceName: in.Name,
-			EnvironmentName: spec.Instances[0].Environment, TemplateName: v.TemplateName, TemplateMajor: major,
+			EnvironmentName: pipelineEnvironment(spec), TemplateName: v.TemplateName, TemplateMajor: major,
 			TemplateMinor: minor, Spec: in.Spec, DeploymentStatus: store.StatusInProgress, CreatedAt: now, LastModifiedAt: now,
 		})
 	}
@@ -145,11 +147,28 @@ func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*a
 		return nil, err
 	}
 	s.engine.Notify()
+	if len(spec.Instances) == 0 {
+		// No instance deployment will finish to move the create on: the
+		// pipeline starts (or, without one, the service is ACTIVE) now.
+		s.advanceService(ctx, in.Name)
+		if svc, err = s.cfg.Store.ServiceGet(ctx, in.Name); err != nil {
+			return nil, err
+		}
+	}
 	out, err := s.service(ctx, svc)
 	if err != nil {
 		return nil, err
 	}
 	return &api.CreateServiceOutput{Service: out}, nil
+}
+
+// pipelineEnvironment is the environment a new service's pipeline record
+// names: its first instance's, "" for a service created without one.
+func pipelineEnvironment(spec *bundle.ServiceSpec) string {
+	if len(spec.Instances) == 0 {
+		return ""
+	}
+	return spec.Instances[0].Environment
 }
 
 // instanceStart validates one instance of a service spec and returns the start

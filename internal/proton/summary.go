@@ -17,7 +17,11 @@ import (
 // never every resource.
 //
 // The members each count has follow the model's documentation: templates
-// and environments carry only total; components total and failed (they
+// and environments carry only total (ResourceCountsSummary has the same five
+// members for every kind, but CountsSummary's own documentation of
+// environments says "will only contain total members", as it says of the
+// templates, although an environment has a template version it could be
+// behind; Hadron answers as Proton documented it); components total and failed (they
 // have no template, so no staleness); services, service instances and
 // pipelines every member. A resource is behind a major version when its
 // template's recommended version has a higher major, behind a minor when

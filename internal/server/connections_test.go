@@ -40,7 +40,7 @@ func setupAccounts(t *testing.T) (mgmt, env, stranger *hadron) {
 	}
 	srv, err := server.New(context.Background(), server.Config{
 		DataDir: dir, BundleDir: filepath.Join(dir, "bundles"), Region: "us-east-1", AccountID: managementAccount, Owner: "test",
-		Store: openSQLite(t, dir), Engines: testEngines(0), Workers: 2, Auth: auth.New(auth.Config{Keys: ring}),
+		Store: openSQLite(t, dir), Engines: testEngines(0), Workers: 2, Auth: auth.New(auth.Config{Keys: ring, Account: managementAccount}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -86,13 +86,15 @@ func TestEnvironmentAccountConnectionAcrossTwoAccounts(t *testing.T) {
 	}
 	env.fails("CreateEnvironmentAccountConnection", request, "ConflictException", "prod")
 	mgmt.fails("CreateEnvironmentAccountConnection", request, "ValidationException", "managementAccountId")
+	stranger.fails("CreateEnvironmentAccountConnection", m{"managementAccountId": environmentAccount, "environmentName": "prod", "roleArn": role},
+		"ValidationException", "not this server's account", managementAccount)
 	stranger.fails("GetEnvironmentAccountConnection", m{"id": id}, "ResourceNotFoundException", id)
 
 	// Only a CONNECTED connection deploys; only the management account accepts.
 	createEnv := m{"name": "prod", "templateName": "net", "templateMajorVersion": "1", "environmentAccountConnectionId": id,
 		"spec": spec("  name: prod\n")}
 	mgmt.fails("CreateEnvironment", createEnv, "ValidationException", "PENDING")
-	env.fails("AcceptEnvironmentAccountConnection", m{"id": id}, "ValidationException", "management account")
+	env.fails("AcceptEnvironmentAccountConnection", m{"id": id}, "AccessDeniedException", "management account ("+managementAccount+")")
 	if got := mgmt.ok("AcceptEnvironmentAccountConnection", m{"id": id}).str("environmentAccountConnection.status"); got != "CONNECTED" {
 		t.Errorf("accept answers %s", got)
 	}
@@ -148,4 +150,54 @@ func TestRejectedConnectionCannotBeAcceptedOrUsed(t *testing.T) {
 	// A new request for the same environment may follow a rejected one.
 	env.ok("CreateEnvironmentAccountConnection", m{"managementAccountId": managementAccount, "environmentName": "qa",
 		"roleArn": "arn:aws:iam::" + environmentAccount + ":role/proton"})
+}
+
+// The environment account's key calls only its side of its connections:
+// the management account's resources and operations answer
+// AccessDeniedException saying why, before anything is read or changed.
+func TestEnvironmentAccountKeyCannotReachManagementResources(t *testing.T) {
+	t.Parallel()
+	mgmt, env, _ := setupAccounts(t)
+	for _, c := range []struct {
+		op string
+		in m
+	}{
+		{"CreateEnvironmentTemplate", m{"name": "net"}},
+		{"ListEnvironmentTemplates", m{}},
+		{"CreateEnvironment", m{"name": "prod", "templateName": "net", "templateMajorVersion": "1", "spec": spec("  name: prod\n")}},
+		{"GetResourcesSummary", m{}},
+		{"UpdateAccountSettings", m{"pipelineServiceRoleArn": "arn:aws:iam::" + environmentAccount + ":role/p"}},
+		{"ListTagsForResource", m{"resourceArn": "arn:aws:proton:us-east-1:" + managementAccount + ":environment-template/net"}},
+	} {
+		env.fails(c.op, c.in, "AccessDeniedException", "environment account "+environmentAccount, "management account ("+managementAccount+")")
+	}
+	if got := mgmt.ok("ListEnvironmentTemplates", m{}).body["templates"].([]any); len(got) != 0 {
+		t.Errorf("templates after the refused create = %v", got)
+	}
+}
+
+// An environment holds its connection until it moves off it: the reject is
+// refused while the environment uses the connection, succeeds once it uses
+// a service role instead, and the environment cannot move back onto the
+// rejected connection.
+func TestEnvironmentHoldsItsConnectionUntilItMovesOff(t *testing.T) {
+	t.Parallel()
+	mgmt, env, _ := setupAccounts(t)
+	mgmt.publishedTemplate("net", "slow.tgz", "")
+	id := env.ok("CreateEnvironmentAccountConnection", m{"managementAccountId": managementAccount, "environmentName": "qa",
+		"roleArn": "arn:aws:iam::" + environmentAccount + ":role/proton"}).str("environmentAccountConnection.id")
+	mgmt.ok("AcceptEnvironmentAccountConnection", m{"id": id})
+	mgmt.ok("CreateEnvironment", m{"name": "qa", "templateName": "net", "templateMajorVersion": "1", "environmentAccountConnectionId": id,
+		"spec": spec("  name: qa\n")})
+	mgmt.waitEnvironment("qa", "SUCCEEDED")
+	mgmt.fails("RejectEnvironmentAccountConnection", m{"id": id}, "ConflictException", "environment/qa")
+
+	moved := mgmt.ok("UpdateEnvironment", m{"name": "qa", "deploymentType": "NONE", "protonServiceRoleArn": "arn:aws:iam::" + managementAccount + ":role/svc"})
+	if got := moved.str("environment.environmentAccountConnectionId"); got != "" {
+		t.Errorf("environmentAccountConnectionId after moving to a service role = %q", got)
+	}
+	if got := mgmt.ok("RejectEnvironmentAccountConnection", m{"id": id}).str("environmentAccountConnection.status"); got != "REJECTED" {
+		t.Errorf("reject once unused answers %s", got)
+	}
+	mgmt.fails("UpdateEnvironment", m{"name": "qa", "deploymentType": "NONE", "environmentAccountConnectionId": id}, "ValidationException", "REJECTED")
 }

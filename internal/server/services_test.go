@@ -207,7 +207,7 @@ func TestServiceRulesRefuseBadInput(t *testing.T) {
 	}
 	h.fails("CreateService", create(serviceSpec("", "one@nowhere")), "ResourceNotFoundException", "nowhere")
 	h.fails("CreateService", create(serviceSpec("", "one@alpha port=high")), "ValidationException", "port")
-	h.fails("CreateService", create("proton: ServiceSpec\ninstances: []\n"), "ValidationException", "instance")
+	h.fails("CreateService", create("proton: ServiceSpec\npipeline:\n  stages: 1\n"), "ValidationException", "instances is missing")
 	h.fails("GetService", m{"name": "api"}, "ResourceNotFoundException", "api")
 	h.fails("CancelServicePipelineDeployment", m{"serviceName": "api"}, "ResourceNotFoundException", "api")
 	h.fails("ListServiceInstances", m{"filters": []m{{"key": "createdAtBefore", "value": "yesterday"}}}, "ValidationException", "createdAtBefore")
@@ -232,5 +232,42 @@ func TestCurrentValueInAServiceSpecKeepsTheInstancesValue(t *testing.T) {
 	h.waitFor("GetService", m{"name": "api"}, "service.pipeline.deploymentStatus", "SUCCEEDED", "IN_PROGRESS")
 	if got := h.ok("GetService", m{"name": "api"}).str("service.pipeline.spec"); strings.Contains(got, "CURRENT_VAL") {
 		t.Errorf("pipeline spec kept the placeholder: %q", got)
+	}
+}
+
+// A service may be created with no instance (instances: []): its pipeline
+// deploys at once (seeing no instances) and the service is ACTIVE; instances
+// come later with CreateServiceInstance. A spec without the instances key
+// is refused, naming it. Without a pipeline, the create answers ACTIVE.
+func TestServiceCreatedWithNoInstancesGetsThemLater(t *testing.T) {
+	t.Parallel()
+	h := serviceSetup(t, "alpha")
+	noKey := "proton: ServiceSpec\npipeline:\n  stages: 1\n"
+	h.fails("CreateService", m{"name": "api", "templateName": "web", "templateMajorVersion": "1", "spec": noKey},
+		"ValidationException", "instances is missing", "instances: []")
+	h.ok("CreateService", m{"name": "api", "templateName": "web", "templateMajorVersion": "1", "spec": noKey + "instances: []\n"})
+	h.waitService("api", "ACTIVE")
+	if got := h.ok("GetService", m{"name": "api"}).str("service.pipeline.deploymentStatus"); got != "SUCCEEDED" {
+		t.Errorf("pipeline = %s, want SUCCEEDED", got)
+	}
+	if got := outputValue(t, h.ok("ListServicePipelineOutputs", m{"serviceName": "api"}), "Instances"); got != "0" {
+		t.Errorf("pipeline saw %q instances, want 0", got)
+	}
+	h.ok("CreateServiceInstance", m{"serviceName": "api", "name": "one", "spec": serviceSpec("", "one@alpha")})
+	h.waitInstance("api", "one", "SUCCEEDED")
+	if got := outputValue(t, h.ok("ListServiceInstanceOutputs", m{"serviceName": "api", "serviceInstanceName": "one"}), "EnvName"); got != "alpha" {
+		t.Errorf("instance one saw environment output Name = %q, want alpha", got)
+	}
+
+	h.putBundles("svc-nopipe")
+	h.ok("CreateServiceTemplate", m{"name": "bare"})
+	h.ok("CreateServiceTemplateVersion", m{"templateName": "bare", "source": m{"s3": m{"bucket": "bundles", "key": "svc-nopipe.tgz"}},
+		"compatibleEnvironmentTemplates": []m{{"templateName": "net", "majorVersion": "1"}}})
+	h.waitFor("GetServiceTemplateVersion", m{"templateName": "bare", "majorVersion": "1", "minorVersion": "0"},
+		"serviceTemplateVersion.status", "DRAFT", "REGISTRATION_IN_PROGRESS")
+	h.ok("UpdateServiceTemplateVersion", m{"templateName": "bare", "majorVersion": "1", "minorVersion": "0", "status": "PUBLISHED"})
+	created := h.ok("CreateService", m{"name": "lone", "templateName": "bare", "templateMajorVersion": "1", "spec": "proton: ServiceSpec\ninstances: []\n"})
+	if got := created.str("service.status"); got != "ACTIVE" {
+		t.Errorf("a service without a pipeline or instances answers %s at create, want ACTIVE", got)
 	}
 }

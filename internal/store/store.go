@@ -33,6 +33,9 @@ var (
 	// ErrTooManyOutputs means a report would bring a deployment's reported
 	// outputs past the bound its caller set.
 	ErrTooManyOutputs = errors.New("too many outputs")
+	// ErrConnectionUnusable means an environment account connection a
+	// resource was to use is gone or not CONNECTED.
+	ErrConnectionUnusable = errors.New("environment account connection not connected")
 )
 
 // Tags are kept by the key of their resource: the resource part of its ARN
@@ -299,6 +302,12 @@ type DeploymentStartParams struct {
 	// ClientRequest fingerprints the request of ClientToken (set with it).
 	ClientRequest *string
 	Repository    *string
+	// Connection, when set, is the environment account connection the
+	// environment uses from this start on ("" for none). A connection named
+	// is locked for the transaction and must be CONNECTED, otherwise
+	// ErrConnectionUnusable: so a ConnectionReject racing the start either
+	// sees the environment using the connection or makes the start fail.
+	Connection *string
 }
 
 // DeploymentFinishParams ends a deployment with a conditional write.
@@ -483,6 +492,12 @@ type Store interface {
 	// ConnectionUpdate changes a connection in one of the statuses From
 	// (ErrStatusChanged otherwise, with the connection as it is).
 	ConnectionUpdate(ctx context.Context, p ConnectionUpdateParams) (*Connection, error)
+	// ConnectionReject rejects a connection in one of the statuses From
+	// (otherwise ErrStatusChanged) that no environment uses (otherwise a
+	// *UsedByError naming the environments' keys), in one transaction with the connection's row
+	// locked: of a reject and a DeploymentStart that puts an environment on
+	// the connection, exactly one succeeds.
+	ConnectionReject(ctx context.Context, p ConnectionRejectParams) (*Connection, error)
 	// ConnectionDelete deletes a connection and its tags.
 	ConnectionDelete(ctx context.Context, id string) (*Connection, error)
 
@@ -638,6 +653,8 @@ type ResourceUpdateMetadataParams struct {
 	// Repository, when set, changes the resource's repository ("" for none;
 	// see Resource.Repository).
 	Repository *string
+	// Connection is as DeploymentStartParams.Connection.
+	Connection *string
 	At         time.Time
 }
 
@@ -714,6 +731,13 @@ type Connection struct {
 type ConnectionFilter struct {
 	ManagementAccountID, EnvironmentAccount, EnvironmentName string
 	Statuses                                                 []string
+}
+
+// ConnectionRejectParams rejects a connection.
+type ConnectionRejectParams struct {
+	ID   string
+	From []string
+	At   time.Time
 }
 
 // ConnectionUpdateParams changes a connection; nil fields stay as they are.

@@ -27,7 +27,14 @@ var adminKeyRE = regexp.MustCompile(`aws configure set aws_access_key_id (\S+) -
 // makes the harness's calls and clients use that key.
 func startAuthServer(t *testing.T, flags ...string) *server {
 	t.Helper()
-	s := startServer(t, t.TempDir(), append([]string{"--auth", "sigv4"}, flags...)...)
+	return startAuthServerEnv(t, nil, flags...)
+}
+
+// startAuthServerEnv is startAuthServer with more environment variables for
+// the server process (as startServerEnv).
+func startAuthServerEnv(t *testing.T, env []string, flags ...string) *server {
+	t.Helper()
+	s := startServerEnv(t, t.TempDir(), env, append([]string{"--auth", "sigv4"}, flags...)...)
 	// Not on a terminal, the server writes the key to a file and prints its path.
 	keyFile := adminKeyFileRE.FindStringSubmatch(s.Log())
 	if keyFile == nil {

@@ -63,10 +63,12 @@ type cfnStack struct {
 	Resources map[string]string
 }
 
-func liveStacks(t *testing.T, s *server, endpoint string) map[string]cfnStack {
+// liveStacks lists the stacks in moto of the account of role (serviceArn's
+// when none is given).
+func liveStacks(t *testing.T, s *server, endpoint string, role ...string) map[string]cfnStack {
 	t.Helper()
 	var out struct{ Stacks map[string]cfnStack }
-	s.python(t, &out, "boto3_cfn_stacks.py", endpoint, serviceArn)
+	s.python(t, &out, "boto3_cfn_stacks.py", endpoint, append(role, serviceArn)[0])
 	return out.Stacks
 }
 

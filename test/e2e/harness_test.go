@@ -265,6 +265,7 @@ type (
 		Provisioning              string
 		LastAttemptedDeploymentID string `json:"lastAttemptedDeploymentId"`
 		LastSucceededDeploymentID string `json:"lastSucceededDeploymentId"`
+		EnvironmentAccountID      string `json:"environmentAccountId"`
 	}
 	environmentOut struct{ Environment environment }
 

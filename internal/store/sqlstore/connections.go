@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -127,6 +128,68 @@ func (s *Store) ConnectionUpdate(ctx context.Context, p store.ConnectionUpdatePa
 		return c, fmt.Errorf("update environment account connection %s: %w", p.ID, err)
 	}
 	return c, nil
+}
+
+// ConnectionReject rejects a connection no environment uses, with its row
+// locked (SQLite's one writer serialises it the same way): a DeploymentStart
+// that puts an environment on it takes the same lock (useConnection) and
+// either commits first, and is seen here, or sees REJECTED.
+func (s *Store) ConnectionReject(ctx context.Context, p store.ConnectionRejectParams) (*store.Connection, error) {
+	var c *store.Connection
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if c, err = connectionGet(ctx, tx, p.ID, s.lock("")); err != nil {
+			return err
+		}
+		if len(p.From) > 0 && !slices.Contains(p.From, c.Status) {
+			return fmt.Errorf("connection is %s: %w", c.Status, store.ErrStatusChanged)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT key FROM resources WHERE account_connection_id = $1 ORDER BY key LIMIT 3`, p.ID)
+		users, err := collect(rows, err, func(r scanner) (string, error) {
+			var k string
+			return k, r.Scan(&k)
+		})
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return &store.UsedByError{Users: users}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE account_connections SET status = $2, last_modified_at = $3 WHERE id = $1`,
+			p.ID, store.ConnectionRejected, ms(p.At)); err != nil {
+			return err
+		}
+		c, err = connectionGet(ctx, tx, p.ID, "")
+		return err
+	})
+	if err != nil {
+		return c, fmt.Errorf("reject environment account connection %s: %w", p.ID, err)
+	}
+	return c, nil
+}
+
+// useConnection records, in a transaction that starts a deployment or
+// changes a resource, the environment account connection the resource uses
+// (nil: unchanged): the connection's row is locked and must be CONNECTED
+// (ErrConnectionUnusable), as ConnectionReject checks under the same lock.
+func (s *Store) useConnection(ctx context.Context, tx *sql.Tx, key string, id *string) error {
+	if id == nil {
+		return nil
+	}
+	if *id != "" {
+		c, err := connectionGet(ctx, tx, *id, s.lock(""))
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("connection %s is gone: %w", *id, store.ErrConnectionUnusable)
+		}
+		if err != nil {
+			return err
+		}
+		if c.Status != store.ConnectionConnected {
+			return fmt.Errorf("connection %s is %s: %w", *id, c.Status, store.ErrConnectionUnusable)
+		}
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE resources SET account_connection_id = $2 WHERE key = $1`, key, *id)
+	return err
 }
 
 // ConnectionDelete deletes a connection and its tags.

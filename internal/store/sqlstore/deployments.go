@@ -117,6 +117,9 @@ func (s *Store) deploymentStart(ctx context.Context, tx *sql.Tx, p store.Deploym
 	if err := s.setRepository(ctx, tx, d.TargetKey, p.Repository); err != nil {
 		return nil, err
 	}
+	if err := s.useConnection(ctx, tx, d.TargetKey, p.Connection); err != nil {
+		return nil, err
+	}
 	_, err = tx.ExecContext(ctx, `UPDATE resources SET deployment_status = $2, deployment_status_message = '',
 		last_attempted_deployment_id = $3, last_deployment_attempted_at = $4,
 		description = coalesce($5, description), settings = coalesce($6, settings),

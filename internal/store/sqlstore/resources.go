@@ -137,6 +137,9 @@ func (s *Store) ResourceUpdateMetadata(ctx context.Context, p store.ResourceUpda
 		if err := s.setRepository(ctx, tx, key, p.Repository); err != nil {
 			return err
 		}
+		if err := s.useConnection(ctx, tx, key, p.Connection); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE resources SET description = coalesce($2, description),
 			settings = coalesce($3, settings), last_modified_at = $4 WHERE key = $1`, key, description, settings, ms(at)); err != nil {
 			return err

@@ -1,6 +1,9 @@
 package storetest
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/hadronhq/hadron/internal/store"
@@ -122,6 +125,44 @@ func connectionTests() []test {
 				}
 			}
 		}},
+		{"reject_refuses_a_connection_an_environment_uses", func(t *testing.T, h *harness) {
+			c := h.connected(connection("prod", mgmt, acct))
+			from := []string{store.ConnectionPending, store.ConnectionConnected}
+			env := environment("prod")
+			d := deploymentOf(env, store.StatusInProgress, targetOf(env), env.CreatedAt)
+			if _, err := h.s.DeploymentStart(h.ctx, store.DeploymentStartParams{Deployment: d, Create: env, Connection: &c.ID}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := h.s.ConnectionReject(h.ctx, store.ConnectionRejectParams{ID: c.ID, From: from, At: at(5)})
+			var used *store.UsedByError
+			if !errors.As(err, &used) || !errors.Is(err, store.ErrInUse) || strings.Join(used.Users, ",") != env.Key {
+				t.Fatalf("reject while %s uses it: %+v %v, want a UsedByError naming it", env.Key, got, err)
+			}
+			// Moved off the connection (ResourceUpdateMetadata with ""), the environment no longer holds it.
+			h.finish(d.ID, store.StatusSucceeded, `{}`, at(5))
+			none := ""
+			if _, err := h.s.ResourceUpdateMetadata(h.ctx, store.ResourceUpdateMetadataParams{Key: env.Key, Connection: &none, At: at(6)}); err != nil {
+				t.Fatal(err)
+			}
+			got, err = h.s.ConnectionReject(h.ctx, store.ConnectionRejectParams{ID: c.ID, From: from, At: at(7)})
+			if err != nil || got.Status != store.ConnectionRejected || !got.LastModifiedAt.Equal(at(7)) {
+				t.Fatalf("reject when unused: %+v %v", got, err)
+			}
+			got, err = h.s.ConnectionReject(h.ctx, store.ConnectionRejectParams{ID: c.ID, From: from, At: at(8)})
+			wantErr(t, "reject twice", err, store.ErrStatusChanged)
+			if got == nil || got.Status != store.ConnectionRejected {
+				t.Errorf("the refused reject returns %+v, want the connection as it is", got)
+			}
+			// A rejected (or missing) connection cannot be put to use.
+			_, err = h.s.ResourceUpdateMetadata(h.ctx, store.ResourceUpdateMetadataParams{Key: env.Key, Connection: &c.ID, At: at(9)})
+			wantErr(t, "use a rejected connection", err, store.ErrConnectionUnusable)
+			missing := newID()
+			_, err = h.s.ResourceUpdateMetadata(h.ctx, store.ResourceUpdateMetadataParams{Key: env.Key, Connection: &missing, At: at(9)})
+			wantErr(t, "use a missing connection", err, store.ErrConnectionUnusable)
+			_, err = h.s.ConnectionReject(h.ctx, store.ConnectionRejectParams{ID: missing, From: from, At: at(9)})
+			wantErr(t, "reject a missing connection", err, store.ErrNotFound)
+		}},
+		{"reject_races_an_environment_created_on_the_connection", raceRejectCreate},
 		{"delete_takes_the_tags", func(t *testing.T, h *harness) {
 			c := connection("prod", mgmt, acct)
 			c.Tags = map[string]string{"a": "1"}
@@ -136,4 +177,55 @@ func connectionTests() []test {
 			wantErr(t, "delete again", err, store.ErrNotFound)
 		}},
 	}
+}
+
+// connected creates c and accepts it.
+func (h *harness) connected(c *store.Connection) *store.Connection {
+	h.t.Helper()
+	if err := h.s.ConnectionCreate(h.ctx, c); err != nil {
+		h.t.Fatal(err)
+	}
+	status := store.ConnectionConnected
+	c, err := h.s.ConnectionUpdate(h.ctx, store.ConnectionUpdateParams{ID: c.ID, Status: &status, At: at(1)})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+// raceRejectCreate is the race "an environment is created on a connection
+// while the management account rejects it": exactly one wins. Either the
+// environment exists on the connection and the reject fails naming it
+// (ErrInUse), or the connection is REJECTED and the create fails with
+// ErrConnectionUnusable, leaving no environment.
+func raceRejectCreate(t *testing.T, h *harness) {
+	const mgmt, acct = "111111111111", "222222222222"
+	var createFirst, rejectFirst int
+	for i := range raceRounds {
+		name := fmt.Sprintf("race-%02d", i)
+		c := h.connected(connection(name, mgmt, acct))
+		env := environment(name)
+		d := deploymentOf(env, store.StatusInProgress, targetOf(env), env.CreatedAt)
+		var createErr, rejectErr error
+		var rejected *store.Connection
+		together(
+			func() {
+				_, createErr = h.s.DeploymentStart(h.ctx, store.DeploymentStartParams{Deployment: d, Create: env, Connection: &c.ID})
+			},
+			func() {
+				rejected, rejectErr = h.s.ConnectionReject(h.ctx, store.ConnectionRejectParams{ID: c.ID,
+					From: []string{store.ConnectionPending, store.ConnectionConnected}, At: at(2)})
+			},
+		)
+		_, getErr := h.s.ResourceGet(h.ctx, env.Key)
+		switch {
+		case createErr == nil && errors.Is(rejectErr, store.ErrInUse) && getErr == nil:
+			createFirst++
+		case rejectErr == nil && rejected.Status == store.ConnectionRejected && errors.Is(createErr, store.ErrConnectionUnusable) && errors.Is(getErr, store.ErrNotFound):
+			rejectFirst++
+		default:
+			t.Errorf("round %d: create %v, reject %v, environment read %v: want exactly one of them to win", i, createErr, rejectErr, getErr)
+		}
+	}
+	t.Logf("create first %d, reject first %d", createFirst, rejectFirst)
 }
