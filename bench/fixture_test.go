@@ -111,6 +111,9 @@ func startHadronWith(name, dir string, configure func(*server.Config) error) (*h
 		Region:    "us-east-1",
 		AccountID: "000000000000",
 		Owner:     "bench/" + name,
+		// The component benchmarks deploy directly defined components whose
+		// manifests run commands, which serve refuses unless allowed.
+		AllowAPICommands: true,
 		Engines: engines(cancelGrace, h.endpoint, func(pid int) {
 			at := time.Now()
 			select {

@@ -25,6 +25,7 @@ import (
 	"github.com/hadronhq/hadron/internal/awsaccess"
 	"github.com/hadronhq/hadron/internal/connguard"
 	"github.com/hadronhq/hadron/internal/engine"
+	"github.com/hadronhq/hadron/internal/gitrepo"
 	"github.com/hadronhq/hadron/internal/metrics"
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
 	"github.com/hadronhq/hadron/internal/runcreds"
@@ -88,6 +89,7 @@ type serveCommand struct {
 	aws awsaccess.Config
 	// handOff configures the Terraform hand-off through git.
 	handOff handOffConfig
+	sync    syncConfig
 }
 
 // newServeCommand is `hadron serve`; each flag defaults to its HADRON_*
@@ -142,6 +144,7 @@ prints the lines that configure an AWS CLI profile (hadron) with it.`,
 	fs.StringVar(&c.logRetentionSize, "log-retention-size", e.str("HADRON_LOG_RETENTION_SIZE", "1G"), "remove the oldest deployments' logs while all of them take more than this, e.g. 500M or 2G; 0 for no bound; the log of a deployment in progress is never removed (HADRON_LOG_RETENTION_SIZE)")
 	fs.StringVar(&c.metricsListen, "metrics-listen", e.str("HADRON_METRICS_LISTEN", ""), "address to serve the Prometheus metrics (GET /metrics) on instead of the API's address, or none to serve no metrics (HADRON_METRICS_LISTEN; default the API's address, unauthenticated, like /healthz)")
 	c.handOff.flags(fs, &e)
+	c.sync.flags(fs, &e)
 	return cmd
 }
 
@@ -189,6 +192,9 @@ func (c *serveCommand) validate() error {
 	}
 	c.keysDir = cmp.Or(c.keysDir, c.dataDir)
 	if err := c.handOff.parse(); err != nil {
+		return &usageError{fmt.Errorf("serve: %w", err)}
+	}
+	if err := c.sync.parse(); err != nil {
 		return &usageError{fmt.Errorf("serve: %w", err)}
 	}
 	if c.isolation.Mode, err = sandbox.ParseMode(c.isolationMode); err != nil {
@@ -303,6 +309,9 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		LogRetentionAge:   c.logRetentionAgeD,
 		LogRetentionBytes: c.logRetentionBytes,
 		AllowAPICommands:  c.allowAPICommands,
+		SyncGit:           syncGit{&gitrepo.Mirrors{Remotes: c.handOff.remotes}},
+		SyncInterval:      c.sync.interval,
+		SyncWebhookSecret: c.sync.secret,
 	})
 	if err != nil {
 		ln.Close()

@@ -351,20 +351,28 @@ func (e *Engine) work(ctx context.Context) {
 	ticker := time.NewTicker(e.cfg.PollInterval)
 	defer ticker.Stop()
 	for {
-		for ctx.Err() == nil {
-			d, err := e.cfg.Store.DeploymentClaim(ctx, store.DeploymentClaimParams{Owner: e.cfg.Owner, Expires: e.leaseExpiry(), Now: e.cfg.Now()})
-			if err != nil {
-				if ctx.Err() == nil {
-					e.cfg.Logger.Error("claim deployment", "err", err)
+		// next was claimed with the last finish, in the same commit
+		// (DeploymentFinishAndClaim); it is run even if ctx ended since,
+		// as a deployment claimed just before the end always was.
+		var next *store.Deployment
+		for next != nil || ctx.Err() == nil {
+			d := next
+			if d == nil {
+				var err error
+				d, err = e.cfg.Store.DeploymentClaim(ctx, e.claimParams())
+				if err != nil {
+					if ctx.Err() == nil {
+						e.cfg.Logger.Error("claim deployment", "err", err)
+					}
+					break
 				}
-				break
 			}
 			if d == nil {
 				break
 			}
 			// Another deployment may be queued behind this one: pass the wake-up on.
 			e.wakeLocal()
-			e.run(ctx, d)
+			next = e.run(ctx, d)
 		}
 		select {
 		case <-ctx.Done():
@@ -373,6 +381,11 @@ func (e *Engine) work(ctx context.Context) {
 		case <-ticker.C:
 		}
 	}
+}
+
+// claimParams claims the oldest deployment with work to do for this engine.
+func (e *Engine) claimParams() store.DeploymentClaimParams {
+	return store.DeploymentClaimParams{Owner: e.cfg.Owner, Expires: e.leaseExpiry(), Now: e.cfg.Now()}
 }
 
 // leaseExpiry is when a lease taken or renewed now runs out: early enough that

@@ -18,8 +18,10 @@ import (
 	"github.com/hadronhq/hadron/internal/termtext"
 )
 
-// run executes one claimed deployment and ends it.
-func (e *Engine) run(parent context.Context, d *store.Deployment) {
+// run executes one claimed deployment and ends it. Unless parent has
+// ended, the end claims the next queued deployment in the same commit and
+// run returns it (nil when none is queued).
+func (e *Engine) run(parent context.Context, d *store.Deployment) (next *store.Deployment) {
 	log := e.cfg.Logger.With("deployment", d.ID, "resource", d.TargetKey)
 	// The run is cancelled with its own cause; parent's end (shutdown) reaches
 	// it as ErrShutdown through the parent's cause.
@@ -66,8 +68,7 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	}
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		e.finish(d, provision.Result{}, fmt.Errorf("open deployment log: %w", err), log, r)
-		return
+		return e.finish(parent, d, provision.Result{}, fmt.Errorf("open deployment log: %w", err), log, r)
 	}
 	defer logFile.Close()
 	if !check {
@@ -99,7 +100,7 @@ func (e *Engine) run(parent context.Context, d *store.Deployment) {
 	case res.Wait == nil:
 		fmt.Fprintf(logFile, "[hadron] deployment ended well\n")
 	}
-	e.finish(d, res, err, log, r)
+	return e.finish(parent, d, res, err, log, r)
 }
 
 // runInfo is what the end of a run reports besides the deployment: which
@@ -179,7 +180,10 @@ func (e *Engine) provision(ctx context.Context, d *store.Deployment, plan provis
 // A failure's message quotes commands' output: it is made plain text
 // (termtext), since tools colour what they print; the log file keeps it raw.
 // r says which engine ran it and since when, for the server's log and the Observer.
-func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error, log *slog.Logger, r runInfo) {
+// Unless worker (the worker's context) has ended, the write also claims the
+// next queued deployment, which finish returns.
+func (e *Engine) finish(worker context.Context, d *store.Deployment, res provision.Result, runErr error, log *slog.Logger, r runInfo) *store.Deployment {
+	claim := worker.Err() == nil
 	deleting := d.Operation == store.OperationDelete
 	if d.Wait != "" && (errors.Is(runErr, ErrShutdown) || errors.Is(runErr, ErrLeaseLost)) {
 		// A check cut short: the hand-off is intact, it waits again.
@@ -190,7 +194,7 @@ func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error,
 	}
 	if runErr == nil && res.Wait != nil {
 		e.park(d, *res.Wait, log)
-		return
+		return nil
 	}
 	p := store.DeploymentFinishParams{ID: d.ID, Owner: e.cfg.Owner}
 	switch {
@@ -223,9 +227,9 @@ func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error,
 			p.From, p.To, p.Message = []string{store.StatusDeleteInProgress}, store.StatusDeleteFailed, termtext.Plain(runErr.Error())
 		case errors.Is(runErr, ErrShutdown) || errors.Is(runErr, ErrLeaseLost):
 			// The user may have cancelled too: that cancel is then honoured.
-			if e.finishOnce(d, store.DeploymentFinishParams{ID: d.ID, Owner: e.cfg.Owner, From: []string{store.StatusCancelling},
-				To: store.StatusCancelled, Message: store.CancelledMessage}, log, r) {
-				return
+			if ok, next := e.finishOnce(d, store.DeploymentFinishParams{ID: d.ID, Owner: e.cfg.Owner, From: []string{store.StatusCancelling},
+				To: store.StatusCancelled, Message: store.CancelledMessage}, claim, log, r); ok {
+				return next
 			}
 			p.From, p.To, p.Message = []string{store.StatusInProgress}, store.StatusFailed, MessageShutdown
 			if errors.Is(runErr, ErrLeaseLost) {
@@ -235,23 +239,35 @@ func (e *Engine) finish(d *store.Deployment, res provision.Result, runErr error,
 			p.From, p.To, p.Message = []string{store.StatusInProgress, store.StatusCancelling}, store.StatusFailed, termtext.Plain(runErr.Error())
 		}
 	}
-	e.finishOnce(d, p, log, r)
+	_, next := e.finishOnce(d, p, claim, log, r)
+	return next
 }
 
-func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams, log *slog.Logger, r runInfo) bool {
+// finishOnce writes the end p of d, and with claim claims the next queued
+// deployment in the same transaction. It reports whether the end was
+// written, and the deployment claimed.
+func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams, claim bool, log *slog.Logger, r runInfo) (bool, *store.Deployment) {
 	// The run's context may be gone (shutdown); the final write must still land.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// The store may be out of reach for a while (a database restart): the
 	// outcome of the run is worth waiting for, until the lease runs out and
 	// the deployment is another node's to recover.
-	ended, err := e.cfg.Store.DeploymentFinish(ctx, p, e.cfg.Now())
+	var next *store.Deployment
+	write := func() (ended *store.Deployment, err error) {
+		if !claim {
+			return e.cfg.Store.DeploymentFinish(ctx, p, e.cfg.Now())
+		}
+		ended, next, err = e.cfg.Store.DeploymentFinishAndClaim(ctx, p, e.cfg.Now(), e.claimParams())
+		return ended, err
+	}
+	ended, err := write()
 	for wait := 100 * time.Millisecond; err != nil && !errors.Is(err, store.ErrStatusChanged) && !errors.Is(err, store.ErrNotFound); wait = min(2*wait, 2*time.Second) {
 		log.Warn("finish deployment: retrying", "status", p.To, "err", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(wait):
-			ended, err = e.cfg.Store.DeploymentFinish(ctx, p, e.cfg.Now())
+			ended, err = write()
 			continue
 		}
 		break
@@ -275,12 +291,12 @@ func (e *Engine) finishOnce(d *store.Deployment, p store.DeploymentFinishParams,
 		if e.cfg.OnFinish != nil {
 			e.cfg.OnFinish(ended)
 		}
-		return true
+		return true, next
 	case errors.Is(err, store.ErrStatusChanged):
-		return false
+		return false, nil
 	default:
 		log.Error("finish deployment", "status", p.To, "err", err)
-		return false
+		return false, nil
 	}
 }
 

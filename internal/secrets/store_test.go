@@ -91,3 +91,28 @@ func TestStoreRefusesBadNamesAndHugeValues(t *testing.T) {
 		t.Error("Put of a value over MaxValueBytes succeeded")
 	}
 }
+
+func TestCheckNameAcceptsWhatBothAWSStoresAllow(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"prod/db", true},
+		{"a", true},
+		{"A-Z_a.z+0=9@x!/y", true},
+		{strings.Repeat("x", 512), true},
+		{strings.Repeat("x", 513), false},
+		{"", false},
+		{"arn:aws:secret", false},
+		{"with space", false},
+		{"tab\t", false},
+		{"ünicode", false},
+		{"semi;colon", false},
+	}
+	for _, tt := range tests {
+		if err := CheckName(tt.name); (err == nil) != tt.ok {
+			t.Errorf("CheckName(%.20q) = %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
+}

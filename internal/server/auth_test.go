@@ -82,10 +82,8 @@ func TestAuthErrorsOnTheWire(t *testing.T) {
 		{"denied", "CancelEnvironmentDeployment", with(reader, body), 400, "AccessDeniedException",
 			"is not authorized to perform: proton:CancelEnvironmentDeployment on resource: web"},
 		// Authentication comes before the operation lookup, as on AWS.
-		{"unsigned, not implemented", "GetRepositorySyncStatus", nil, 403, "MissingAuthenticationTokenException", "Request is missing Authentication Token"},
 		{"unsigned, not in the model", "NoSuchOperation", nil, 403, "MissingAuthenticationTokenException", "Request is missing Authentication Token"},
-		{"wrong secret, not implemented", "GetRepositorySyncStatus", with(auth.NewKey{AccessKeyID: admin.AccessKeyID, SecretAccessKey: "x"}, body), 403, "InvalidSignatureException", "signature we calculated"},
-		{"right key, not implemented", "GetRepositorySyncStatus", with(admin, body), 400, "UnknownOperationException", "GetRepositorySyncStatus"},
+		{"wrong secret, not in the model", "NoSuchOperation", with(auth.NewKey{AccessKeyID: admin.AccessKeyID, SecretAccessKey: "x"}, body), 403, "InvalidSignatureException", "signature we calculated"},
 		{"right key, not in the model", "NoSuchOperation", with(admin, body), 400, "UnknownOperationException", "NoSuchOperation"},
 		{"reader's 2nd call", "GetEnvironment", with(reader, `{"name":"web"}`), 400, "ResourceNotFoundException", ""},
 		{"reader's 3rd call", "GetEnvironment", with(reader, `{"name":"web"}`), 400, "ResourceNotFoundException", ""},

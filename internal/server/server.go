@@ -23,6 +23,7 @@ import (
 	"github.com/hadronhq/hadron/internal/metrics"
 	"github.com/hadronhq/hadron/internal/proton"
 	"github.com/hadronhq/hadron/internal/provision"
+	"github.com/hadronhq/hadron/internal/reposync"
 	"github.com/hadronhq/hadron/internal/sigv4"
 	"github.com/hadronhq/hadron/internal/store"
 )
@@ -85,6 +86,16 @@ type Config struct {
 	// store and of the confinement of provisioning runs (nil: off).
 	Database  Database
 	Isolation *Isolation
+	// SyncGit reads the branches template sync (and service sync) watch;
+	// cmd/hadron gives package gitrepo's. Nil: nothing is watched (sync
+	// configs can still be made).
+	SyncGit reposync.Git
+	// SyncInterval is how often watched branches are polled (default
+	// reposync.DefaultInterval).
+	SyncInterval time.Duration
+	// SyncWebhookSecret is the shared secret of the sync webhook
+	// (SyncWebhookPath); "" turns the webhook off.
+	SyncWebhookSecret string
 }
 
 // TransactionObserver is a store whose write transactions can be timed
@@ -117,6 +128,8 @@ type Server struct {
 	auth        awsjson.Authenticator
 	routes      map[string]hadronRoute
 	started     time.Time
+	// sync watches the repositories of template sync; nil without SyncGit.
+	sync *reposync.Watcher
 }
 
 // New recovers what a previous process left unfinished in the store, and
@@ -195,6 +208,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		},
 	}
 	s.retention.Start(ctx)
+	if cfg.SyncGit != nil {
+		s.sync = reposync.New(reposync.Config{Store: st, Git: cfg.SyncGit, Syncers: []reposync.Syncer{svc.TemplateSyncer()},
+			Interval: cfg.SyncInterval, Owner: cfg.Owner, Logger: cfg.Logger, Notifier: cfg.Notifier})
+		s.sync.Start(context.WithoutCancel(ctx))
+	}
 	s.streams, s.stopStreams = context.WithCancel(context.Background())
 	check := acceptAnySignature
 	if cfg.Auth != nil {
@@ -230,6 +248,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // Every response names the build in the X-Hadron-Version header.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(VersionHeader, buildinfo.Read().String())
+	if r.URL.Path == SyncWebhookPath {
+		s.serveSyncWebhook(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, HadronPrefix) {
 		s.serveHadron(w, r)
 		return
@@ -308,6 +330,9 @@ func accessKeyID(r *http.Request) string {
 // was pending), waits for background work and closes the store.
 func (s *Server) Close() error {
 	s.StopStreams()
+	if s.sync != nil {
+		s.sync.Stop()
+	}
 	s.retention.Stop()
 	s.engine.Stop()
 	s.service.Stop()

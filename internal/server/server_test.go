@@ -182,7 +182,7 @@ func TestBadInputIsRefusedNamingWhatIsWrongAndChangesNothing(t *testing.T) {
 	h.fails("ListEnvironments", m{"nextToken": "bm90IGEgdG9rZW4="}, "ValidationException", "nextToken")
 	h.fails("GetEnvironment", m{}, "ValidationException", "'name'", "null")
 	h.fails("GetEnvironment", m{"name": 7}, "SerializationException")
-	h.fails("GetRepositorySyncStatus", m{}, "UnknownOperationException", "GetRepositorySyncStatus")
+	h.fails("NoSuchOperation", m{}, "UnknownOperationException", "NoSuchOperation")
 	r := h.raw("GetEnvironment", `{"name": `)
 	if r.errTyp != "SerializationException" {
 		t.Errorf("truncated JSON: %s", r.errTyp)

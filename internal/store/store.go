@@ -374,6 +374,8 @@ type CancelResult struct {
 // one transaction, and every status change is a conditional write naming the
 // status it expects, so that concurrent writers have exactly one winner.
 type Store interface {
+	SyncStore
+
 	TemplateCreate(ctx context.Context, t *Template) error
 	TemplateGet(ctx context.Context, kind, name string) (*Template, error)
 	TemplateList(ctx context.Context, kind string, page Page) ([]*Template, error)
@@ -433,6 +435,12 @@ type Store interface {
 	// outputs its run reported through DeploymentNotify, which win on a key
 	// both name.
 	DeploymentFinish(ctx context.Context, p DeploymentFinishParams, at time.Time) (*Deployment, error)
+	// DeploymentFinishAndClaim is DeploymentFinish of p and then
+	// DeploymentClaim of c, in one transaction: a worker hands off from one
+	// deployment to the next with one commit. next is nil when nothing is
+	// queued. When the finish fails (ErrStatusChanged, ended then shows the
+	// deployment as it is) nothing is written and nothing claimed.
+	DeploymentFinishAndClaim(ctx context.Context, p DeploymentFinishParams, at time.Time, c DeploymentClaimParams) (ended, next *Deployment, err error)
 	// DeploymentNotify records what a running deployment's provisioning
 	// reported (NotifyResourceDeploymentStatusChange): its outputs are merged
 	// into those reported before (a later report wins on a key), in one

@@ -28,11 +28,11 @@ func TestCLIErrors(t *testing.T) {
 		}
 		s.awsErr(t, "ResourceNotFoundException", "cancel-environment-deployment", "--environment-name", "nowhere")
 	})
-	t.Run("an operation not implemented yet is an UnknownOperationException", func(t *testing.T) {
-		msg := s.awsErr(t, "UnknownOperationException", "get-repository-sync-status", "--repository-name", "acme/infra",
+	t.Run("the sync status of a repository not linked is a ResourceNotFoundException", func(t *testing.T) {
+		msg := s.awsErr(t, "ResourceNotFoundException", "get-repository-sync-status", "--repository-name", "acme/infra",
 			"--repository-provider", "GITHUB", "--branch", "main", "--sync-type", "TEMPLATE_SYNC")
-		if !strings.Contains(msg, "GetRepositorySyncStatus") {
-			t.Errorf("the error does not name the operation: %s", msg)
+		if !strings.Contains(msg, "acme/infra") {
+			t.Errorf("the error does not name the repository: %s", msg)
 		}
 	})
 

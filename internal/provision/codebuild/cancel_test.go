@@ -279,21 +279,98 @@ func TestServerDeathLeavesNoOrphan(t *testing.T) {
 	}
 }
 
-// TestRunEscapedProcess pins that a process that leaves the group (setsid)
-// and keeps the output open cannot make Run wait for it forever.
-func TestRunEscapedProcess(t *testing.T) {
+// TestRunLeavesNoDaemon pins that a daemon a command leaves, out of the
+// process group (setsid) and reparented (a double fork), is killed when the
+// run ends, by cancel (after the SIGTERM it gets too) or by itself: the
+// supervisor is a child subreaper and reaches it without looking in /proc.
+func TestRunLeavesNoDaemon(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("setsid"); err != nil {
 		t.Skip("no setsid")
 	}
-	// The loop waits until the escape has happened, or the group kill at
-	// the end of the command would catch the process before it.
-	job, log := setup(t, `setsid sh -c 'echo $$ > pid.tmp; mv pid.tmp pid; exec sleep 30' & while [ ! -e pid ]; do sleep 0.01; done`)
-	_, err := Run(context.Background(), job)
-	if pid, perr := strconv.Atoi(strings.TrimSpace(readFile(t, filepath.Join(job.Dir, "pid")))); perr == nil {
-		syscall.Kill(pid, syscall.SIGKILL)
+	// The daemon: setsid, then a fork whose parent exits at once. It notes
+	// a SIGTERM in a file, and ignores it, so only a SIGKILL ends it.
+	const daemon = `setsid sh -c 'sh -c "trap \"echo > termed\" TERM; echo \$\$ > pid.tmp; mv pid.tmp pid; while :; do sleep 0.05; done" & exit 0' </dev/null >/dev/null 2>&1 & while [ ! -e pid ]; do sleep 0.01; done; echo ready`
+	tests := []struct {
+		name   string
+		cancel bool
+	}{
+		{"cancel", true},
+		{"success", false},
 	}
-	if err != nil {
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			command := daemon
+			if tt.cancel {
+				command += "; while :; do sleep 0.05; done"
+			}
+			job, log := setup(t, command)
+			job.Grace = 300 * time.Millisecond
+			shells := make(chan int, 1)
+			job.OnStart = func(pid int) { shells <- pid }
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			errc := runAsync(ctx, job)
+			log.waitFor(t, "\nready\n")
+			pid, err := strconv.Atoi(strings.TrimSpace(readFile(t, filepath.Join(job.Dir, "pid"))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runGroup, _ := syscall.Getpgid(<-shells)
+			if g, err := syscall.Getpgid(pid); err != nil || g == runGroup {
+				t.Fatalf("daemon %d: group %d, %v; want it out of the run's group %d", pid, g, err, runGroup)
+			}
+			if tt.cancel {
+				cancel(errUserCancel)
+			}
+			err = await(t, errc)
+			if tt.cancel && !errors.Is(err, errUserCancel) || !tt.cancel && err != nil {
+				t.Fatalf("Run error = %v\nlog:\n%s", err, log)
+			}
+			// Run returns only once the run is gone: no polling here.
+			if processAlive(pid) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("daemon %d survived the run\nlog:\n%s", pid, log)
+			}
+			if _, err := os.Stat(filepath.Join(job.Dir, "termed")); tt.cancel && err != nil {
+				t.Errorf("the daemon got no SIGTERM before the SIGKILL: %v", err)
+			}
+			if strings.Contains(log.String(), "output still held open") {
+				t.Errorf("Run waited for the output:\n%s", log)
+			}
+		})
+	}
+}
+
+// TestRunOutputHeldOutsideTheRun pins that a process outside the run (here
+// the test itself) that holds the command's output open cannot make Run
+// wait for it forever.
+func TestRunOutputHeldOutsideTheRun(t *testing.T) {
+	t.Parallel()
+	job, log := setup(t, `echo $$ > pid; while [ ! -e held ]; do sleep 0.01; done`)
+	errc := runAsync(context.Background(), job)
+	deadline := time.Now().Add(10 * time.Second)
+	var held *os.File
+	for held == nil {
+		if b, err := os.ReadFile(filepath.Join(job.Dir, "pid")); err == nil && len(b) > 0 && b[len(b)-1] == '\n' {
+			f, err := os.OpenFile("/proc/"+strings.TrimSpace(string(b))+"/fd/1", os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = f
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the command did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	defer held.Close()
+	if err := os.WriteFile(filepath.Join(job.Dir, "held"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := await(t, errc); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	if want := "[hadron] output still held open by a process outside the process group"; !strings.Contains(log.String(), want) {

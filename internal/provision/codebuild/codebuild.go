@@ -25,6 +25,7 @@
 package codebuild
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -287,15 +288,25 @@ func (r *run) phase(ctx context.Context) error {
 	mask := newMasker(slices.Collect(maps.Values(r.job.Secrets)), r.job.Mask)
 	out := startPump(outR, r.log, token, r.job.Commands, mask)
 
+	// The status pipe: the shell's pid once it has started, then
+	// statusClean if the supervisor saw the whole run end.
 	started := make(chan int, 1)
-	go func() {
-		defer close(started)
+	statusDone := make(chan struct{})
+	var clean bool // set before statusDone is closed
+	go func(started chan<- int) {
+		defer close(statusDone)
 		defer statusR.Close()
+		rd := bufio.NewReader(statusR)
 		var pid int
-		if _, err := fmt.Fscan(statusR, &pid); err == nil {
-			started <- pid
+		if _, err := fmt.Fscanln(rd, &pid); err != nil {
+			close(started)
+			return
 		}
-	}()
+		started <- pid
+		close(started)
+		line, _ := rd.ReadString('\n')
+		clean = strings.TrimSpace(line) == statusClean
+	}(started)
 	exited := make(chan struct{})
 	go func() {
 		waitExited(pgid)
@@ -304,6 +315,7 @@ func (r *run) phase(ctx context.Context) error {
 
 	var (
 		canceled, killed, shellUp, termPending bool
+		groupKilled                            bool
 		cancel                                 = ctx.Done()
 		graceC, stopC                          <-chan time.Time
 		graceEnd                               time.Time
@@ -369,10 +381,19 @@ wait:
 		case <-graceC:
 			graceC = nil
 			r.log.notef("grace period %s over: sending SIGKILL", r.grace)
-			syscall.Kill(-pgid, syscall.SIGKILL)
+			// The supervisor kills every process of the run, also those
+			// that left the group, and reaps them; should it not, the
+			// group is killed from here.
+			fmt.Fprintln(lifeW, lifeKill)
 			killed = true
 			stopC = time.After(stopTimeout)
 		case <-stopC:
+			if !groupKilled {
+				groupKilled = true
+				syscall.Kill(-pgid, syscall.SIGKILL)
+				stopC = time.After(stopTimeout)
+				continue
+			}
 			// The supervisor itself survives SIGKILL: stuck in the kernel.
 			r.log.notef("processes still running %s after SIGKILL; giving up", stopTimeout)
 			go func() { // reap it if it ever dies
@@ -388,21 +409,27 @@ wait:
 		pid, ok := <-started
 		onStarted(pid, ok)
 	}
+	<-statusDone // closed with the pipe, which the supervisor's exit closes
+
+	// Unless the supervisor reaped every process of the run itself
+	// (reaper.go), look for them in the group.
 
 	// A cancelled command's shell often ends at SIGTERM before the processes
 	// it started (dash running a script's own trap): they keep the rest of the
 	// grace period to clean up, as promised, before the SIGKILL below. They
 	// get no second SIGTERM: it would also hit the processes their cleanup
 	// starts.
-	if canceled && !killed && !waitGroupGone(pgid, time.Until(graceEnd)) {
+	if !clean && canceled && !killed && !waitGroupGone(pgid, time.Until(graceEnd)) {
 		r.log.notef("grace period %s over: sending SIGKILL", r.grace)
 		killed = true
 	}
 	// The supervisor has exited but is not reaped, so pgid still names our
 	// group: take the processes the commands left behind, then reap.
-	syscall.Kill(-pgid, syscall.SIGKILL)
+	if !clean {
+		syscall.Kill(-pgid, syscall.SIGKILL)
+	}
 	waitErr := sup.Wait() // the status is in sup.ProcessState
-	gone := waitGroupGone(pgid, stopTimeout)
+	gone := clean || waitGroupGone(pgid, stopTimeout)
 	if out.finish(drainTimeout) {
 		r.log.notef("output still held open by a process outside the process group; no longer reading it")
 	}

@@ -31,6 +31,11 @@ import (
 // of the SIGTERM before it saw the signal, take the end for an ordinary
 // one and exit, leaving a script that traps TERM without an owner.
 //
+// The end of a cancel's grace period comes as the line "kill": the
+// supervisor SIGKILLs every process of the run, reaps them, and exits
+// (see the top of supervisor.go). The server SIGKILLs the group itself only
+// if the supervisor has not done so stopTimeout later.
+//
 // The server never closes its end while the supervisor runs, so end of
 // file means the server is gone (or gave the run up, StopError): the
 // supervisor kills its group then too.
@@ -39,24 +44,34 @@ import (
 const (
 	lifeFence = "fence "
 	lifeTerm  = "term"
+	lifeKill  = "kill"
 )
 
 // lifeline is what the supervisor reads on its lifeline, as events for its
 // main loop: only the main loop's thread may signal the run (see supervise).
 type lifeline struct {
 	term   chan struct{} // a cancel: one value per "term" line
+	kill   chan struct{} // the grace period is over: closed at the "kill" line
 	fences chan int64    // each fence, as a CLOCK_MONOTONIC time
 	gone   chan struct{} // closed at end of file: the server is gone
 }
 
 // watchLifeline starts reading f.
 func watchLifeline(f *os.File) *lifeline {
-	l := &lifeline{term: make(chan struct{}, 1), fences: make(chan int64, 1), gone: make(chan struct{})}
+	l := &lifeline{term: make(chan struct{}, 1), kill: make(chan struct{}), fences: make(chan int64, 1), gone: make(chan struct{})}
 	go func() {
 		defer close(l.gone)
 		sc := bufio.NewScanner(f)
+		killed := false
 		for sc.Scan() {
 			line := sc.Text()
+			if line == lifeKill {
+				if !killed {
+					killed = true
+					close(l.kill)
+				}
+				continue
+			}
 			if line == lifeTerm {
 				select {
 				case l.term <- struct{}{}:

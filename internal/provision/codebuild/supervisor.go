@@ -59,13 +59,23 @@ import (
 //     which the supervisor must have killed its group unless the server
 //     extends it, so that a server paused past its lease (SIGSTOP, a frozen
 //     VM) cannot keep a run going beside another node's.
-//   - After a cancel's SIGTERM the supervisor outlives the shell until every
-//     process the commands left is gone (a script's TERM trap still cleaning
-//     up), still watching for the server's death and the fence, so that a
-//     server killed during the grace period leaves nothing behind. The
-//     server's SIGKILL at the end of the grace period ends the wait. Orphans
-//     of the run are reparented to the supervisor (a child subreaper), which
-//     reaps them as they end.
+//   - The supervisor is a child subreaper (or PID 1 of the run's
+//     namespace): every process of the run stays its descendant, also one
+//     that leaves the group (setsid) or is orphaned (a double fork), so it
+//     reaches all of them and knows when the run is over (ECHILD) without
+//     reading /proc of the host (reaper.go). A cancel's SIGTERM goes to the
+//     group and to the daemons outside it.
+//   - When the shell exits on its own, the supervisor SIGKILLs what it left
+//     and reaps it. After a cancel's SIGTERM it outlives the shell until
+//     every process the commands left is gone (a script's TERM trap still
+//     cleaning up), still watching for the server's death and the fence, so
+//     that a server killed during the grace period leaves nothing behind;
+//     the server's "kill" on the lifeline at the end of the grace period
+//     makes it SIGKILL them all. Either way it writes statusClean on the
+//     status pipe before it exits, so the server need not look for
+//     processes of the run. On a kernel without /proc/<pid>/task/<tid>/children
+//     it signals its group alone, and the server kills and looks for the
+//     group's members itself.
 //   - It forwards the shell's status faithfully: the same exit code, or death
 //     by the same signal (re-raised with the default action).
 //   - Under isolation it confines itself just before it starts the shell,
@@ -83,8 +93,13 @@ const (
 	// parentDeathSignal is the supervisor's Pdeathsig. It must be catchable,
 	// since the supervisor has to kill its group before it dies.
 	parentDeathSignal = syscall.SIGUSR1
-	// statusFD is the supervisor's end of the pipe that carries the shell's pid.
+	// statusFD is the supervisor's end of the pipe that carries the shell's
+	// pid, and then statusClean.
 	statusFD = 3
+	// statusClean, on the status pipe after the shell's pid, says that the
+	// supervisor has reaped every process of the run: the server need not
+	// look for any.
+	statusClean = "clean"
 	// scriptFD is the supervisor's descriptor of the phase script (scriptFile).
 	scriptFD = 4
 	// lifelineFD is the supervisor's read end of the lifeline pipe: the
@@ -153,11 +168,12 @@ func supervise(parent, shellPath string) int {
 	if parentGone(ppid) {
 		killGroup() // the server died before our death signal was armed
 	}
-	// Orphans of the run come to us, so that we can wait for them after a
-	// cancel (see lingering below).
+	// Orphans of the run come to us, so that we know when the run is over
+	// and reach all of it (reaper.go).
 	if os.Getpid() != 1 {
 		prctl(prSetChildSubreaper, 1)
 	}
+	procs = openRunProcs()
 	// Isolation (isolation.go): confine this process, which the shell
 	// inherits, just before the shell starts.
 	sb, err := enterSandbox()
@@ -179,8 +195,8 @@ func supervise(parent, shellPath string) int {
 		return 127
 	}
 	script.Close()
+	// The status pipe stays open: statusClean follows when the run is over.
 	fmt.Fprintf(status, "%d\n", sh.Process.Pid)
-	status.Close()
 
 	exited := make(chan struct{})
 	go func() {
@@ -189,15 +205,26 @@ func supervise(parent, shellPath string) int {
 	}()
 	var (
 		stopping  bool // a SIGTERM or the like reached the group
+		killing   bool // every process of the run is to be SIGKILLed
+		reaped    <-chan int
 		lingering <-chan struct{}
 		fence     *time.Timer
 		fenceC    <-chan time.Time
+		kill      = life.kill
 	)
 	for {
 		select {
 		case <-life.term:
 			stopping = true
-			syscall.Kill(0, syscall.SIGTERM)
+			procs.term()
+		case <-kill:
+			// The grace period is over.
+			kill = nil
+			if !procs.known() {
+				killGroup() // what the server did itself before
+			}
+			stopping, killing = true, true
+			procs.kill()
 		case at := <-life.fences:
 			if fence == nil {
 				fence = time.NewTimer(untilMonotonic(at))
@@ -221,17 +248,40 @@ func supervise(parent, shellPath string) int {
 			}
 		case <-exited:
 			exited = nil
+			if !procs.known() {
+				if !stopping {
+					return shellStatus(sh)
+				}
+				// The grace period's cleanup: wait for what the shell
+				// left, still watching the server and the fence.
+				done := make(chan struct{})
+				go func() {
+					awaitDescendants()
+					close(done)
+				}()
+				lingering = done
+				continue
+			}
+			// An ordinary end: what the shell left goes now. After a
+			// SIGTERM: what the shell left keeps the rest of the grace
+			// period to clean up, until the server's "kill".
 			if !stopping {
+				killing = true
+			}
+			if killing {
+				procs.kill()
+			}
+			reaped = reapAll()
+		case _, ok := <-reaped:
+			if !ok {
+				// ECHILD: nothing of the run is left.
+				fmt.Fprintln(status, statusClean)
+				status.Close()
 				return shellStatus(sh)
 			}
-			// The grace period's cleanup: wait for what the shell left,
-			// still watching the server and the fence.
-			done := make(chan struct{})
-			go func() {
-				awaitDescendants()
-				close(done)
-			}()
-			lingering = done
+			if killing {
+				procs.kill() // the orphans of what died
+			}
 		case <-lingering:
 			return shellStatus(sh)
 		}
@@ -267,8 +317,15 @@ func awaitDescendants() {
 	}
 }
 
-// killGroup SIGKILLs the supervisor's process group, the supervisor included.
+// procs reaches the processes of the supervisor's run (reaper.go); nil
+// until supervise has opened it.
+var procs *runProcs
+
+// killGroup SIGKILLs the processes of the run, those outside the
+// supervisor's process group included when it can reach them (reaper.go),
+// then the group, the supervisor included.
 func killGroup() {
+	procs.killRun()
 	if os.Getpid() == 1 {
 		// PID 1 of the run's namespace ignores its own SIGKILL; its exit
 		// takes every other process of the namespace with it.

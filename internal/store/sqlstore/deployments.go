@@ -206,12 +206,17 @@ func (s *Store) DeploymentDelete(ctx context.Context, id string) (*store.Deploym
 // ends it CANCELLED, or CANCELLING when it waits). On SQLite the one
 // writer connection orders claims.
 func (s *Store) DeploymentClaim(ctx context.Context, p store.DeploymentClaimParams) (*store.Deployment, error) {
+	return s.claim(ctx, s.w, p)
+}
+
+// claim is DeploymentClaim on q: the writer pool, or a transaction.
+func (s *Store) claim(ctx context.Context, q querier, p store.DeploymentClaimParams) (*store.Deployment, error) {
 	owner, expires := p.Owner, p.Expires
 	now := ms(p.Now)
 	if now == 0 {
 		now = -1 // no check is due: wake_at 0 means "never"
 	}
-	d, err := scanDeployment(s.w.QueryRowContext(ctx, `UPDATE deployments SET lease_owner = $1, lease_expires_at = $2
+	d, err := scanDeployment(q.QueryRowContext(ctx, `UPDATE deployments SET lease_owner = $1, lease_expires_at = $2
 		WHERE seq = (SELECT seq FROM deployments WHERE lease_owner = '' AND (
 				(wait = '' AND status IN ('IN_PROGRESS', 'DELETE_IN_PROGRESS'))
 				OR (wait <> '' AND (status = 'CANCELLING'
@@ -321,6 +326,42 @@ func (s *Store) DeploymentFinish(ctx context.Context, p store.DeploymentFinishPa
 	if err := p.Check(); err != nil {
 		return nil, err
 	}
+	var d *store.Deployment
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		d, err = s.finish(ctx, tx, p, at)
+		return err
+	})
+	if err != nil {
+		return d, fmt.Errorf("finish deployment %s as %s: %w", p.ID, p.To, err)
+	}
+	return d, nil
+}
+
+// DeploymentFinishAndClaim is DeploymentFinish and then DeploymentClaim in
+// one transaction: a worker's hand-off from one deployment to the next
+// costs one commit. When the finish fails nothing is claimed (and nothing
+// written); the caller may claim on its own.
+func (s *Store) DeploymentFinishAndClaim(ctx context.Context, p store.DeploymentFinishParams, at time.Time, c store.DeploymentClaimParams) (ended, next *store.Deployment, err error) {
+	if err := p.Check(); err != nil {
+		return nil, nil, err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if ended, err = s.finish(ctx, tx, p, at); err != nil {
+			return err
+		}
+		next, err = s.claim(ctx, tx, c)
+		return err
+	})
+	if err != nil {
+		return ended, nil, fmt.Errorf("finish deployment %s as %s and claim the next: %w", p.ID, p.To, err)
+	}
+	return ended, next, nil
+}
+
+// finish is DeploymentFinish's work in tx.
+func (s *Store) finish(ctx context.Context, tx *sql.Tx, p store.DeploymentFinishParams, at time.Time) (*store.Deployment, error) {
 	var outputs, resources *string
 	if p.To == store.StatusSucceeded {
 		o, r := cmp.Or(p.Outputs, "{}"), cmp.Or(p.Resources, "[]")
@@ -330,49 +371,41 @@ func (s *Store) DeploymentFinish(ctx context.Context, p store.DeploymentFinishPa
 	for _, from := range p.From {
 		args = append(args, from)
 	}
-	var d *store.Deployment
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockTarget(ctx, tx, p.ID); err != nil {
-			return err
-		}
-		var err error
-		d, err = scanDeployment(tx.QueryRowContext(ctx, `UPDATE deployments SET status = $2, status_message = $3,
+	if err := s.lockTarget(ctx, tx, p.ID); err != nil {
+		return nil, err
+	}
+	d, err := scanDeployment(tx.QueryRowContext(ctx, `UPDATE deployments SET status = $2, status_message = $3,
 			last_modified_at = $4, completed_at = $4, outputs = coalesce($5, outputs), resources = coalesce($7, resources)
 			WHERE id = $1 AND ($6 = '' OR lease_owner = $6) AND status IN (`+placeholders(8, len(p.From))+`)
 			RETURNING `+deploymentColumns, args...))
-		if noRows(err) {
-			if d, err = deploymentGet(ctx, tx, p.ID, ""); err != nil {
-				return err
-			}
-			return fmt.Errorf("deployment is %s (owner %q): %w", d.Status, d.LeaseOwner, store.ErrStatusChanged)
+	if noRows(err) {
+		if d, err = deploymentGet(ctx, tx, p.ID, ""); err != nil {
+			return nil, err
 		}
-		if err != nil {
-			return err
+		return d, fmt.Errorf("deployment is %s (owner %q): %w", d.Status, d.LeaseOwner, store.ErrStatusChanged)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch p.To {
+	case store.StatusSucceeded:
+		// What the run reported through notify wins over what it left
+		// in its outputs file.
+		if err := mergeNotified(ctx, tx, d); err != nil {
+			return d, err
 		}
-		switch p.To {
-		case store.StatusSucceeded:
-			// What the run reported through notify wins over what it left
-			// in its outputs file.
-			if err := mergeNotified(ctx, tx, d); err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx, `UPDATE resources SET deployment_status = $3, deployment_status_message = $4,
+		_, err = tx.ExecContext(ctx, `UPDATE resources SET deployment_status = $3, deployment_status_message = $4,
 				last_modified_at = $5, template_name = $6, template_major = $7, template_minor = $8, spec = $9,
 				outputs = $10, last_succeeded_deployment_id = $2, last_deployment_succeeded_at = $11
 				WHERE key = $1 AND last_attempted_deployment_id = $2`,
-				d.TargetKey, d.ID, d.Status, d.StatusMessage, ms(at), d.TargetTemplate, d.TargetMajor, d.TargetMinor,
-				d.TargetSpec, d.Outputs, ms(d.CreatedAt))
-		case store.StatusDeleteComplete:
-			_, err = tx.ExecContext(ctx, `DELETE FROM resources WHERE key = $1 AND last_attempted_deployment_id = $2`, d.TargetKey, d.ID)
-		default:
-			err = mirrorStatus(ctx, tx, d)
-		}
-		return err
-	})
-	if err != nil {
-		return d, fmt.Errorf("finish deployment %s as %s: %w", p.ID, p.To, err)
+			d.TargetKey, d.ID, d.Status, d.StatusMessage, ms(at), d.TargetTemplate, d.TargetMajor, d.TargetMinor,
+			d.TargetSpec, d.Outputs, ms(d.CreatedAt))
+	case store.StatusDeleteComplete:
+		_, err = tx.ExecContext(ctx, `DELETE FROM resources WHERE key = $1 AND last_attempted_deployment_id = $2`, d.TargetKey, d.ID)
+	default:
+		err = mirrorStatus(ctx, tx, d)
 	}
-	return d, nil
+	return d, err
 }
 
 // DeploymentsOrphaned lists claimed active deployments whose worker is gone:

@@ -78,13 +78,15 @@ const maxUsersNamed = 5
 // use a repository. Every record that references a repository gets a query
 // here, and the write that sets the reference calls lockRepository (a
 // table also gets a foreign key to repositories (key) in its migration),
-// so that a reference to a repository being deleted is refused. Issue 13's
-// sync configs (template and service sync) add theirs here.
+// so that a reference to a repository being deleted is refused. Template
+// sync configs are here; service sync configs add theirs.
 var repositoryUsers = []string{
 	// A resource's provisioningRepository (self-managed provisioning).
 	`SELECT key FROM resources WHERE repository_key = $1 ORDER BY key`,
 	// The account's pipelineProvisioningRepository.
 	`SELECT '` + store.SettingPipelineRepositoryUser + `' FROM settings WHERE key = '` + store.SettingPipelineRepository + `' AND value = $1`,
+	// Template sync configs, named by their template's key.
+	`SELECT kind || '-template/' || template_name FROM template_sync_configs WHERE repository_key = $1 ORDER BY kind, template_name`,
 }
 
 // RepositoryDelete deletes a repository nothing uses. The repository row is

@@ -179,43 +179,50 @@ func (s *Store) TemplateVersionCreate(ctx context.Context, v *store.TemplateVers
 				return err
 			}
 		}
-		if v.Major < 0 {
-			if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(major), 0) + 1 FROM template_versions
-				WHERE kind = $1 AND template_name = $2`, v.Kind, v.TemplateName).Scan(&v.Major); err != nil {
-				return err
-			}
-			v.Minor = 0
-		} else {
-			var next sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT max(minor) + 1 FROM template_versions
-				WHERE kind = $1 AND template_name = $2 AND major = $3`, v.Kind, v.TemplateName, v.Major).Scan(&next); err != nil {
-				return err
-			}
-			if !next.Valid {
-				return fmt.Errorf("major version %d: %w", v.Major, store.ErrNotFound)
-			}
-			v.Minor = int(next.Int64)
-		}
-		// A new minor joins a major that may have published minors already.
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(minor), -1) FROM template_versions
-			WHERE kind = $1 AND template_name = $2 AND major = $3 AND status = 'PUBLISHED'`,
-			v.Kind, v.TemplateName, v.Major).Scan(&v.RecommendedMinor); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO template_versions (kind, template_name, major, minor, status,
-			status_message, description, schema, bundle, source_bucket, source_key, client_token, extra, created_at, last_modified_at, client_request)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-			v.Kind, v.TemplateName, v.Major, v.Minor, v.Status, v.StatusMessage, v.Description, v.Schema, v.Bundle,
-			v.SourceBucket, v.SourceKey, v.ClientToken, v.Extra, ms(v.CreatedAt), ms(v.LastModifiedAt), v.ClientRequest)
-		if err != nil {
-			return err
-		}
-		return tagsReplace(ctx, tx, store.TemplateVersionKey(v.Kind, v.TemplateName, v.Major, v.Minor), v.Tags)
+		return versionInsert(ctx, tx, v)
 	})
 	if err != nil {
 		return fmt.Errorf("create %s template version of %s: %w", v.Kind, v.TemplateName, err)
 	}
 	return nil
+}
+
+// versionInsert inserts v, in a transaction that locked its template, with
+// the next minor of v.Major (or the next major when v.Major is -1), and
+// fills in the numbers it chose; ErrNotFound when v.Major has no version.
+func versionInsert(ctx context.Context, tx *sql.Tx, v *store.TemplateVersion) error {
+	if v.Major < 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(major), 0) + 1 FROM template_versions
+			WHERE kind = $1 AND template_name = $2`, v.Kind, v.TemplateName).Scan(&v.Major); err != nil {
+			return err
+		}
+		v.Minor = 0
+	} else {
+		var next sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT max(minor) + 1 FROM template_versions
+			WHERE kind = $1 AND template_name = $2 AND major = $3`, v.Kind, v.TemplateName, v.Major).Scan(&next); err != nil {
+			return err
+		}
+		if !next.Valid {
+			return fmt.Errorf("major version %d: %w", v.Major, store.ErrNotFound)
+		}
+		v.Minor = int(next.Int64)
+	}
+	// A new minor joins a major that may have published minors already.
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(minor), -1) FROM template_versions
+		WHERE kind = $1 AND template_name = $2 AND major = $3 AND status = 'PUBLISHED'`,
+		v.Kind, v.TemplateName, v.Major).Scan(&v.RecommendedMinor); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO template_versions (kind, template_name, major, minor, status,
+		status_message, description, schema, bundle, source_bucket, source_key, client_token, extra, created_at, last_modified_at, client_request)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		v.Kind, v.TemplateName, v.Major, v.Minor, v.Status, v.StatusMessage, v.Description, v.Schema, v.Bundle,
+		v.SourceBucket, v.SourceKey, v.ClientToken, v.Extra, ms(v.CreatedAt), ms(v.LastModifiedAt), v.ClientRequest)
+	if err != nil {
+		return err
+	}
+	return tagsReplace(ctx, tx, store.TemplateVersionKey(v.Kind, v.TemplateName, v.Major, v.Minor), v.Tags)
 }
 
 // TemplateVersionGet reads one version.

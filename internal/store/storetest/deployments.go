@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"strconv"
 	"testing"
 
@@ -141,6 +142,58 @@ func deploymentTests() []test {
 			if err != nil || got != nil {
 				t.Errorf("claim of an empty queue = %v, %v; want nil, nil", got, err)
 			}
+		}},
+		{"finish_and_claim_ends_one_and_leases_the_next", func(t *testing.T, h *harness) {
+			a := h.create(environment("a"))
+			b := h.create(environment("b"))
+			h.claim("w1", a)
+			ended, next, err := h.s.DeploymentFinishAndClaim(h.ctx, store.DeploymentFinishParams{
+				ID: a.ID, Owner: "w1", From: []string{store.StatusInProgress}, To: store.StatusSucceeded, Outputs: `{"v":"2"}`,
+			}, at(30), store.DeploymentClaimParams{Owner: "w1", Expires: at(90)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ended == nil || ended.ID != a.ID || ended.Status != store.StatusSucceeded {
+				t.Errorf("ended = %v, want %s SUCCEEDED", ended, a.ID)
+			}
+			if next == nil || next.ID != b.ID || next.LeaseOwner != "w1" || !next.LeaseExpiresAt.Equal(at(90)) {
+				t.Fatalf("next = %v, want %s leased to w1 until %v", next, b.ID, at(90))
+			}
+			same(t, "finished as DeploymentFinish does", h.deployment(a.ID), ended)
+			if r := h.resource(a.TargetKey); r.DeploymentStatus != store.StatusSucceeded || r.Outputs != `{"v":"2"}` {
+				t.Errorf("resource after the finish: status %s outputs %s", r.DeploymentStatus, r.Outputs)
+			}
+			if stored := h.deployment(b.ID); stored.LeaseOwner != "w1" {
+				t.Errorf("next stored with owner %q, want w1", stored.LeaseOwner)
+			}
+			// Nothing queued: the finish alone, no next.
+			ended, next, err = h.s.DeploymentFinishAndClaim(h.ctx, store.DeploymentFinishParams{
+				ID: b.ID, Owner: "w1", From: []string{store.StatusInProgress}, To: store.StatusFailed, Message: "boom",
+			}, at(40), store.DeploymentClaimParams{Owner: "w1", Expires: at(90)})
+			if err != nil || next != nil || ended == nil || ended.Status != store.StatusFailed {
+				t.Errorf("finish and claim of an empty queue = %v, %v, %v; want b FAILED, nil, nil", ended, next, err)
+			}
+		}},
+		{"finish_and_claim_claims_nothing_when_the_finish_is_refused", func(t *testing.T, h *harness) {
+			a := h.create(environment("a"))
+			b := h.create(environment("b"))
+			h.claim("w1", a)
+			if _, err := h.s.DeploymentCancel(h.ctx, store.DeploymentCancelParams{ID: a.ID, At: at(5)}); err != nil {
+				t.Fatal(err)
+			}
+			ended, next, err := h.s.DeploymentFinishAndClaim(h.ctx, store.DeploymentFinishParams{
+				ID: a.ID, Owner: "w1", From: []string{store.StatusInProgress}, To: store.StatusSucceeded,
+			}, at(30), store.DeploymentClaimParams{Owner: "w1", Expires: at(90)})
+			if !errors.Is(err, store.ErrStatusChanged) || next != nil {
+				t.Fatalf("finish and claim of a CANCELLING deployment from IN_PROGRESS = %v, %v; want ErrStatusChanged, no next", next, err)
+			}
+			if ended == nil || ended.Status != store.StatusCancelling {
+				t.Errorf("ended = %v, want the deployment as it is (CANCELLING)", ended)
+			}
+			if stored := h.deployment(b.ID); stored.LeaseOwner != "" {
+				t.Errorf("b was claimed by %q although the finish was refused", stored.LeaseOwner)
+			}
+			h.claim("w2", b)
 		}},
 		{"claim_of_empty_queue_returns_nil", func(t *testing.T, h *harness) {
 			got, err := h.s.DeploymentClaim(h.ctx, store.DeploymentClaimParams{Owner: "w1", Expires: at(60)})

@@ -1,0 +1,232 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
+)
+
+// templateRepo is a bare repository acme/templates and a clone the
+// user's side pushes from with the git CLI.
+type templateRepo struct {
+	gitRepo
+	work string
+}
+
+func newTemplateRepo(t *testing.T) templateRepo {
+	t.Helper()
+	g := newGitRepo(t) // acme/infra.git; the templates go to a repository of their own
+	g.bare = filepath.Join(g.root, "acme", "templates.git")
+	g.git(t, g.root, "init", "-q", "--bare", "-b", "main", g.bare)
+	r := templateRepo{gitRepo: g, work: t.TempDir()}
+	g.git(t, r.work, "clone", "-q", g.bare, ".")
+	g.git(t, r.work, "checkout", "-q", "-b", "main")
+	return r
+}
+
+// push writes files under the clone, commits and pushes main.
+func (r templateRepo) push(t *testing.T, message string, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join(r.work, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.git(t, r.work, "add", "-A")
+	r.git(t, r.work, "commit", "-q", "-m", message)
+	r.git(t, r.work, "push", "-q", "origin", "main")
+}
+
+// syncedBundle is an environment template major whose schema's default
+// says which revision it is.
+func syncedBundle(rev string) map[string]string {
+	return map[string]string{
+		"templates/web/v1/schema/schema.yaml": `schema:
+  format:
+    openapi: "3.0.0"
+  environment_input_type: "WebInput"
+  types:
+    WebInput:
+      type: object
+      properties:
+        revision:
+          type: string
+          default: "` + rev + `"
+`,
+		"templates/web/v1/infrastructure/manifest.yaml": `infrastructure:
+  templates:
+    - rendering_engine: codebuild
+      settings:
+        provision:
+          - echo provisioning
+        deprovision:
+          - echo deprovisioning
+`,
+	}
+}
+
+// versionsOf lists a template's versions as "major.minor STATUS".
+func (s *server) versionsOf(t *testing.T, template string) []string {
+	t.Helper()
+	var out struct{ TemplateVersions []templateVersion }
+	s.mustCall(t, "ListEnvironmentTemplateVersions", map[string]string{"templateName": template}, &out)
+	var list []string
+	for _, v := range out.TemplateVersions {
+		list = append(list, v.MajorVersion+"."+v.MinorVersion+" "+v.Status)
+	}
+	return list
+}
+
+// awaitVersions waits until the template's versions are want and returns
+// when it saw them (polling every 20 ms, for the delays the test reports).
+func (s *server) awaitVersions(t *testing.T, template string, want ...string) time.Time {
+	t.Helper()
+	err := hadrontest.Wait(t.Context(), 20*time.Millisecond, 30*time.Second, template+" versions "+strings.Join(want, ", "), func() (bool, string, error) {
+		got := s.versionsOf(t, template)
+		return strings.Join(got, ",") == strings.Join(want, ","), strings.Join(got, ","), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.Now()
+}
+
+// webhook posts a GitHub push event of acme/templates, signed with secret.
+func (s *server) webhook(t *testing.T, secret string) int {
+	t.Helper()
+	body := []byte(`{"ref":"refs/heads/main","repository":{"full_name":"acme/templates"}}`)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	req, err := http.NewRequest(http.MethodPost, s.endpoint+"/hadron/v1/sync/webhook", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	req.Header.Set("X-GitHub-Event", "push")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestTemplateSyncWithTheAWSCLI: template versions appear from pushed
+// commits, by poll and by webhook; a broken bundle shows FAILED with its
+// reason and registers nothing; sync continues across a restart.
+func TestTemplateSyncWithTheAWSCLI(t *testing.T) {
+	hadrontest.Long(t)
+	requireAWS(t)
+	repo := newTemplateRepo(t)
+	dataDir := t.TempDir()
+	secretFile := filepath.Join(t.TempDir(), "webhook-secret")
+	const secret = "s3cret-shared-with-the-forge"
+	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"--repository-url", "GITHUB=file://" + repo.root + "/{name}.git", "--sync-webhook-secret-file", secretFile}
+	s := startServer(t, dataDir, append(flags, "--sync-interval", "1s")...)
+
+	s.awsOK(t, nil, "create-repository", "--provider", "GITHUB", "--name", "acme/templates",
+		"--connection-arn", "arn:aws:codestar-connections:us-east-1:123456789012:connection/c1")
+	s.awsOK(t, nil, "create-environment-template", "--name", "web")
+	var cfg struct {
+		TemplateSyncConfig struct{ TemplateName, TemplateType, Branch, Subdirectory, RepositoryName string }
+	}
+	s.awsOK(t, &cfg, "create-template-sync-config", "--template-name", "web", "--template-type", "ENVIRONMENT",
+		"--repository-provider", "GITHUB", "--repository-name", "acme/templates", "--branch", "main", "--subdirectory", "templates")
+	if c := cfg.TemplateSyncConfig; c.TemplateType != "ENVIRONMENT" || c.Subdirectory != "templates" || c.RepositoryName != "acme/templates" {
+		t.Fatalf("created config = %+v", c)
+	}
+	s.awsErr(t, "ConflictException", "create-template-sync-config", "--template-name", "web", "--template-type", "ENVIRONMENT",
+		"--repository-provider", "GITHUB", "--repository-name", "acme/templates", "--branch", "dev")
+	s.awsErr(t, "ConflictException", "delete-repository", "--provider", "GITHUB", "--name", "acme/templates")
+
+	// By poll (--sync-interval 1s).
+	repo.push(t, "web v1", syncedBundle("one"))
+	pushed := time.Now()
+	firstDelay := s.awaitVersions(t, "web", "1.0 DRAFT").Sub(pushed)
+	repo.push(t, "web v1, second revision", syncedBundle("two"))
+	pushed = time.Now()
+	secondDelay := s.awaitVersions(t, "web", "1.0 DRAFT", "1.1 DRAFT").Sub(pushed)
+	t.Logf("push to registered version by poll (--sync-interval 1s): %s, %s", firstDelay.Round(time.Millisecond), secondDelay.Round(time.Millisecond))
+
+	// A broken bundle: FAILED with the reason, no version.
+	repo.push(t, "break the schema", map[string]string{"templates/web/v1/schema/schema.yaml": "schema: [broken"})
+	type syncStatus struct {
+		LatestSync *struct {
+			Status string
+			Events []struct{ Type, Event string }
+		}
+		LatestSuccessfulSync *struct{ Status string }
+		DesiredState         *struct{ Sha, Directory string }
+	}
+	var st syncStatus
+	eventually(t, 30*time.Second, "the broken bundle's sync to fail", func() (bool, string) {
+		st = syncStatus{}
+		s.awsOK(t, &st, "get-template-sync-status", "--template-name", "web", "--template-type", "ENVIRONMENT", "--template-version", "1")
+		return st.LatestSync != nil && st.LatestSync.Status == "FAILED", jsonText(st)
+	})
+	if ev := st.LatestSync.Events; len(ev) == 0 || !strings.Contains(ev[len(ev)-1].Event, "schema") {
+		t.Fatalf("the failed sync's events do not say what is wrong: %+v", ev)
+	}
+	if st.LatestSuccessfulSync == nil || st.LatestSuccessfulSync.Status != "SUCCEEDED" || st.DesiredState.Directory != "templates/web/v1" {
+		t.Fatalf("status = %s", jsonText(st))
+	}
+	if got := s.versionsOf(t, "web"); len(got) != 2 {
+		t.Fatalf("versions after the broken bundle = %v, want 1.0 and 1.1 only", got)
+	}
+
+	// Restart; the fix pushed while the server is down is synced when it
+	// is back. The poll is now an hour: only the webhook syncs at once.
+	s.terminate(t)
+	repo.push(t, "fix the schema", syncedBundle("three"))
+	s = startServer(t, dataDir, append(flags, "--sync-interval", "1h")...)
+	s.awaitVersions(t, "web", "1.0 DRAFT", "1.1 DRAFT", "1.2 DRAFT")
+
+	if code := s.webhook(t, "not-the-secret"); code != http.StatusUnauthorized {
+		t.Fatalf("webhook with a bad signature answered %d, want 401", code)
+	}
+	repo.push(t, "web v1, fourth revision", syncedBundle("four"))
+	pushed = time.Now()
+	if code := s.webhook(t, secret); code != http.StatusAccepted {
+		t.Fatalf("webhook answered %d, want 202", code)
+	}
+	webhookDelay := s.awaitVersions(t, "web", "1.0 DRAFT", "1.1 DRAFT", "1.2 DRAFT", "1.3 DRAFT").Sub(pushed)
+	t.Logf("push to registered version by webhook (--sync-interval 1h): %s", webhookDelay.Round(time.Millisecond))
+
+	var repoStatus struct {
+		LatestSync struct {
+			Status string
+			Events []struct{ Type, Event, ExternalId string }
+		}
+	}
+	s.awsOK(t, &repoStatus, "get-repository-sync-status", "--repository-provider", "GITHUB", "--repository-name", "acme/templates",
+		"--branch", "main", "--sync-type", "TEMPLATE_SYNC")
+	if repoStatus.LatestSync.Status != "SUCCEEDED" || len(repoStatus.LatestSync.Events) < 2 {
+		t.Fatalf("repository sync status = %+v", repoStatus)
+	}
+	var defs struct {
+		SyncDefinitions []struct{ Branch, Directory, Parent, Target string }
+	}
+	s.awsOK(t, &defs, "list-repository-sync-definitions", "--repository-provider", "GITHUB", "--repository-name", "acme/templates",
+		"--sync-type", "TEMPLATE_SYNC")
+	if len(defs.SyncDefinitions) != 1 || defs.SyncDefinitions[0].Target != "web" || defs.SyncDefinitions[0].Directory != "templates" {
+		t.Fatalf("sync definitions = %+v", defs)
+	}
+	s.awsOK(t, nil, "delete-template-sync-config", "--template-name", "web", "--template-type", "ENVIRONMENT")
+	s.awsOK(t, nil, "delete-repository", "--provider", "GITHUB", "--name", "acme/templates")
+}
