@@ -24,7 +24,7 @@ type syncConfig struct {
 }
 
 func (c *syncConfig) flags(fs *pflag.FlagSet, e *env) {
-	fs.DurationVar(&c.interval, "sync-interval", e.duration("HADRON_SYNC_INTERVAL", reposync.DefaultInterval), "how often the branches template sync watches are fetched for new commits (HADRON_SYNC_INTERVAL)")
+	fs.DurationVar(&c.interval, "sync-interval", e.duration("HADRON_SYNC_INTERVAL", reposync.DefaultInterval), "how often the branches template and service sync watch are fetched for new commits (HADRON_SYNC_INTERVAL)")
 	fs.StringVar(&c.secretFile, "sync-webhook-secret-file", e.str("HADRON_SYNC_WEBHOOK_SECRET_FILE", ""), "file holding the shared secret of the sync webhook (POST /hadron/v1/sync/webhook, signed as GitHub signs webhooks: X-Hub-Signature-256); unset: no webhook, sync at each --sync-interval only (HADRON_SYNC_WEBHOOK_SECRET_FILE)")
 }
 

@@ -104,13 +104,13 @@ func (k *Keyring) reload(strict bool) error {
 	}
 	keys := map[string]*ringKey{}
 	if v != (fileVersion{}) {
-		doc, err := readKeys(path)
+		doc, err := readKeys(k.dir)
 		if err != nil {
 			return k.failed(strict, err)
 		}
 		var master *masterkey.Key
 		if len(doc.Keys) > 0 {
-			if master, err = loadMaster(k.dir, false); err != nil {
+			if master, err = keysFile(k.dir).Key(); err != nil {
 				return k.failed(strict, err)
 			}
 		}

@@ -54,7 +54,6 @@ package auth
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -109,8 +108,13 @@ type Key struct {
 }
 
 type keysDoc struct {
-	Format int   `json:"format"`
-	Keys   []Key `json:"keys"`
+	masterkey.Header
+	Keys []Key `json:"keys"`
+}
+
+// keysFile is dir's keys.json.
+func keysFile(dir string) masterkey.SealedFile {
+	return masterkey.SealedFile{Dir: dir, Name: KeysFile, What: "keys", Format: keysFormat}
 }
 
 // Store reads and changes the keys of a data directory.
@@ -192,10 +196,7 @@ func addKey(doc *keysDoc, master *masterkey.Key, p Policy, description string) (
 		return NewKey{}, err
 	}
 	nk := NewKey{AccessKeyID: newKeyID(), SecretAccessKey: newSecret()}
-	sealed, err := seal(master, nk.AccessKeyID, nk.SecretAccessKey)
-	if err != nil {
-		return NewKey{}, err
-	}
+	sealed := master.Seal(nk.AccessKeyID, []byte(nk.SecretAccessKey))
 	doc.Keys = append(doc.Keys, Key{AccessKeyID: nk.AccessKeyID, Description: description,
 		Created: time.Now().UTC().Truncate(time.Second), Policy: p, SealedSecret: sealed})
 	return nk, nil
@@ -203,7 +204,7 @@ func addKey(doc *keysDoc, master *masterkey.Key, p Policy, description string) (
 
 // List returns the keys, secrets sealed, in order of creation.
 func (s *Store) List() ([]Key, error) {
-	doc, err := readKeys(filepath.Join(s.Dir, KeysFile))
+	doc, err := readKeys(s.Dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
@@ -240,82 +241,26 @@ func (s *Store) Delete(id string) error {
 // update runs change on the keys under the lock and writes them back. A
 // missing keys file is an empty one whose Format is 0 when change runs.
 func (s *Store) update(change func(doc *keysDoc, master *masterkey.Key) error) error {
-	unlock, err := masterkey.Lock(s.Dir)
-	if err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	defer unlock()
-	master, err := loadMaster(s.Dir, true)
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(s.Dir, KeysFile)
-	doc, err := readKeys(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		doc, err = &keysDoc{}, nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := change(doc, master); err != nil {
-		return err
-	}
-	doc.Format = keysFormat
-	if doc.Keys == nil {
-		doc.Keys = []Key{}
-	}
-	data, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := masterkey.WriteFile(path, append(data, '\n')); err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	return nil
-}
-
-// checkPrivate refuses a file that others than its owner may read or write.
-func checkPrivate(path string, info fs.FileInfo) error {
-	if err := masterkey.CheckPrivate(path, info); err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	return nil
-}
-
-func readKeys(path string) (*keysDoc, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkPrivate(path, info); err != nil {
-		return nil, err
-	}
 	doc := &keysDoc{}
-	if err := json.NewDecoder(f).Decode(doc); err != nil {
-		return nil, fmt.Errorf("keys: %s is not a keys file: %w", path, err)
-	}
-	if doc.Format != keysFormat {
-		return nil, fmt.Errorf("keys: %s has format %d; this hadron reads format %d", path, doc.Format, keysFormat)
+	return keysFile(s.Dir).Update(doc, func(master *masterkey.Key) error {
+		if err := change(doc, master); err != nil {
+			return err
+		}
+		if doc.Keys == nil {
+			doc.Keys = []Key{}
+		}
+		return nil
+	})
+}
+
+// readKeys reads dir's keys file; a missing one is an error wrapping
+// fs.ErrNotExist.
+func readKeys(dir string) (*keysDoc, error) {
+	doc := &keysDoc{}
+	if err := keysFile(dir).Read(doc); err != nil {
+		return nil, err
 	}
 	return doc, nil
-}
-
-// loadMaster reads the master key, making it first when create is set.
-func loadMaster(dir string, create bool) (*masterkey.Key, error) {
-	k, err := masterkey.Load(dir, create)
-	if err != nil {
-		return nil, fmt.Errorf("keys: %w", err)
-	}
-	return k, nil
-}
-
-func seal(master *masterkey.Key, id, secret string) (string, error) {
-	return master.Seal(id, []byte(secret)), nil
 }
 
 func open(master *masterkey.Key, id, sealed string) (string, error) {

@@ -1,7 +1,8 @@
 // Package masterkey keeps the secrets Hadron must be able to read back (the
 // secrets of its access keys, the values of its secret store) encrypted at
 // rest in a directory: one master key file, AES-256-GCM sealing under it,
-// and the private, atomically replaced files that hold the sealed values.
+// and the private, atomically replaced JSON files that hold the sealed
+// values (SealedFile: keys.json and secrets.json are both one).
 //
 // The master key is 32 random bytes, written once as hex to keys.master
 // (mode 0600) by the first writer. Each value is sealed with a fresh nonce

@@ -114,6 +114,17 @@ func (s *API) CreateComponent(ctx context.Context, in *api.CreateComponentInput)
 // all the same; Terraform without settings cannot deploy). Registered
 // templates are another matter: their commands are the template author's,
 // published by a key allowed to register templates.
+//
+// The settings are read at each of the component's deployments
+// (CreateComponent, UpdateComponent), so a change of its environment is
+// re-gated at the next one. A delete is not gated: it runs in the mode the
+// component was accepted in, because an environment's mode cannot change
+// under its components: a hand-off environment keeps its
+// provisioningRepository (updateEnvSettings, as in Proton) and a repository
+// wins over a codebuildRoleArn, a codebuildRoleArn cannot be removed, and no
+// Terraform component is accepted in an environment with neither
+// (TestSelfManagedEnvironmentStaysSelfManaged). An update that could turn a
+// hand-off environment into a local run must gate its components first.
 func (s *API) checkAPICommands(ctx context.Context, name, environment string, c componentState) error {
 	m, _, err := bundle.ParseComponentManifest(c.Manifest, c.TemplateFile)
 	if err != nil {

@@ -3,6 +3,7 @@ package proton
 import (
 	"testing"
 
+	"github.com/hadronhq/hadron/internal/api"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -65,5 +66,40 @@ func TestPageTokensAreOpaqueAndBoundToTheirList(t *testing.T) {
 		if _, err := decodeToken("environments", bad); err == nil {
 			t.Errorf("token %q accepted by another list", bad)
 		}
+	}
+}
+
+// TestSelfManagedEnvironmentStaysSelfManaged pins what the gate on commands
+// supplied through the API (checkAPICommands) relies on for Terraform
+// components: an environment that hands Terraform off through git
+// (provisioningRepository) keeps its repository through every update, as in
+// Proton, so its components never become local terraform runs that were not
+// gated when they were accepted. A codebuildRoleArn added to it is kept but
+// does not make a local run (a repository wins: terraform.Mode).
+func TestSelfManagedEnvironmentStaysSelfManaged(t *testing.T) {
+	t.Parallel()
+	repo := &api.RepositoryBranchInput{Provider: "GITHUB", Name: "acme/infra", Branch: "main"}
+	for _, tt := range []struct {
+		name    string
+		in      api.UpdateEnvironmentInput
+		wantErr bool
+	}{
+		{"a codebuildRoleArn is added", api.UpdateEnvironmentInput{CodebuildRoleArn: "arn:aws:iam::123456789012:role/cb"}, false},
+		{"a componentRoleArn is added", api.UpdateEnvironmentInput{ComponentRoleArn: "arn:aws:iam::123456789012:role/c"}, false},
+		{"the repository moves", api.UpdateEnvironmentInput{ProvisioningRepository: repo}, false},
+		{"a protonServiceRoleArn is refused", api.UpdateEnvironmentInput{ProtonServiceRoleArn: "arn:aws:iam::123456789012:role/p"}, true},
+		{"an account connection is refused", api.UpdateEnvironmentInput{EnvironmentAccountConnectionId: "0a1b2c3d-0000-4000-8000-000000000000"}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			st := envSettings{ProvisioningRepository: &repoBranch{Provider: "GITHUB", Name: "acme/old", Branch: "main"}}
+			err := updateEnvSettings(&st, &tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if st.ProvisioningRepository == nil {
+				t.Fatal("the update removed the environment's provisioningRepository: its Terraform components would run here ungated")
+			}
+		})
 	}
 }

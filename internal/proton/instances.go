@@ -72,6 +72,8 @@ func (s *API) CreateServiceInstance(ctx context.Context, in *api.CreateServiceIn
 		return nil, err
 	}
 	s.engine.Notify()
+	s.blockManualChange(ctx, svc.Name, in.Name, fmt.Sprintf("service instance %s was created outside of service sync (CreateServiceInstance): sync of it stops until this blocker is resolved", in.Name),
+		store.SyncBlockerContext{Key: "deploymentId", Value: r.LastAttemptedDeploymentID})
 	return &api.CreateServiceInstanceOutput{ServiceInstance: s.instance(r)}, nil
 }
 
@@ -328,6 +330,8 @@ func (s *API) UpdateServiceInstance(ctx context.Context, in *api.UpdateServiceIn
 		return nil, err
 	}
 	s.engine.Notify()
+	s.blockManualChange(ctx, r.ServiceName, r.Name, fmt.Sprintf("service instance %s was updated outside of service sync (UpdateServiceInstance): sync of it stops until this blocker is resolved", r.Name),
+		store.SyncBlockerContext{Key: "deploymentId", Value: r.LastAttemptedDeploymentID})
 	return &api.UpdateServiceInstanceOutput{ServiceInstance: s.instance(r)}, nil
 }
 

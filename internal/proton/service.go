@@ -58,6 +58,9 @@ type API struct {
 	registrations sync.WaitGroup
 	stopping      chan struct{}
 	stopOnce      sync.Once
+
+	// syncMu makes this process's service sync passes take turns.
+	syncMu sync.Mutex
 }
 
 // New returns an API. Call SetEngine before serving.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hadronhq/hadron/internal/api"
@@ -386,6 +387,9 @@ func (s *API) UpdateService(ctx context.Context, in *api.UpdateServiceInput) (*a
 		return nil, err
 	}
 	s.engine.Notify()
+	if len(op.Removed) > 0 {
+		s.blockManualChange(ctx, in.Name, "", fmt.Sprintf("service instances %s were removed from the service outside of service sync (UpdateService): sync of every instance stops until this blocker is resolved", strings.Join(op.Removed, ", ")))
+	}
 	s.advanceService(ctx, in.Name) // nothing to wait for when the spec only changed inputs of existing instances
 	out, err := s.service(ctx, svc)
 	if err != nil {

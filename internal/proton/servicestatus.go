@@ -34,6 +34,9 @@ func (s *API) DeploymentEnded(d *store.Deployment) {
 	if d.ServiceName != "" {
 		s.advanceService(context.Background(), d.ServiceName)
 	}
+	if d.ServiceInstance != "" {
+		s.settleSync(context.Background(), d.ServiceName)
+	}
 }
 
 // advanceService drives a service's change on as far as its deployments allow.

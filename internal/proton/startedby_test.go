@@ -26,6 +26,7 @@ func TestANewDeploymentRecordsTheStarterOfItsContext(t *testing.T) {
 		{"a key without a name", WithStartedBy(context.Background(), Key("AKIDB", "")), "AKIDB", "AKIDB", "AKIDB"},
 		{"authentication off", WithStartedBy(context.Background(), Unauthenticated), "", "anyone (authentication off)", "anyone (authentication off)"},
 		{"a context that says nothing", context.Background(), "", "unknown", "unknown"},
+		{"service sync's calls", withSync(context.Background()), "", "hadron (service sync)", "hadron (service sync)"},
 	} {
 		d := s.newDeployment(c.ctx, "environment/web", store.ResourceEnvironment, store.OperationDeploy, v, "", provision.Plan{}, time.Now())
 		if d.StartedByKeyID != c.key || d.StartedBy != c.by {

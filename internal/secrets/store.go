@@ -25,12 +25,9 @@
 package secrets
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -92,13 +89,18 @@ type entry struct {
 }
 
 type storeDoc struct {
-	Format  int     `json:"format"`
+	masterkey.Header
 	Secrets []entry `json:"secrets"`
 }
 
 // Store is Hadron's own secret store in a keys directory.
 type Store struct {
 	Dir string
+}
+
+// file is the store's sealed file.
+func (s *Store) file() masterkey.SealedFile {
+	return masterkey.SealedFile{Dir: s.Dir, Name: File, What: "secrets", Format: storeFormat}
 }
 
 // Put sets name's value, creating the secret or replacing its value, and
@@ -127,7 +129,8 @@ func (s *Store) Put(name string, value []byte) (created bool, err error) {
 // Get returns name's value; an error wrapping ErrNotFound if the store
 // does not hold it.
 func (s *Store) Get(name string) ([]byte, error) {
-	doc, err := readDoc(filepath.Join(s.Dir, File))
+	doc := &storeDoc{}
+	err := s.file().Read(doc)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
@@ -138,9 +141,9 @@ func (s *Store) Get(name string) ([]byte, error) {
 	if i < 0 {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
-	key, err := masterkey.Load(s.Dir, false)
+	key, err := s.file().Key()
 	if err != nil {
-		return nil, fmt.Errorf("secrets: %w", err)
+		return nil, err
 	}
 	v, err := key.Open(name, doc.Secrets[i].SealedValue)
 	if err != nil {
@@ -151,7 +154,8 @@ func (s *Store) Get(name string) ([]byte, error) {
 
 // List returns the secrets' names and dates, sorted by name.
 func (s *Store) List() ([]Info, error) {
-	doc, err := readDoc(filepath.Join(s.Dir, File))
+	doc := &storeDoc{}
+	err := s.file().Read(doc)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -181,59 +185,14 @@ func (s *Store) Delete(name string) error {
 // update runs change on the store under the directory's lock and writes it
 // back; a missing file is an empty store.
 func (s *Store) update(change func(doc *storeDoc, key *masterkey.Key) error) error {
-	unlock, err := masterkey.Lock(s.Dir)
-	if err != nil {
-		return fmt.Errorf("secrets: %w", err)
-	}
-	defer unlock()
-	key, err := masterkey.Load(s.Dir, true)
-	if err != nil {
-		return fmt.Errorf("secrets: %w", err)
-	}
-	path := filepath.Join(s.Dir, File)
-	doc, err := readDoc(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		doc, err = &storeDoc{}, nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := change(doc, key); err != nil {
-		return err
-	}
-	doc.Format = storeFormat
-	if doc.Secrets == nil {
-		doc.Secrets = []entry{}
-	}
-	data, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := masterkey.WriteFile(path, append(data, '\n')); err != nil {
-		return fmt.Errorf("secrets: %w", err)
-	}
-	return nil
-}
-
-func readDoc(path string) (*storeDoc, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := masterkey.CheckPrivate(path, info); err != nil {
-		return nil, fmt.Errorf("secrets: %w", err)
-	}
 	doc := &storeDoc{}
-	if err := json.NewDecoder(f).Decode(doc); err != nil {
-		return nil, fmt.Errorf("secrets: %s is not a secrets file: %w", path, err)
-	}
-	if doc.Format != storeFormat {
-		return nil, fmt.Errorf("secrets: %s has format %d; this hadron reads format %d", path, doc.Format, storeFormat)
-	}
-	return doc, nil
+	return s.file().Update(doc, func(key *masterkey.Key) error {
+		if err := change(doc, key); err != nil {
+			return err
+		}
+		if doc.Secrets == nil {
+			doc.Secrets = []entry{}
+		}
+		return nil
+	})
 }

@@ -64,8 +64,8 @@ func TestStoreSharesTheAccessKeysMasterKeyAndRefusesAMovedValue(t *testing.T) {
 		t.Fatalf("the store made no master key in its directory: %v", err)
 	}
 	// A value sealed for one name does not open as another's.
-	doc, err := readDoc(filepath.Join(dir, File))
-	if err != nil {
+	doc := &storeDoc{}
+	if err := st.file().Read(doc); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := key.Open("b", doc.Secrets[0].SealedValue); err == nil {

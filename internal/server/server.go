@@ -209,7 +209,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.retention.Start(ctx)
 	if cfg.SyncGit != nil {
-		s.sync = reposync.New(reposync.Config{Store: st, Git: cfg.SyncGit, Syncers: []reposync.Syncer{svc.TemplateSyncer()},
+		s.sync = reposync.New(reposync.Config{Store: st, Git: cfg.SyncGit, Syncers: []reposync.Syncer{svc.TemplateSyncer(), svc.ServiceSyncer()},
 			Interval: cfg.SyncInterval, Owner: cfg.Owner, Logger: cfg.Logger, Notifier: cfg.Notifier})
 		s.sync.Start(context.WithoutCancel(ctx))
 	}

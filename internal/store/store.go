@@ -537,6 +537,8 @@ type Store interface {
 	// change, so the call reads one row per group, not one per record.
 	ResourceCounts(ctx context.Context) ([]ResourceCount, error)
 
+	ServiceSyncStore
+
 	Close() error
 }
 

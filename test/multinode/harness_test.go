@@ -1,8 +1,11 @@
 package multinode
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,10 +67,10 @@ func runMain(m *testing.M) int {
 }
 
 // cluster is three nodes on one new database, with the template "runs"
-// registered and published, and a record file every run appends to.
+// registered and published, and a recorder every run reports to.
 type cluster struct {
-	nodes  []*node
-	record string
+	nodes    []*node
+	recorder *recorder
 }
 
 // setup starts a cluster of n nodes for t.
@@ -76,10 +79,7 @@ func setup(t *testing.T, n int) *cluster {
 	db := pgtest.Database(t)
 	dir := t.TempDir()
 	bundles := filepath.Join(dir, "bundles")
-	c := &cluster{record: filepath.Join(dir, "runs.log")}
-	if err := os.WriteFile(c.record, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	c := &cluster{recorder: startRecorder(t)}
 	if err := hadrontest.PutBundle(bundles, bundleBucket, "runs.tar.gz", "testdata/bundle"); err != nil {
 		t.Fatal(err)
 	}
@@ -114,12 +114,12 @@ type node struct {
 func startNode(t *testing.T, i int, db, dataDir, bundles string) *node {
 	t.Helper()
 	name := fmt.Sprintf("node%d", i)
-	// --isolation off: the tests count every run of the cluster in one
-	// record file that runs on all nodes append to, which an isolated run
-	// cannot reach (isolation is tested in codebuild and test/e2e).
+	// The default isolation: runs report to the cluster's recorder over
+	// loopback TCP, which an isolated run reaches (a file outside its
+	// working directory it could not).
 	p, err := hadrontest.Start(hadronBin, []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--bundle-dir", bundles,
 		"--database-url", db, "--lease", lease.String(), "--workers", workers, "--cancel-grace", cancelGrace,
-		"--log-level", "debug", "--auth", "none", "--isolation", "off"}, startTimeout)
+		"--log-level", "debug", "--auth", "none"}, startTimeout)
 	if err != nil {
 		t.Errorf("%s: %v", name, err)
 		return nil
@@ -167,10 +167,10 @@ func (nd *node) call(ctx context.Context, op string, in, out any) error {
 	return nil
 }
 
-// spec is an environment spec of the given mode that records runs in the
-// cluster's record file.
+// spec is an environment spec of the given mode whose runs report to the
+// cluster's recorder.
 func (c *cluster) spec(mode string) string {
-	return fmt.Sprintf("proton: EnvironmentSpec\nspec:\n  mode: %q\n  record: %q\n", mode, c.record)
+	return fmt.Sprintf("proton: EnvironmentSpec\nspec:\n  mode: %q\n  record: %q\n", mode, c.recorder.addr)
 }
 
 // createEnvironment creates an environment through nd and returns its first
@@ -220,20 +220,61 @@ func (c *cluster) runner(t *testing.T, id string) *node {
 	return runner
 }
 
-// recorded counts the runs of each deployment in the record file.
+// recorded counts the runs of each deployment the recorder heard of.
 func (c *cluster) recorded(t *testing.T) map[string]int {
 	t.Helper()
-	raw, err := os.ReadFile(c.record)
+	return c.recorder.runs()
+}
+
+// recorder counts runs: every run of the bundle connects to it and sends its
+// deployment id (the name of its working directory) on one line. Counting in
+// the test process rather than in a file lets the nodes keep their default
+// isolation, under which a run writes only its own working directory.
+type recorder struct {
+	addr string
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+// startRecorder listens on a loopback port until t ends.
+func startRecorder(t *testing.T) *recorder {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs := map[string]int{}
-	for line := range strings.Lines(string(raw)) {
-		if line = strings.TrimSpace(line); line != "" {
-			runs[line]++
+	r := &recorder{addr: ln.Addr().String(), seen: map[string]int{}}
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-done })
+	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer conn.Close()
+				conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+				line, err := bufio.NewReader(conn).ReadString('\n')
+				if id := strings.TrimSpace(line); id != "" && err == nil {
+					r.mu.Lock()
+					r.seen[id]++
+					r.mu.Unlock()
+				}
+			})
 		}
-	}
-	return runs
+	}()
+	return r
+}
+
+// runs returns a copy of the counts.
+func (r *recorder) runs() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.seen)
 }
 
 // registerTemplate creates the template "runs" through the first node,

@@ -71,6 +71,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = DefaultMaxConns
 	}
+	cfg.ShouldPing = shouldPing
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -88,6 +89,26 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// idlePing is how long a connection may sit idle in the pool before it is
+// pinged on checkout whatever its socket says (pgx's own default).
+const idlePing = time.Second
+
+// shouldPing decides whether the pool pings a connection before handing it
+// out: when it sat idle for longer than idlePing, or when the server spoke or
+// hung up while it sat idle. A backend that was terminated (a restart, a
+// failover, pg_terminate_backend) leaves its last words (FATAL 57P01) or the
+// end of the stream unread on the socket; a statement sent there would fail
+// after it was sent, which is past the point where anything may safely retry
+// it. The ping fails on such a connection, so the pool destroys it and hands
+// out another (a fresh one once the dead are gone) and the statement is sent
+// on a live connection. Checking costs one non-blocking peek, not a round
+// trip. A connection that dies after the check fails its statement as
+// before: database/sql retries it only when pgx reports that nothing was
+// sent (driver.ErrBadConn), and never within a transaction.
+func shouldPing(_ context.Context, p pgxpool.ShouldPingParams) bool {
+	return p.IdleDuration > idlePing || pending(p.Conn.PgConn().Conn())
 }
 
 // redact names the database of cfg without its password, for errors.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"sync"
 	"testing"
@@ -10,6 +11,8 @@ import (
 	"github.com/hadronhq/hadron/internal/store"
 	"github.com/hadronhq/hadron/internal/store/postgres/pgtest"
 	"github.com/hadronhq/hadron/internal/store/storetest"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // openURL opens a store on url and closes it when t ends.
@@ -218,4 +221,134 @@ func publishUntilHeard(t *testing.T, n *Notifier, heard <-chan string, payload s
 		}
 	}
 	t.Fatalf("no listener heard %q", payload)
+}
+
+// After the database dropped every connection of the pool (a restart, a
+// failover), no call fails for it: the dead connections are found and
+// discarded before a statement is sent on them, and the calls run on fresh
+// ones. The connections die while checked out and go back to the pool just
+// before the calls, so none has been idle long enough for pgx's own
+// idle-time ping to find it.
+func TestStoreCallsAfterConnectionsDroppedAllSucceed(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Schema(t)
+	// Its own application name: the tests share a database, and killConnections
+	// picks the connections by name.
+	s := openURL(t, url+"&application_name=dropped")
+	defer s.Close()
+	ctx := t.Context()
+	if err := s.TemplateCreate(ctx, &store.Template{Kind: store.KindEnvironmentTemplate, Name: "base",
+		CreatedAt: t0, LastModifiedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	const held = 6
+	conns := make([]*pgxpool.Conn, held)
+	for i := range conns {
+		c, err := s.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	killConnections(t, url, "dropped")
+	waitNoConnections(t, url, "dropped")
+	for _, c := range conns {
+		c.Release()
+	}
+	for i := range 2 * held {
+		if _, err := s.TemplateGet(ctx, store.KindEnvironmentTemplate, "base"); err != nil {
+			t.Fatalf("read %d after the connections were dropped: %v", i, err)
+		}
+		if err := s.TemplateCreate(ctx, &store.Template{Kind: store.KindEnvironmentTemplate, Name: fmt.Sprintf("t%d", i),
+			CreatedAt: t0, LastModifiedAt: t0}); err != nil {
+			t.Fatalf("write %d after the connections were dropped: %v", i, err)
+		}
+		if _, err := s.DeploymentClaim(ctx, store.DeploymentClaimParams{Owner: "w", Expires: t0}); err != nil {
+			t.Fatalf("claim %d after the connections were dropped: %v", i, err)
+		}
+	}
+}
+
+// A transaction whose connection is lost half-way is not carried on, or run
+// again, on another connection behind its caller's back: its next statement
+// and its commit fail, and nothing it wrote is there.
+func TestTransactionThatLostItsConnectionFails(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Schema(t)
+	s := openURL(t, url)
+	defer s.Close()
+	ctx := t.Context()
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var pid int
+	if err := tx.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, last_modified_at) VALUES ('half', 'written', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	var killed bool
+	if err := s.pool.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&killed); err != nil || !killed {
+		t.Fatalf("terminate backend %d: %v %v", pid, killed, err)
+	}
+	waitBackendGone(t, s, pid)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, last_modified_at) VALUES ('rest', 'written', 0)`); err == nil {
+		t.Fatal("a statement on the lost connection of a transaction succeeded")
+	}
+	if err := tx.Commit(); err == nil {
+		t.Fatal("the commit of a transaction that lost its connection succeeded")
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM settings WHERE key IN ('half', 'rest')`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d rows of the failed transaction are in the database", n)
+	}
+}
+
+// waitNoConnections waits until the server has no connection left named app
+// on url's database: pg_terminate_backend only signals the backends.
+func waitNoConnections(t *testing.T, url, app string) {
+	t.Helper()
+	s := openURL(t, url)
+	defer s.Close()
+	waitFor(t, "the terminated connections to end", func() bool {
+		var n int
+		err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND application_name = $1`, app).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 0
+	})
+}
+
+// waitBackendGone waits until backend pid has exited.
+func waitBackendGone(t *testing.T, s *Store, pid int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("backend %d to end", pid), func() bool {
+		var n int
+		if err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 0
+	})
+}
+
+// waitFor polls cond, the server's view, until it holds or 10 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -85,6 +85,8 @@ var repositoryUsers = []string{
 	`SELECT key FROM resources WHERE repository_key = $1 ORDER BY key`,
 	// The account's pipelineProvisioningRepository.
 	`SELECT '` + store.SettingPipelineRepositoryUser + `' FROM settings WHERE key = '` + store.SettingPipelineRepository + `' AND value = $1`,
+	// A service sync configuration (the key names its service's sync config).
+	`SELECT 'service-sync-config/' || service_name FROM service_sync_configs WHERE repository_key = $1 ORDER BY service_name`,
 	// Template sync configs, named by their template's key.
 	`SELECT kind || '-template/' || template_name FROM template_sync_configs WHERE repository_key = $1 ORDER BY kind, template_name`,
 }

@@ -128,6 +128,8 @@ func (s *Store) TemplateSyncConfigList(ctx context.Context) ([]*store.TemplateSy
 // configs: service sync adds its query here.
 var syncDefinitions = map[string]string{
 	store.SyncTypeTemplate: `SELECT branch, subdirectory, template_name, template_name FROM template_sync_configs WHERE repository_key = $1`,
+	// A service's proton-ops file: the service is both parent and target.
+	store.SyncTypeService: `SELECT branch, file_path, service_name, service_name FROM service_sync_configs WHERE repository_key = $1`,
 }
 
 // SyncDefinitionList lists what a repository drives for syncType.

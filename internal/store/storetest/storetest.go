@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConsoleSession", consoleSessionTests()},
 		{"StartedBy", startedByTests()},
 		{"ServiceSearch", serviceSearchTests()},
+		{"ServiceSync", serviceSyncTests()},
 		{"Sync", syncTests()},
 	}
 	for _, g := range groups {
