@@ -67,7 +67,7 @@ func setupAPI() (*apiServers, error) {
 		if apiErr != nil {
 			return
 		}
-		apiSrv = &apiServers{h: h, bodies: map[string][][]byte{}, answers: map[string][]byte{}, decoded: map[string]any{}}
+		apiSrv = newAPIServers(h)
 		apiErr = apiSrv.prepare()
 	})
 	return apiSrv, apiErr
@@ -208,6 +208,11 @@ func countNotSucceeded(ctx context.Context, c *client) (int, error) {
 			return count, nil
 		}
 	}
+}
+
+// newAPIServers returns the measuring set-up of server h, to prepare.
+func newAPIServers(h *hadron) *apiServers {
+	return &apiServers{h: h, bodies: map[string][][]byte{}, answers: map[string][]byte{}, decoded: map[string]any{}}
 }
 
 // prepare builds the request bodies, captures Hadron's answers and starts

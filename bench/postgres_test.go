@@ -110,7 +110,7 @@ func BenchmarkAPIPostgres(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a := &apiServers{h: h, bodies: map[string][][]byte{}, answers: map[string][]byte{}}
+	a := newAPIServers(h)
 	if err := a.prepare(); err != nil {
 		b.Fatal(err)
 	}

@@ -174,7 +174,7 @@ func (s *API) GetServiceSyncBlockerSummary(ctx context.Context, in *api.GetServi
 }
 
 // UpdateServiceSyncBlocker resolves an ACTIVE blocker; the sync of its
-// target resumes at the next commit or poll, applying what the repository
+// target resumes at the next poll (or webhook), applying what the repository
 // holds then even where it did not change since the blocker. Resolving a
 // resolved blocker is a ConflictException (it is not ACTIVE any more).
 func (s *API) UpdateServiceSyncBlocker(ctx context.Context, in *api.UpdateServiceSyncBlockerInput) (*api.UpdateServiceSyncBlockerOutput, error) {
@@ -188,6 +188,16 @@ func (s *API) UpdateServiceSyncBlocker(ctx context.Context, in *api.UpdateServic
 		return nil, err
 	}
 	if err := s.forgetSynced(ctx, b.ServiceName, b.InstanceName); err != nil {
+		return nil, err
+	}
+	// The watcher hands a branch to a syncer only when its head moves: forget
+	// the heads service sync handled in the service's repository, so the next
+	// poll applies the repository as it is now, not the next commit.
+	if c, err := s.cfg.Store.ServiceSyncConfigGet(ctx, b.ServiceName); err == nil {
+		if err := s.cfg.Store.SyncHeadsForget(ctx, c.Repository, store.SyncTypeService); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	s.cfg.Logger.Info("service sync blocker resolved", "id", b.ID, "service", b.ServiceName, "instance", b.InstanceName, "reason", b.ResolvedReason)

@@ -140,6 +140,15 @@ func TestUpdateServiceSyncBlockerResolvesOnceAndForgetsWhatWasSynced(t *testing.
 	if err := st.InstanceSyncPut(ctx, &store.InstanceSync{ServiceName: "api", InstanceName: "one", SpecDigest: "d", UpdatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
+	cfg, err := st.ServiceSyncConfigGet(ctx, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	handled := &store.RepositorySyncAttempt{Repository: cfg.Repository, Branch: cfg.Branch, SyncType: store.SyncTypeService,
+		Commit: "c1", Status: store.SyncSucceeded, StartedAt: time.Now()}
+	if err := st.RepositorySyncAttemptAdd(ctx, handled); err != nil {
+		t.Fatal(err)
+	}
 	s.blockManualChange(ctx, "api", "one", "manual update")
 	sum, err := s.GetServiceSyncBlockerSummary(ctx, &api.GetServiceSyncBlockerSummaryInput{ServiceName: "api", ServiceInstanceName: "one"})
 	if err != nil {
@@ -162,6 +171,9 @@ func TestUpdateServiceSyncBlockerResolvesOnceAndForgetsWhatWasSynced(t *testing.
 	}
 	if got, _ := st.InstanceSyncGet(ctx, "api", "one"); got.SpecDigest != "" {
 		t.Errorf("after the resolve the instance still counts as synced (digest %q): the next pass would not apply the repository", got.SpecDigest)
+	}
+	if head, err := st.SyncHeadGet(ctx, cfg.Repository, cfg.Branch, store.SyncTypeService); err != nil || head != "" {
+		t.Errorf("after the resolve the branch's head is still handled (%q, %v): the watcher would wait for a new commit", head, err)
 	}
 	_, err = s.UpdateServiceSyncBlocker(ctx, &api.UpdateServiceSyncBlockerInput{Id: id, ResolvedReason: "again"})
 	wantKind(t, "second resolve", err, KindConflict, "RESOLVED already")

@@ -151,6 +151,10 @@ type SyncStore interface {
 	// SyncHeadGet returns the last commit syncType handled on a branch, ""
 	// when none.
 	SyncHeadGet(ctx context.Context, repository, branch, syncType string) (string, error)
+	// SyncHeadsForget forgets the commits syncType handled on every branch
+	// of repository, so that the next pass hands each branch's head to the
+	// syncer again (with no Previous: everything changed).
+	SyncHeadsForget(ctx context.Context, repository, syncType string) error
 
 	// RepositorySyncAttemptAdd records a finished attempt with its events;
 	// when it SUCCEEDED, its commit becomes the branch's head for its sync

@@ -192,6 +192,17 @@ func (s *Store) SyncHeadGet(ctx context.Context, repository, branch, syncType st
 	return commit, nil
 }
 
+// SyncHeadsForget forgets the commits syncType handled on repository's
+// branches.
+func (s *Store) SyncHeadsForget(ctx context.Context, repository, syncType string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sync_heads WHERE repository_key = $1 AND sync_type = $2`, repository, syncType); err != nil {
+			return fmt.Errorf("forget %s heads of %s: %w", syncType, repository, err)
+		}
+		return nil
+	})
+}
+
 // eventsInsert inserts the events of attempt id into table.
 func eventsInsert(ctx context.Context, tx *sql.Tx, table string, id int64, events []store.SyncEvent) error {
 	for i, e := range events {

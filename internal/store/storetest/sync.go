@@ -182,6 +182,36 @@ func syncTests() []test {
 				t.Fatal(err)
 			}
 		}},
+		{"forgetting_a_repositorys_heads_of_one_sync_type_keeps_the_others", func(t *testing.T, h *harness) {
+			const repo = "repository/github:acme/services"
+			for _, a := range []*store.RepositorySyncAttempt{
+				{Repository: repo, Branch: "main", SyncType: store.SyncTypeService, Commit: "s1", Status: store.SyncSucceeded, StartedAt: at(1)},
+				{Repository: repo, Branch: "prod", SyncType: store.SyncTypeService, Commit: "s2", Status: store.SyncSucceeded, StartedAt: at(1)},
+				{Repository: repo, Branch: "main", SyncType: store.SyncTypeTemplate, Commit: "t1", Status: store.SyncSucceeded, StartedAt: at(1)},
+				{Repository: "repository/github:acme/other", Branch: "main", SyncType: store.SyncTypeService, Commit: "o1", Status: store.SyncSucceeded, StartedAt: at(1)},
+			} {
+				if err := h.s.RepositorySyncAttemptAdd(h.ctx, a); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := h.s.SyncHeadsForget(h.ctx, repo, store.SyncTypeService); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct{ repo, branch, syncType, want string }{
+				{repo, "main", store.SyncTypeService, ""},
+				{repo, "prod", store.SyncTypeService, ""},
+				{repo, "main", store.SyncTypeTemplate, "t1"},
+				{"repository/github:acme/other", "main", store.SyncTypeService, "o1"},
+			} {
+				got, err := h.s.SyncHeadGet(h.ctx, c.repo, c.branch, c.syncType)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != c.want {
+					t.Errorf("%s head of %s %s = %q, want %q", c.syncType, c.repo, c.branch, got, c.want)
+				}
+			}
+		}},
 		{"a_resource_attempt_registers_its_version_and_major_together", func(t *testing.T, h *harness) {
 			h.template(store.KindEnvironmentTemplate, "web")
 			h.version(store.KindEnvironmentTemplate, "web", -1, versionDraft)
