@@ -114,6 +114,8 @@ func TestRunLeavesNoProcessBehind(t *testing.T) {
 			}
 			if tt.cancel {
 				cancel(errUserCancel)
+			} else if err := os.WriteFile(filepath.Join(job.Dir, "looked"), nil, 0o644); err != nil {
+				t.Fatal(err)
 			}
 			err = await(t, errc)
 			if tt.cancel && !errors.Is(err, errUserCancel) || !tt.cancel && err != nil {
@@ -301,10 +303,10 @@ func TestRunLeavesNoDaemon(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			command := daemon
-			if tt.cancel {
-				command += "; while :; do sleep 0.05; done"
-			}
+			// Either way the shell waits: for the cancel, or for the test to
+			// have looked at the daemon (a run that ended first would have
+			// killed it already).
+			command := daemon + "; while [ ! -e looked ]; do sleep 0.01; done"
 			job, log := setup(t, command)
 			job.Grace = 300 * time.Millisecond
 			shells := make(chan int, 1)
@@ -323,6 +325,8 @@ func TestRunLeavesNoDaemon(t *testing.T) {
 			}
 			if tt.cancel {
 				cancel(errUserCancel)
+			} else if err := os.WriteFile(filepath.Join(job.Dir, "looked"), nil, 0o644); err != nil {
+				t.Fatal(err)
 			}
 			err = await(t, errc)
 			if tt.cancel && !errors.Is(err, errUserCancel) || !tt.cancel && err != nil {
