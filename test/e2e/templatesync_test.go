@@ -230,3 +230,61 @@ func TestTemplateSyncWithTheAWSCLI(t *testing.T) {
 	s.awsOK(t, nil, "delete-template-sync-config", "--template-name", "web", "--template-type", "ENVIRONMENT")
 	s.awsOK(t, nil, "delete-repository", "--provider", "GITHUB", "--name", "acme/templates")
 }
+
+// bundleFiles reads the e2e bundle dir as the files of a template major at
+// prefix in a repository.
+func bundleFiles(t *testing.T, dir, prefix string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	root := filepath.Join("testdata", "bundles", dir)
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		files[prefix+"/"+filepath.ToSlash(rel)] = string(data)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// A bundle written as users wrote them (several dependent commands, exports,
+// jq over proton-inputs.json, outputs reported with aws proton notify from
+// inside the run) deploys from a version that template sync registered.
+func TestTemplateSyncedBundleDeploys(t *testing.T) {
+	hadrontest.Long(t)
+	requireAWS(t)
+	repo := newTemplateRepo(t)
+	s := startServer(t, t.TempDir(), "--repository-url", "GITHUB=file://"+repo.root+"/{name}.git", "--sync-interval", "1s")
+	s.awsOK(t, nil, "create-repository", "--provider", "GITHUB", "--name", "acme/templates",
+		"--connection-arn", "arn:aws:codestar-connections:us-east-1:123456789012:connection/c1")
+	s.awsOK(t, nil, "create-environment-template", "--name", "notify")
+	s.awsOK(t, nil, "create-template-sync-config", "--template-name", "notify", "--template-type", "ENVIRONMENT",
+		"--repository-provider", "GITHUB", "--repository-name", "acme/templates", "--branch", "main")
+	repo.push(t, "notify v1", bundleFiles(t, "notify", "notify/v1"))
+	s.awaitVersions(t, "notify", "1.0 DRAFT")
+	s.awsOK(t, nil, "update-environment-template-version", "--template-name", "notify", "--major-version", "1",
+		"--minor-version", "0", "--status", "PUBLISHED")
+
+	var out environmentOut
+	s.mustCall(t, "CreateEnvironment", map[string]string{
+		"name": "synced", "templateName": "notify", "templateMajorVersion": "1", "codebuildRoleArn": codebuildArn,
+		"spec": "proton: EnvironmentSpec\nspec:\n  vpc_name: synced\n  call_sts: false\n",
+	}, &out)
+	id := out.Environment.LastAttemptedDeploymentID
+	if env := s.waitEnvironment(t, "synced", "SUCCEEDED", "FAILED"); env.DeploymentStatus != "SUCCEEDED" {
+		t.Fatalf("environment from the synced version: %s (%s)\nlog:\n%s", env.DeploymentStatus, env.DeploymentStatusMessage, s.deploymentLog(id))
+	}
+	var outs struct{ Outputs []output }
+	s.mustCall(t, "ListEnvironmentOutputs", map[string]string{"environmentName": "synced"}, &outs)
+	if got := outputMap(outs.Outputs); got["VpcId"] != "vpc-synced" || got["Region"] == "" {
+		t.Fatalf("outputs the run reported with notify = %v\nlog:\n%s", got, s.deploymentLog(id))
+	}
+}
