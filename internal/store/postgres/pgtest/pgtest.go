@@ -7,12 +7,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // EnvURL names the environment variable holding the test server's URL, such
@@ -48,7 +51,7 @@ func Database(t testing.TB) string {
 	base := URL(t)
 	name := "hadron_t_" + random()
 	admin(t, base, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize())
-	t.Cleanup(func() { admin(t, base, `DROP DATABASE `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`) })
+	t.Cleanup(func() { dropDatabase(t, base, name) })
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatalf("%s: %v", EnvURL, err)
@@ -57,19 +60,47 @@ func Database(t testing.TB) string {
 	return u.String()
 }
 
+// dropDatabase drops the database, closing its connections. FORCE refuses
+// to end a backend the role may not signal, and an autovacuum worker busy in
+// the database is one (SQLSTATE 42501, unless the role has
+// pg_signal_backend): it is short-lived, so the drop is tried again.
+func dropDatabase(t testing.TB, base, name string) {
+	t.Helper()
+	sql := `DROP DATABASE ` + pgx.Identifier{name}.Sanitize() + ` WITH (FORCE)`
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := exec(base, sql)
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "42501" || time.Now().After(deadline) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // admin runs one statement on the base database.
 func admin(t testing.TB, base, sql string) {
 	t.Helper()
+	if err := exec(base, sql); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func exec(base, sql string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		t.Fatalf("connect to %s: %v", EnvURL, err)
+		return fmt.Errorf("connect to %s: %w", EnvURL, err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
+		return fmt.Errorf("%s: %w", sql, err)
 	}
+	return nil
 }
 
 func withParam(t testing.TB, base, key, value string) string {
