@@ -73,7 +73,7 @@ func engines(cancelGrace time.Duration, endpoint string, onStart func(pid int)) 
 	if err != nil {
 		panic(fmt.Sprintf("bench: credentials endpoint: %v", err))
 	}
-	r.Register(codebuild.Name, &codebuild.Engine{Grace: cancelGrace, OnStart: onStart, Credentials: creds,
+	r.Register(codebuild.Name, &codebuild.Engine{Grace: cancelGrace, OnStart: onStart, Credentials: creds, Supervisor: supervisor,
 		Env: map[string]string{"HADRON_ENDPOINT": endpoint, "AWS_ENDPOINT_URL_PROTON": endpoint,
 			"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}})
 	r.Register(customermanaged.Name, customermanaged.Engine{})

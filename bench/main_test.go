@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hadronhq/hadron/internal/hadrontest"
 	"github.com/hadronhq/hadron/internal/provision/codebuild"
 )
 
@@ -20,16 +21,39 @@ var (
 	flagProfile  = flag.String("profile", "", "directory to write a CPU profile of each Hadron throughput cell to (cpu-<operation>-<clients>.pprof)")
 )
 
+// supervisor is the standalone hadron-supervisor the benchmark servers
+// start their runs under, as an installed server does.
+var supervisor *codebuild.Supervisor
+
 func TestMain(m *testing.M) {
-	// Provisioning commands re-exec this test binary as their supervisor.
+	// BenchmarkSupervisor also re-execs this test binary as a supervisor,
+	// as a server without hadron-supervisor beside it does.
 	codebuild.MaybeSupervise()
 	flag.Parse()
 	report.loadStart = loadAverage()
+	dir, err := os.MkdirTemp("", "hadron-bench-supervisor-")
+	if err == nil {
+		supervisor, err = buildSupervisor(dir)
+		defer os.RemoveAll(dir)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	closeFixtures()
 	report.print(os.Stdout)
 	if err := report.save("results"); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: save results:", err)
 	}
+	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+func buildSupervisor(dir string) (*codebuild.Supervisor, error) {
+	path, err := hadrontest.BuildSupervisor(dir)
+	if err != nil {
+		return nil, err
+	}
+	return codebuild.OpenSupervisor(path)
 }

@@ -39,6 +39,9 @@ type engineConfig struct {
 	credentials *runcreds.Server
 	// isolation confines CodeBuild runs (serve's --isolation); nil: off.
 	isolation *sandbox.Policy
+	// supervisor starts each CodeBuild and Terraform run (serve's
+	// --supervisor); nil: this binary re-executed.
+	supervisor *codebuild.Supervisor
 	// handOff configures the Terraform hand-off (serve's --repository-url,
 	// --github-api-url and their credentials).
 	handOff terraform.HandOff
@@ -48,7 +51,7 @@ type engineConfig struct {
 // registration each (see package provision for adding one).
 func engines(c engineConfig) *provision.Registry {
 	r := provision.NewRegistry()
-	r.Register(codebuild.Name, &codebuild.Engine{Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Secrets: c.secrets, Isolation: c.isolation})
+	r.Register(codebuild.Name, &codebuild.Engine{Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Secrets: c.secrets, Isolation: c.isolation, Supervisor: c.supervisor})
 	r.Register(customermanaged.Name, customermanaged.Engine{})
 	stateDir, err := filepath.Abs(filepath.Join(c.dataDir, "terraform-state"))
 	if err != nil {
@@ -56,7 +59,7 @@ func engines(c engineConfig) *provision.Registry {
 	}
 	// Terraform runs as a CodeBuild job would have: the same environment,
 	// credentials and isolation (local-exec provisioners run commands).
-	r.Register(terraform.Name, &terraform.Engine{StateDir: stateDir, Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Isolation: c.isolation, HandOff: c.handOff})
+	r.Register(terraform.Name, &terraform.Engine{StateDir: stateDir, Grace: c.cancelGrace, Env: codebuildEnv(c), Credentials: credentialsOrNil(c.credentials), Isolation: c.isolation, Supervisor: c.supervisor, HandOff: c.handOff})
 	r.Register(cloudformation.Name, &cloudformation.Engine{AWS: c.aws})
 	return r
 }

@@ -27,7 +27,9 @@ import (
 	"github.com/hadronhq/hadron/internal/engine"
 	"github.com/hadronhq/hadron/internal/gitrepo"
 	"github.com/hadronhq/hadron/internal/metrics"
+	"github.com/hadronhq/hadron/internal/provision/codebuild"
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
+	"github.com/hadronhq/hadron/internal/provision/supervisor"
 	"github.com/hadronhq/hadron/internal/runcreds"
 	"github.com/hadronhq/hadron/internal/secrets"
 	"github.com/hadronhq/hadron/internal/server"
@@ -80,6 +82,8 @@ type serveCommand struct {
 	maxPending        int
 	// The flags read into isolation by validate.
 	isolationMode, limits string
+	// supervisor is --supervisor: the hadron-supervisor program to use.
+	supervisor string
 	// allowAPICommands lets components with host-run commands be deployed
 	// by keys that hold auth.ActionRunCommands.
 	allowAPICommands bool
@@ -130,6 +134,7 @@ prints the lines that configure an AWS CLI profile (hadron) with it.`,
 	fs.IntVar(&c.workers, "workers", e.int("HADRON_WORKERS", DefaultWorkers), "deployments run at once (HADRON_WORKERS)")
 	fs.StringVar(&c.databaseURL, "database-url", e.str("HADRON_DATABASE_URL", ""), "PostgreSQL database shared by several hadron processes, postgres://user:password@host:port/db (HADRON_DATABASE_URL; default the SQLite file in the data directory)")
 	fs.DurationVar(&c.lease, "lease", e.duration("HADRON_LEASE", engine.DefaultLease), "how long a running deployment's lease lasts without renewal: after a node dies, its deployments are finished by another within about this time (HADRON_LEASE)")
+	fs.StringVar(&c.supervisor, "supervisor", e.str("HADRON_SUPERVISOR", ""), "the hadron-supervisor program that starts each provisioning run (HADRON_SUPERVISOR; default the one beside this binary, which go install ./cmd/... puts there; without one this binary re-executes itself for each run, which is slower to start it)")
 	fs.StringVar(&c.isolationMode, "isolation", e.str("HADRON_ISOLATION", string(sandbox.BestEffort)), "how provisioning commands are confined: strict refuses to start unless every protection is in force, best-effort uses what this machine permits and says what is missing, off runs them with the server's own reach (HADRON_ISOLATION)")
 	fs.StringVar(&c.isolation.RunAs, "run-as", e.str("HADRON_RUN_AS", ""), "user provisioning commands run as when the server runs as root; it must exist (HADRON_RUN_AS; default "+sandbox.DefaultRunAs+" if it exists, else the server's user without its capabilities, with a warning; --isolation strict requires a user)")
 	fs.StringArrayVar(&c.readable, "run-readable", e.list("HADRON_RUN_READABLE", ":"), "more directories provisioning commands may read and execute from, colon-separated (tools installed outside /usr, /opt and PATH, such as a pyenv root whose shims are on PATH); repeatable (HADRON_RUN_READABLE)")
@@ -231,6 +236,10 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	supervisor, err := c.findSupervisor(logger)
+	if err != nil {
+		return err
+	}
 	// With SQLite this process must own the database; with PostgreSQL other
 	// nodes share it by design (and may share the data directory too: work
 	// directories and logs are named by deployment, and each runs once).
@@ -292,7 +301,7 @@ func (c *serveCommand) Run(ctx context.Context) error {
 		AccountID: c.accountID,
 		Workers:   c.workers,
 		Engines: engines(engineConfig{cancelGrace: c.cancelGrace, endpoint: endpoint, region: runRegion,
-			awsEndpoint: c.aws.EndpointURL, credentials: creds, secrets: resolver, isolation: isolation, aws: c.aws, dataDir: c.dataDir,
+			awsEndpoint: c.aws.EndpointURL, credentials: creds, secrets: resolver, isolation: isolation, supervisor: supervisor, aws: c.aws, dataDir: c.dataDir,
 			handOff: c.handOff.handOff()}),
 		Owner:       newOwnerID(),
 		Logger:      logger,
@@ -449,6 +458,29 @@ func (c *serveCommand) announceFirstKey(id, secret string) error {
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// findSupervisor applies --supervisor: the standalone supervisor named, or
+// the one installed beside this binary, or nil (this binary re-executed).
+func (c *serveCommand) findSupervisor(logger *slog.Logger) (*codebuild.Supervisor, error) {
+	if c.supervisor != "" {
+		s, err := codebuild.OpenSupervisor(c.supervisor)
+		if err != nil {
+			return nil, fmt.Errorf("serve: --supervisor: %w", err)
+		}
+		logger.Info("provisioning runs start under "+s.Path(), "protocol", supervisor.Protocol)
+		return s, nil
+	}
+	s, err := codebuild.FindSupervisor()
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w (remove it, or install the one built with this server: go install ./cmd/...)", err)
+	}
+	if s == nil {
+		logger.Info("provisioning runs start under a re-exec of this binary: install " + codebuild.SupervisorName + " beside it (go install ./cmd/...) to start each run faster")
+		return nil, nil
+	}
+	logger.Info("provisioning runs start under "+s.Path(), "protocol", supervisor.Protocol)
+	return s, nil
 }
 
 // isolate applies --isolation: it confines provisioning runs (package

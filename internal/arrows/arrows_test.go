@@ -90,6 +90,13 @@ var rules = []rule{
 		forbidden: concrete,
 	},
 	{
+		name: "the standalone supervisor links only the supervisor and the sandbox",
+		// It starts for every provisioning command: every package it links
+		// adds its init to each dispatch (package codebuild's supervisor.go).
+		from:      under("cmd/hadron-supervisor"),
+		forbidden: not(anyOf(under("cmd/hadron-supervisor"), under("internal/provision/supervisor"), under("internal/provision/sandbox"))),
+	},
+	{
 		name: "the web console reads and acts through proton's operations, never the store or the engine itself",
 		// proton uses the store, so only the console's own imports count.
 		from:      under("internal/console"),

@@ -39,20 +39,33 @@ func ModuleRoot() (string, error) {
 	}
 }
 
-// Build builds ./cmd/hadron into dir and returns the binary's path. A
-// TestMain calls it once per test binary.
+// Build builds ./cmd/hadron and, beside it, ./cmd/hadron-supervisor (which
+// the server then uses for its runs, as an installed one does) into dir and
+// returns the server binary's path. A TestMain calls it once per test
+// binary.
 func Build(dir string) (string, error) {
+	return build(dir, "hadron", "./cmd/hadron", "./cmd/hadron-supervisor")
+}
+
+// BuildSupervisor builds ./cmd/hadron-supervisor into dir and returns its
+// path.
+func BuildSupervisor(dir string) (string, error) {
+	return build(dir, "hadron-supervisor", "./cmd/hadron-supervisor")
+}
+
+// build builds pkgs into dir and returns the path of the binary named bin.
+func build(dir, bin string, pkgs ...string) (string, error) {
 	root, err := ModuleRoot()
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "hadron")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/hadron")
+	args := append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)
+	build := exec.Command("go", args...)
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/hadron in %s: %w\n%s", root, err, out)
+		return "", fmt.Errorf("go build %s in %s: %w\n%s", strings.Join(pkgs, " "), root, err, out)
 	}
-	return bin, nil
+	return filepath.Join(dir, bin), nil
 }
 
 // WithoutPrefixes returns env without the variables whose "NAME=value"

@@ -18,10 +18,11 @@
 // running them in a new shell without the state the earlier commands set
 // up.
 //
-// Every binary that calls Run must call MaybeSupervise first thing in main
-// (and in TestMain): the shell runs under a small supervisor, a re-exec of
-// the binary itself, that kills the shell's whole process group if the
-// server dies. supervisor.go explains why.
+// The shell runs under a supervisor (package supervisor) that kills the
+// shell's whole process group if the server dies: the standalone
+// hadron-supervisor when Job.Supervisor names it, else a re-exec of the
+// binary itself, so every binary that calls Run must call MaybeSupervise
+// first thing in main (and in TestMain). supervisor.go says which and why.
 package codebuild
 
 import (
@@ -45,6 +46,7 @@ import (
 
 	"github.com/hadronhq/hadron/internal/provision"
 	"github.com/hadronhq/hadron/internal/provision/sandbox"
+	"github.com/hadronhq/hadron/internal/provision/supervisor"
 )
 
 const (
@@ -132,6 +134,10 @@ type Job struct {
 	// run), on Run's goroutine; it must return quickly, since a cancel
 	// waits for it.
 	OnStart func(pid int)
+	// Supervisor is the standalone supervisor to start the shell under
+	// (supervisor.go); nil, or one replaced since it was checked, re-executes
+	// the running binary, which must have called MaybeSupervise.
+	Supervisor *Supervisor
 	// Isolation confines the commands (isolation.go); nil runs them with
 	// the server's own reach.
 	Isolation *sandbox.Policy
@@ -164,8 +170,8 @@ type Result struct {
 // A cancel that comes after the last command has exited does not count:
 // the run has finished, and Run returns its result.
 func Run(ctx context.Context, job Job) (Result, error) {
-	if !supervisorReady.Load() {
-		return Result{}, errors.New("codebuild: MaybeSupervise was not called at program start; Run needs it to start the command supervisor")
+	if _, _, err := supervisorCommand(job.Supervisor, ""); err != nil {
+		return Result{}, err
 	}
 	if len(job.Commands) > 0 && ctx.Err() != nil {
 		return Result{}, &CanceledError{Cause: context.Cause(ctx), Count: len(job.Commands), Command: job.Commands[0]}
@@ -253,17 +259,26 @@ func (r *run) phase(ctx context.Context) error {
 	if r.job.Fence != nil {
 		fenceMoved = writeFence(lifeW, r.job.Fence) // before the start: no moment without a fence
 	}
+	supPath, supArgs, err := supervisorCommand(r.job.Supervisor, sh.path)
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		statusR.Close()
+		statusW.Close()
+		lifeR.Close()
+		return err
+	}
 	sup := &exec.Cmd{
-		Path:       selfExe,
-		Args:       []string{os.Args[0], supervisorArg, sh.path},
+		Path:       supPath,
+		Args:       supArgs,
 		Dir:        r.job.Dir,
-		Env:        append(slices.Clip(r.env), supervisorEnv+"="+strconv.Itoa(os.Getpid())),
+		Env:        append(slices.Clip(r.env), supervisor.EnvParent+"="+strconv.Itoa(os.Getpid())),
 		Stdout:     outW,
 		Stderr:     outW,
-		ExtraFiles: []*os.File{statusW, script, lifeR}, // fd 3 statusFD, fd 4 scriptFD, fd 5 lifelineFD
+		ExtraFiles: []*os.File{statusW, script, lifeR}, // supervisor.StatusFD, ScriptFD, LifelineFD
 		SysProcAttr: &syscall.SysProcAttr{
 			Setpgid:   true, // the supervisor leads a group of its own: pgid == its pid
-			Pdeathsig: parentDeathSignal,
+			Pdeathsig: supervisor.ParentDeathSignal,
 		},
 	}
 	isolate(sup, r.job.Isolation)
@@ -289,7 +304,7 @@ func (r *run) phase(ctx context.Context) error {
 	out := startPump(outR, r.log, token, r.job.Commands, mask)
 
 	// The status pipe: the shell's pid once it has started, then
-	// statusClean if the supervisor saw the whole run end.
+	// supervisor.StatusClean if the supervisor saw the whole run end.
 	started := make(chan int, 1)
 	statusDone := make(chan struct{})
 	var clean bool // set before statusDone is closed
@@ -305,7 +320,7 @@ func (r *run) phase(ctx context.Context) error {
 		started <- pid
 		close(started)
 		line, _ := rd.ReadString('\n')
-		clean = strings.TrimSpace(line) == statusClean
+		clean = strings.TrimSpace(line) == supervisor.StatusClean
 	}(started)
 	exited := make(chan struct{})
 	go func() {
@@ -325,7 +340,7 @@ func (r *run) phase(ctx context.Context) error {
 	)
 	// The supervisor sends the SIGTERM itself, knowing then that the run
 	// is stopping (fence.go).
-	sendTerm := func() { fmt.Fprintln(lifeW, lifeTerm) }
+	sendTerm := func() { fmt.Fprintln(lifeW, supervisor.LineTerm) }
 	announce := func() {
 		for ; shellUp && announced <= prog.current; announced++ {
 			if r.job.OnStart != nil {
@@ -384,7 +399,7 @@ wait:
 			// The supervisor kills every process of the run, also those
 			// that left the group, and reaps them; should it not, the
 			// group is killed from here.
-			fmt.Fprintln(lifeW, lifeKill)
+			fmt.Fprintln(lifeW, supervisor.LineKill)
 			killed = true
 			stopC = time.After(stopTimeout)
 		case <-stopC:
@@ -533,7 +548,7 @@ func commandEnv(job Job) ([]string, error) {
 		switch {
 		case k == "" || strings.ContainsAny(k, "=\x00"):
 			return fmt.Errorf("environment entry %q: want KEY=value", kv)
-		case k == supervisorEnv || k == sandbox.EnvVar:
+		case k == supervisor.EnvParent || k == sandbox.EnvVar:
 			return fmt.Errorf("environment entry %q: %s is reserved", kv, k)
 		}
 		return nil

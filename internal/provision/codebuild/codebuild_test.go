@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hadronhq/hadron/internal/hadrontest"
+	"github.com/hadronhq/hadron/internal/provision/supervisor"
 )
 
 // testSecret is set in the test process's environment; no command may see it.
@@ -25,7 +29,32 @@ func TestMain(m *testing.M) {
 		os.Exit(helperServer())
 	}
 	os.Setenv(testSecret, "do-not-leak")
-	os.Exit(m.Run())
+	// The runs of this package's tests use the standalone supervisor, as
+	// an installed server does; the other packages' tests use the re-exec.
+	dir, err := os.MkdirTemp("", "hadron-supervisor-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testSupervisor, err = buildSupervisor(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// testSupervisor is the standalone supervisor the tests' jobs run under.
+var testSupervisor *Supervisor
+
+func buildSupervisor(dir string) (*Supervisor, error) {
+	path, err := hadrontest.BuildSupervisor(dir)
+	if err != nil {
+		return nil, err
+	}
+	return OpenSupervisor(path)
 }
 
 // logSink is a Job.Log that tests can wait on.
@@ -75,7 +104,7 @@ func (l *logSink) waitFor(t *testing.T, s string) {
 func setup(t *testing.T, commands ...string) (Job, *logSink) {
 	t.Helper()
 	log := newLogSink()
-	return Job{Dir: filepath.Join(t.TempDir(), "work"), Commands: commands, Log: log}, log
+	return Job{Dir: filepath.Join(t.TempDir(), "work"), Commands: commands, Log: log, Supervisor: testSupervisor}, log
 }
 
 // runAsync starts Run and returns a channel for its outcome.
@@ -149,7 +178,7 @@ func TestRunCommandsInOrder(t *testing.T) {
 			t.Errorf("environment lacks %q:\n%s", want, env)
 		}
 	}
-	for _, leak := range []string{testSecret, supervisorEnv} {
+	for _, leak := range []string{testSecret, supervisor.EnvParent} {
 		if strings.Contains(env, leak) {
 			t.Errorf("environment leaks %s:\n%s", leak, env)
 		}
@@ -185,7 +214,7 @@ func TestRunRefusesBadJobs(t *testing.T) {
 		{"empty path", func(j *Job) { j.Files = map[string][]byte{"": nil} }, "want a relative path"},
 		{"same file twice", func(j *Job) { j.Files = map[string][]byte{"a/b": nil, "a//b": nil} }, "file exists"},
 		{"bad env", func(j *Job) { j.Env = []string{"NOEQUALS"} }, "want KEY=value"},
-		{"reserved env", func(j *Job) { j.Env = []string{supervisorEnv + "=1"} }, "reserved"},
+		{"reserved env", func(j *Job) { j.Env = []string{supervisor.EnvParent + "=1"} }, "reserved"},
 		{"dir not empty", func(j *Job) {
 			os.MkdirAll(j.Dir, 0o700)
 			os.WriteFile(filepath.Join(j.Dir, "old"), nil, 0o600)

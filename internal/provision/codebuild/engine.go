@@ -41,6 +41,9 @@ type Engine struct {
 	// Isolation confines every run's commands (see Job.Isolation); nil
 	// runs them with the server's own reach.
 	Isolation *sandbox.Policy
+	// Supervisor starts every run's shell (see Job.Supervisor); nil
+	// re-executes the server's binary.
+	Supervisor *Supervisor
 
 	// running holds the secret values of each run in progress, by
 	// deployment id, for MaskOutputs.
@@ -179,21 +182,22 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 		mask = g.Mask
 	}
 	res, err := Run(ctx, Job{
-		Dir:       run.Dir,
-		Files:     run.Files,
-		Inputs:    run.Plan.Inputs,
-		Commands:  s.Commands,
-		Variables: s.Variables,
-		Secrets:   values,
-		Image:     s.Image,
-		Runtimes:  s.Runtimes,
-		Env:       env,
-		Mask:      mask,
-		Log:       run.Log,
-		Grace:     e.Grace,
-		OnStart:   e.OnStart,
-		Isolation: e.Isolation,
-		Fence:     run.Fence,
+		Dir:        run.Dir,
+		Files:      run.Files,
+		Inputs:     run.Plan.Inputs,
+		Commands:   s.Commands,
+		Variables:  s.Variables,
+		Secrets:    values,
+		Image:      s.Image,
+		Runtimes:   s.Runtimes,
+		Env:        env,
+		Mask:       mask,
+		Log:        run.Log,
+		Grace:      e.Grace,
+		OnStart:    e.OnStart,
+		Isolation:  e.Isolation,
+		Supervisor: e.Supervisor,
+		Fence:      run.Fence,
 	})
 	if err != nil {
 		return provision.Result{}, err

@@ -85,7 +85,7 @@ func (h *hostileData) job(commands ...string) (Job, *logSink) {
 	log := newLogSink()
 	var b [4]byte
 	rand.Read(b[:])
-	return Job{Dir: filepath.Join(h.dir, "work", "run-"+hex.EncodeToString(b[:])), Commands: commands, Log: log, Isolation: h.policy}, log
+	return Job{Dir: filepath.Join(h.dir, "work", "run-"+hex.EncodeToString(b[:])), Commands: commands, Log: log, Isolation: h.policy, Supervisor: testSupervisor}, log
 }
 
 func requireLandlock(t *testing.T, st sandbox.Status) {

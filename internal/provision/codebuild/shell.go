@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hadronhq/hadron/internal/provision/supervisor"
 )
 
 // One shell per phase, as CodeBuild's buildspec 0.2 ran a phase.
@@ -81,7 +83,7 @@ func phaseScript(sh shell, token string, commands []string) string {
 	b.WriteString("# Written by Hadron: a phase's commands, run in order in this one shell.\n")
 	// The shell reads this script through a descriptor of its own; the
 	// commands have no use for the one it was handed on.
-	fmt.Fprintf(&b, "exec %d<&-\n", shellScriptFD)
+	fmt.Fprintf(&b, "exec %d<&-\n", supervisor.ShellScriptFD)
 	fmt.Fprintf(&b, "exec %d>&1\n", sh.markerFD)
 	// `command` bypasses any function a user's command defines with the same
 	// name as the builtins the script relies on.

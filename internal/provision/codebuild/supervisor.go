@@ -1,360 +1,141 @@
 package codebuild
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
-	"runtime"
-	"slices"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
-	"github.com/hadronhq/hadron/internal/provision/sandbox"
+	"github.com/hadronhq/hadron/internal/provision/supervisor"
 )
 
-// The supervisor: why every command runs under a re-exec of our own binary.
-//
-// A killed server must not leave provisioning running. Pdeathsig on the
-// command's shell is not enough: it reaches only that one process, not the
-// grandchildren in its process group (`sleep 300 & wait`), and the kernel
-// sends it when the *thread* that forked exits, not the process. So Run
-// starts this binary again as a supervisor, the leader of a fresh process
-// group, with Pdeathsig set to parentDeathSignal (catchable). The supervisor
-// starts the phase's shell on its script (shell.go) inside its own group and
-// waits for it:
-//
-//   - The script comes as a sealed in-memory file on scriptFD, never a path:
-//     the supervisor holds it before it confines itself, and hands it to the
-//     shell as fd shellScriptFD, which the shell opens as
-//     /proc/self/fd/shellScriptFD (no size limit, unlike `sh -c script`,
-//     and not in the shell's world-readable command line). The run can read
-//     its own script, marker token included: see markers in shell.go.
-//
-//   - On parentDeathSignal it checks getppid: if the server is gone it
-//     SIGKILLs its whole group (itself included). If getppid is unchanged the
-//     signal came from the exit of the forking thread alone (the child was
-//     reparented to another thread of the server, and the kernel will signal
-//     again when that one exits), so it is ignored.
-//   - Race closed at start: if the server died before prctl(PR_SET_PDEATHSIG)
-//     ran, or before signal.Notify was in place (Go ignores an un-notified
-//     SIGUSR1), the signal is lost. So after Notify the supervisor compares
-//     getppid with the server pid it was given; if they differ it kills its
-//     group before starting anything.
-//   - A cancel comes on the lifeline (below): the supervisor sends SIGTERM
-//     to its group. SIGTERM, SIGINT, SIGHUP and SIGQUIT sent to the group
-//     reach the command's processes; the supervisor catches them and stays
-//     alive until the shell exits, so it can report the shell's status.
-//   - It reports the shell's pid on fd 3 once the shell has started, so that
-//     the server sends a cancel's SIGTERM only to a group that already holds
-//     the shell (a SIGTERM sent earlier would be swallowed by the supervisor).
-//   - The server also holds the write end of a pipe whose read end is the
-//     supervisor's lifelineFD. End of file on it means the server is gone
-//     (however it died, whatever its threads did): the supervisor kills its
-//     group. The same pipe carries the run's fence (fence.go): the time by
-//     which the supervisor must have killed its group unless the server
-//     extends it, so that a server paused past its lease (SIGSTOP, a frozen
-//     VM) cannot keep a run going beside another node's.
-//   - The supervisor is a child subreaper (or PID 1 of the run's
-//     namespace): every process of the run stays its descendant, also one
-//     that leaves the group (setsid) or is orphaned (a double fork), so it
-//     reaches all of them and knows when the run is over (ECHILD) without
-//     reading /proc of the host (reaper.go). A cancel's SIGTERM goes to the
-//     group and to the daemons outside it.
-//   - When the shell exits on its own, the supervisor SIGKILLs what it left
-//     and reaps it. After a cancel's SIGTERM it outlives the shell until
-//     every process the commands left is gone (a script's TERM trap still
-//     cleaning up), still watching for the server's death and the fence, so
-//     that a server killed during the grace period leaves nothing behind;
-//     the server's "kill" on the lifeline at the end of the grace period
-//     makes it SIGKILL them all. Either way it writes statusClean on the
-//     status pipe before it exits, so the server need not look for
-//     processes of the run. On a kernel without /proc/<pid>/task/<tid>/children
-//     it signals its group alone, and the server kills and looks for the
-//     group's members itself.
-//   - It forwards the shell's status faithfully: the same exit code, or death
-//     by the same signal (re-raised with the default action).
-//   - Under isolation it confines itself just before it starts the shell,
-//     and may be PID 1 of the run's own PID namespace: isolation.go says
-//     what changes then.
+// Which program supervises a run (package supervisor says what a
+// supervisor does). Exec'ing the server's own 50 MB binary costs every
+// package's init, the AWS SDK's service models among them, on every
+// command: tens of milliseconds of each dispatch. cmd/hadron-supervisor
+// links little more than package supervisor and starts in a few. So a
+// server uses the standalone supervisor when one that speaks its protocol
+// is installed beside its executable (`go install ./cmd/...` puts both in
+// one directory), and re-executes itself otherwise (`go run`, or a
+// hadron-supervisor replaced since the server checked it).
 
-const (
-	// supervisorArg, as argv[1], marks a supervisor process together with
-	// supervisorEnv; both are needed so that no ordinary invocation of the
-	// binary is mistaken for one.
-	supervisorArg = "__hadron-codebuild-supervisor__"
-	// supervisorEnv carries the pid of the server that started the
-	// supervisor. The supervisor removes it from the command's environment.
-	supervisorEnv = "HADRON_CODEBUILD_SUPERVISOR"
-	// parentDeathSignal is the supervisor's Pdeathsig. It must be catchable,
-	// since the supervisor has to kill its group before it dies.
-	parentDeathSignal = syscall.SIGUSR1
-	// statusFD is the supervisor's end of the pipe that carries the shell's
-	// pid, and then statusClean.
-	statusFD = 3
-	// statusClean, on the status pipe after the shell's pid, says that the
-	// supervisor has reaped every process of the run: the server need not
-	// look for any.
-	statusClean = "clean"
-	// scriptFD is the supervisor's descriptor of the phase script (scriptFile).
-	scriptFD = 4
-	// lifelineFD is the supervisor's read end of the lifeline pipe: the
-	// server's fence updates, and end of file when the server is gone.
-	lifelineFD = 5
-	// shellScriptFD is the shell's descriptor of the phase script; the
-	// script's first line closes it.
-	shellScriptFD = 3
-	// selfExe names the running binary even if its file was replaced or
-	// deleted since (an upgrade in place): the kernel resolves it in the
-	// child at execve, where it still names the server's own image.
-	selfExe = "/proc/self/exe"
-)
+// SupervisorName is the file name of the standalone supervisor
+// (cmd/hadron-supervisor), looked for beside the server's executable.
+const SupervisorName = "hadron-supervisor"
+
+// selfExe names the running binary even if its file was replaced or
+// deleted since (an upgrade in place): the kernel resolves it in the child
+// at execve, where it still names the server's own image.
+const selfExe = "/proc/self/exe"
 
 // supervisorReady records that MaybeSupervise ran in this process and found
-// it is not a supervisor. Run refuses to start without it: starting a
-// supervisor that does not know it is one would run a second server.
+// it is not a supervisor. Run refuses to re-execute a binary without it:
+// starting a supervisor that does not know it is one would run a second
+// server.
 var supervisorReady atomic.Bool
 
 // MaybeSupervise must be the first call in main of every binary that calls
-// Run, and in TestMain of every test binary whose tests call Run. Run
-// re-executes the running binary as a supervisor of each command; in such a
+// Run, and in TestMain of every test binary whose tests call Run. Run may
+// re-execute the running binary as a supervisor of a command; in such a
 // process MaybeSupervise runs the supervisor and exits with the command's
 // status, and it never returns. In any other process it returns at once.
 func MaybeSupervise() {
-	if len(os.Args) == 3 && os.Args[1] == supervisorArg {
-		if parent, ok := os.LookupEnv(supervisorEnv); ok {
-			// syscall.Exit, not os.Exit: the supervisor has nothing to
-			// flush, and os.Exit's hooks cost time (the race detector
-			// sleeps a second at exit) or print noise (coverage).
-			syscall.Exit(supervise(parent, os.Args[2]))
-		}
-	}
+	supervisor.Main()
 	supervisorReady.Store(true)
 }
 
-// supervise runs the script of scriptFD in shellPath as described at the top of this file
-// and returns the exit code for the supervisor, unless it dies of the
-// shell's signal first.
-func supervise(parent, shellPath string) int {
-	ppid, err := strconv.Atoi(parent)
-	if err != nil || syscall.Getpgrp() != os.Getpid() {
-		// Killing "our group" below would hit somebody else's processes.
-		fmt.Fprintf(os.Stderr, "[hadron] supervisor started wrongly (parent %q, pgid %d, pid %d)\n", parent, syscall.Getpgrp(), os.Getpid())
-		return 126
-	}
-	// The shell must not inherit the status pipe, or the server would wait
-	// for the shell's background processes to close it.
-	syscall.CloseOnExec(statusFD)
-	status := os.NewFile(statusFD, "status")
-	// Taken before the sandbox: the script's file is nowhere the run may open.
-	syscall.CloseOnExec(scriptFD)
-	script := os.NewFile(scriptFD, "script")
+// Supervisor is a standalone supervisor binary that the server checked
+// speaks its protocol.
+type Supervisor struct {
+	path string
+	id   fileID // the file as checked
+}
 
-	// Landlock (on a kernel without its TSYNC) puts each thread of the
-	// supervisor in a domain of its own, and a domain may signal only
-	// itself and the domains below it. So the shell is started, and every
-	// signal to the run sent, from this one thread.
-	runtime.LockOSThread()
-	syscall.CloseOnExec(lifelineFD)
-	life := watchLifeline(os.NewFile(lifelineFD, "lifeline"))
+// fileID tells a file apart from one that replaced it.
+type fileID struct {
+	dev, ino uint64
+	size     int64
+	mtime    int64
+}
 
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, parentDeathSignal, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-	watchParent(ppid)
-	if parentGone(ppid) {
-		killGroup() // the server died before our death signal was armed
+func statID(path string) (fileID, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return fileID{}, err
 	}
-	// Orphans of the run come to us, so that we know when the run is over
-	// and reach all of it (reaper.go).
-	if os.Getpid() != 1 {
-		prctl(prSetChildSubreaper, 1)
-	}
-	procs = openRunProcs()
-	// Isolation (isolation.go): confine this process, which the shell
-	// inherits, just before the shell starts.
-	sb, err := enterSandbox()
+	return fileID{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano()}, nil
+}
+
+// OpenSupervisor checks that the program at path is a standalone supervisor
+// speaking this server's protocol.
+func OpenSupervisor(path string) (*Supervisor, error) {
+	path, err := filepath.Abs(path)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "[hadron] cannot isolate the command: %v\n", err)
-		return 126
+		return nil, fmt.Errorf("supervisor %s: %w", path, err)
 	}
-	attr, sbEnv := shellAttr(sb)
-
-	sh := exec.Command(shellPath, "/proc/self/fd/"+strconv.Itoa(shellScriptFD))
-	sh.Stdin, sh.Stdout, sh.Stderr = os.Stdin, os.Stdout, os.Stderr
-	sh.ExtraFiles = []*os.File{script} // shellScriptFD
-	sh.SysProcAttr = attr
-	sh.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, supervisorEnv+"=") || strings.HasPrefix(kv, sandbox.EnvVar+"=")
-	}), sbEnv...)
-	if err := sb.Start(sh); err != nil {
-		fmt.Fprintf(os.Stderr, "[hadron] cannot start command: %v\n", err)
-		return 127
+	before, err := statID(path)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: %w", err)
 	}
-	script.Close()
-	// The status pipe stays open: statusClean follows when the run is over.
-	fmt.Fprintf(status, "%d\n", sh.Process.Pid)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, path, supervisor.ProtocolArg).Output()
+	if err != nil {
+		return nil, fmt.Errorf("supervisor %s: asking for its protocol: %w", path, err)
+	}
+	if got := strings.TrimSpace(string(out)); got != strconv.Itoa(supervisor.Protocol) {
+		return nil, fmt.Errorf("supervisor %s speaks protocol %q, this server %d: install the hadron-supervisor built with this server", path, got, supervisor.Protocol)
+	}
+	after, err := statID(path)
+	if err != nil || after != before {
+		return nil, fmt.Errorf("supervisor %s changed while it was checked", path)
+	}
+	return &Supervisor{path: path, id: before}, nil
+}
 
-	exited := make(chan struct{})
-	go func() {
-		sh.Wait() // the status is in sh.ProcessState
-		close(exited)
-	}()
-	var (
-		stopping  bool // a SIGTERM or the like reached the group
-		killing   bool // every process of the run is to be SIGKILLed
-		reaped    <-chan int
-		lingering <-chan struct{}
-		fence     *time.Timer
-		fenceC    <-chan time.Time
-		kill      = life.kill
-	)
-	for {
-		select {
-		case <-life.term:
-			stopping = true
-			procs.term()
-		case <-kill:
-			// The grace period is over.
-			kill = nil
-			if !procs.known() {
-				killGroup() // what the server did itself before
-			}
-			stopping, killing = true, true
-			procs.kill()
-		case at := <-life.fences:
-			if fence == nil {
-				fence = time.NewTimer(untilMonotonic(at))
-				fenceC = fence.C
-			} else {
-				fence.Reset(untilMonotonic(at))
-			}
-		case <-fenceC:
-			fenceKill()
-		case <-life.gone:
-			killGroup()
-		case sig := <-sigs:
-			if sig == parentDeathSignal && parentGone(ppid) {
-				killGroup()
-			}
-			if sig != parentDeathSignal {
-				// It went to the whole group (from elsewhere than the
-				// lifeline), so the command got it too; we outlive it to
-				// report how the command ended.
-				stopping = true
-			}
-		case <-exited:
-			exited = nil
-			if !procs.known() {
-				if !stopping {
-					return shellStatus(sh)
-				}
-				// The grace period's cleanup: wait for what the shell
-				// left, still watching the server and the fence.
-				done := make(chan struct{})
-				go func() {
-					awaitDescendants()
-					close(done)
-				}()
-				lingering = done
-				continue
-			}
-			// An ordinary end: what the shell left goes now. After a
-			// SIGTERM: what the shell left keeps the rest of the grace
-			// period to clean up, until the server's "kill".
-			if !stopping {
-				killing = true
-			}
-			if killing {
-				procs.kill()
-			}
-			reaped = reapAll()
-		case _, ok := <-reaped:
-			if !ok {
-				// ECHILD: nothing of the run is left.
-				fmt.Fprintln(status, statusClean)
-				status.Close()
-				return shellStatus(sh)
-			}
-			if killing {
-				procs.kill() // the orphans of what died
-			}
-		case <-lingering:
-			return shellStatus(sh)
+// FindSupervisor returns the standalone supervisor installed beside the
+// running executable, or nil when there is none. One that is there but
+// cannot be used is an error.
+func FindSupervisor() (*Supervisor, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil
+	}
+	path := filepath.Join(filepath.Dir(exe), SupervisorName)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return OpenSupervisor(path)
+}
+
+// Path is where the supervisor is installed.
+func (s *Supervisor) Path() string { return s.path }
+
+// current reports whether the file at s's path is still the one checked; a
+// replaced one (an upgrade in place) may speak another protocol.
+func (s *Supervisor) current() bool {
+	id, err := statID(s.path)
+	return err == nil && id == s.id
+}
+
+// supervisorCommand is the program and arguments that start a supervisor of
+// the shell at shellPath.
+func supervisorCommand(s *Supervisor, shellPath string) (path string, args []string, err error) {
+	if s != nil && s.current() {
+		return s.path, []string{s.path, supervisor.Arg, shellPath}, nil
+	}
+	if !supervisorReady.Load() {
+		if s != nil {
+			return "", nil, fmt.Errorf("codebuild: the supervisor %s was replaced since the server checked it, and this binary cannot supervise (MaybeSupervise was not called): restart the server", s.path)
 		}
+		return "", nil, errors.New("codebuild: MaybeSupervise was not called at program start; Run needs it to start the command supervisor")
 	}
-}
-
-// prSetChildSubreaper is prctl's PR_SET_CHILD_SUBREAPER.
-const prSetChildSubreaper = 36
-
-func prctl(option, arg uintptr) {
-	syscall.RawSyscall6(syscall.SYS_PRCTL, option, arg, 0, 0, 0, 0)
-}
-
-// shellStatus forwards the shell's end: it re-raises the shell's fatal
-// signal, or returns its exit status.
-func shellStatus(sh *exec.Cmd) int {
-	ws := sh.ProcessState.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
-		reraise(ws.Signal())
-		return 128 + int(ws.Signal()) // only if the signal did not kill us
-	}
-	return ws.ExitStatus()
-}
-
-// awaitDescendants reaps the supervisor's children until none is left:
-// every orphan of the run is reparented to the supervisor (PID 1 of the
-// run's namespace, or a child subreaper).
-func awaitDescendants() {
-	for {
-		if _, err := syscall.Wait4(-1, nil, 0, nil); err != nil && err != syscall.EINTR {
-			return // ECHILD: nobody left
-		}
-	}
-}
-
-// procs reaches the processes of the supervisor's run (reaper.go); nil
-// until supervise has opened it.
-var procs *runProcs
-
-// killGroup SIGKILLs the processes of the run, those outside the
-// supervisor's process group included when it can reach them (reaper.go),
-// then the group, the supervisor included.
-func killGroup() {
-	procs.killRun()
-	if os.Getpid() == 1 {
-		// PID 1 of the run's namespace ignores its own SIGKILL; its exit
-		// takes every other process of the namespace with it.
-		syscall.Kill(-1, syscall.SIGKILL)
-		syscall.Exit(128 + int(syscall.SIGKILL))
-	}
-	syscall.Kill(0, syscall.SIGKILL)
-	for {
-		time.Sleep(time.Hour) // not reached: the SIGKILL is delivered before kill returns
-	}
-}
-
-// reraise makes the supervisor die of sig, as its command did, so that the
-// server's wait status says "killed by sig". Go's own handlers cannot do it
-// (an un-notified SIGSEGV sent by kill is ignored, SIGQUIT dumps goroutines),
-// so it resets the kernel disposition to SIG_DFL directly and signals its
-// own thread.
-func reraise(sig syscall.Signal) {
-	if os.Getpid() == 1 {
-		return // PID 1 of the run's namespace cannot die of its own signal
-	}
-	runtime.LockOSThread()
-	// The command may have dumped core already; the supervisor's core would
-	// only fill the working directory with a copy of the server's memory.
-	syscall.Setrlimit(syscall.RLIMIT_CORE, &syscall.Rlimit{})
-	// A struct sigaction with every field zero is SIG_DFL with no flags and
-	// an empty mask on every Linux ABI, whatever the field order.
-	var act [4]uint64
-	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
-	syscall.Tgkill(os.Getpid(), syscall.Gettid(), sig)
-	time.Sleep(50 * time.Millisecond) // a blocked signal may still be delivered
+	return selfExe, []string{os.Args[0], supervisor.Arg, shellPath}, nil
 }

@@ -104,6 +104,9 @@ type Engine struct {
 	// provisioners) as it confines CodeBuild commands (codebuild.Job.Isolation);
 	// nil runs them with the server's own reach.
 	Isolation *sandbox.Policy
+	// Supervisor starts terraform's shell (codebuild.Job.Supervisor); nil
+	// re-executes the server's binary.
+	Supervisor *codebuild.Supervisor
 	// HandOff configures the hand-off mode (handoff.go).
 	HandOff HandOff
 }
@@ -299,17 +302,18 @@ func (e *Engine) runLocal(ctx context.Context, run provision.Run, t provision.Ta
 		mask = g.Mask
 	}
 	_, runErr := codebuild.Run(ctx, codebuild.Job{
-		Dir:       run.Dir,
-		Files:     files,
-		Inputs:    run.Plan.Inputs,
-		Commands:  commands,
-		Env:       env,
-		Mask:      mask,
-		Log:       log,
-		Isolation: e.Isolation,
-		Fence:     run.Fence,
-		Grace:     e.Grace,
-		OnStart:   e.OnStart,
+		Dir:        run.Dir,
+		Files:      files,
+		Inputs:     run.Plan.Inputs,
+		Commands:   commands,
+		Env:        env,
+		Mask:       mask,
+		Log:        log,
+		Isolation:  e.Isolation,
+		Supervisor: e.Supervisor,
+		Fence:      run.Fence,
+		Grace:      e.Grace,
+		OnStart:    e.OnStart,
 	})
 	if runErr != nil {
 		runErr = fmt.Errorf("terraform: %w", runErr)

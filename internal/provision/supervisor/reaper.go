@@ -1,4 +1,4 @@
-package codebuild
+package supervisor
 
 import (
 	"os"
