@@ -62,8 +62,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	reader.SetMaxOpenConns(8)
-	s := &Store{Store: sqlstore.New(sqlstore.Config{Writer: writer, Reader: reader, Dialect: dialect{}}),
+	// Reads keep every connection they open: a new one costs four pragmas
+	// and a read of the schema, and database/sql closes all but two idle
+	// ones by default, so concurrent reads would keep reopening them. And
+	// the modernc driver parses a statement's SQL on every call unless it is
+	// prepared.
+	reader.SetMaxOpenConns(readConns)
+	reader.SetMaxIdleConns(readConns)
+	s := &Store{Store: sqlstore.New(sqlstore.Config{Writer: writer, Reader: reader, Dialect: dialect{}, PrepareReads: true}),
 		writer: writer, reader: reader}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -71,6 +77,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	return s, nil
 }
+
+// readConns is how many reads run at once.
+const readConns = 8
 
 // ownerOnly creates the database file readable by its owner only, and
 // makes an existing one (and its WAL and shared-memory files) so. SQLite

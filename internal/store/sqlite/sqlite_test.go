@@ -91,6 +91,27 @@ func TestOpenConfiguresTheConnection(t *testing.T) {
 	}
 }
 
+func TestConcurrentReadsKeepTheirConnections(t *testing.T) {
+	t.Parallel()
+	s := openPath(t, filepath.Join(t.TempDir(), "hadron.db"))
+	defer s.Close()
+	var wg sync.WaitGroup
+	for range readConns {
+		wg.Go(func() {
+			for range 50 {
+				if _, err := s.ResourceGet(t.Context(), "environment/none"); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("ResourceGet of a missing environment: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if st := s.reader.Stats(); st.MaxIdleClosed > 0 || st.OpenConnections > readConns {
+		t.Errorf("the reads closed %d idle connections (%d open): each reopened costs pragmas and a schema read", st.MaxIdleClosed, st.OpenConnections)
+	}
+}
+
 // TestDataSurvivesReopen writes one of everything, closes the store, opens the
 // file again and reads it all back.
 func TestDataSurvivesReopen(t *testing.T) {
