@@ -150,3 +150,48 @@ func TestFollowEndsWithItsContext(t *testing.T) {
 		t.Errorf("Follow after cancel = %v, want context canceled", err)
 	}
 }
+
+// retentionWithOldLog is a Retention on a directory holding one log older
+// than its MaxAge, whose Active reports each sweep's look at that log on
+// swept.
+func retentionWithOldLog(t *testing.T, firstSweep time.Duration) (r *deploylog.Retention, log string, swept chan struct{}) {
+	t.Helper()
+	dir := t.TempDir()
+	writeLog(t, dir, "old", 10, time.Now().Add(-48*time.Hour))
+	swept = make(chan struct{}, 1)
+	r = &deploylog.Retention{Dir: dir, MaxAge: time.Hour, FirstSweep: firstSweep, Interval: time.Hour,
+		Active: func(context.Context, string) (bool, error) {
+			select {
+			case swept <- struct{}{}:
+			default:
+			}
+			return false, nil
+		}}
+	return r, filepath.Join(dir, "old.log"), swept
+}
+
+func TestRetentionDoesNotSweepAtStartSoThatStartupIsFlatInHistory(t *testing.T) {
+	t.Parallel()
+	r, log, _ := retentionWithOldLog(t, time.Hour)
+	r.Start(context.Background())
+	r.Stop()
+	if _, err := os.Stat(log); err != nil {
+		t.Errorf("a log was removed by a retention stopped before its first sweep: %v", err)
+	}
+}
+
+func TestRetentionSweepsOnceItsFirstSweepIsDue(t *testing.T) {
+	t.Parallel()
+	r, log, swept := retentionWithOldLog(t, time.Millisecond)
+	r.Start(context.Background())
+	select {
+	case <-swept:
+	case <-time.After(time.Minute):
+		t.Fatal("no sweep within a minute of a first sweep due after 1ms")
+	}
+	// Stop waits for the sweep in progress, which removes the log.
+	r.Stop()
+	if _, err := os.Stat(log); !os.IsNotExist(err) {
+		t.Errorf("the old log is still there after the first sweep: %v", err)
+	}
+}

@@ -21,6 +21,13 @@ const (
 	DefaultMaxBytes = 1 << 30
 	// DefaultSweepInterval is how often old logs are looked for.
 	DefaultSweepInterval = 10 * time.Minute
+	// DefaultFirstSweep is how long after Start the first sweep runs. A
+	// sweep reads every log's directory entry and size, so its cost grows
+	// with the history (about 10^5 files after 10^5 deployments); right at
+	// start it competed for the CPU with the server's first calls and made
+	// start-up grow with the history. A minute's delay loses nothing: logs
+	// are kept for days.
+	DefaultFirstSweep = time.Minute
 )
 
 // Retention removes deployment logs older than MaxAge, then the oldest ones
@@ -36,6 +43,9 @@ type Retention struct {
 	MaxBytes int64
 	// Interval is how often Sweep runs (DefaultSweepInterval when zero).
 	Interval time.Duration
+	// FirstSweep is how long after Start the first sweep runs
+	// (DefaultFirstSweep when zero).
+	FirstSweep time.Duration
 	// Active reports whether deployment id is in progress (its log is kept);
 	// an error keeps the log too, until a later sweep.
 	Active func(ctx context.Context, id string) (bool, error)
@@ -48,8 +58,8 @@ type Retention struct {
 	done     chan struct{}
 }
 
-// Start sweeps now and then every Interval, until Stop. With neither MaxAge
-// nor MaxBytes set it does nothing.
+// Start sweeps after FirstSweep and then every Interval, until Stop. With
+// neither MaxAge nor MaxBytes set it does nothing.
 func (r *Retention) Start(ctx context.Context) {
 	if r.MaxAge <= 0 && r.MaxBytes <= 0 {
 		return
@@ -58,17 +68,18 @@ func (r *Retention) Start(ctx context.Context) {
 	r.done = make(chan struct{})
 	go func() {
 		defer close(r.done)
-		ticker := time.NewTicker(cmp.Or(r.Interval, DefaultSweepInterval))
-		defer ticker.Stop()
+		next := time.NewTimer(cmp.Or(r.FirstSweep, DefaultFirstSweep))
+		defer next.Stop()
 		for {
-			if _, err := r.Sweep(ctx); err != nil && ctx.Err() == nil {
-				r.logger().Warn("log retention: sweep failed", "dir", r.Dir, "err", err)
-			}
 			select {
 			case <-ctx.Done():
 				return
-			case <-ticker.C:
+			case <-next.C:
 			}
+			if _, err := r.Sweep(ctx); err != nil && ctx.Err() == nil {
+				r.logger().Warn("log retention: sweep failed", "dir", r.Dir, "err", err)
+			}
+			next.Reset(cmp.Or(r.Interval, DefaultSweepInterval))
 		}
 	}()
 }
