@@ -36,7 +36,7 @@ func (s *Store) Notifier(logger *slog.Logger) *Notifier {
 
 // Publish sends payload to every listener on the schema's channel.
 func (n *Notifier) Publish(ctx context.Context, payload string) error {
-	if _, err := n.store.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, n.store.channel, payload); err != nil {
+	if _, err := n.store.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, n.store.channel, payload); err != nil {
 		return fmt.Errorf("notify %s: %w", n.store.channel, err)
 	}
 	return nil
@@ -70,14 +70,7 @@ func (n *Notifier) Listen(ctx context.Context, out chan<- string) {
 // listen runs one connection's LISTEN until it fails or ctx ends, and says
 // whether LISTEN took effect. When afterGap is set it first sends "" to out.
 func (n *Notifier) listen(ctx context.Context, out chan<- string, afterGap bool) (bool, error) {
-	cfg, err := pgx.ParseConfig(n.store.url)
-	if err != nil {
-		return false, err
-	}
-	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = DefaultConnectTimeout
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := pgx.ConnectConfig(ctx, n.store.connConfig)
 	if err != nil {
 		return false, fmt.Errorf("connect: %w", err)
 	}

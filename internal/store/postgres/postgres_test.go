@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"sync"
@@ -11,8 +12,6 @@ import (
 	"github.com/hadronhq/hadron/internal/store"
 	"github.com/hadronhq/hadron/internal/store/postgres/pgtest"
 	"github.com/hadronhq/hadron/internal/store/storetest"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // openURL opens a store on url and closes it when t ends.
@@ -56,7 +55,7 @@ func TestMigrationsOfNodesStartingAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var applied int
-	if err := stores[0].pool.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil {
+	if err := stores[0].db.QueryRowContext(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&applied); err != nil {
 		t.Fatal(err)
 	}
 	if applied != len(files) {
@@ -113,7 +112,7 @@ func killConnections(t *testing.T, url, app string) {
 	s := openURL(t, url)
 	defer s.Close()
 	var n int
-	err := s.pool.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	err := s.db.QueryRowContext(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE datname = current_database() AND application_name = $1`, app).Scan(&n)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +131,9 @@ func TestNotifierDeliversAcrossNodesAndAfterReconnecting(t *testing.T) {
 	url := pgtest.Schema(t)
 	a := openURL(t, url)
 	defer a.Close()
-	b := openURL(t, url+"&application_name=listener")
+	// pool_max_conns: the listener's connection goes without the pool's
+	// parameters, which the server would refuse.
+	b := openURL(t, url+"&application_name=listener&pool_max_conns=4")
 	defer b.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -227,8 +228,8 @@ func publishUntilHeard(t *testing.T, n *Notifier, heard <-chan string, payload s
 // failover), no call fails for it: the dead connections are found and
 // discarded before a statement is sent on them, and the calls run on fresh
 // ones. The connections die while checked out and go back to the pool just
-// before the calls, so none has been idle long enough for pgx's own
-// idle-time ping to find it.
+// before the calls; they were handed out once before, so none has gone
+// unused long enough for pgx's own idle-time ping to find it.
 func TestStoreCallsAfterConnectionsDroppedAllSucceed(t *testing.T) {
 	t.Parallel()
 	url := pgtest.Schema(t)
@@ -242,19 +243,29 @@ func TestStoreCallsAfterConnectionsDroppedAllSucceed(t *testing.T) {
 		t.Fatal(err)
 	}
 	const held = 6
-	conns := make([]*pgxpool.Conn, held)
-	for i := range conns {
-		c, err := s.pool.Acquire(ctx)
-		if err != nil {
-			t.Fatal(err)
+	conns := make([]*sql.Conn, held)
+	hold := func() {
+		for i := range conns {
+			c, err := s.db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns[i] = c
 		}
-		conns[i] = c
 	}
+	release := func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	// The first round opens the connections; the second takes them again
+	// from the pool, which starts their idle time afresh.
+	hold()
+	release()
+	hold()
 	killConnections(t, url, "dropped")
 	waitNoConnections(t, url, "dropped")
-	for _, c := range conns {
-		c.Release()
-	}
+	release()
 	for i := range 2 * held {
 		if _, err := s.TemplateGet(ctx, store.KindEnvironmentTemplate, "base"); err != nil {
 			t.Fatalf("read %d after the connections were dropped: %v", i, err)
@@ -278,9 +289,7 @@ func TestTransactionThatLostItsConnectionFails(t *testing.T) {
 	s := openURL(t, url)
 	defer s.Close()
 	ctx := t.Context()
-	db := stdlib.OpenDBFromPool(s.pool)
-	defer db.Close()
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +302,7 @@ func TestTransactionThatLostItsConnectionFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	var killed bool
-	if err := s.pool.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&killed); err != nil || !killed {
+	if err := s.db.QueryRowContext(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&killed); err != nil || !killed {
 		t.Fatalf("terminate backend %d: %v %v", pid, killed, err)
 	}
 	waitBackendGone(t, s, pid)
@@ -304,7 +313,7 @@ func TestTransactionThatLostItsConnectionFails(t *testing.T) {
 		t.Fatal("the commit of a transaction that lost its connection succeeded")
 	}
 	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM settings WHERE key IN ('half', 'rest')`).Scan(&n); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM settings WHERE key IN ('half', 'rest')`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {
@@ -320,7 +329,7 @@ func waitNoConnections(t *testing.T, url, app string) {
 	defer s.Close()
 	waitFor(t, "the terminated connections to end", func() bool {
 		var n int
-		err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+		err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND application_name = $1`, app).Scan(&n)
 		if err != nil {
 			t.Fatal(err)
@@ -334,7 +343,7 @@ func waitBackendGone(t *testing.T, s *Store, pid int) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("backend %d to end", pid), func() bool {
 		var n int
-		if err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&n); err != nil {
+		if err := s.db.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n == 0
