@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // EnvURL names the environment variable holding the test server's URL, such
@@ -63,21 +61,24 @@ func Database(t testing.TB) string {
 // dropDatabase drops the database, closing its connections. FORCE refuses
 // to end a backend the role may not signal, and an autovacuum worker busy in
 // the database is one (SQLSTATE 42501, unless the role has
-// pg_signal_backend): it is short-lived, so the drop is tried again.
+// pg_signal_backend); on a loaded machine the drop can also outlast its
+// timeout. Both pass, so the drop is tried again for a while; a database
+// that still cannot be dropped is left behind with a log line, since the
+// test itself has passed or failed by then.
 func dropDatabase(t testing.TB, base, name string) {
 	t.Helper()
 	sql := `DROP DATABASE ` + pgx.Identifier{name}.Sanitize() + ` WITH (FORCE)`
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		err := exec(base, sql)
-		var pgErr *pgconn.PgError
-		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "42501" || time.Now().After(deadline) {
-			if err != nil {
-				t.Fatal(err)
-			}
+		if err == nil {
 			return
 		}
-		time.Sleep(200 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Logf("leaving test database %s behind: %v", name, err)
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 
