@@ -1,6 +1,7 @@
 // Package postgres opens store.Store on PostgreSQL, for several Hadron
 // processes sharing one database: the shared SQL core (package sqlstore) on
-// pgx's database/sql adapter, with PostgreSQL's dialect. The schema is
+// pgx's database/sql adapter, with PostgreSQL's dialect; reads outside
+// transactions run on pgx directly (see reads). The schema is
 // SQLite's in PostgreSQL's types (timestamps are milliseconds since the epoch
 // on both), and every rule the conformance suite pins holds across processes:
 //   - at most one active deployment per resource is a unique partial index;
@@ -95,7 +96,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	db.SetMaxIdleConns(int(cfg.MaxConns))
 	db.SetConnMaxLifetime(cfg.MaxConnLifetime)
 	db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
-	s := &Store{Store: sqlstore.New(sqlstore.Config{Writer: db, Reader: db, Dialect: dialect{}}), db: db, connConfig: cfg.ConnConfig}
+	s := &Store{Store: sqlstore.New(sqlstore.Config{Writer: db, Reader: db, Reads: reads{db}, Dialect: dialect{}}), db: db, connConfig: cfg.ConnConfig}
 	var schema string
 	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		s.Close()

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,7 +13,7 @@ import (
 const connectionColumns = `id, management_account_id, environment_account_id, environment_name, role_arn,
 	component_role_arn, codebuild_role_arn, status, client_token, client_request, requested_at, last_modified_at`
 
-func scanConnection(row scanner) (*store.Connection, error) {
+func scanConnection(row Row) (*store.Connection, error) {
 	var c store.Connection
 	var requested, modified int64
 	if err := row.Scan(&c.ID, &c.ManagementAccountID, &c.EnvironmentAccount, &c.EnvironmentName, &c.RoleArn,
@@ -25,8 +24,8 @@ func scanConnection(row scanner) (*store.Connection, error) {
 	return &c, nil
 }
 
-func connectionGet(ctx context.Context, q querier, id, lock string) (*store.Connection, error) {
-	c, err := scanConnection(q.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM account_connections WHERE id = $1 `+lock, id))
+func connectionGet(ctx context.Context, q Querier, id, lock string) (*store.Connection, error) {
+	c, err := scanConnection(q.Row(ctx, `SELECT `+connectionColumns+` FROM account_connections WHERE id = $1 `+lock, id))
 	if noRows(err) {
 		return nil, fmt.Errorf("environment account connection %s: %w", id, store.ErrNotFound)
 	}
@@ -36,7 +35,7 @@ func connectionGet(ctx context.Context, q querier, id, lock string) (*store.Conn
 // ConnectionCreate inserts a connection, or returns the one a request with
 // the same client token created.
 func (s *Store) ConnectionCreate(ctx context.Context, c *store.Connection) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		if c.ClientToken != "" {
 			prev, err := scanConnection(tx.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM account_connections
 				WHERE environment_account_id = $1 AND client_token = $2`, c.EnvironmentAccount, c.ClientToken))
@@ -92,8 +91,7 @@ func (s *Store) ConnectionList(ctx context.Context, f store.ConnectionFilter, pa
 	}
 	args = append(args, page.Limit)
 	q := fmt.Sprintf(`SELECT %s FROM account_connections WHERE %s ORDER BY id LIMIT $%d`, connectionColumns, strings.Join(where, " AND "), len(args))
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	out, err := collect(rows, err, scanConnection)
+	out, err := collect(ctx, s.r, scanConnection, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list environment account connections: %w", err)
 	}
@@ -103,7 +101,7 @@ func (s *Store) ConnectionList(ctx context.Context, f store.ConnectionFilter, pa
 // ConnectionUpdate changes a connection in one of the expected statuses.
 func (s *Store) ConnectionUpdate(ctx context.Context, p store.ConnectionUpdateParams) (*store.Connection, error) {
 	var c *store.Connection
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		var err error
 		if c, err = connectionGet(ctx, tx, p.ID, s.lock("")); err != nil {
 			return err
@@ -136,7 +134,7 @@ func (s *Store) ConnectionUpdate(ctx context.Context, p store.ConnectionUpdatePa
 // either commits first, and is seen here, or sees REJECTED.
 func (s *Store) ConnectionReject(ctx context.Context, p store.ConnectionRejectParams) (*store.Connection, error) {
 	var c *store.Connection
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		var err error
 		if c, err = connectionGet(ctx, tx, p.ID, s.lock("")); err != nil {
 			return err
@@ -144,11 +142,7 @@ func (s *Store) ConnectionReject(ctx context.Context, p store.ConnectionRejectPa
 		if len(p.From) > 0 && !slices.Contains(p.From, c.Status) {
 			return fmt.Errorf("connection is %s: %w", c.Status, store.ErrStatusChanged)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT key FROM resources WHERE account_connection_id = $1 ORDER BY key LIMIT 3`, p.ID)
-		users, err := collect(rows, err, func(r scanner) (string, error) {
-			var k string
-			return k, r.Scan(&k)
-		})
+		users, err := collect(ctx, tx, scanString, `SELECT key FROM resources WHERE account_connection_id = $1 ORDER BY key LIMIT 3`, p.ID)
 		if err != nil {
 			return err
 		}
@@ -172,7 +166,7 @@ func (s *Store) ConnectionReject(ctx context.Context, p store.ConnectionRejectPa
 // changes a resource, the environment account connection the resource uses
 // (nil: unchanged): the connection's row is locked and must be CONNECTED
 // (ErrConnectionUnusable), as ConnectionReject checks under the same lock.
-func (s *Store) useConnection(ctx context.Context, tx *sql.Tx, key string, id *string) error {
+func (s *Store) useConnection(ctx context.Context, tx txn, key string, id *string) error {
 	if id == nil {
 		return nil
 	}
@@ -195,7 +189,7 @@ func (s *Store) useConnection(ctx context.Context, tx *sql.Tx, key string, id *s
 // ConnectionDelete deletes a connection and its tags.
 func (s *Store) ConnectionDelete(ctx context.Context, id string) (*store.Connection, error) {
 	var c *store.Connection
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		var err error
 		if c, err = connectionGet(ctx, tx, id, s.lock("")); err != nil {
 			return err

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,7 +16,7 @@ const deploymentColumns = `seq, id, target_key, target_type, target_created_at, 
 	target_template, target_major, target_minor, target_spec, plan, outputs, resources, last_attempted_id, last_succeeded_id,
 	lease_owner, lease_expires_at, created_at, last_modified_at, completed_at, wait, wake_at, started_by_key_id, started_by`
 
-func scanDeployment(row scanner) (*store.Deployment, error) {
+func scanDeployment(row Row) (*store.Deployment, error) {
 	var d store.Deployment
 	var targetCreated, lease, created, modified, completed, wake int64
 	err := row.Scan(&d.Seq, &d.ID, &d.TargetKey, &d.TargetType, &targetCreated, &d.EnvironmentName, &d.ServiceName,
@@ -33,8 +32,8 @@ func scanDeployment(row scanner) (*store.Deployment, error) {
 	return &d, nil
 }
 
-func deploymentGet(ctx context.Context, q querier, id, lock string) (*store.Deployment, error) {
-	d, err := scanDeployment(q.QueryRowContext(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE id = $1 `+lock, id))
+func deploymentGet(ctx context.Context, q Querier, id, lock string) (*store.Deployment, error) {
+	d, err := scanDeployment(q.Row(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE id = $1 `+lock, id))
 	if noRows(err) {
 		return nil, fmt.Errorf("deployment %s: %w", id, store.ErrNotFound)
 	}
@@ -52,7 +51,7 @@ func deploymentGet(ctx context.Context, q querier, id, lock string) (*store.Depl
 // is ending the active deployment): without it a start and a finish of one
 // resource would each wait for the other, and PostgreSQL would break the
 // deadlock only after its deadlock_timeout.
-func (s *Store) lockTarget(ctx context.Context, tx *sql.Tx, id string) error {
+func (s *Store) lockTarget(ctx context.Context, tx txn, id string) error {
 	lock := s.lock("")
 	if lock == "" {
 		return nil
@@ -67,7 +66,7 @@ func (s *Store) lockTarget(ctx context.Context, tx *sql.Tx, id string) error {
 // DeploymentStart records a new active deployment and points its resource at it.
 func (s *Store) DeploymentStart(ctx context.Context, p store.DeploymentStartParams) (*store.Resource, error) {
 	var r *store.Resource
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		var err error
 		r, err = s.deploymentStart(ctx, tx, p)
 		return err
@@ -82,7 +81,7 @@ func (s *Store) DeploymentStart(ctx context.Context, p store.DeploymentStartPara
 // ErrActiveDeployment it returns the resource as it is. The resource row is
 // locked for the rest of the transaction, so that the previous attempt it
 // records is the one the new deployment follows.
-func (s *Store) deploymentStart(ctx context.Context, tx *sql.Tx, p store.DeploymentStartParams) (*store.Resource, error) {
+func (s *Store) deploymentStart(ctx context.Context, tx txn, p store.DeploymentStartParams) (*store.Resource, error) {
 	d := p.Deployment
 	if c := p.Create; c != nil {
 		if err := s.resourceInsert(ctx, tx, c, d.Status); err != nil {
@@ -169,8 +168,7 @@ func (s *Store) DeploymentList(ctx context.Context, f store.DeploymentFilter, pa
 	args = append(args, page.Limit)
 	q := fmt.Sprintf(`SELECT %s FROM deployments WHERE %s ORDER BY seq DESC LIMIT $%d`,
 		deploymentColumns, strings.Join(where, " AND "), len(args))
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	out, err := collect(rows, err, scanDeployment)
+	out, err := collect(ctx, s.r, scanDeployment, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
 	}
@@ -180,7 +178,7 @@ func (s *Store) DeploymentList(ctx context.Context, f store.DeploymentFilter, pa
 // DeploymentDelete deletes an inactive deployment record.
 func (s *Store) DeploymentDelete(ctx context.Context, id string) (*store.Deployment, error) {
 	var d *store.Deployment
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		var err error
 		if d, err = deploymentGet(ctx, tx, id, s.lock("")); err != nil {
 			return err
@@ -206,17 +204,17 @@ func (s *Store) DeploymentDelete(ctx context.Context, id string) (*store.Deploym
 // ends it CANCELLED, or CANCELLING when it waits). On SQLite the one
 // writer connection orders claims.
 func (s *Store) DeploymentClaim(ctx context.Context, p store.DeploymentClaimParams) (*store.Deployment, error) {
-	return s.claim(ctx, s.w, p)
+	return s.claim(ctx, sqlQuerier{s.w}, p)
 }
 
 // claim is DeploymentClaim on q: the writer pool, or a transaction.
-func (s *Store) claim(ctx context.Context, q querier, p store.DeploymentClaimParams) (*store.Deployment, error) {
+func (s *Store) claim(ctx context.Context, q Querier, p store.DeploymentClaimParams) (*store.Deployment, error) {
 	owner, expires := p.Owner, p.Expires
 	now := ms(p.Now)
 	if now == 0 {
 		now = -1 // no check is due: wake_at 0 means "never"
 	}
-	d, err := scanDeployment(q.QueryRowContext(ctx, `UPDATE deployments SET lease_owner = $1, lease_expires_at = $2
+	d, err := scanDeployment(q.Row(ctx, `UPDATE deployments SET lease_owner = $1, lease_expires_at = $2
 		WHERE seq = (SELECT seq FROM deployments WHERE lease_owner = '' AND (
 				(wait = '' AND status IN ('IN_PROGRESS', 'DELETE_IN_PROGRESS'))
 				OR (wait <> '' AND (status = 'CANCELLING'
@@ -277,7 +275,7 @@ func (s *Store) DeploymentRenew(ctx context.Context, p store.DeploymentRenewPara
 func (s *Store) DeploymentCancel(ctx context.Context, p store.DeploymentCancelParams) (store.CancelResult, error) {
 	id, at := p.ID, p.At
 	var res store.CancelResult
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		if err := s.lockTarget(ctx, tx, id); err != nil {
 			return err
 		}
@@ -310,7 +308,7 @@ func (s *Store) DeploymentCancel(ctx context.Context, p store.DeploymentCancelPa
 
 // mirrorStatus shows deployment d's status on its resource, when d is the
 // resource's last attempt.
-func mirrorStatus(ctx context.Context, tx *sql.Tx, d *store.Deployment) error {
+func mirrorStatus(ctx context.Context, tx txn, d *store.Deployment) error {
 	_, err := tx.ExecContext(ctx, `UPDATE resources SET deployment_status = $3, deployment_status_message = $4,
 		last_modified_at = $5 WHERE key = $1 AND last_attempted_deployment_id = $2`,
 		d.TargetKey, d.ID, d.Status, d.StatusMessage, ms(d.LastModifiedAt))
@@ -327,7 +325,7 @@ func (s *Store) DeploymentFinish(ctx context.Context, p store.DeploymentFinishPa
 		return nil, err
 	}
 	var d *store.Deployment
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		var err error
 		d, err = s.finish(ctx, tx, p, at)
 		return err
@@ -346,7 +344,7 @@ func (s *Store) DeploymentFinishAndClaim(ctx context.Context, p store.Deployment
 	if err := p.Check(); err != nil {
 		return nil, nil, err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx txn) error {
 		var err error
 		if ended, err = s.finish(ctx, tx, p, at); err != nil {
 			return err
@@ -361,7 +359,7 @@ func (s *Store) DeploymentFinishAndClaim(ctx context.Context, p store.Deployment
 }
 
 // finish is DeploymentFinish's work in tx.
-func (s *Store) finish(ctx context.Context, tx *sql.Tx, p store.DeploymentFinishParams, at time.Time) (*store.Deployment, error) {
+func (s *Store) finish(ctx context.Context, tx txn, p store.DeploymentFinishParams, at time.Time) (*store.Deployment, error) {
 	var outputs, resources *string
 	if p.To == store.StatusSucceeded {
 		o, r := cmp.Or(p.Outputs, "{}"), cmp.Or(p.Resources, "[]")
@@ -415,15 +413,12 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, p store.DeploymentFinish
 // alive owner and only expired leases count (engine.Config.SharedStore).
 func (s *Store) DeploymentsOrphaned(ctx context.Context, p store.DeploymentsOrphanedParams) ([]*store.Deployment, error) {
 	expiredBefore, alive := p.ExpiredBefore, p.Alive
-	var rows *sql.Rows
-	var err error
-	if alive == "" {
-		// The common case, on the deployments_leased index.
-		rows, err = s.r.QueryContext(ctx, orphanedQuery(false), ms(expiredBefore))
-	} else {
-		rows, err = s.r.QueryContext(ctx, orphanedQuery(true), ms(expiredBefore), alive)
+	// The common case, without alive, reads the deployments_leased index.
+	q, args := orphanedQuery(false), []any{ms(expiredBefore)}
+	if alive != "" {
+		q, args = orphanedQuery(true), append(args, alive)
 	}
-	out, err := collect(rows, err, scanDeployment)
+	out, err := collect(ctx, s.r, scanDeployment, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list orphaned deployments: %w", err)
 	}

@@ -17,7 +17,7 @@ import (
 // outputs reported so far are read locked first, so that two reports at
 // once cannot pass the bound together.
 func (s *Store) DeploymentNotify(ctx context.Context, p store.DeploymentNotifyParams) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		if p.MaxOutputs > 0 {
 			if err := s.checkNotifyQuota(ctx, tx, p); err != nil {
 				return err
@@ -47,7 +47,7 @@ func (s *Store) DeploymentNotify(ctx context.Context, p store.DeploymentNotifyPa
 
 // checkNotifyQuota fails with store.ErrTooManyOutputs when p's outputs
 // would bring the deployment's reported outputs past p.MaxOutputs.
-func (s *Store) checkNotifyQuota(ctx context.Context, tx *sql.Tx, p store.DeploymentNotifyParams) error {
+func (s *Store) checkNotifyQuota(ctx context.Context, tx txn, p store.DeploymentNotifyParams) error {
 	var notified string
 	err := tx.QueryRowContext(ctx, `SELECT notify_outputs FROM deployments WHERE id = $1 `+s.d.LockRows("", false), p.ID).Scan(&notified)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -73,7 +73,7 @@ func (s *Store) checkNotifyQuota(ctx context.Context, tx *sql.Tx, p store.Deploy
 // mergeNotified lays the outputs d's run reported through notify over the
 // outputs it finished with, on d and in the database (a SUCCEEDED finish,
 // in its transaction).
-func mergeNotified(ctx context.Context, tx *sql.Tx, d *store.Deployment) error {
+func mergeNotified(ctx context.Context, tx txn, d *store.Deployment) error {
 	var notified string
 	if err := tx.QueryRowContext(ctx, `SELECT notify_outputs FROM deployments WHERE id = $1`, d.ID).Scan(&notified); err != nil {
 		return err

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/hadronhq/hadron/internal/store"
@@ -10,7 +9,7 @@ import (
 
 const repositoryColumns = `key, provider, name, connection_arn, encryption_key, created_at`
 
-func scanRepository(row scanner) (*store.Repository, error) {
+func scanRepository(row Row) (*store.Repository, error) {
 	var r store.Repository
 	var created int64
 	if err := row.Scan(&r.Key, &r.Provider, &r.Name, &r.ConnectionArn, &r.EncryptionKey, &created); err != nil {
@@ -22,8 +21,8 @@ func scanRepository(row scanner) (*store.Repository, error) {
 
 // repositoryGet reads a repository; lock, when set, is a locking clause such
 // as FOR UPDATE.
-func repositoryGet(ctx context.Context, q querier, key, lock string) (*store.Repository, error) {
-	r, err := scanRepository(q.QueryRowContext(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE key = $1 `+lock, key))
+func repositoryGet(ctx context.Context, q Querier, key, lock string) (*store.Repository, error) {
+	r, err := scanRepository(q.Row(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE key = $1 `+lock, key))
 	if noRows(err) {
 		return nil, fmt.Errorf("repository %s: %w", key, store.ErrNotFound)
 	}
@@ -36,7 +35,7 @@ func repositoryGet(ctx context.Context, q querier, key, lock string) (*store.Rep
 // RepositoryCreate inserts a repository with its tags; ErrExists when the
 // key is taken.
 func (s *Store) RepositoryCreate(ctx context.Context, r *store.Repository) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO repositories (`+repositoryColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 			r.Key, r.Provider, r.Name, r.ConnectionArn, r.EncryptionKey, ms(r.CreatedAt))
 		if err != nil {
@@ -60,9 +59,8 @@ func (s *Store) RepositoryGet(ctx context.Context, key string) (*store.Repositor
 
 // RepositoryList lists repositories ordered by key.
 func (s *Store) RepositoryList(ctx context.Context, page store.Page) ([]*store.Repository, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+repositoryColumns+` FROM repositories
+	out, err := collect(ctx, s.r, scanRepository, `SELECT `+repositoryColumns+` FROM repositories
 		WHERE key > $1 ORDER BY key LIMIT $2`, page.After, page.Limit)
-	out, err := collect(rows, err, scanRepository)
 	if err != nil {
 		return nil, fmt.Errorf("list repositories: %w", err)
 	}
@@ -97,18 +95,14 @@ var repositoryUsers = []string{
 // refused for want of its repository.
 func (s *Store) RepositoryDelete(ctx context.Context, key string) (*store.Repository, error) {
 	var r *store.Repository
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		var err error
 		if r, err = repositoryGet(ctx, tx, key, s.lock("")); err != nil {
 			return err
 		}
 		var users []string
 		for _, q := range repositoryUsers {
-			rows, err := tx.QueryContext(ctx, q+` LIMIT $2`, key, maxUsersNamed-len(users))
-			keys, err := collect(rows, err, func(row scanner) (string, error) {
-				var k string
-				return k, row.Scan(&k)
-			})
+			keys, err := collect(ctx, tx, scanString, q+` LIMIT $2`, key, maxUsersNamed-len(users))
 			if err != nil {
 				return err
 			}
@@ -137,7 +131,7 @@ func (s *Store) RepositoryDelete(ctx context.Context, key string) (*store.Reposi
 // concurrent RepositoryDelete sees the record or the record sees the
 // repository gone. ErrNotFound when there is no such repository; "" needs
 // no repository.
-func (s *Store) lockRepository(ctx context.Context, tx *sql.Tx, key string) error {
+func (s *Store) lockRepository(ctx context.Context, tx txn, key string) error {
 	if key == "" {
 		return nil
 	}

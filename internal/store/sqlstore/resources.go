@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -15,7 +14,7 @@ const resourceColumns = `key, type, name, service_name, environment_name, descri
 	last_attempted_deployment_id, last_succeeded_deployment_id, last_deployment_attempted_at,
 	last_deployment_succeeded_at, last_client_request_token, last_client_request, coalesce(repository_key, ''), created_at, last_modified_at`
 
-func scanResource(row scanner) (*store.Resource, error) {
+func scanResource(row Row) (*store.Resource, error) {
 	var r store.Resource
 	var attempted, succeeded, created, modified int64
 	err := row.Scan(&r.Key, &r.Type, &r.Name, &r.ServiceName, &r.EnvironmentName, &r.Description, &r.TemplateName,
@@ -32,8 +31,8 @@ func scanResource(row scanner) (*store.Resource, error) {
 
 // resourceGet reads a resource; lock, when set, is a locking clause such as
 // FOR UPDATE.
-func resourceGet(ctx context.Context, q querier, key, lock string) (*store.Resource, error) {
-	r, err := scanResource(q.QueryRowContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE key = $1 `+lock, key))
+func resourceGet(ctx context.Context, q Querier, key, lock string) (*store.Resource, error) {
+	r, err := scanResource(q.Row(ctx, `SELECT `+resourceColumns+` FROM resources WHERE key = $1 `+lock, key))
 	if noRows(err) {
 		return nil, fmt.Errorf("resource %s: %w", key, store.ErrNotFound)
 	}
@@ -45,7 +44,7 @@ func resourceGet(ctx context.Context, q querier, key, lock string) (*store.Resou
 
 // resourceInsert inserts a new resource showing the given deployment status;
 // ErrNotFound when it names a repository that does not exist.
-func (s *Store) resourceInsert(ctx context.Context, tx *sql.Tx, c *store.Resource, status string) error {
+func (s *Store) resourceInsert(ctx context.Context, tx txn, c *store.Resource, status string) error {
 	if err := s.lockRepository(ctx, tx, c.Repository); err != nil {
 		return err
 	}
@@ -73,8 +72,7 @@ func (s *Store) ResourceGet(ctx context.Context, key string) (*store.Resource, e
 // ResourceList lists resources ordered by key.
 func (s *Store) ResourceList(ctx context.Context, f store.ResourceFilter, page store.Page) ([]*store.Resource, error) {
 	q, args := resourceListQuery(f, page)
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	out, err := collect(rows, err, scanResource)
+	out, err := collect(ctx, s.r, scanResource, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list resources: %w", err)
 	}
@@ -126,7 +124,7 @@ func resourceListQuery(f store.ResourceFilter, page store.Page) (string, []any) 
 func (s *Store) ResourceUpdateMetadata(ctx context.Context, p store.ResourceUpdateMetadataParams) (*store.Resource, error) {
 	key, description, settings, at := p.Key, p.Description, p.Settings, p.At
 	var r *store.Resource
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		var err error
 		if r, err = resourceGet(ctx, tx, key, s.lock("")); err != nil {
 			return err
@@ -168,7 +166,7 @@ func anys(ss []string) []any {
 
 // setRepository points resource key at repository *repo ("" for none) when
 // repo is set; ErrNotFound when there is no such repository.
-func (s *Store) setRepository(ctx context.Context, tx *sql.Tx, key string, repo *string) error {
+func (s *Store) setRepository(ctx context.Context, tx txn, key string, repo *string) error {
 	if repo == nil {
 		return nil
 	}

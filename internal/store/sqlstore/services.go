@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,7 +13,7 @@ import (
 const serviceColumns = `name, description, spec, template_name, template_major, template_minor, status, status_message,
 	branch_name, repository_connection_arn, repository_id, operation, created_at, last_modified_at`
 
-func scanService(row scanner) (*store.Service, error) {
+func scanService(row Row) (*store.Service, error) {
 	var v store.Service
 	var created, modified int64
 	err := row.Scan(&v.Name, &v.Description, &v.Spec, &v.TemplateName, &v.TemplateMajor, &v.TemplateMinor, &v.Status,
@@ -26,8 +25,8 @@ func scanService(row scanner) (*store.Service, error) {
 	return &v, nil
 }
 
-func serviceGet(ctx context.Context, q querier, name, lock string) (*store.Service, error) {
-	v, err := scanService(q.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE name = $1 `+lock, name))
+func serviceGet(ctx context.Context, q Querier, name, lock string) (*store.Service, error) {
+	v, err := scanService(q.Row(ctx, `SELECT `+serviceColumns+` FROM services WHERE name = $1 `+lock, name))
 	if noRows(err) {
 		return nil, fmt.Errorf("service %s: %w", name, store.ErrNotFound)
 	}
@@ -44,9 +43,8 @@ func (s *Store) ServiceGet(ctx context.Context, name string) (*store.Service, er
 
 // ServiceList lists services by name.
 func (s *Store) ServiceList(ctx context.Context, page store.Page) ([]*store.Service, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE name > $1 ORDER BY name LIMIT $2`,
+	out, err := collect(ctx, s.r, scanService, `SELECT `+serviceColumns+` FROM services WHERE name > $1 ORDER BY name LIMIT $2`,
 		page.After, page.Limit)
-	out, err := collect(rows, err, scanService)
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
@@ -75,9 +73,8 @@ func (s *Store) ServiceSearch(ctx context.Context, f store.ServiceFilter, page s
 		where = append(where, fmt.Sprintf("template_name = $%d", len(args)))
 	}
 	args = append(args, page.Limit)
-	rows, err := s.r.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM services WHERE %s ORDER BY name LIMIT $%d`,
+	out, err := collect(ctx, s.r, scanService, fmt.Sprintf(`SELECT %s FROM services WHERE %s ORDER BY name LIMIT $%d`,
 		serviceColumns, strings.Join(where, " AND "), len(args)), args...)
-	out, err := collect(rows, err, scanService)
 	if err != nil {
 		return nil, fmt.Errorf("search services: %w", err)
 	}
@@ -90,7 +87,7 @@ func (s *Store) ServiceSearch(ctx context.Context, f store.ServiceFilter, page s
 // status and operation has one winner.
 func (s *Store) ServiceChange(ctx context.Context, p store.ServiceChangeParams) (*store.Service, error) {
 	var out *store.Service
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		out = nil
 		if c := p.Create; c != nil {
 			_, err := tx.ExecContext(ctx, `INSERT INTO services (`+serviceColumns+`)

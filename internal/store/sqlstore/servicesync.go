@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -11,7 +10,7 @@ import (
 
 const serviceSyncConfigColumns = `service_name, repository_key, provider, repository_name, branch, file_path, created_at, last_modified_at`
 
-func scanServiceSyncConfig(row scanner) (*store.ServiceSyncConfig, error) {
+func scanServiceSyncConfig(row Row) (*store.ServiceSyncConfig, error) {
 	var c store.ServiceSyncConfig
 	var created, modified int64
 	if err := row.Scan(&c.ServiceName, &c.Repository, &c.Provider, &c.RepositoryName, &c.Branch, &c.FilePath, &created, &modified); err != nil {
@@ -21,8 +20,8 @@ func scanServiceSyncConfig(row scanner) (*store.ServiceSyncConfig, error) {
 	return &c, nil
 }
 
-func serviceSyncConfigGet(ctx context.Context, q querier, service string) (*store.ServiceSyncConfig, error) {
-	c, err := scanServiceSyncConfig(q.QueryRowContext(ctx, `SELECT `+serviceSyncConfigColumns+` FROM service_sync_configs WHERE service_name = $1`, service))
+func serviceSyncConfigGet(ctx context.Context, q Querier, service string) (*store.ServiceSyncConfig, error) {
+	c, err := scanServiceSyncConfig(q.Row(ctx, `SELECT `+serviceSyncConfigColumns+` FROM service_sync_configs WHERE service_name = $1`, service))
 	if noRows(err) {
 		return nil, fmt.Errorf("service sync config of %s: %w", service, store.ErrNotFound)
 	}
@@ -36,7 +35,7 @@ func serviceSyncConfigGet(ctx context.Context, q querier, service string) (*stor
 // row and the repository row are locked first, so that a concurrent delete
 // of either sees the configuration or the configuration sees it gone.
 func (s *Store) ServiceSyncConfigCreate(ctx context.Context, c *store.ServiceSyncConfig) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		if _, err := serviceGet(ctx, tx, c.ServiceName, s.lock("")); err != nil {
 			return err
 		}
@@ -63,10 +62,9 @@ func (s *Store) ServiceSyncConfigGet(ctx context.Context, service string) (*stor
 
 // ServiceSyncConfigList lists sync configurations by service name.
 func (s *Store) ServiceSyncConfigList(ctx context.Context, f store.ServiceSyncConfigFilter, page store.Page) ([]*store.ServiceSyncConfig, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+serviceSyncConfigColumns+` FROM service_sync_configs
+	out, err := collect(ctx, s.r, scanServiceSyncConfig, `SELECT `+serviceSyncConfigColumns+` FROM service_sync_configs
 		WHERE service_name > $1 AND ($2 = '' OR repository_key = $2) AND ($3 = '' OR branch = $3)
 		ORDER BY service_name LIMIT $4`, page.After, f.Repository, f.Branch, page.Limit)
-	out, err := collect(rows, err, scanServiceSyncConfig)
 	if err != nil {
 		return nil, fmt.Errorf("list service sync configs: %w", err)
 	}
@@ -77,7 +75,7 @@ func (s *Store) ServiceSyncConfigList(ctx context.Context, f store.ServiceSyncCo
 // file path, locking the repository it names as a create does.
 func (s *Store) ServiceSyncConfigUpdate(ctx context.Context, c *store.ServiceSyncConfig) (*store.ServiceSyncConfig, error) {
 	var out *store.ServiceSyncConfig
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		if err := s.lockRepository(ctx, tx, c.Repository); err != nil {
 			return err
 		}
@@ -105,7 +103,7 @@ func (s *Store) ServiceSyncConfigUpdate(ctx context.Context, c *store.ServiceSyn
 // returns it.
 func (s *Store) ServiceSyncConfigDelete(ctx context.Context, service string) (*store.ServiceSyncConfig, error) {
 	var out *store.ServiceSyncConfig
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		var err error
 		if out, err = serviceSyncConfigGet(ctx, tx, service); err != nil {
 			return err
@@ -121,7 +119,7 @@ func (s *Store) ServiceSyncConfigDelete(ctx context.Context, service string) (*s
 
 const syncBlockerColumns = `id, service_name, instance_name, type, status, created_reason, created_at, resolved_reason, resolved_at, contexts`
 
-func scanSyncBlocker(row scanner) (*store.SyncBlocker, error) {
+func scanSyncBlocker(row Row) (*store.SyncBlocker, error) {
 	var b store.SyncBlocker
 	var created, resolved int64
 	var contexts string
@@ -139,8 +137,8 @@ func scanSyncBlocker(row scanner) (*store.SyncBlocker, error) {
 	return &b, nil
 }
 
-func syncBlockerGet(ctx context.Context, q querier, id string) (*store.SyncBlocker, error) {
-	b, err := scanSyncBlocker(q.QueryRowContext(ctx, `SELECT `+syncBlockerColumns+` FROM service_sync_blockers WHERE id = $1`, id))
+func syncBlockerGet(ctx context.Context, q Querier, id string) (*store.SyncBlocker, error) {
+	b, err := scanSyncBlocker(q.Row(ctx, `SELECT `+syncBlockerColumns+` FROM service_sync_blockers WHERE id = $1`, id))
 	if noRows(err) {
 		return nil, fmt.Errorf("sync blocker %s: %w", id, store.ErrNotFound)
 	}
@@ -160,7 +158,7 @@ func (s *Store) SyncBlockerCreate(ctx context.Context, b *store.SyncBlocker) err
 	if b.Contexts == nil {
 		contexts = []byte("[]")
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO service_sync_blockers (`+syncBlockerColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			b.ID, b.ServiceName, b.InstanceName, b.Type, store.BlockerActive, b.CreatedReason, ms(b.CreatedAt), "", 0, string(contexts))
@@ -183,10 +181,9 @@ func (s *Store) SyncBlockerGet(ctx context.Context, id string) (*store.SyncBlock
 
 // SyncBlockerList lists the blockers of one target newest first.
 func (s *Store) SyncBlockerList(ctx context.Context, f store.SyncBlockerFilter, limit int) ([]*store.SyncBlocker, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+syncBlockerColumns+` FROM service_sync_blockers
+	out, err := collect(ctx, s.r, scanSyncBlocker, `SELECT `+syncBlockerColumns+` FROM service_sync_blockers
 		WHERE service_name = $1 AND instance_name = $2 AND ($3 = '' OR status = $3)
 		ORDER BY created_at DESC, id DESC LIMIT $4`, f.ServiceName, f.InstanceName, f.Status, limit)
-	out, err := collect(rows, err, scanSyncBlocker)
 	if err != nil {
 		return nil, fmt.Errorf("list sync blockers of %s/%s: %w", f.ServiceName, f.InstanceName, err)
 	}
@@ -196,7 +193,7 @@ func (s *Store) SyncBlockerList(ctx context.Context, f store.SyncBlockerFilter, 
 // SyncBlockerResolve resolves an ACTIVE blocker with one conditional UPDATE.
 func (s *Store) SyncBlockerResolve(ctx context.Context, p store.SyncBlockerResolveParams) (*store.SyncBlocker, error) {
 	var out *store.SyncBlocker
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE service_sync_blockers SET status = $2, resolved_reason = $3, resolved_at = $4
 			WHERE id = $1 AND status = $5`, p.ID, store.BlockerResolved, p.Reason, ms(p.At), store.BlockerActive)
 		if err != nil {
@@ -222,7 +219,7 @@ func (s *Store) SyncBlockerResolve(ctx context.Context, p store.SyncBlockerResol
 
 const instanceSyncColumns = `service_name, instance_name, spec_digest, deployment_id, desired, latest_attempt, latest_success, updated_at`
 
-func scanInstanceSync(row scanner) (*store.InstanceSync, error) {
+func scanInstanceSync(row Row) (*store.InstanceSync, error) {
 	var v store.InstanceSync
 	var updated int64
 	if err := row.Scan(&v.ServiceName, &v.InstanceName, &v.SpecDigest, &v.DeploymentID, &v.Desired, &v.LatestAttempt,
@@ -235,7 +232,7 @@ func scanInstanceSync(row scanner) (*store.InstanceSync, error) {
 
 // InstanceSyncGet reads what sync knows of an instance.
 func (s *Store) InstanceSyncGet(ctx context.Context, service, instance string) (*store.InstanceSync, error) {
-	v, err := scanInstanceSync(s.r.QueryRowContext(ctx, `SELECT `+instanceSyncColumns+` FROM service_instance_syncs
+	v, err := scanInstanceSync(s.r.Row(ctx, `SELECT `+instanceSyncColumns+` FROM service_instance_syncs
 		WHERE service_name = $1 AND instance_name = $2`, service, instance))
 	if noRows(err) {
 		return nil, fmt.Errorf("sync of instance %s/%s: %w", service, instance, store.ErrNotFound)
@@ -248,9 +245,8 @@ func (s *Store) InstanceSyncGet(ctx context.Context, service, instance string) (
 
 // InstanceSyncList lists what sync knows of a service's instances.
 func (s *Store) InstanceSyncList(ctx context.Context, service string) ([]*store.InstanceSync, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+instanceSyncColumns+` FROM service_instance_syncs
+	out, err := collect(ctx, s.r, scanInstanceSync, `SELECT `+instanceSyncColumns+` FROM service_instance_syncs
 		WHERE service_name = $1 ORDER BY instance_name`, service)
-	out, err := collect(rows, err, scanInstanceSync)
 	if err != nil {
 		return nil, fmt.Errorf("list instance syncs of %s: %w", service, err)
 	}
@@ -259,7 +255,7 @@ func (s *Store) InstanceSyncList(ctx context.Context, service string) ([]*store.
 
 // InstanceSyncPut writes what sync knows of an instance (an upsert).
 func (s *Store) InstanceSyncPut(ctx context.Context, v *store.InstanceSync) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO service_instance_syncs (`+instanceSyncColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (service_name, instance_name) DO UPDATE SET spec_digest = excluded.spec_digest,

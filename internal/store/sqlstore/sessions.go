@@ -25,7 +25,7 @@ func (s *Store) ConsoleSessionCreate(ctx context.Context, cs *store.ConsoleSessi
 func (s *Store) ConsoleSessionGet(ctx context.Context, idHash string, now time.Time) (*store.ConsoleSession, error) {
 	var cs store.ConsoleSession
 	var created, expires int64
-	err := s.r.QueryRowContext(ctx, `SELECT id_hash, key_id, csrf, created_at, expires_at FROM console_sessions
+	err := s.r.Row(ctx, `SELECT id_hash, key_id, csrf, created_at, expires_at FROM console_sessions
 		WHERE id_hash = $1 AND expires_at > $2`, idHash, ms(now)).Scan(&cs.IDHash, &cs.KeyID, &cs.CSRF, &created, &expires)
 	if noRows(err) {
 		return nil, fmt.Errorf("console session: %w", store.ErrNotFound)

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
@@ -26,7 +25,7 @@ func (s *Store) SettingsGet(ctx context.Context) (map[string]string, error) {
 // lock them in the same order and cannot deadlock.
 func (s *Store) SettingsUpdate(ctx context.Context, p store.SettingsUpdateParams) (map[string]string, error) {
 	var out map[string]string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		if repo, ok := p.Set[store.SettingPipelineRepository]; ok {
 			if err := s.lockRepository(ctx, tx, repo); err != nil {
 				return err
@@ -55,19 +54,16 @@ func (s *Store) SettingsUpdate(ctx context.Context, p store.SettingsUpdateParams
 	return out, nil
 }
 
-func settingsAll(ctx context.Context, q querier) (map[string]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT key, value FROM settings`)
+func settingsAll(ctx context.Context, q Querier) (map[string]string, error) {
+	out := map[string]string{}
+	err := q.Each(ctx, func(r Row) error {
+		var k, v string
+		err := r.Scan(&k, &v)
+		out[k] = v
+		return err
+	}, `SELECT key, value FROM settings`)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return nil, err
-		}
-		out[k] = v
-	}
-	return out, rows.Err()
+	return out, nil
 }

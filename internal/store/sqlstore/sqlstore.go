@@ -57,6 +57,10 @@ type Config struct {
 	// text, for a driver that would parse the SQL on every call (SQLite's;
 	// pgx keeps a statement cache of its own).
 	PrepareReads bool
+	// Reads, when set, runs the reads outside transactions in the backend's
+	// own way instead of through database/sql's query path (Reader is then
+	// only the pool Close closes).
+	Reads Querier
 }
 
 // txAttempts is how many times a transaction is tried when the database
@@ -76,7 +80,7 @@ var _ store.Store = (*Store)(nil)
 // Store implements store.Store on a database/sql database.
 type Store struct {
 	w, pool *sql.DB
-	r       querier // reads: pool, or pool through prepared statements
+	r       Querier // reads: the pool, its prepared statements, or the backend's Reads
 	d       Dialect
 	// observeTx, when set, is told of every write transaction (metrics).
 	observeTx atomic.Pointer[func(time.Duration, error)]
@@ -93,8 +97,11 @@ func (s *Store) ObserveTransactions(fn func(took time.Duration, err error)) {
 
 // New returns the store on cfg's pools. Close closes them.
 func New(cfg Config) *Store {
-	s := &Store{w: cfg.Writer, pool: cfg.Reader, r: cfg.Reader, d: cfg.Dialect}
-	if cfg.PrepareReads {
+	s := &Store{w: cfg.Writer, pool: cfg.Reader, r: sqlQuerier{cfg.Reader}, d: cfg.Dialect}
+	switch {
+	case cfg.Reads != nil:
+		s.r = cfg.Reads
+	case cfg.PrepareReads:
 		s.r = &preparedReads{db: cfg.Reader, stmts: map[string]*sql.Stmt{}}
 	}
 	return s
@@ -149,22 +156,18 @@ func (p *preparedReads) stmt(ctx context.Context, query string) *sql.Stmt {
 	return st
 }
 
-func (p *preparedReads) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (p *preparedReads) Row(ctx context.Context, query string, args ...any) Row {
 	if st := p.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return p.db.QueryRowContext(ctx, query, args...)
 }
 
-func (p *preparedReads) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (p *preparedReads) Each(ctx context.Context, fn func(Row) error, query string, args ...any) error {
 	if st := p.stmt(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
+		return each(fn)(st.QueryContext(ctx, args...))
 	}
-	return p.db.QueryContext(ctx, query, args...)
-}
-
-func (p *preparedReads) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return p.db.ExecContext(ctx, query, args...)
+	return each(fn)(p.db.QueryContext(ctx, query, args...))
 }
 
 func (p *preparedReads) close() error {
@@ -198,7 +201,7 @@ func Migrate(ctx context.Context, conn *sql.Conn, files fs.FS, dir string) error
 		if err != nil {
 			return err
 		}
-		err = inTx(ctx, conn, func(tx *sql.Tx) error {
+		err = inTx(ctx, conn, func(tx txn) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
 				return err
@@ -225,12 +228,12 @@ type beginner interface {
 }
 
 // inTx runs fn in a transaction of db and commits it.
-func inTx(ctx context.Context, db beginner, fn func(*sql.Tx) error) error {
+func inTx(ctx context.Context, db beginner, fn func(txn) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(txn{tx}); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -240,7 +243,7 @@ func inTx(ctx context.Context, db beginner, fn func(*sql.Tx) error) error {
 // tx runs fn in a write transaction and commits it. When the database
 // aborted it for a deadlock or a serialization failure nothing of it was
 // written, so fn is run again, a few times at most.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+func (s *Store) tx(ctx context.Context, fn func(txn) error) (err error) {
 	if observe := s.observeTx.Load(); observe != nil && *observe != nil {
 		start := time.Now()
 		defer func() { (*observe)(time.Since(start), err) }()
@@ -264,32 +267,88 @@ func (s *Store) unique(err error) bool {
 	return ok
 }
 
-// querier is what reads need: a pool or a transaction.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+// Row is a row of a result to scan; a single-row read that found nothing
+// reports an error that is sql.ErrNoRows.
+type Row interface{ Scan(dest ...any) error }
+
+// Querier runs reads: the store's pool, a backend's own read path, or a
+// transaction. It is narrower than database/sql's methods so that a backend
+// can run the reads on its driver directly.
+type Querier interface {
+	// Row runs a query that reads at most one row.
+	Row(ctx context.Context, query string, args ...any) Row
+	// Each runs a query and calls fn with each row in order; fn's first
+	// error ends the read and is returned.
+	Each(ctx context.Context, fn func(Row) error, query string, args ...any) error
 }
 
-type scanner interface{ Scan(...any) error }
+// sqlQuerier runs reads through database/sql.
+type sqlQuerier struct {
+	q interface {
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	}
+}
+
+func (q sqlQuerier) Row(ctx context.Context, query string, args ...any) Row {
+	return q.q.QueryRowContext(ctx, query, args...)
+}
+
+func (q sqlQuerier) Each(ctx context.Context, fn func(Row) error, query string, args ...any) error {
+	return each(fn)(q.q.QueryContext(ctx, query, args...))
+}
+
+// each returns what reads the rows of a database/sql query into fn.
+func each(fn func(Row) error) func(*sql.Rows, error) error {
+	return func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := fn(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+}
+
+// txn is a write transaction; its reads are a Querier, so the functions that
+// read take the store's pool and a transaction alike.
+type txn struct{ *sql.Tx }
+
+func (t txn) Row(ctx context.Context, query string, args ...any) Row {
+	return t.QueryRowContext(ctx, query, args...)
+}
+
+func (t txn) Each(ctx context.Context, fn func(Row) error, query string, args ...any) error {
+	return each(fn)(t.QueryContext(ctx, query, args...))
+}
 
 // noRows reports whether a single-row read found nothing.
 func noRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
-func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+// collect reads the rows of a query on q with scan.
+func collect[T any](ctx context.Context, q Querier, scan func(Row) (T, error), query string, args ...any) ([]T, error) {
+	var out []T
+	err := q.Each(ctx, func(r Row) error {
+		v, err := scan(r)
+		if err == nil {
+			out = append(out, v)
+		}
+		return err
+	}, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return out, nil
+}
+
+// scanString scans a row of one text column.
+func scanString(r Row) (string, error) {
+	var v string
+	return v, r.Scan(&v)
 }
 
 // placeholders returns "$first, $first+1, ..." for n arguments.

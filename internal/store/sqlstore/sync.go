@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -13,7 +12,7 @@ const templateSyncColumns = `c.kind, c.template_name, c.repository_key, r.provid
 
 const templateSyncFrom = ` FROM template_sync_configs c JOIN repositories r ON r.key = c.repository_key`
 
-func scanTemplateSync(row scanner) (*store.TemplateSyncConfig, error) {
+func scanTemplateSync(row Row) (*store.TemplateSyncConfig, error) {
 	var c store.TemplateSyncConfig
 	var created, modified int64
 	if err := row.Scan(&c.Kind, &c.TemplateName, &c.Repository, &c.Provider, &c.RepositoryName, &c.Branch, &c.Subdirectory, &created, &modified); err != nil {
@@ -23,8 +22,8 @@ func scanTemplateSync(row scanner) (*store.TemplateSyncConfig, error) {
 	return &c, nil
 }
 
-func templateSyncGet(ctx context.Context, q querier, kind, name string) (*store.TemplateSyncConfig, error) {
-	c, err := scanTemplateSync(q.QueryRowContext(ctx, `SELECT `+templateSyncColumns+templateSyncFrom+` WHERE c.kind = $1 AND c.template_name = $2`, kind, name))
+func templateSyncGet(ctx context.Context, q Querier, kind, name string) (*store.TemplateSyncConfig, error) {
+	c, err := scanTemplateSync(q.Row(ctx, `SELECT `+templateSyncColumns+templateSyncFrom+` WHERE c.kind = $1 AND c.template_name = $2`, kind, name))
 	if noRows(err) {
 		return nil, fmt.Errorf("%s template %s sync config: %w", kind, name, store.ErrNotFound)
 	}
@@ -35,7 +34,7 @@ func templateSyncGet(ctx context.Context, q querier, kind, name string) (*store.
 // repository are locked first (see lockRepository), so that neither can be
 // deleted under it.
 func (s *Store) TemplateSyncConfigCreate(ctx context.Context, c *store.TemplateSyncConfig) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		if _, err := templateGet(ctx, tx, c.Kind, c.TemplateName, s.lock("t")); err != nil {
 			return err
 		}
@@ -69,7 +68,7 @@ func (s *Store) TemplateSyncConfigGet(ctx context.Context, kind, name string) (*
 // TemplateSyncConfigUpdate changes a config's repository, branch and
 // subdirectory, and fills c in as it is after the change.
 func (s *Store) TemplateSyncConfigUpdate(ctx context.Context, c *store.TemplateSyncConfig) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		if err := s.lockRepository(ctx, tx, c.Repository); err != nil {
 			return err
 		}
@@ -98,7 +97,7 @@ func (s *Store) TemplateSyncConfigUpdate(ctx context.Context, c *store.TemplateS
 // TemplateSyncConfigDelete deletes a template's config and returns it.
 func (s *Store) TemplateSyncConfigDelete(ctx context.Context, kind, name string) (*store.TemplateSyncConfig, error) {
 	var c *store.TemplateSyncConfig
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		var err error
 		if c, err = templateSyncGet(ctx, tx, kind, name); err != nil {
 			return err
@@ -114,8 +113,7 @@ func (s *Store) TemplateSyncConfigDelete(ctx context.Context, kind, name string)
 
 // TemplateSyncConfigList lists every config by kind and template name.
 func (s *Store) TemplateSyncConfigList(ctx context.Context) ([]*store.TemplateSyncConfig, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+templateSyncColumns+templateSyncFrom+` ORDER BY c.kind, c.template_name`)
-	out, err := collect(rows, err, scanTemplateSync)
+	out, err := collect(ctx, s.r, scanTemplateSync, `SELECT `+templateSyncColumns+templateSyncFrom+` ORDER BY c.kind, c.template_name`)
 	if err != nil {
 		return nil, fmt.Errorf("list template sync configs: %w", err)
 	}
@@ -138,11 +136,10 @@ func (s *Store) SyncDefinitionList(ctx context.Context, syncType, repository str
 	if !ok { // a sync type no config holds yet
 		return nil, nil
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT * FROM (`+q+`) d ORDER BY 1, 2, 4`, repository)
-	out, err := collect(rows, err, func(row scanner) (store.SyncDefinition, error) {
+	out, err := collect(ctx, s.r, func(row Row) (store.SyncDefinition, error) {
 		var d store.SyncDefinition
 		return d, row.Scan(&d.Branch, &d.Directory, &d.Parent, &d.Target)
-	})
+	}, `SELECT * FROM (`+q+`) d ORDER BY 1, 2, 4`, repository)
 	if err != nil {
 		return nil, fmt.Errorf("list %s definitions of %s: %w", syncType, repository, err)
 	}
@@ -181,7 +178,7 @@ func (s *Store) SyncLeaseRelease(ctx context.Context, repository, branch, owner 
 // SyncHeadGet returns the last commit syncType handled on a branch.
 func (s *Store) SyncHeadGet(ctx context.Context, repository, branch, syncType string) (string, error) {
 	var commit string
-	err := s.r.QueryRowContext(ctx, `SELECT commit_id FROM sync_heads WHERE repository_key = $1 AND branch = $2 AND sync_type = $3`,
+	err := s.r.Row(ctx, `SELECT commit_id FROM sync_heads WHERE repository_key = $1 AND branch = $2 AND sync_type = $3`,
 		repository, branch, syncType).Scan(&commit)
 	if noRows(err) {
 		return "", nil
@@ -195,7 +192,7 @@ func (s *Store) SyncHeadGet(ctx context.Context, repository, branch, syncType st
 // SyncHeadsForget forgets the commits syncType handled on repository's
 // branches.
 func (s *Store) SyncHeadsForget(ctx context.Context, repository, syncType string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx txn) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sync_heads WHERE repository_key = $1 AND sync_type = $2`, repository, syncType); err != nil {
 			return fmt.Errorf("forget %s heads of %s: %w", syncType, repository, err)
 		}
@@ -204,7 +201,7 @@ func (s *Store) SyncHeadsForget(ctx context.Context, repository, syncType string
 }
 
 // eventsInsert inserts the events of attempt id into table.
-func eventsInsert(ctx context.Context, tx *sql.Tx, table string, id int64, events []store.SyncEvent) error {
+func eventsInsert(ctx context.Context, tx txn, table string, id int64, events []store.SyncEvent) error {
 	for i, e := range events {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (attempt_id, seq, type, event, external_id, at) VALUES ($1, $2, $3, $4, $5, $6)`,
 			id, i, e.Type, e.Event, e.ExternalID, ms(e.At)); err != nil {
@@ -215,21 +212,20 @@ func eventsInsert(ctx context.Context, tx *sql.Tx, table string, id int64, event
 }
 
 // eventsGet reads the events of attempt id from table.
-func eventsGet(ctx context.Context, q querier, table string, id int64) ([]store.SyncEvent, error) {
-	rows, err := q.QueryContext(ctx, `SELECT type, event, external_id, at FROM `+table+` WHERE attempt_id = $1 ORDER BY seq`, id)
-	return collect(rows, err, func(row scanner) (store.SyncEvent, error) {
+func eventsGet(ctx context.Context, q Querier, table string, id int64) ([]store.SyncEvent, error) {
+	return collect(ctx, q, func(row Row) (store.SyncEvent, error) {
 		var e store.SyncEvent
 		var at int64
 		err := row.Scan(&e.Type, &e.Event, &e.ExternalID, &at)
 		e.At = fromMS(at)
 		return e, err
-	})
+	}, `SELECT type, event, external_id, at FROM `+table+` WHERE attempt_id = $1 ORDER BY seq`, id)
 }
 
 // RepositorySyncAttemptAdd records a finished attempt, and its commit as
 // the branch's head when it succeeded.
 func (s *Store) RepositorySyncAttemptAdd(ctx context.Context, a *store.RepositorySyncAttempt) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		if err := tx.QueryRowContext(ctx, `INSERT INTO repository_sync_attempts (repository_key, branch, sync_type, commit_id, status, started_at)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, a.Repository, a.Branch, a.SyncType, a.Commit, a.Status, ms(a.StartedAt)).Scan(&a.ID); err != nil {
 			return err
@@ -255,7 +251,7 @@ func (s *Store) RepositorySyncAttemptAdd(ctx context.Context, a *store.Repositor
 func (s *Store) RepositorySyncAttemptLatest(ctx context.Context, repository, branch, syncType string) (*store.RepositorySyncAttempt, error) {
 	a := store.RepositorySyncAttempt{Repository: repository, Branch: branch, SyncType: syncType}
 	var started int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, commit_id, status, started_at FROM repository_sync_attempts
+	err := s.r.Row(ctx, `SELECT id, commit_id, status, started_at FROM repository_sync_attempts
 		WHERE repository_key = $1 AND branch = $2 AND sync_type = $3 ORDER BY id DESC LIMIT 1`, repository, branch, syncType).
 		Scan(&a.ID, &a.Commit, &a.Status, &started)
 	if noRows(err) {
@@ -275,7 +271,7 @@ func (s *Store) RepositorySyncAttemptLatest(ctx context.Context, repository, bra
 // what it registered, in one transaction.
 func (s *Store) ResourceSyncAttemptAdd(ctx context.Context, p store.ResourceSyncAttemptAddParams) error {
 	a := p.Attempt
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		if v := p.Version; v != nil {
 			if _, err := templateGet(ctx, tx, v.Kind, v.TemplateName, s.lock("t")); err != nil {
 				return err
@@ -326,7 +322,7 @@ func (s *Store) ResourceSyncAttemptLatest(ctx context.Context, syncType, targetK
 	a := store.ResourceSyncAttempt{SyncType: syncType, TargetKey: targetKey}
 	var started int64
 	var initial, target string
-	err := s.r.QueryRowContext(ctx, `SELECT id, target, status, initial_revision, target_revision, started_at FROM resource_sync_attempts
+	err := s.r.Row(ctx, `SELECT id, target, status, initial_revision, target_revision, started_at FROM resource_sync_attempts
 		WHERE sync_type = $1 AND target_key = $2 AND ($3 = '' OR status = $3) ORDER BY id DESC LIMIT 1`, syncType, targetKey, status).
 		Scan(&a.ID, &a.Target, &a.Status, &initial, &target, &started)
 	if noRows(err) {
@@ -355,7 +351,7 @@ func (s *Store) ResourceSyncAttemptLatest(ctx context.Context, syncType, targetK
 func (s *Store) TemplateSyncMajorGet(ctx context.Context, kind, name string, major int) (*store.TemplateSyncMajor, error) {
 	m := store.TemplateSyncMajor{Kind: kind, TemplateName: name, Major: major}
 	var at int64
-	err := s.r.QueryRowContext(ctx, `SELECT digest, commit_id, minor, synced_at FROM template_sync_majors
+	err := s.r.Row(ctx, `SELECT digest, commit_id, minor, synced_at FROM template_sync_majors
 		WHERE kind = $1 AND template_name = $2 AND major = $3`, kind, name, major).Scan(&m.Digest, &m.Commit, &m.Minor, &at)
 	if noRows(err) {
 		return nil, fmt.Errorf("%s template %s major %d sync: %w", kind, name, major, store.ErrNotFound)

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
@@ -19,18 +18,16 @@ func (s *Store) TagsGet(ctx context.Context, key string) (map[string]string, err
 	return tags, nil
 }
 
-func tagsGet(ctx context.Context, q querier, key string) (map[string]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT key, value FROM tags WHERE resource_key = $1`, key)
-	pairs, err := collect(rows, err, func(r scanner) ([2]string, error) {
-		var kv [2]string
-		return kv, r.Scan(&kv[0], &kv[1])
-	})
+func tagsGet(ctx context.Context, q Querier, key string) (map[string]string, error) {
+	tags := map[string]string{}
+	err := q.Each(ctx, func(r Row) error {
+		var k, v string
+		err := r.Scan(&k, &v)
+		tags[k] = v
+		return err
+	}, `SELECT key, value FROM tags WHERE resource_key = $1`, key)
 	if err != nil {
 		return nil, err
-	}
-	tags := make(map[string]string, len(pairs))
-	for _, kv := range pairs {
-		tags[kv[0]] = kv[1]
 	}
 	return tags, nil
 }
@@ -38,7 +35,7 @@ func tagsGet(ctx context.Context, q querier, key string) (map[string]string, err
 // TagsChange sets and deletes tags of one record in one transaction.
 func (s *Store) TagsChange(ctx context.Context, p store.TagsChangeParams) (map[string]string, error) {
 	var tags map[string]string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		for _, k := range p.Delete {
 			if _, ok := p.Set[k]; ok {
 				continue
@@ -67,7 +64,7 @@ func (s *Store) TagsChange(ctx context.Context, p store.TagsChangeParams) (map[s
 
 // tagsSet sets tags of key, in sorted order so that concurrent writers lock
 // rows in the same order.
-func tagsSet(ctx context.Context, tx *sql.Tx, key string, tags map[string]string) error {
+func tagsSet(ctx context.Context, tx txn, key string, tags map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tags (resource_key, key, value) VALUES ($1, $2, $3)
 			ON CONFLICT (resource_key, key) DO UPDATE SET value = excluded.value`, key, k, tags[k]); err != nil {
@@ -79,7 +76,7 @@ func tagsSet(ctx context.Context, tx *sql.Tx, key string, tags map[string]string
 
 // tagsReplace gives a record just inserted the tags of its create: tags a
 // TagsChange left under its key while no record had it are dropped.
-func tagsReplace(ctx context.Context, tx *sql.Tx, key string, tags map[string]string) error {
+func tagsReplace(ctx context.Context, tx txn, key string, tags map[string]string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE resource_key = $1`, key); err != nil {
 		return fmt.Errorf("tags of %s: %w", key, err)
 	}
@@ -91,12 +88,11 @@ func tagsReplace(ctx context.Context, tx *sql.Tx, key string, tags map[string]st
 
 // ResourceCounts reads the counts the triggers of migration 0008 keep.
 func (s *Store) ResourceCounts(ctx context.Context) ([]store.ResourceCount, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT type, template_name, template_major, template_minor, status, n
-		FROM resource_counts WHERE n > 0 ORDER BY type, template_name, template_major, template_minor, status`)
-	out, err := collect(rows, err, func(r scanner) (store.ResourceCount, error) {
+	out, err := collect(ctx, s.r, func(r Row) (store.ResourceCount, error) {
 		var c store.ResourceCount
 		return c, r.Scan(&c.Type, &c.TemplateName, &c.TemplateMajor, &c.TemplateMinor, &c.Status, &c.Count)
-	})
+	}, `SELECT type, template_name, template_major, template_minor, status, n
+		FROM resource_counts WHERE n > 0 ORDER BY type, template_name, template_major, template_minor, status`)
 	if err != nil {
 		return nil, fmt.Errorf("count resources: %w", err)
 	}

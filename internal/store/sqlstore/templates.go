@@ -18,7 +18,7 @@ const templateColumns = `t.kind, t.name, t.display_name, t.description, t.encryp
 	coalesce((SELECT v.minor FROM template_versions v WHERE v.kind = t.kind AND v.template_name = t.name
 		AND v.status = 'PUBLISHED' ORDER BY v.major DESC, v.minor DESC LIMIT 1), -1)`
 
-func scanTemplate(row scanner) (*store.Template, error) {
+func scanTemplate(row Row) (*store.Template, error) {
 	var t store.Template
 	var created, modified int64
 	err := row.Scan(&t.Kind, &t.Name, &t.DisplayName, &t.Description, &t.EncryptionKey, &t.Provisioning,
@@ -32,7 +32,7 @@ func scanTemplate(row scanner) (*store.Template, error) {
 
 // TemplateCreate inserts a template; ErrExists when the name is taken.
 func (s *Store) TemplateCreate(ctx context.Context, t *store.Template) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO templates
 			(kind, name, display_name, description, encryption_key, provisioning, created_at, last_modified_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -59,8 +59,8 @@ func (s *Store) TemplateGet(ctx context.Context, kind, name string) (*store.Temp
 
 // templateGet reads a template; lock, when set, is a locking clause such as
 // FOR UPDATE.
-func templateGet(ctx context.Context, q querier, kind, name, lock string) (*store.Template, error) {
-	t, err := scanTemplate(q.QueryRowContext(ctx, `SELECT `+templateColumns+` FROM templates t WHERE t.kind = $1 AND t.name = $2 `+lock, kind, name))
+func templateGet(ctx context.Context, q Querier, kind, name, lock string) (*store.Template, error) {
+	t, err := scanTemplate(q.Row(ctx, `SELECT `+templateColumns+` FROM templates t WHERE t.kind = $1 AND t.name = $2 `+lock, kind, name))
 	if noRows(err) {
 		return nil, fmt.Errorf("%s template %s: %w", kind, name, store.ErrNotFound)
 	}
@@ -72,9 +72,8 @@ func templateGet(ctx context.Context, q querier, kind, name, lock string) (*stor
 
 // TemplateList lists templates of a kind ordered by name.
 func (s *Store) TemplateList(ctx context.Context, kind string, page store.Page) ([]*store.Template, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+templateColumns+` FROM templates t
+	out, err := collect(ctx, s.r, scanTemplate, `SELECT `+templateColumns+` FROM templates t
 		WHERE t.kind = $1 AND t.name > $2 ORDER BY t.name LIMIT $3`, kind, page.After, page.Limit)
-	out, err := collect(rows, err, scanTemplate)
 	if err != nil {
 		return nil, fmt.Errorf("list %s templates: %w", kind, err)
 	}
@@ -85,7 +84,7 @@ func (s *Store) TemplateList(ctx context.Context, kind string, page store.Page) 
 func (s *Store) TemplateUpdate(ctx context.Context, p store.TemplateUpdateParams) (*store.Template, error) {
 	kind, name, displayName, description, at := p.Kind, p.Name, p.DisplayName, p.Description, p.At
 	var t *store.Template
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		tag, err := tx.ExecContext(ctx, `UPDATE templates SET
 			display_name = coalesce($3, display_name), description = coalesce($4, description), last_modified_at = $5
 			WHERE kind = $1 AND name = $2`, kind, name, displayName, description, ms(at))
@@ -109,7 +108,7 @@ func (s *Store) TemplateUpdate(ctx context.Context, p store.TemplateUpdateParams
 // too) is either counted or refused for want of its template.
 func (s *Store) TemplateDelete(ctx context.Context, kind, name string) (*store.Template, error) {
 	var t *store.Template
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		var err error
 		if t, err = templateGet(ctx, tx, kind, name, s.lock("t")); err != nil {
 			return err
@@ -135,7 +134,7 @@ const versionColumns = `v.kind, v.template_name, v.major, v.minor, v.status, v.s
 	coalesce((SELECT w.minor FROM template_versions w WHERE w.kind = v.kind AND w.template_name = v.template_name
 		AND w.major = v.major AND w.status = 'PUBLISHED' ORDER BY w.minor DESC LIMIT 1), -1)`
 
-func scanVersion(row scanner) (*store.TemplateVersion, error) {
+func scanVersion(row Row) (*store.TemplateVersion, error) {
 	var v store.TemplateVersion
 	var created, modified int64
 	err := row.Scan(&v.Kind, &v.TemplateName, &v.Major, &v.Minor, &v.Status, &v.StatusMessage, &v.Description,
@@ -147,8 +146,8 @@ func scanVersion(row scanner) (*store.TemplateVersion, error) {
 	return &v, nil
 }
 
-func versionGet(ctx context.Context, q querier, kind, template string, major, minor int, lock string) (*store.TemplateVersion, error) {
-	v, err := scanVersion(q.QueryRowContext(ctx, `SELECT `+versionColumns+` FROM template_versions v
+func versionGet(ctx context.Context, q Querier, kind, template string, major, minor int, lock string) (*store.TemplateVersion, error) {
+	v, err := scanVersion(q.Row(ctx, `SELECT `+versionColumns+` FROM template_versions v
 		WHERE v.kind = $1 AND v.template_name = $2 AND v.major = $3 AND v.minor = $4 `+lock, kind, template, major, minor))
 	if noRows(err) {
 		return nil, fmt.Errorf("%s template version %s:%d.%d: %w", kind, template, major, minor, store.ErrNotFound)
@@ -164,7 +163,7 @@ func versionGet(ctx context.Context, q querier, kind, template string, major, mi
 // template row is locked first, so that two nodes creating versions of one
 // template at once take turns and choose different numbers.
 func (s *Store) TemplateVersionCreate(ctx context.Context, v *store.TemplateVersion) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		if _, err := templateGet(ctx, tx, v.Kind, v.TemplateName, s.lock("t")); err != nil {
 			return err
 		}
@@ -190,7 +189,7 @@ func (s *Store) TemplateVersionCreate(ctx context.Context, v *store.TemplateVers
 // versionInsert inserts v, in a transaction that locked its template, with
 // the next minor of v.Major (or the next major when v.Major is -1), and
 // fills in the numbers it chose; ErrNotFound when v.Major has no version.
-func versionInsert(ctx context.Context, tx *sql.Tx, v *store.TemplateVersion) error {
+func versionInsert(ctx context.Context, tx txn, v *store.TemplateVersion) error {
 	if v.Major < 0 {
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(major), 0) + 1 FROM template_versions
 			WHERE kind = $1 AND template_name = $2`, v.Kind, v.TemplateName).Scan(&v.Major); err != nil {
@@ -239,11 +238,10 @@ func (s *Store) TemplateVersionList(ctx context.Context, kind, template string, 
 			return nil, fmt.Errorf("list versions: bad page token %q", page.After)
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+versionColumns+` FROM template_versions v
+	out, err := collect(ctx, s.r, scanVersion, `SELECT `+versionColumns+` FROM template_versions v
 		WHERE v.kind = $1 AND v.template_name = $2 AND (CAST($3 AS INTEGER) < 0 OR v.major = $3)
 		AND (v.major > $4 OR (v.major = $4 AND v.minor > $5))
 		ORDER BY v.major, v.minor LIMIT $6`, kind, template, major, afterMajor, afterMinor, page.Limit)
-	out, err := collect(rows, err, scanVersion)
 	if err != nil {
 		return nil, fmt.Errorf("list %s template versions of %s: %w", kind, template, err)
 	}
@@ -263,7 +261,7 @@ func (s *Store) TemplateVersionSetStatus(ctx context.Context, p store.TemplateVe
 		in = placeholders(9, len(p.From))
 	}
 	var v *store.TemplateVersion
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE template_versions SET status = $5, status_message = $6,
 			schema = coalesce($7, schema), last_modified_at = $8
 			WHERE kind = $1 AND template_name = $2 AND major = $3 AND minor = $4 AND status IN (`+in+`)`, args...)
@@ -302,7 +300,7 @@ func (s *Store) TemplateVersionSetExtra(ctx context.Context, p store.TemplateVer
 // package, never input).
 func (s *Store) versionSet(ctx context.Context, kind, template string, major, minor int, column, value string, at time.Time) (*store.TemplateVersion, error) {
 	var v *store.TemplateVersion
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		tag, err := tx.ExecContext(ctx, `UPDATE template_versions SET `+column+` = $5, last_modified_at = $6
 			WHERE kind = $1 AND template_name = $2 AND major = $3 AND minor = $4`, kind, template, major, minor, value, ms(at))
 		if err != nil {
@@ -334,7 +332,7 @@ func (s *Store) TemplateVersionDelete(ctx context.Context, kind, template string
 	var v *store.TemplateVersion
 	t1, t2 := resourceTypesOf(kind)
 	maj, min := fmt.Sprint(major), fmt.Sprint(minor)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx txn) error {
 		var err error
 		if v, err = versionGet(ctx, tx, kind, template, major, minor, s.lock("v")); err != nil {
 			return err
@@ -363,9 +361,8 @@ func (s *Store) TemplateVersionDelete(ctx context.Context, kind, template string
 
 // TemplateVersionsRegistering lists versions whose registration has not finished.
 func (s *Store) TemplateVersionsRegistering(ctx context.Context) ([]*store.TemplateVersion, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+versionColumns+` FROM template_versions v
+	out, err := collect(ctx, s.r, scanVersion, `SELECT `+versionColumns+` FROM template_versions v
 		WHERE v.status = 'REGISTRATION_IN_PROGRESS' ORDER BY v.created_at`)
-	out, err := collect(rows, err, scanVersion)
 	if err != nil {
 		return nil, fmt.Errorf("list registering template versions: %w", err)
 	}
