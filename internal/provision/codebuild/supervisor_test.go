@@ -2,6 +2,7 @@ package codebuild
 
 import (
 	"context"
+	"debug/elf"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,5 +62,23 @@ func TestReplacedSupervisorIsNotUsed(t *testing.T) {
 	}
 	if got := readFile(t, filepath.Join(job.Dir, "supervisor.txt")); strings.HasPrefix(got, sup.Path()+" ") {
 		t.Fatalf("after the replacement the shell's parent is still %q", got)
+	}
+}
+
+// hadron-supervisor starts for every provisioning command. A package that
+// brings in cgo (os/user, go-landlock's psx) makes it a dynamically linked
+// program, whose loader and cgo start-up cost about 3 ms of each run's
+// start: it must stay static, built as `go install` builds it.
+func TestSupervisorIsAStaticProgram(t *testing.T) {
+	t.Parallel()
+	f, err := elf.Open(testSupervisor.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Fatalf("%s is dynamically linked (it has a program interpreter): a package it links uses cgo", testSupervisor.Path())
+		}
 	}
 }

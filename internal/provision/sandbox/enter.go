@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/landlock-lsm/go-landlock/landlock"
 	"golang.org/x/sys/unix"
 )
 
@@ -180,29 +179,34 @@ func setLimits(l Limits) error {
 	return nil
 }
 
-// restrictFiles puts the process in a Landlock domain that reaches only
-// the work directory (read-write), the read-only directories and a few
-// devices, and that scopes signals and abstract unix sockets to the run.
-// On a kernel older than the newest ABI it keeps what that kernel can do.
+// restrictFiles puts the calling thread, which starts the shell, in a
+// Landlock domain that reaches only the work directory (read-write), the
+// read-only directories and a few devices, and that scopes signals and
+// abstract unix sockets to the run. On a kernel older than the newest ABI
+// it keeps what that kernel can do.
 func restrictFiles(p *Policy, workDir string, ownTmp bool) error {
-	cfg := landlock.V11
-	cfg.HandledAccessNet = 0 // the network stays open: runs deploy to it
-	rules := []landlock.Rule{
-		landlock.RWDirs(workDir).WithRefer(),
-		landlock.RODirs(p.ReadOnly...).IgnoreIfMissing(),
-		landlock.RWFiles("/dev/null", "/dev/zero", "/dev/full").IgnoreIfMissing(),
-		landlock.ROFiles("/dev/random", "/dev/urandom").IgnoreIfMissing(),
+	abi, err := landlockABI()
+	if err != nil {
+		return fmt.Errorf("sandbox: landlock: %w", err)
 	}
-	if len(p.ReadOnlyFiles) > 0 {
-		rules = append(rules, landlock.ROFiles(p.ReadOnlyFiles...).IgnoreIfMissing())
+	rwDir := uint64(llRead | llWrite | unix.LANDLOCK_ACCESS_FS_REFER)
+	rules := []llRule{{path: workDir, access: rwDir}}
+	for _, d := range p.ReadOnly {
+		rules = append(rules, llRule{path: d, access: llRead, optional: true})
+	}
+	for _, f := range []string{"/dev/null", "/dev/zero", "/dev/full"} {
+		rules = append(rules, llRule{path: f, access: llFile, optional: true})
+	}
+	for _, f := range append([]string{"/dev/random", "/dev/urandom"}, p.ReadOnlyFiles...) {
+		rules = append(rules, llRule{path: f, access: llRead & llFile, optional: true})
 	}
 	if p.Namespaces {
-		rules = append(rules, landlock.RODirs("/proc")) // the run's PID namespace's
+		rules = append(rules, llRule{path: "/proc", access: llRead}) // the run's PID namespace's
 	}
 	if ownTmp {
-		rules = append(rules, landlock.RWDirs("/tmp").WithRefer())
+		rules = append(rules, llRule{path: "/tmp", access: rwDir})
 	}
-	if err := cfg.BestEffort().Restrict(rules...); err != nil {
+	if err := landlockRestrict(abi, rules); err != nil {
 		return fmt.Errorf("sandbox: landlock: %w", err)
 	}
 	return nil

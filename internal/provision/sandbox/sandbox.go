@@ -25,18 +25,16 @@ package sandbox
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
-
-	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
 )
 
 // Mode is how much isolation the server insists on.
@@ -268,7 +266,7 @@ func resolve(cfg Config, apply bool) (*Policy, Status, error) {
 		st.add(MechUndumpable, true, "the server's /proc/<pid>/environ and memory are closed to other processes of its user")
 	}
 
-	abi, err := llsys.LandlockGetABIVersion()
+	abi, err := landlockABI()
 	switch {
 	case err != nil || abi < 1:
 		st.add(MechLandlock, false, fmt.Sprintf("the kernel has no Landlock (%v): file system access is not restricted", err))
@@ -290,7 +288,7 @@ func resolve(cfg Config, apply bool) (*Policy, Status, error) {
 		return nil, st, fmt.Errorf("isolation: --run-as %s: the server is not root (uid %d), so runs cannot change user", cfg.RunAs, os.Geteuid())
 	}
 	if os.Geteuid() == 0 {
-		name, uid, err := runAsUser(cfg.RunAs)
+		name, u, err := runAsUser(cfg.RunAs)
 		switch {
 		case err != nil:
 			return nil, st, err
@@ -298,10 +296,8 @@ func resolve(cfg Config, apply bool) (*Policy, Status, error) {
 			p.DropCapabilities = true
 			st.add(MechRunAs, false, "user "+DefaultRunAs+" does not exist and --run-as is not set: runs keep the server's user (root) without its capabilities, under the other protections; a user of their own is stronger (create it: useradd --system "+DefaultRunAs+", or pass --run-as)")
 		default:
-			u, _ := user.Lookup(name) // found by runAsUser
-			p.UID, _ = strconv.Atoi(u.Uid)
-			p.GID, _ = strconv.Atoi(u.Gid)
-			st.add(MechRunAs, true, "runs take user "+name+" (uid "+uid+")")
+			p.UID, p.GID = u.uid, u.gid
+			st.add(MechRunAs, true, fmt.Sprintf("runs take user %s (uid %d)", name, u.uid))
 		}
 	} else {
 		st.add(MechRunAs, false, fmt.Sprintf("the server is not root (uid %d): runs keep its user, so Landlock alone keeps them from its files", os.Geteuid()))
@@ -378,24 +374,56 @@ func landlockDetail(abi int) string {
 	return s + "; network not restricted (by policy)"
 }
 
-// runAsUser picks the run's user and its uid: name, an error if it does
-// not exist or is root; else DefaultRunAs if it exists; else "" (keep the
-// server's user).
-func runAsUser(name string) (string, string, error) {
+// runAsUser picks the run's user: name, an error if it does not exist or is
+// root; else DefaultRunAs if it exists; else "" (keep the server's user).
+func runAsUser(name string) (string, account, error) {
 	if name != "" {
-		u, err := user.Lookup(name)
+		u, err := lookupUser(passwdFile, name)
 		if err != nil {
-			return "", "", fmt.Errorf("isolation: --run-as %s: %w", name, err)
+			return "", account{}, fmt.Errorf("isolation: --run-as %s: %w", name, err)
 		}
-		if u.Uid == "0" {
-			return "", "", fmt.Errorf("isolation: --run-as %s is root; runs need an unprivileged user", name)
+		if u.uid == 0 {
+			return "", account{}, fmt.Errorf("isolation: --run-as %s is root; runs need an unprivileged user", name)
 		}
-		return name, u.Uid, nil
+		return name, u, nil
 	}
-	if u, err := user.Lookup(DefaultRunAs); err == nil {
-		return DefaultRunAs, u.Uid, nil
+	if u, err := lookupUser(passwdFile, DefaultRunAs); err == nil {
+		return DefaultRunAs, u, nil
 	}
-	return "", "", nil
+	return "", account{}, nil
+}
+
+// passwdFile is where the run's user is looked up.
+const passwdFile = "/etc/passwd"
+
+// account is a user's ids.
+type account struct{ uid, gid int }
+
+// lookupUser finds name in the passwd file at path. It reads the file as
+// os/user does in a build without cgo, and not through the C library's
+// name services: cgo would make the supervisor, which links this package,
+// a dynamically linked program that starts slower on every run. The run's
+// user is a local system account (useradd --system); one that only a
+// directory service knows is not found.
+func lookupUser(path, name string) (account, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return account{}, fmt.Errorf("look up user %s: %w", name, err)
+	}
+	for line := range strings.Lines(string(data)) {
+		// name:password:uid:gid:gecos:home:shell
+		f := strings.Split(strings.TrimRight(line, "\n"), ":")
+		if len(f) < 4 || f[0] != name {
+			continue
+		}
+		uid, err1 := strconv.Atoi(f[2])
+		gid, err2 := strconv.Atoi(f[3])
+		if err := errors.Join(err1, err2); err != nil {
+			return account{}, fmt.Errorf("look up user %s: %s: %w", name, path, err)
+		}
+		return account{uid: uid, gid: gid}, nil
+	}
+	return account{}, fmt.Errorf("user %s: not in %s", name, path)
 }
 
 // readOnlyDirs are the system directories, cfg.ReadOnly and PATH's

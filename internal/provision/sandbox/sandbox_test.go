@@ -227,3 +227,72 @@ func TestProbeReportsWhatSetupPutsInForce(t *testing.T) {
 		t.Errorf("InForce() = %+v, %v; want Setup's status", got, ok)
 	}
 }
+
+func TestLookupUserReadsThePasswdFile(t *testing.T) {
+	t.Parallel()
+	passwd := filepath.Join(t.TempDir(), "passwd")
+	if err := os.WriteFile(passwd, []byte("root:x:0:0:root:/root:/bin/bash\n"+
+		"hadron-run:x:998:997::/nonexistent:/usr/sbin/nologin\n"+
+		"broken:x:abc:1::/:/bin/sh\n"+
+		"short:x\n"+
+		"last:x:1001:1001::/home/last:/bin/sh"), 0o644); err != nil { // no newline at the end
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		want    account
+		wantErr string
+	}{
+		{"hadron-run", account{uid: 998, gid: 997}, ""},
+		{"root", account{uid: 0, gid: 0}, ""},
+		{"last", account{uid: 1001, gid: 1001}, ""},
+		{"hadron", account{}, "not in " + passwd},
+		{"short", account{}, "not in " + passwd},
+		{"broken", account{}, "invalid syntax"},
+	}
+	for _, tt := range tests {
+		got, err := lookupUser(passwd, tt.name)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("lookupUser(%q) = %v, %v; want an error with %q", tt.name, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("lookupUser(%q) = %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+}
+
+// The rights a Landlock domain handles grow with the kernel's ABI; a right
+// an ABI does not know must not be asked for (the kernel refuses the
+// ruleset), and every right it knows must be (or it stays allowed).
+func TestLandlockHandlesEveryRightOfTheKernelsABI(t *testing.T) {
+	t.Parallel()
+	const refer, truncate, ioctlDev, resolveUnix = 1 << 13, 1 << 14, 1 << 15, 1 << 16
+	tests := []struct {
+		abi          int
+		has, hasNot  uint64
+		scopesSignal bool
+	}{
+		{1, llRead | llWrite&^truncate, refer | truncate, false},
+		{2, refer, truncate, false},
+		{3, truncate, ioctlDev, false},
+		{5, ioctlDev, resolveUnix, false},
+		{6, ioctlDev, resolveUnix, true},
+		{7, ioctlDev, resolveUnix, true},
+		{9, resolveUnix, 0, true},
+	}
+	for _, tt := range tests {
+		h := llHandledFS(tt.abi)
+		if h&tt.has != tt.has || h&tt.hasNot != 0 {
+			t.Errorf("ABI %d handles %#x; want %#x and not %#x", tt.abi, h, tt.has, tt.hasNot)
+		}
+		if got := llScoped(tt.abi) != 0; got != tt.scopesSignal {
+			t.Errorf("ABI %d scopes: %v, want %v", tt.abi, got, tt.scopesSignal)
+		}
+	}
+	if abi, err := landlockABI(); err == nil {
+		t.Logf("this kernel: Landlock ABI %d", abi)
+	}
+}
