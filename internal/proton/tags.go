@@ -26,7 +26,9 @@ var reservedTagPrefixes = []string{"aws:", "proton:"}
 // type (the resource part up to its first "/"). Each finder is given the
 // ARN's account and its whole resource part ("service/api/pipeline") and
 // returns the store key of the record, or a KindNotFound error. A new
-// taggable resource plugs in with one entry here.
+// taggable resource plugs in with one entry here. Template and service sync
+// configurations are not taggable: the model gives them no ARN and their
+// creates no tags member, so no call could name them.
 var taggables = map[string]func(s *API, ctx context.Context, account, resource string) (string, error){
 	"environment-template": func(s *API, ctx context.Context, _, r string) (string, error) {
 		return s.taggedTemplate(ctx, kindEnv, r)

@@ -23,11 +23,14 @@ func (o tagsOut) asMap() map[string]string {
 	return m
 }
 
-// TestCLITags tags a template at its create and after, through the AWS
-// CLI, reads the tags back and removes one; the CLI shows Proton's errors.
-func TestCLITags(t *testing.T) {
+// TestCLITagsAndResourcesSummary tags a template at its create and after,
+// through the AWS CLI, reads the tags back and removes one; the CLI shows
+// Proton's errors. get-resources-summary then counts the template, with
+// every member the model's documentation gives each kind (boto3 reads a
+// summary with staleness in TestBoto3TagsAndResourcesSummary).
+func TestCLITagsAndResourcesSummary(t *testing.T) {
 	t.Parallel()
-	hadrontest.Long(t) // seven AWS CLI runs
+	hadrontest.Long(t) // eight AWS CLI runs
 	requireAWS(t)
 	s := startServer(t, t.TempDir())
 	s.awsOK(t, nil, "create-environment-template", "--name", "tagged", "--tags", "key=team,value=net", "key=cost,value=42")
@@ -49,6 +52,17 @@ func TestCLITags(t *testing.T) {
 	}
 	if msg := s.awsErr(t, "ValidationException", "tag-resource", "--resource-arn", arn, "--tags", "key=proton:x,value=b"); !strings.Contains(msg, "tags[0].key") {
 		t.Errorf("the error does not name the field: %s", msg)
+	}
+
+	var summary struct{ Counts map[string]map[string]int }
+	s.awsOK(t, &summary, "get-resources-summary")
+	zero := map[string]int{"total": 0, "upToDate": 0, "behindMinor": 0, "behindMajor": 0, "failed": 0}
+	want := map[string]map[string]int{
+		"environmentTemplates": {"total": 1}, "serviceTemplates": {"total": 0}, "environments": {"total": 0},
+		"components": {"total": 0, "failed": 0}, "services": zero, "serviceInstances": zero, "pipelines": zero,
+	}
+	if !reflect.DeepEqual(summary.Counts, want) {
+		t.Errorf("get-resources-summary counts = %v\nwant %v", summary.Counts, want)
 	}
 }
 
