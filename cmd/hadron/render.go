@@ -64,7 +64,7 @@ func newRenderCommand(s streams) *cobra.Command {
 	fs.StringVar(&c.instance, "instance", "", "service: the spec's instance to render (default the first)")
 	fs.BoolVar(&c.pipeline, "pipeline", false, "service: render the pipeline instead of an instance")
 	fs.StringVar(&c.environmentName, "environment-name", "", "service: the instances' environment (default the spec's)")
-	fs.StringVar(&c.envOutputs, "environment-outputs", "", "service: the environment's outputs, KEY=VALUE,...")
+	fs.StringVar(&c.envOutputs, "environment-outputs", "", "service: the environment's outputs, KEY=VALUE,... (default: the outputs the environment has on this server, none if it has none)")
 	fs.StringVar(&c.dataDir, "data-dir", e.str("HADRON_DATA_DIR", DefaultDataDir), "the server's data directory, whose registered bundles are read (HADRON_DATA_DIR)")
 	fs.StringVar(&c.databaseURL, "database-url", e.str("HADRON_DATABASE_URL", ""), "the server's PostgreSQL database, if it uses one (HADRON_DATABASE_URL)")
 	fs.StringVar(&c.region, "region", e.str("HADRON_REGION", DefaultRegion), "region in ARNs (HADRON_REGION)")

@@ -1,6 +1,7 @@
 package proton
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,7 +24,10 @@ type PreviewRequest struct {
 	Instance        string // service: the spec's instance to render ("" is the first)
 	Pipeline        bool   // service: render the pipeline instead of an instance
 	EnvironmentName string // service: overrides the instance's environment from the spec
-	// EnvironmentOutputs stand for the outputs of the instances' environment.
+	// EnvironmentOutputs stand for the outputs of the instances'
+	// environment. When nil, an environment of that name in the store gives
+	// its own outputs (and account), as a deployment of the instance would
+	// see them; an environment that does not exist has none.
 	EnvironmentOutputs map[string]string
 }
 
@@ -73,15 +77,26 @@ func (s *API) Preview(ctx context.Context, req PreviewRequest) (*Preview, error)
 			return nil, err
 		}
 		svc := &store.Service{Name: name}
-		envOf := func(i bundle.InstanceSpec) *store.Resource {
-			env := &store.Resource{Name: i.Environment, Outputs: "{}"}
-			if req.EnvironmentName != "" {
-				env.Name = req.EnvironmentName
+		envOf := func(i bundle.InstanceSpec) (*store.Resource, error) {
+			envName := cmp.Or(req.EnvironmentName, i.Environment)
+			if req.EnvironmentOutputs != nil {
+				raw, err := json.Marshal(req.EnvironmentOutputs)
+				if err != nil {
+					return nil, fmt.Errorf("environment outputs: %w", err)
+				}
+				return &store.Resource{Name: envName, Outputs: string(raw)}, nil
 			}
-			if raw, err := json.Marshal(req.EnvironmentOutputs); err == nil && req.EnvironmentOutputs != nil {
-				env.Outputs = string(raw)
+			// Previewing an instance of a running environment: render
+			// against what that environment really deployed.
+			env, err := s.cfg.Store.ResourceGet(ctx, environmentKey(envName))
+			switch {
+			case err == nil:
+				return env, nil
+			case errors.Is(err, store.ErrNotFound):
+				return &store.Resource{Name: envName, Outputs: "{}"}, nil
+			default:
+				return nil, fmt.Errorf("read environment %s: %w", envName, err)
 			}
-			return env
 		}
 		if req.Pipeline {
 			if tmpl.Pipeline == nil {
@@ -89,8 +104,12 @@ func (s *API) Preview(ctx context.Context, req PreviewRequest) (*Preview, error)
 			}
 			list := make([]provision.PipelineInstance, 0, len(spec.Instances))
 			for _, i := range spec.Instances {
+				env, err := envOf(i)
+				if err != nil {
+					return nil, err
+				}
 				list = append(list, provision.PipelineInstance{Name: i.Name, Inputs: i.Inputs, Outputs: map[string]string{},
-					Environment: *s.environmentPart(envOf(i))})
+					Environment: *s.environmentPart(env)})
 			}
 			infra = tmpl.Pipeline
 			doc = &provision.Inputs{Service: serviceInputs(svc), Pipeline: &provision.PipelineInputs{Inputs: spec.Pipeline}, ServiceInstances: list}
@@ -105,7 +124,11 @@ func (s *API) Preview(ctx context.Context, req PreviewRequest) (*Preview, error)
 			if inst == nil {
 				return nil, fmt.Errorf("the spec has no instance %q", req.Instance)
 			}
-			infra, doc = tmpl.Infrastructure, s.instanceInputs(svc, inst.Name, inst.Inputs, envOf(*inst))
+			env, err := envOf(*inst)
+			if err != nil {
+				return nil, err
+			}
+			infra, doc = tmpl.Infrastructure, s.instanceInputs(svc, inst.Name, inst.Inputs, env)
 		}
 	}
 	if infra == nil || len(infra.Manifest.Templates) == 0 {

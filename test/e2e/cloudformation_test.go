@@ -130,6 +130,13 @@ func TestCloudFormationStacksInMoto(t *testing.T) {
 	svcSpec := serviceSpec([]string{"retention_days: 7"},
 		inst("api", "cfn-prod", "port: 8080", "env_vars:", "  LOG_LEVEL: debug", "  MODE: live"),
 		inst("worker", "cfn-prod", "policy_arns: arn:aws:iam::aws:policy/AmazonSQSFullAccess,arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"))
+	// hadron render previews an instance against the outputs its
+	// environment has on the server, without being given them.
+	rendered := runClient(t, os.Environ(), hadronBin, "render", "--data-dir", s.dataDir, "--template-version", "fargate:1.0", "--kind", "service",
+		"--spec", writeFile(t, "svc.yaml", svcSpec), "--name", "orders", "--instance", "api")
+	if rendered.Code != 0 || !strings.Contains(rendered.Stdout, "in cluster "+envOut["ClusterName"]) || !strings.Contains(rendered.Stdout, "Value: '"+envOut["SubnetIds"]+"'") {
+		t.Errorf("render of instance api against cfn-prod's outputs (%v):\n%s", envOut, rendered)
+	}
 	s.awsOK(t, nil, "create-service", "--name", "orders", "--template-name", "fargate", "--template-major-version", "1", "--spec", fileArg(t, svcSpec))
 	if svc := s.waitService(t, "orders", "ACTIVE", "CREATE_FAILED"); svc.Status != "ACTIVE" {
 		for _, n := range []string{"api", "worker"} {

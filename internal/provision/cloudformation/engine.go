@@ -205,8 +205,11 @@ func (e *Engine) driverFor(ctx context.Context) (*Driver, error) {
 // lines, so the log shows what was deployed.
 func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, error) {
 	var s spec
-	if err := json.Unmarshal(run.Plan.Spec, &s); err != nil || s.StackName == "" {
-		return provision.Result{}, fmt.Errorf("cloudformation plan is unreadable: %v", err)
+	if err := json.Unmarshal(run.Plan.Spec, &s); err != nil {
+		return provision.Result{}, fmt.Errorf("cloudformation plan is unreadable: %w", err)
+	}
+	if s.StackName == "" {
+		return provision.Result{}, errors.New("cloudformation plan names no stack")
 	}
 	log := run.Log
 	if log == nil {
@@ -260,7 +263,11 @@ func (e *Engine) Run(ctx context.Context, run provision.Run) (provision.Result, 
 	return out, nil
 }
 
-// needRole refuses a run without the role Proton would have assumed.
+// needRole refuses a run without the role Proton would have assumed. An
+// environment on an account connection has the connection's role by now
+// (package proton puts it in the settings before the plan), so only an
+// environment with neither lacks one: an instance of an AWS-managed service
+// template in an environment deployed otherwise, for instance.
 func (e *Engine) needRole(p provision.Plan, s spec) error {
 	if s.RoleARN != "" {
 		return nil
@@ -275,7 +282,8 @@ func (e *Engine) needRole(p provision.Plan, s spec) error {
 	case provision.KindComponent:
 		return fmt.Errorf("components run with their environment's componentRoleArn, which environment %s does not have", env)
 	default:
-		return fmt.Errorf("AWS-managed provisioning runs with the environment's protonServiceRoleArn, which environment %s does not have (environment account connections are not supported)", env)
+		return fmt.Errorf("AWS-managed provisioning runs with the environment's protonServiceRoleArn, which environment %s does not have: "+
+			"give it one with UpdateEnvironment (protonServiceRoleArn) or an environment account connection", env)
 	}
 }
 

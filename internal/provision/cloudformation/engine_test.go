@@ -278,3 +278,53 @@ func TestEngineTagsTheStackWithTheCustomersTagsUnderProtons(t *testing.T) {
 		t.Errorf("stack tags = %v, want team=net with Proton's own tags kept", tags)
 	}
 }
+
+// A run without the role Proton would have assumed fails before any AWS
+// call, saying which setting is missing and how to give it. Environments on
+// account connections are supported (their connection's role is the
+// environment's), so the message must not say otherwise.
+func TestEngineRunWithoutTheRoleSaysWhichSettingToGive(t *testing.T) {
+	t.Parallel()
+	fake := cfnfake.New()
+	t.Cleanup(fake.Close)
+	e := newTestEngine(fake.URL)
+	const p = "arn:aws:proton:us-east-1:123456789012:"
+	for _, c := range []struct {
+		target provision.Target
+		want   []string
+	}{
+		{provision.Target{Kind: provision.KindServiceInstance, Name: "i1", ServiceName: "s", EnvironmentName: "prod", ARN: p + "service/s/service-instance/i1", TemplateName: "web"},
+			[]string{"protonServiceRoleArn", "environment prod", "UpdateEnvironment", "environment account connection"}},
+		{provision.Target{Kind: provision.KindServicePipeline, Name: "s", ServiceName: "s", ARN: p + "service/s/pipeline", TemplateName: "web"},
+			[]string{"pipelineServiceRoleArn", "UpdateAccountSettings"}},
+		{provision.Target{Kind: provision.KindComponent, Name: "c", EnvironmentName: "prod", ARN: p + "component/c"},
+			[]string{"componentRoleArn", "environment prod"}},
+	} {
+		m := bundle.Manifest{Templates: []bundle.ManifestTemplate{{File: "cloudformation.yaml", RenderingEngine: bundle.RenderingJinja, TemplateLanguage: "cloudformation"}}}
+		req := provision.Request{Engine: Name, Operation: provision.OperationDeploy, Manifest: &m, Target: c.target}
+		raw, err := e.Plan(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := c.target
+		run := provision.Run{DeploymentID: "d-" + c.target.Kind, Operation: provision.OperationDeploy,
+			Plan:  provision.Plan{Engine: Name, Spec: raw, Target: &target},
+			Files: map[string][]byte{"cloudformation.yaml": []byte("Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n")}, Log: &syncBuffer{}}
+		_, err = e.Run(context.Background(), run)
+		if err == nil {
+			t.Errorf("%s: run without a role succeeded", c.target.Kind)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not say %q", c.target.Kind, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "not supported") {
+			t.Errorf("%s: error %q says something is not supported", c.target.Kind, err)
+		}
+	}
+	if calls := fake.Calls(); len(calls) != 0 {
+		t.Errorf("AWS calls of runs without a role: %+v", calls)
+	}
+}
