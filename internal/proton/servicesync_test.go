@@ -2,6 +2,7 @@ package proton
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -372,5 +373,43 @@ func TestTheEndOfASyncDeploymentEndsItsAttemptAndAFailureBlocksTheInstance(t *te
 				t.Errorf("the settled deployment is still awaited: %+v", got)
 			}
 		})
+	}
+}
+
+// A commit that changes the pipeline section while the pipeline deploys is
+// offered again (the watcher records a handled head only when the sync
+// returns nil), so the change is applied once the deployment ends instead
+// of waiting for the next commit.
+func TestServiceSyncOffersAPipelineChangeAgainWhileThePipelineDeploys(t *testing.T) {
+	t.Parallel()
+	s, st := serviceSyncSetup(t)
+	ctx := t.Context()
+	if _, err := s.CreateServiceSyncConfig(ctx, serviceSyncInput("api")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := st.ServiceSyncConfigGet(ctx, "api")
+	svcTmplStart(t, st, store.ResourceServicePipeline, pipelineKey("api"), "1", true)
+	head := branchContent{"ops/proton-ops.yaml": testOps,
+		"specs/api.yaml": "proton: ServiceSpec\npipeline:\n  stages: 2\ninstances:\n  - name: one\n    environment: dev\n    spec:\n      port: 80\n"}
+	commit := strings.Repeat("c", 40)
+	if err := s.syncService(ctx, cfg, "main", commit, head); !errors.Is(err, errRetry) {
+		t.Fatalf("sync while the pipeline deploys: err = %v, want one the watcher retries", err)
+	}
+	if _, err := st.InstanceSyncGet(ctx, "api", pipelineSync); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the pipeline's change counts as applied while it could not be (%v)", err)
+	}
+
+	if _, err := st.DeploymentFinish(ctx, store.DeploymentFinishParams{ID: mustLastAttempt(t, st, pipelineKey("api")),
+		From: []string{store.StatusInProgress}, To: store.StatusSucceeded, Outputs: `{}`}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// The same commit offered again: the update is tried (here the
+	// template it names is missing, which counts as applied: a content
+	// error is not retried until the content changes).
+	if err := s.syncService(ctx, cfg, "main", commit, head); err != nil {
+		t.Fatalf("sync once the pipeline is idle: %v", err)
+	}
+	if got, err := st.InstanceSyncGet(ctx, "api", pipelineSync); err != nil || got.SpecDigest == "" {
+		t.Errorf("the pipeline's change was not tried once the pipeline was idle: %+v, %v", got, err)
 	}
 }
