@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/reposync"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -411,5 +412,69 @@ func TestServiceSyncOffersAPipelineChangeAgainWhileThePipelineDeploys(t *testing
 	}
 	if got, err := st.InstanceSyncGet(ctx, "api", pipelineSync); err != nil || got.SpecDigest == "" {
 		t.Errorf("the pipeline's change was not tried once the pipeline was idle: %+v, %v", got, err)
+	}
+}
+
+// A service sync configuration created or changed on a repository whose
+// branch service sync already handled for another service is synced at
+// the next pass, without waiting for a new commit.
+func TestAServiceSyncConfigAddedToASyncedRepositoryIsSyncedWithoutANewCommit(t *testing.T) {
+	t.Parallel()
+	r := newSyncRig(t) // links acme/templates
+	ctx := t.Context()
+	now := time.Now()
+	for _, name := range []string{"api", "other"} {
+		if _, err := r.st.ServiceChange(ctx, store.ServiceChangeParams{Name: name, Create: &store.Service{Name: name,
+			TemplateName: "web", TemplateMajor: "1", TemplateMinor: "0", Status: svcActive, CreatedAt: now, LastModifiedAt: now}, At: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := reposync.New(reposync.Config{Store: r.st, Git: r.heads, Syncers: []reposync.Syncer{r.s.ServiceSyncer()}, Owner: "test"})
+	r.push(map[string]string{"ops/proton-ops.yaml": testOps,
+		"specs/api.yaml":   "proton: ServiceSpec\ninstances:\n  - name: one\n    environment: dev\n    spec: {}\n",
+		"specs/other.yaml": "proton: ServiceSpec\ninstances:\n  - name: x\n    environment: dev\n    spec: {}\n"})
+	config := func(service, file string) *api.CreateServiceSyncConfigInput {
+		return &api.CreateServiceSyncConfigInput{ServiceName: service, RepositoryProvider: "GITHUB", RepositoryName: "acme/templates",
+			Branch: "main", FilePath: file}
+	}
+	if _, err := r.s.CreateServiceSyncConfig(ctx, config("api", "ops/proton-ops.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	w.Pass(ctx)
+	attempted := func(service, instance string) string {
+		t.Helper()
+		st, err := r.st.InstanceSyncGet(ctx, service, instance)
+		if errors.Is(err, store.ErrNotFound) {
+			return ""
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.LatestAttempt
+	}
+	// No template web exists here: each attempt fails with the reason,
+	// which is enough to see that sync looked at the instance.
+	if attempted("api", "one") == "" {
+		t.Fatal("the first pass did not sync api")
+	}
+
+	if _, err := r.s.CreateServiceSyncConfig(ctx, config("other", "ops/proton-ops.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	w.Pass(ctx) // no new commit
+	if attempted("other", "x") == "" {
+		t.Error("a service configured on a branch already synced waits for a new commit")
+	}
+
+	// A changed configuration reads its new file at the next pass.
+	r.push(map[string]string{"ops/next-ops.yaml": strings.ReplaceAll(testOps, "      x:", "      y:")})
+	w.Pass(ctx)
+	if _, err := r.s.UpdateServiceSyncConfig(ctx, &api.UpdateServiceSyncConfigInput{ServiceName: "other", RepositoryProvider: "GITHUB",
+		RepositoryName: "acme/templates", Branch: "main", FilePath: "ops/next-ops.yaml"}); err != nil {
+		t.Fatal(err)
+	}
+	w.Pass(ctx)
+	if attempted("other", "y") == "" {
+		t.Error("a service whose configuration changed waits for a new commit to read its new file")
 	}
 }

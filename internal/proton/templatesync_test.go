@@ -63,6 +63,8 @@ type syncRig struct {
 	st    store.Store
 	work  string
 	watch *reposync.Watcher
+	// git reads the repository; a test may run a watcher of its own on it.
+	heads heads
 }
 
 func newSyncRig(t *testing.T) *syncRig {
@@ -83,7 +85,8 @@ func newSyncRig(t *testing.T) *syncRig {
 	r.git(r.work, "clone", "-q", bare, ".")
 	r.git(r.work, "checkout", "-q", "-b", "main")
 	ms := &gitrepo.Mirrors{Remotes: gitrepo.Remotes{Patterns: map[string]string{gitrepo.GitHub: "file://" + root + "/{name}.git"}}}
-	r.watch = reposync.New(reposync.Config{Store: st, Git: heads{ms}, Syncers: []reposync.Syncer{s.TemplateSyncer()}, Owner: "test"})
+	r.heads = heads{ms}
+	r.watch = reposync.New(reposync.Config{Store: st, Git: r.heads, Syncers: []reposync.Syncer{s.TemplateSyncer()}, Owner: "test"})
 	if _, err := s.CreateRepository(t.Context(), &api.CreateRepositoryInput{Provider: "GITHUB", Name: "acme/templates", ConnectionArn: testConnection}); err != nil {
 		t.Fatal(err)
 	}
