@@ -50,6 +50,9 @@ func (s *API) CreateServiceSyncConfig(ctx context.Context, in *api.CreateService
 	case err != nil:
 		return nil, err
 	}
+	if err := s.forgetServiceSyncHeads(ctx, c); err != nil {
+		return nil, err
+	}
 	s.cfg.Logger.Info("service sync configured", "service", c.ServiceName, "repository", c.Repository, "branch", c.Branch, "file", c.FilePath)
 	return &api.CreateServiceSyncConfigOutput{ServiceSyncConfig: serviceSyncConfig(c)}, nil
 }
@@ -98,7 +101,27 @@ func (s *API) UpdateServiceSyncConfig(ctx context.Context, in *api.UpdateService
 	if err != nil {
 		return nil, err
 	}
+	if err := s.forgetServiceSyncHeads(ctx, c); err != nil {
+		return nil, err
+	}
 	return &api.UpdateServiceSyncConfigOutput{ServiceSyncConfig: serviceSyncConfig(c)}, nil
+}
+
+// forgetServiceSyncHeads has the watcher hand the branches of c's
+// repository to service sync at its next pass even when their heads did
+// not move: the watcher offers a branch only when its head differs from
+// the last one handled, and on a repository that service sync already
+// handles for another service a new or changed configuration would wait
+// for the next push. Syncing the others again costs nothing: an instance
+// whose entry did not change is not deployed again, and what failed is
+// recorded once per commit. The configuration is written first: a pass
+// that listed the configurations before it and records its head after
+// this call leaves the service to the next commit, which syncs it.
+func (s *API) forgetServiceSyncHeads(ctx context.Context, c *store.ServiceSyncConfig) error {
+	if err := s.cfg.Store.SyncHeadsForget(ctx, c.Repository, store.SyncTypeService); err != nil {
+		return fmt.Errorf("sync service %s at the next pass: %w", c.ServiceName, err)
+	}
+	return nil
 }
 
 // DeleteServiceSyncConfig stops the sync of a service and returns the

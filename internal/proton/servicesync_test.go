@@ -2,6 +2,7 @@ package proton
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hadronhq/hadron/internal/api"
+	"github.com/hadronhq/hadron/internal/reposync"
 	"github.com/hadronhq/hadron/internal/store"
 )
 
@@ -372,5 +374,107 @@ func TestTheEndOfASyncDeploymentEndsItsAttemptAndAFailureBlocksTheInstance(t *te
 				t.Errorf("the settled deployment is still awaited: %+v", got)
 			}
 		})
+	}
+}
+
+// A commit that changes the pipeline section while the pipeline deploys is
+// offered again (the watcher records a handled head only when the sync
+// returns nil), so the change is applied once the deployment ends instead
+// of waiting for the next commit.
+func TestServiceSyncOffersAPipelineChangeAgainWhileThePipelineDeploys(t *testing.T) {
+	t.Parallel()
+	s, st := serviceSyncSetup(t)
+	ctx := t.Context()
+	if _, err := s.CreateServiceSyncConfig(ctx, serviceSyncInput("api")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := st.ServiceSyncConfigGet(ctx, "api")
+	svcTmplStart(t, st, store.ResourceServicePipeline, pipelineKey("api"), "1", true)
+	head := branchContent{"ops/proton-ops.yaml": testOps,
+		"specs/api.yaml": "proton: ServiceSpec\npipeline:\n  stages: 2\ninstances:\n  - name: one\n    environment: dev\n    spec:\n      port: 80\n"}
+	commit := strings.Repeat("c", 40)
+	if err := s.syncService(ctx, cfg, "main", commit, head); !errors.Is(err, errRetry) {
+		t.Fatalf("sync while the pipeline deploys: err = %v, want one the watcher retries", err)
+	}
+	if _, err := st.InstanceSyncGet(ctx, "api", pipelineSync); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the pipeline's change counts as applied while it could not be (%v)", err)
+	}
+
+	if _, err := st.DeploymentFinish(ctx, store.DeploymentFinishParams{ID: mustLastAttempt(t, st, pipelineKey("api")),
+		From: []string{store.StatusInProgress}, To: store.StatusSucceeded, Outputs: `{}`}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// The same commit offered again: the update is tried (here the
+	// template it names is missing, which counts as applied: a content
+	// error is not retried until the content changes).
+	if err := s.syncService(ctx, cfg, "main", commit, head); err != nil {
+		t.Fatalf("sync once the pipeline is idle: %v", err)
+	}
+	if got, err := st.InstanceSyncGet(ctx, "api", pipelineSync); err != nil || got.SpecDigest == "" {
+		t.Errorf("the pipeline's change was not tried once the pipeline was idle: %+v, %v", got, err)
+	}
+}
+
+// A service sync configuration created or changed on a repository whose
+// branch service sync already handled for another service is synced at
+// the next pass, without waiting for a new commit.
+func TestAServiceSyncConfigAddedToASyncedRepositoryIsSyncedWithoutANewCommit(t *testing.T) {
+	t.Parallel()
+	r := newSyncRig(t) // links acme/templates
+	ctx := t.Context()
+	now := time.Now()
+	for _, name := range []string{"api", "other"} {
+		if _, err := r.st.ServiceChange(ctx, store.ServiceChangeParams{Name: name, Create: &store.Service{Name: name,
+			TemplateName: "web", TemplateMajor: "1", TemplateMinor: "0", Status: svcActive, CreatedAt: now, LastModifiedAt: now}, At: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := reposync.New(reposync.Config{Store: r.st, Git: r.heads, Syncers: []reposync.Syncer{r.s.ServiceSyncer()}, Owner: "test"})
+	r.push(map[string]string{"ops/proton-ops.yaml": testOps,
+		"specs/api.yaml":   "proton: ServiceSpec\ninstances:\n  - name: one\n    environment: dev\n    spec: {}\n",
+		"specs/other.yaml": "proton: ServiceSpec\ninstances:\n  - name: x\n    environment: dev\n    spec: {}\n"})
+	config := func(service, file string) *api.CreateServiceSyncConfigInput {
+		return &api.CreateServiceSyncConfigInput{ServiceName: service, RepositoryProvider: "GITHUB", RepositoryName: "acme/templates",
+			Branch: "main", FilePath: file}
+	}
+	if _, err := r.s.CreateServiceSyncConfig(ctx, config("api", "ops/proton-ops.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	w.Pass(ctx)
+	attempted := func(service, instance string) string {
+		t.Helper()
+		st, err := r.st.InstanceSyncGet(ctx, service, instance)
+		if errors.Is(err, store.ErrNotFound) {
+			return ""
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.LatestAttempt
+	}
+	// No template web exists here: each attempt fails with the reason,
+	// which is enough to see that sync looked at the instance.
+	if attempted("api", "one") == "" {
+		t.Fatal("the first pass did not sync api")
+	}
+
+	if _, err := r.s.CreateServiceSyncConfig(ctx, config("other", "ops/proton-ops.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	w.Pass(ctx) // no new commit
+	if attempted("other", "x") == "" {
+		t.Error("a service configured on a branch already synced waits for a new commit")
+	}
+
+	// A changed configuration reads its new file at the next pass.
+	r.push(map[string]string{"ops/next-ops.yaml": strings.ReplaceAll(testOps, "      x:", "      y:")})
+	w.Pass(ctx)
+	if _, err := r.s.UpdateServiceSyncConfig(ctx, &api.UpdateServiceSyncConfigInput{ServiceName: "other", RepositoryProvider: "GITHUB",
+		RepositoryName: "acme/templates", Branch: "main", FilePath: "ops/next-ops.yaml"}); err != nil {
+		t.Fatal(err)
+	}
+	w.Pass(ctx)
+	if attempted("other", "y") == "" {
+		t.Error("a service whose configuration changed waits for a new commit to read its new file")
 	}
 }

@@ -467,7 +467,11 @@ func (s *API) syncInstance(ctx context.Context, c *store.ServiceSyncConfig, name
 }
 
 // syncPipeline updates the service's pipeline with the spec file's
-// pipeline section when that changed since sync last applied it.
+// pipeline section when that changed since sync last applied it. While the
+// pipeline or the service is changing it returns an error wrapping
+// errRetry, as syncInstance does for an instance: the watcher records a
+// commit as handled only when the sync returns nil, so a nil here would
+// drop the change until the next commit.
 func (s *API) syncPipeline(ctx context.Context, service string, spec *syncedSpec) error {
 	pipe, err := s.cfg.Store.ResourceGet(ctx, pipelineKey(service))
 	if errors.Is(err, store.ErrNotFound) {
@@ -481,8 +485,11 @@ func (s *API) syncPipeline(ctx context.Context, service string, spec *syncedSpec
 	} else if err != nil {
 		return err
 	}
-	if st.SpecDigest == spec.pipeline || store.IsActive(pipe.DeploymentStatus) {
+	if st.SpecDigest == spec.pipeline {
 		return nil
+	}
+	if store.IsActive(pipe.DeploymentStatus) {
+		return fmt.Errorf("pipeline deployment %s is %s: %w", pipe.LastAttemptedDeploymentID, pipe.DeploymentStatus, errRetry)
 	}
 	_, err = s.UpdateServicePipeline(withSync(ctx), &api.UpdateServicePipelineInput{
 		ServiceName: service, DeploymentType: api.DeploymentUpdateTypeCurrentVersion, Spec: spec.content,
@@ -492,7 +499,7 @@ func (s *API) syncPipeline(ctx context.Context, service string, spec *syncedSpec
 		return err
 	}
 	if pe != nil && pe.Kind == KindConflict {
-		return nil // the service or pipeline is changing: the next pass tries again
+		return fmt.Errorf("%v: %w", err, errRetry) // the service or pipeline is changing
 	}
 	if err != nil {
 		s.cfg.Logger.Warn("service sync: pipeline not updated", "service", service, "commit", spec.rev.Sha, "err", err)

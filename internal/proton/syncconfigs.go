@@ -3,6 +3,7 @@ package proton
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -71,7 +72,26 @@ func (s *API) CreateTemplateSyncConfig(ctx context.Context, in *api.CreateTempla
 	case err != nil:
 		return nil, err
 	}
+	if err := s.forgetTemplateSyncHeads(ctx, c); err != nil {
+		return nil, err
+	}
 	return &api.CreateTemplateSyncConfigOutput{TemplateSyncConfig: templateSyncConfig(c)}, nil
+}
+
+// forgetTemplateSyncHeads has the watcher hand c's branch to template sync
+// at its next pass even when the head did not move: the watcher offers a
+// branch only when its head differs from the last one handled, and a
+// branch other templates' configs watch has its head handled already, so
+// a new or changed config would wait for the next push. The syncer looks
+// again only at the majors changed since it last looked at them (see
+// changedSinceLooked), so the others cost nothing. The config is written
+// first: a pass that listed the configs before it and records its head
+// after this call leaves the config to the next commit, which syncs it.
+func (s *API) forgetTemplateSyncHeads(ctx context.Context, c *store.TemplateSyncConfig) error {
+	if err := s.cfg.Store.SyncHeadsForget(ctx, c.Repository, store.SyncTypeTemplate); err != nil {
+		return fmt.Errorf("sync %s template %s at the next pass: %w", c.Kind, c.TemplateName, err)
+	}
+	return nil
 }
 
 // syncConfig checks a config's template and repository, with errors of
@@ -136,6 +156,9 @@ func (s *API) UpdateTemplateSyncConfig(ctx context.Context, in *api.UpdateTempla
 		return nil, notFoundf("%s template %s has no template sync config, or %s is gone", c.Kind, c.TemplateName, repositoryName(in.RepositoryProvider, in.RepositoryName))
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.forgetTemplateSyncHeads(ctx, c); err != nil {
 		return nil, err
 	}
 	return &api.UpdateTemplateSyncConfigOutput{TemplateSyncConfig: templateSyncConfig(c)}, nil

@@ -177,7 +177,13 @@ func (t templateSyncer) syncMajor(ctx context.Context, b reposync.Branch, snap *
 			return err
 		}
 	}
-	if !snap.ChangedUnder(dir) && !lastGone {
+	target := store.Revision{Provider: b.Provider, Repository: b.Repository, Branch: b.Branch, Directory: dir, Commit: snap.Commit}
+	key := templateMajorKey(c.Kind, c.TemplateName, major)
+	prev, err := st.ResourceSyncAttemptLatest(ctx, store.SyncTypeTemplate, key, "")
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if !lastGone && !changedSinceLooked(snap, prev, target) {
 		return nil
 	}
 	files, err := snap.Files(dir)
@@ -185,9 +191,7 @@ func (t templateSyncer) syncMajor(ctx context.Context, b reposync.Branch, snap *
 		return err
 	}
 	sum := digest(files)
-	target := store.Revision{Provider: b.Provider, Repository: b.Repository, Branch: b.Branch, Directory: dir, Commit: snap.Commit}
 	started := t.s.now()
-	key := templateMajorKey(c.Kind, c.TemplateName, major)
 	a := &store.ResourceSyncAttempt{
 		SyncType: store.SyncTypeTemplate, TargetKey: key, Target: c.TemplateName,
 		TargetRevision: target, StartedAt: started,
@@ -199,8 +203,7 @@ func (t templateSyncer) syncMajor(ctx context.Context, b reposync.Branch, snap *
 	if last != nil && last.Digest == sum && !lastGone {
 		// The content is the version sync registered last: nothing to
 		// register. After a failed attempt, say the major is well again.
-		prev, err := st.ResourceSyncAttemptLatest(ctx, store.SyncTypeTemplate, key, "")
-		if err != nil || prev.Status != store.SyncFailed {
+		if prev == nil || prev.Status != store.SyncFailed {
 			return nil
 		}
 		a.Status = store.SyncSucceeded
@@ -235,6 +238,25 @@ func (t templateSyncer) syncMajor(ctx context.Context, b reposync.Branch, snap *
 	a.Events = append(a.Events, store.SyncEvent{Type: templateSyncFailed, Event: err.Error(), ExternalID: snap.Commit, At: t.s.now()})
 	t.s.cfg.Logger.Warn("template sync refused a bundle", "template", c.TemplateName, "major", major, "commit", snap.Commit, "err", err)
 	return st.ResourceSyncAttemptAdd(ctx, store.ResourceSyncAttemptAddParams{Attempt: a})
+}
+
+// changedSinceLooked reports whether a major's directory (target's) may
+// hold what sync has not looked at: it was never looked at, the latest
+// attempt read another repository, branch or directory (the config
+// changed), or a file under it changed since the commit that attempt
+// read. It does not ask what changed since the branch's previous head:
+// that misses the bundles already in the branch when a config is created
+// or changed, or re-created after its directory changed, on a branch sync
+// handles for other templates too.
+func changedSinceLooked(snap *reposync.Snapshot, prev *store.ResourceSyncAttempt, target store.Revision) bool {
+	if prev == nil {
+		return true
+	}
+	looked := prev.TargetRevision
+	if looked.Provider != target.Provider || looked.Repository != target.Repository || looked.Branch != target.Branch || looked.Directory != target.Directory {
+		return true
+	}
+	return snap.ChangedUnderSince(target.Directory, looked.Commit)
 }
 
 // bundleError marks what is wrong with a synced bundle (as opposed to a

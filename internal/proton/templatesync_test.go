@@ -2,6 +2,7 @@ package proton
 
 import (
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,6 +63,8 @@ type syncRig struct {
 	st    store.Store
 	work  string
 	watch *reposync.Watcher
+	// git reads the repository; a test may run a watcher of its own on it.
+	heads heads
 }
 
 func newSyncRig(t *testing.T) *syncRig {
@@ -82,7 +85,8 @@ func newSyncRig(t *testing.T) *syncRig {
 	r.git(r.work, "clone", "-q", bare, ".")
 	r.git(r.work, "checkout", "-q", "-b", "main")
 	ms := &gitrepo.Mirrors{Remotes: gitrepo.Remotes{Patterns: map[string]string{gitrepo.GitHub: "file://" + root + "/{name}.git"}}}
-	r.watch = reposync.New(reposync.Config{Store: st, Git: heads{ms}, Syncers: []reposync.Syncer{s.TemplateSyncer()}, Owner: "test"})
+	r.heads = heads{ms}
+	r.watch = reposync.New(reposync.Config{Store: st, Git: r.heads, Syncers: []reposync.Syncer{s.TemplateSyncer()}, Owner: "test"})
 	if _, err := s.CreateRepository(t.Context(), &api.CreateRepositoryInput{Provider: "GITHUB", Name: "acme/templates", ConnectionArn: testConnection}); err != nil {
 		t.Fatal(err)
 	}
@@ -319,4 +323,74 @@ func TestTemplateSyncConfigErrors(t *testing.T) {
 	}
 	_, err = s.GetTemplateSyncConfig(ctx, &api.GetTemplateSyncConfigInput{TemplateName: "web", TemplateType: "ENVIRONMENT"})
 	wantKind(t, "get a deleted config", err, KindNotFound, "web")
+}
+
+// A config created or changed on a branch that sync already handles for
+// other templates reads the branch as it is at the next pass: the bundle
+// already in the repository is registered without waiting for a commit
+// that touches it. The majors sync looked at before are not looked at
+// again (a broken one records no second failure).
+func TestTemplateSyncOfAConfigAddedToASyncedBranchRegistersWhatIsThere(t *testing.T) {
+	t.Parallel()
+	r := newSyncRig(t)
+	ctx := t.Context()
+	for _, name := range []string{"web", "api", "bad"} {
+		if _, err := r.s.CreateEnvironmentTemplate(ctx, &api.CreateEnvironmentTemplateInput{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	config := func(name, subdir string) *api.CreateTemplateSyncConfigInput {
+		return &api.CreateTemplateSyncConfigInput{TemplateName: name, TemplateType: "ENVIRONMENT",
+			RepositoryProvider: "GITHUB", RepositoryName: "acme/templates", Branch: "main", Subdirectory: subdir}
+	}
+	for _, name := range []string{"web", "bad"} {
+		if _, err := r.s.CreateTemplateSyncConfig(ctx, config(name, "templates")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := envBundle("templates/web/v1", "one")
+	maps.Copy(files, envBundle("templates/api/v1", "api")) // api has no config yet
+	maps.Copy(files, envBundle("other/web/v1", "other"))   // nor this directory
+	files["templates/bad/v1/schema/schema.yaml"] = "schema: [broken"
+	files["templates/bad/v1/infrastructure/manifest.yaml"] = manifest
+	r.push(files)
+	r.wantVersions(kindEnv, "web", "1.0 DRAFT")
+	r.wantVersions(kindEnv, "api")
+	failed := r.status("ENVIRONMENT", "bad", "1").LatestSync
+	if failed == nil || failed.Status != store.SyncFailed {
+		t.Fatalf("the broken bundle's sync = %+v, want FAILED", failed)
+	}
+
+	if _, err := r.s.CreateTemplateSyncConfig(ctx, config("api", "templates")); err != nil {
+		t.Fatal(err)
+	}
+	r.watch.Pass(ctx) // no new commit
+	r.wantVersions(kindEnv, "api", "1.0 DRAFT")
+	r.wantVersions(kindEnv, "web", "1.0 DRAFT")
+	if again := r.status("ENVIRONMENT", "bad", "1").LatestSync; !again.StartedAt.Equal(failed.StartedAt.Time) {
+		t.Errorf("the broken major, unchanged, was synced again: %+v", again)
+	}
+
+	if _, err := r.s.UpdateTemplateSyncConfig(ctx, &api.UpdateTemplateSyncConfigInput{TemplateName: "web", TemplateType: "ENVIRONMENT",
+		RepositoryProvider: "GITHUB", RepositoryName: "acme/templates", Branch: "main", Subdirectory: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	r.watch.Pass(ctx)
+	r.wantVersions(kindEnv, "web", "1.0 DRAFT", "1.1 DRAFT")
+	if st := r.status("ENVIRONMENT", "web", "1"); st.DesiredState.Directory != "other/web/v1" {
+		t.Errorf("web's sync after its config moved read %s, want other/web/v1", st.DesiredState.Directory)
+	}
+
+	// A config deleted while its directory changed, then created again:
+	// the change made meanwhile is registered.
+	if _, err := r.s.DeleteTemplateSyncConfig(ctx, &api.DeleteTemplateSyncConfigInput{TemplateName: "web", TemplateType: "ENVIRONMENT"}); err != nil {
+		t.Fatal(err)
+	}
+	r.push(envBundle("other/web/v1", "changed while unwatched"))
+	r.push(map[string]string{"README.md": "a later commit"})
+	if _, err := r.s.CreateTemplateSyncConfig(ctx, config("web", "other")); err != nil {
+		t.Fatal(err)
+	}
+	r.push(map[string]string{"README.md": "and another"})
+	r.wantVersions(kindEnv, "web", "1.0 DRAFT", "1.1 DRAFT", "1.2 DRAFT")
 }

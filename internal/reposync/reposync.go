@@ -135,6 +135,15 @@ type Snapshot struct {
 
 	tree  Tree
 	paths []string
+	// since caches ChangedSince's answers by commit; nil paths with
+	// all set when the commit is not in the history fetched.
+	since map[string]changes
+}
+
+// changes is what differs between a commit and the snapshot's.
+type changes struct {
+	paths []string
+	all   bool
 }
 
 // NewSnapshot returns the snapshot of tree for a syncer that last handled
@@ -201,8 +210,43 @@ func (s *Snapshot) ChangedUnder(dir string) bool {
 	if s.AllChanged {
 		return true
 	}
+	return anyUnder(s.Changed, dir)
+}
+
+// ChangedUnderSince reports whether a file under dir ("" for any) differs
+// between commit and the snapshot's commit. A syncer whose parts are not
+// all looked at on every commit (template sync looks at a template major
+// when it changed) asks it with the commit it last looked at the part:
+// the branch's Previous tells what changed since the syncer last handled
+// the branch, which misses what changed before a part was configured (a
+// new config on a branch already synced, a config changed or re-created).
+// True for "" and for a commit not in the branch's history fetched (a
+// rewritten history): the part must be looked at.
+func (s *Snapshot) ChangedUnderSince(dir, commit string) bool {
+	switch commit {
+	case "":
+		return true
+	case s.Commit:
+		return false
+	case s.Previous:
+		return s.ChangedUnder(dir)
+	}
+	c, ok := s.since[commit]
+	if !ok {
+		paths, err := s.tree.ChangedSince(commit)
+		c = changes{paths: paths, all: err != nil}
+		if s.since == nil {
+			s.since = map[string]changes{}
+		}
+		s.since[commit] = c
+	}
+	return c.all || anyUnder(c.paths, dir)
+}
+
+// anyUnder reports whether a path of paths is dir or under it ("" for any).
+func anyUnder(paths []string, dir string) bool {
 	prefix := strings.Trim(dir, "/")
-	for _, p := range s.Changed {
+	for _, p := range paths {
 		if prefix == "" || p == prefix || strings.HasPrefix(p, prefix+"/") {
 			return true
 		}

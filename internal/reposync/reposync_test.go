@@ -171,6 +171,30 @@ func TestEachNewHeadIsHandedOverOnceWithWhatChanged(t *testing.T) {
 	if a.Status != store.SyncSucceeded || a.Commit != second || len(a.Events) != 2 {
 		t.Fatalf("latest attempt = %+v, want SUCCEEDED on %s with a start and an end event", a, second)
 	}
+
+	// What changed since a commit older than Previous, as a syncer asks
+	// for a part it last looked at then.
+	third := s.repo.push(map[string]string{"README": "r2"})
+	w.Pass(t.Context())
+	if calls = s.rec.calls(); len(calls) != 3 || calls[2].Commit != third {
+		t.Fatalf("syncer calls = %d, want a third for %s", len(calls), third)
+	}
+	last := calls[2]
+	for _, q := range []struct {
+		dir, since string
+		want       bool
+	}{
+		{"t/web", second, false}, // Previous: only README changed
+		{"t/web", first, true},   // changed by the second commit
+		{"t/api", first, false},
+		{"t/web", third, false},
+		{"t/web", "", true},
+		{"t/web", strings.Repeat("0", 40), true}, // not in the history: look
+	} {
+		if got := last.ChangedUnderSince(q.dir, q.since); got != q.want {
+			t.Errorf("ChangedUnderSince(%q, %.7s) = %v, want %v", q.dir, q.since, got, q.want)
+		}
+	}
 }
 
 func TestAFailedSyncIsRecordedAndRetriedAtTheNextPass(t *testing.T) {

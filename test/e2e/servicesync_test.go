@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -244,6 +245,76 @@ func TestServiceSyncFollowsTheRepositoryAndStopsAtABlocker(t *testing.T) {
 	if b := sum.ServiceSyncBlockerSummary.LatestBlockers; len(b) != 1 || b[0].Status != "ACTIVE" || !strings.Contains(b[0].CreatedReason, "two") {
 		t.Errorf("the service's blockers after two was removed by hand = %s", syncShow(sum))
 	}
+}
+
+// TestServiceSyncUpdatesThePipeline: a spec file's pipeline section
+// reaches the service's pipeline, and a change pushed while the pipeline
+// still deploys the previous one is applied once that ends (not left for
+// the next commit). The configuration's own operations answer the CLI.
+func TestServiceSyncUpdatesThePipeline(t *testing.T) {
+	t.Parallel()
+	hadrontest.Long(t)
+	requireAWS(t)
+	repo := newOpsRepo(t)
+	s := startServer(t, t.TempDir(), syncFlags(repo.root)...)
+	s.serviceFixture(t, "dev")
+	one := inst("one", "dev", "image: v1-one")
+	s.mustCall(t, "CreateService", map[string]string{"name": "api", "templateName": svcTemplate, "templateMajorVersion": "1",
+		"spec": serviceSpec(nil, one)}, nil)
+	s.waitService(t, "api", "ACTIVE")
+	before := s.waitPipeline(t, "api", "SUCCEEDED")
+
+	repo.push(t, "the ops file; a pipeline of two stages that takes a while", map[string]string{
+		"ops/proton-ops.yaml": opsFile("one"), "api/spec.yaml": serviceSpec([]string{"stages: 2", "seconds: 5"}, one),
+	})
+	s.awsOK(t, nil, "create-repository", "--provider", "GITHUB", "--name", "acme/svc",
+		"--connection-arn", "arn:aws:codestar-connections:us-east-1:000000000000:connection/sync")
+	s.awsOK(t, nil, "create-service-sync-config", "--service-name", "api", "--repository-provider", "GITHUB",
+		"--repository-name", "acme/svc", "--branch", "main", "--file-path", "ops/proton-ops.yaml")
+	var got struct {
+		ServiceSyncConfig struct{ ServiceName, Branch, FilePath string }
+	}
+	s.awsOK(t, &got, "get-service-sync-config", "--service-name", "api")
+	if c := got.ServiceSyncConfig; c.ServiceName != "api" || c.Branch != "main" || c.FilePath != "ops/proton-ops.yaml" {
+		t.Errorf("get-service-sync-config = %+v", c)
+	}
+
+	var deploying servicePipeline
+	eventually(t, syncTimeout, "the pipeline deploying the synced spec", func() (bool, string) {
+		svc, err := s.getService("api")
+		if err != nil || svc.Pipeline == nil {
+			return false, fmt.Sprint(err)
+		}
+		deploying = *svc.Pipeline
+		return deploying.LastAttemptedDeploymentID != before.LastAttemptedDeploymentID, deploying.DeploymentStatus
+	})
+	repo.push(t, "three stages", map[string]string{"api/spec.yaml": serviceSpec([]string{"stages: 3"}, one)})
+	if p := s.waitPipeline(t, "api", "SUCCEEDED", "FAILED"); p.DeploymentStatus != "SUCCEEDED" {
+		t.Fatalf("the synced pipeline deployment ended %s (%s)", p.DeploymentStatus, p.DeploymentStatusMessage)
+	}
+	eventually(t, syncTimeout, "the pipeline deployed with three stages", func() (bool, string) {
+		svc, err := s.getService("api")
+		if err != nil || svc.Pipeline == nil {
+			return false, fmt.Sprint(err)
+		}
+		p := svc.Pipeline
+		return p.DeploymentStatus == "SUCCEEDED" && strings.Contains(p.Spec, "stages: 3"), p.DeploymentStatus + " " + p.Spec
+	})
+	if outs := outputsOf(t, s, "list-service-pipeline-outputs", "--service-name", "api"); outs["Stages"] != "3" {
+		t.Errorf("pipeline outputs = %v, want Stages 3", outs)
+	}
+
+	var updated struct {
+		ServiceSyncConfig struct{ Branch, FilePath string }
+	}
+	s.awsOK(t, &updated, "update-service-sync-config", "--service-name", "api", "--repository-provider", "GITHUB",
+		"--repository-name", "acme/svc", "--branch", "main", "--file-path", "ops/other-proton-ops.yaml")
+	if updated.ServiceSyncConfig.FilePath != "ops/other-proton-ops.yaml" {
+		t.Errorf("update-service-sync-config = %+v", updated.ServiceSyncConfig)
+	}
+	s.awsOK(t, nil, "delete-service-sync-config", "--service-name", "api")
+	s.awsErr(t, "ResourceNotFoundException", "get-service-sync-config", "--service-name", "api")
+	s.awsOK(t, nil, "delete-repository", "--provider", "GITHUB", "--name", "acme/svc")
 }
 
 // syncShow is v as JSON, for failure messages.

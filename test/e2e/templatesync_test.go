@@ -227,7 +227,21 @@ func TestTemplateSyncWithTheAWSCLI(t *testing.T) {
 	if len(defs.SyncDefinitions) != 1 || defs.SyncDefinitions[0].Target != "web" || defs.SyncDefinitions[0].Directory != "templates" {
 		t.Fatalf("sync definitions = %+v", defs)
 	}
+	var got struct {
+		TemplateSyncConfig struct{ TemplateName, Branch, Subdirectory, RepositoryName string }
+	}
+	s.awsOK(t, &got, "get-template-sync-config", "--template-name", "web", "--template-type", "ENVIRONMENT")
+	if c := got.TemplateSyncConfig; c.TemplateName != "web" || c.Branch != "main" || c.Subdirectory != "templates" || c.RepositoryName != "acme/templates" {
+		t.Fatalf("get-template-sync-config = %+v", c)
+	}
+	got.TemplateSyncConfig.Branch = ""
+	s.awsOK(t, &got, "update-template-sync-config", "--template-name", "web", "--template-type", "ENVIRONMENT",
+		"--repository-provider", "GITHUB", "--repository-name", "acme/templates", "--branch", "release", "--subdirectory", "templates")
+	if got.TemplateSyncConfig.Branch != "release" {
+		t.Fatalf("update-template-sync-config = %+v", got.TemplateSyncConfig)
+	}
 	s.awsOK(t, nil, "delete-template-sync-config", "--template-name", "web", "--template-type", "ENVIRONMENT")
+	s.awsErr(t, "ResourceNotFoundException", "get-template-sync-config", "--template-name", "web", "--template-type", "ENVIRONMENT")
 	s.awsOK(t, nil, "delete-repository", "--provider", "GITHUB", "--name", "acme/templates")
 }
 

@@ -74,8 +74,9 @@ type cluster struct {
 	recorder *recorder
 }
 
-// setup starts a cluster of n nodes for t.
-func setup(t *testing.T, n int) *cluster {
+// setup starts a cluster of n nodes for t; every node gets the flags of
+// extra besides the cluster's own.
+func setup(t *testing.T, n int, extra ...string) *cluster {
 	t.Helper()
 	db := pgtest.Database(t)
 	dir := t.TempDir()
@@ -88,7 +89,9 @@ func setup(t *testing.T, n int) *cluster {
 	c.nodes = make([]*node, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { c.nodes[i] = startNode(t, i, db, filepath.Join(dir, fmt.Sprintf("node%d", i)), bundles) })
+		wg.Go(func() {
+			c.nodes[i] = startNode(t, i, db, filepath.Join(dir, fmt.Sprintf("node%d", i)), bundles, extra...)
+		})
 	}
 	wg.Wait()
 	for _, nd := range c.nodes {
@@ -112,7 +115,7 @@ type node struct {
 // gets SIGTERM (unless the test killed it) and its log is shown if the test
 // failed. It reports a failure with t.Errorf (it runs beside other starts)
 // and returns nil then.
-func startNode(t *testing.T, i int, db, dataDir, bundles string) *node {
+func startNode(t *testing.T, i int, db, dataDir, bundles string, extra ...string) *node {
 	t.Helper()
 	name := fmt.Sprintf("node%d", i)
 	// Runs report to the cluster's recorder over loopback TCP, which an
@@ -120,9 +123,9 @@ func startNode(t *testing.T, i int, db, dataDir, bundles string) *node {
 	// each run costs more CPU, and in CI (every package's tests at once on
 	// two cores) lease renewals came so late that the fence stopped healthy
 	// runs (exit 137). Isolation itself is tested in codebuild and test/e2e.
-	p, err := hadrontest.Start(hadronBin, []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--bundle-dir", bundles,
+	p, err := hadrontest.Start(hadronBin, append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--bundle-dir", bundles,
 		"--database-url", db, "--lease", lease.String(), "--workers", workers, "--cancel-grace", cancelGrace,
-		"--log-level", "debug", "--auth", "none", "--isolation", "off"}, startTimeout)
+		"--log-level", "debug", "--auth", "none", "--isolation", "off"}, extra...), startTimeout)
 	if err != nil {
 		t.Errorf("%s: %v", name, err)
 		return nil
