@@ -26,9 +26,8 @@ type Shell struct {
 // Start starts cmd as the run's shell: as Credential, and without any
 // capability when the run keeps root's uid. It forks from the calling
 // thread, which the caller must have locked (runtime.LockOSThread) before
-// Enter and keep: the shell is in that thread's Landlock domain, and
-// without Landlock's TSYNC every thread of the caller has a domain of its
-// own, so only that thread may signal the run. Capabilities are a
+// Enter and keep: Enter confines that thread alone (restrictFiles), and
+// the shell is in its Landlock domain. Capabilities are a
 // thread's too: dropped here, they are gone from that thread for good,
 // which is all a supervisor needs (signals to the run's processes, of its
 // own uid, need none).
@@ -78,9 +77,10 @@ func dropCapabilities() error {
 	return nil
 }
 
-// Enter confines the calling process, a run's supervisor whose working
-// directory is workDir, and returns how to start the shell, which inherits
-// every restriction. It is called once, before the shell starts, and cannot
+// Enter confines a run's supervisor whose working directory is workDir:
+// its mounts and rlimits, and the calling thread's no_new_privs and
+// Landlock domain. It returns how to start the shell from that thread, which
+// then inherits every restriction. It is called once, before the shell starts, and cannot
 // be undone. When p.Namespaces is set the caller must be PID 1 of a new PID
 // namespace in a new mount namespace (see Policy.Cloneflags). An error
 // means the run must not start.

@@ -173,10 +173,10 @@ func supervise(parent, shellPath string) int {
 	syscall.CloseOnExec(ScriptFD)
 	script := os.NewFile(ScriptFD, "script")
 
-	// Landlock (on a kernel without its TSYNC) puts each thread of the
-	// supervisor in a domain of its own, and a domain may signal only
-	// itself and the domains below it. So the shell is started, and every
-	// signal to the run sent, from this one thread.
+	// The sandbox confines only the thread that enters it (Landlock and
+	// no_new_privs are a thread's), and the shell inherits the domain of
+	// the thread that forks it. So the sandbox is entered, the shell
+	// started, and every signal to the run sent, from this one thread.
 	runtime.LockOSThread()
 	syscall.CloseOnExec(LifelineFD)
 	life := watchLifeline(os.NewFile(LifelineFD, "lifeline"))
