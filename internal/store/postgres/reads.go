@@ -37,12 +37,7 @@ func (r reads) Each(ctx context.Context, fn func(sqlstore.Row) error, query stri
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			if err := fn(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return sqlstore.EachRow(rows, fn)
 	})
 }
 

@@ -55,15 +55,5 @@ func (s *Store) SettingsUpdate(ctx context.Context, p store.SettingsUpdateParams
 }
 
 func settingsAll(ctx context.Context, q Querier) (map[string]string, error) {
-	out := map[string]string{}
-	err := q.Each(ctx, func(r Row) error {
-		var k, v string
-		err := r.Scan(&k, &v)
-		out[k] = v
-		return err
-	}, `SELECT key, value FROM settings`)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return keyValues(ctx, q, `SELECT key, value FROM settings`)
 }

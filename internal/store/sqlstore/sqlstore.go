@@ -305,13 +305,26 @@ func each(fn func(Row) error) func(*sql.Rows, error) error {
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			if err := fn(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return EachRow(rows, fn)
 	}
+}
+
+// Rows is a result being read, as database/sql and pgx both offer it.
+type Rows interface {
+	Row
+	Next() bool
+	Err() error
+}
+
+// EachRow calls fn with each of rows in order; fn's first error, or the
+// read's, is returned. The caller closes rows.
+func EachRow(rows Rows, fn func(Row) error) error {
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // txn is a write transaction; its reads are a Querier, so the functions that
@@ -337,6 +350,21 @@ func collect[T any](ctx context.Context, q Querier, scan func(Row) (T, error), q
 		if err == nil {
 			out = append(out, v)
 		}
+		return err
+	}, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// keyValues reads the rows of a query of two text columns as a map.
+func keyValues(ctx context.Context, q Querier, query string, args ...any) (map[string]string, error) {
+	out := map[string]string{}
+	err := q.Each(ctx, func(r Row) error {
+		var k, v string
+		err := r.Scan(&k, &v)
+		out[k] = v
 		return err
 	}, query, args...)
 	if err != nil {

@@ -19,17 +19,7 @@ func (s *Store) TagsGet(ctx context.Context, key string) (map[string]string, err
 }
 
 func tagsGet(ctx context.Context, q Querier, key string) (map[string]string, error) {
-	tags := map[string]string{}
-	err := q.Each(ctx, func(r Row) error {
-		var k, v string
-		err := r.Scan(&k, &v)
-		tags[k] = v
-		return err
-	}, `SELECT key, value FROM tags WHERE resource_key = $1`, key)
-	if err != nil {
-		return nil, err
-	}
-	return tags, nil
+	return keyValues(ctx, q, `SELECT key, value FROM tags WHERE resource_key = $1`, key)
 }
 
 // TagsChange sets and deletes tags of one record in one transaction.
