@@ -233,7 +233,7 @@ func inTx(ctx context.Context, db beginner, fn func(txn) error) error {
 	if err != nil {
 		return err
 	}
-	if err := fn(txn{tx}); err != nil {
+	if err := fn(txn{tx, sqlQuerier{tx}}); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -329,14 +329,9 @@ func EachRow(rows Rows, fn func(Row) error) error {
 
 // txn is a write transaction; its reads are a Querier, so the functions that
 // read take the store's pool and a transaction alike.
-type txn struct{ *sql.Tx }
-
-func (t txn) Row(ctx context.Context, query string, args ...any) Row {
-	return t.QueryRowContext(ctx, query, args...)
-}
-
-func (t txn) Each(ctx context.Context, fn func(Row) error, query string, args ...any) error {
-	return each(fn)(t.QueryContext(ctx, query, args...))
+type txn struct {
+	*sql.Tx
+	sqlQuerier
 }
 
 // noRows reports whether a single-row read found nothing.
