@@ -361,3 +361,78 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Deployments starting on some environments while others finish, all on one
+// template, move resources between the same two count rows in opposite
+// directions. The rows must be taken in one order: taken in the order of
+// the change (migration 0008) such pairs deadlocked, PostgreSQL aborted one
+// of each, and under steady load deployments stalled. The test counts the
+// deadlocks the database reports once every connection is closed (a
+// backend's statistics are flushed when it ends).
+func TestStatusChangesOnOneTemplateDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Database(t)
+	s := openURL(t, url)
+	const workers, rounds = 8, 60
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	start := func(name string, create bool, n int) (string, error) {
+		key := "environment/" + name
+		d := &store.Deployment{ID: fmt.Sprintf("%s-%d", name, n), TargetKey: key, TargetType: store.ResourceEnvironment,
+			EnvironmentName: name, Operation: store.OperationDeploy, Status: store.StatusInProgress, CreatedAt: at, LastModifiedAt: at}
+		p := store.DeploymentStartParams{Deployment: d}
+		if create {
+			p.Create = &store.Resource{Key: key, Type: store.ResourceEnvironment, Name: name, EnvironmentName: name,
+				TemplateName: "net", TemplateMajor: "1", TemplateMinor: "0", CreatedAt: at, LastModifiedAt: at}
+		}
+		_, err := s.DeploymentStart(t.Context(), p)
+		return d.ID, err
+	}
+	finish := func(id string) error {
+		_, err := s.DeploymentFinish(t.Context(), store.DeploymentFinishParams{ID: id,
+			From: []string{store.StatusInProgress}, To: store.StatusSucceeded}, at)
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			name := fmt.Sprintf("env-%d", w)
+			for n := range rounds {
+				id, err := start(name, n == 0, n)
+				if err == nil {
+					err = finish(id)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("%s round %d: %w", name, n, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	s.Close()
+
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var deadlocks int64
+	// The closed connections' backends report as they exit.
+	for range 50 {
+		if err := db.QueryRowContext(t.Context(), `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&deadlocks); err != nil {
+			t.Fatal(err)
+		}
+		if deadlocks > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if deadlocks > 0 {
+		t.Errorf("PostgreSQL reported %d deadlocks among %d workers starting and finishing deployments on one template", deadlocks, workers)
+	}
+}
