@@ -14,9 +14,9 @@ import (
 // connection checked out of database/sql's pool. database/sql's own query
 // path adds, to every read, a goroutine watching the query's context and a
 // second conversion of every value (pgx's to driver.Value, then to the
-// destination): 4x the allocations of a point read and about a third more
-// client CPU, which made PostgreSQL's reads slower than before the stores
-// shared their SQL (bench/README.md). The checkout is database/sql's, so a
+// destination): 3.5 times the allocations of a point read and half again
+// its client CPU, which made PostgreSQL's reads slower than before the
+// stores shared their SQL (BenchmarkReadsAgainstDirectPgx, bench/README.md). The checkout is database/sql's, so a
 // connection the server dropped is still found out (shouldPing) and replaced
 // before a read is sent on it, and one pgx closed after a failure is not
 // pooled again.
