@@ -1,10 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -107,21 +103,11 @@ func (s *server) awaitVersions(t *testing.T, template string, want ...string) ti
 // webhook posts a GitHub push event of acme/templates, signed with secret.
 func (s *server) webhook(t *testing.T, secret string) int {
 	t.Helper()
-	body := []byte(`{"ref":"refs/heads/main","repository":{"full_name":"acme/templates"}}`)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	req, err := http.NewRequest(http.MethodPost, s.endpoint+"/hadron/v1/sync/webhook", bytes.NewReader(body))
+	code, err := hadrontest.PushWebhook(t.Context(), s.endpoint, secret, "acme/templates")
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	req.Header.Set("X-GitHub-Event", "push")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return code
 }
 
 // TestTemplateSyncWithTheAWSCLI: template versions appear from pushed

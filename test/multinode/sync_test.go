@@ -1,10 +1,6 @@
 package multinode
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"os"
 	"os/exec"
@@ -165,22 +161,12 @@ func (c *cluster) alive() *node {
 // the nodes' secret.
 func (c *cluster) webhook(t *testing.T, nd *node) {
 	t.Helper()
-	body := []byte(`{"ref":"refs/heads/main","repository":{"full_name":"acme/templates"}}`)
-	mac := hmac.New(sha256.New, []byte(syncSecret))
-	mac.Write(body)
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, nd.Endpoint+"/hadron/v1/sync/webhook", bytes.NewReader(body))
+	code, err := hadrontest.PushWebhook(t.Context(), nd.Endpoint, syncSecret, "acme/templates")
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	req.Header.Set("X-GitHub-Event", "push")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("webhook on %s answered %d, want 202", nd.name, resp.StatusCode)
+	if code != http.StatusAccepted {
+		t.Fatalf("webhook on %s answered %d, want 202", nd.name, code)
 	}
 }
 
