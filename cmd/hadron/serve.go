@@ -240,6 +240,9 @@ func (c *serveCommand) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if supervisor != nil {
+		defer supervisor.Close() // the idle ones; they would go with this process anyway
+	}
 	// With SQLite this process must own the database; with PostgreSQL other
 	// nodes share it by design (and may share the data directory too: work
 	// directories and logs are named by deployment, and each runs once).

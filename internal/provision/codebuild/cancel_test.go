@@ -230,6 +230,8 @@ func helperServer() int {
 		return trapServer()
 	case fenceHelper:
 		return fenceServer()
+	case poolHelper:
+		return poolServer()
 	}
 	_, err := Run(context.Background(), Job{
 		Dir:      os.Getenv(helperDirEnv),

@@ -34,12 +34,10 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -170,7 +168,7 @@ type Result struct {
 // A cancel that comes after the last command has exited does not count:
 // the run has finished, and Run returns its result.
 func Run(ctx context.Context, job Job) (Result, error) {
-	if _, _, err := supervisorCommand(job.Supervisor, ""); err != nil {
+	if _, _, err := supervisorCommand(job.Supervisor); err != nil {
 		return Result{}, err
 	}
 	if len(job.Commands) > 0 && ctx.Err() != nil {
@@ -219,81 +217,31 @@ func (r *run) phase(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The script is handed to the supervisor as a sealed in-memory file,
-	// never a file on disk: an isolated run sees only its working directory
-	// (which is the user's, so the script cannot live there either).
-	script, err := scriptFile(phaseScript(sh, token, r.job.Commands))
-	if err != nil {
-		return err
-	}
-	defer script.Close()
 	plural := "s"
 	if n == 1 {
 		plural = ""
 	}
 	r.log.notef("running %d command%s in one shell (%s)", n, plural, sh.path)
-
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("output pipe: %w", err)
+	run := &supervisor.Assignment{
+		Dir:    r.job.Dir,
+		Shell:  sh.path,
+		Env:    r.env,
+		Script: phaseScript(sh, token, r.job.Commands),
+		Policy: r.job.Isolation,
 	}
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return fmt.Errorf("status pipe: %w", err)
-	}
-	// The lifeline (fence.go): its write end stays open here until the
-	// phase is over, so that the supervisor reads end of file only if this
-	// process is gone.
-	lifeR, lifeW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		statusR.Close()
-		statusW.Close()
-		return fmt.Errorf("lifeline pipe: %w", err)
-	}
-	defer lifeW.Close()
 	var fenceMoved <-chan struct{}
 	if r.job.Fence != nil {
-		fenceMoved = writeFence(lifeW, r.job.Fence) // before the start: no moment without a fence
+		run.Fence, fenceMoved = fenceAt(r.job.Fence) // in the run itself: no moment without a fence
 	}
-	supPath, supArgs, err := supervisorCommand(r.job.Supervisor, sh.path)
+	sb, err := assign(r.job.Supervisor, r.job.Isolation.Cloneflags(), run)
 	if err != nil {
-		outR.Close()
-		outW.Close()
-		statusR.Close()
-		statusW.Close()
-		lifeR.Close()
 		return err
 	}
-	sup := &exec.Cmd{
-		Path:       supPath,
-		Args:       supArgs,
-		Dir:        r.job.Dir,
-		Env:        append(slices.Clip(r.env), supervisor.EnvParent+"="+strconv.Itoa(os.Getpid())),
-		Stdout:     outW,
-		Stderr:     outW,
-		ExtraFiles: []*os.File{statusW, script, lifeR}, // supervisor.StatusFD, ScriptFD, LifelineFD
-		SysProcAttr: &syscall.SysProcAttr{
-			Setpgid:   true, // the supervisor leads a group of its own: pgid == its pid
-			Pdeathsig: supervisor.ParentDeathSignal,
-		},
-	}
-	isolate(sup, r.job.Isolation)
-	// No runtime.LockOSThread here although Pdeathsig fires when the
-	// forking thread exits, not the process: the supervisor checks getppid
-	// on that signal and ignores it while this process lives.
-	err = sup.Start()
-	outW.Close()
-	statusW.Close()
-	lifeR.Close()
-	if err != nil {
-		outR.Close()
-		statusR.Close()
-		return fmt.Errorf("start supervisor: %w", err)
-	}
+	sup, outR, statusR, lifeW := sb.cmd, sb.out, sb.status, sb.life
+	// The lifeline's write end stays open here until the phase is over, so
+	// that the supervisor reads end of file only if this process is gone
+	// (fence.go).
+	defer lifeW.Close()
 	if fenceMoved != nil {
 		done := make(chan struct{})
 		defer close(done)
@@ -548,7 +496,7 @@ func commandEnv(job Job) ([]string, error) {
 		switch {
 		case k == "" || strings.ContainsAny(k, "=\x00"):
 			return fmt.Errorf("environment entry %q: want KEY=value", kv)
-		case k == supervisor.EnvParent || k == sandbox.EnvVar:
+		case k == supervisor.EnvParent:
 			return fmt.Errorf("environment entry %q: %s is reserved", kv, k)
 		}
 		return nil

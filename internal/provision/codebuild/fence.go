@@ -12,10 +12,17 @@ import (
 // The lifeline and its lines are described in package supervisor
 // (lifeline.go).
 
+// fenceAt is fence f as a CLOCK_MONOTONIC time, and a channel closed when
+// it moves.
+func fenceAt(f *provision.Fence) (int64, <-chan struct{}) {
+	until, changed := f.Until()
+	return supervisor.MonotonicNow() + int64(time.Until(until)), changed
+}
+
 // writeFence tells the supervisor how long it has until fence f.
 func writeFence(w io.Writer, f *provision.Fence) <-chan struct{} {
-	until, changed := f.Until()
-	fmt.Fprintf(w, "%s%d\n", supervisor.LineFence, supervisor.MonotonicNow()+int64(time.Until(until)))
+	at, changed := fenceAt(f)
+	fmt.Fprintf(w, "%s%d\n", supervisor.LineFence, at)
 	return changed
 }
 

@@ -5,12 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/hadronhq/hadron/internal/provision/supervisor"
 )
@@ -271,26 +268,4 @@ next:
 		i++
 	}
 	return out
-}
-
-// scriptFile returns a sealed in-memory file (memfd) holding script, to be
-// handed to the supervisor as scriptFD. Nothing on disk: an isolated run
-// reaches no directory but its own, and the working directory is the
-// user's. The seals keep anyone holding a descriptor from changing it.
-func scriptFile(script string) (*os.File, error) {
-	fd, err := unix.MemfdCreate("hadron-phase-script", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return nil, fmt.Errorf("phase script: memfd_create: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), "phase-script")
-	if _, err := f.WriteString(script); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("phase script: write: %w", err)
-	}
-	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
-	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("phase script: seal: %w", err)
-	}
-	return f, nil
 }

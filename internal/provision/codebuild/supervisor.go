@@ -52,10 +52,12 @@ func MaybeSupervise() {
 }
 
 // Supervisor is a standalone supervisor binary that the server checked
-// speaks its protocol.
+// speaks its protocol, and the supervisors of it that wait for runs
+// (pool.go).
 type Supervisor struct {
 	path string
 	id   fileID // the file as checked
+	pool pool
 }
 
 // fileID tells a file apart from one that replaced it.
@@ -125,11 +127,10 @@ func (s *Supervisor) current() bool {
 	return err == nil && id == s.id
 }
 
-// supervisorCommand is the program and arguments that start a supervisor of
-// the shell at shellPath.
-func supervisorCommand(s *Supervisor, shellPath string) (path string, args []string, err error) {
+// supervisorCommand is the program and arguments that start a supervisor.
+func supervisorCommand(s *Supervisor) (path string, args []string, err error) {
 	if s != nil && s.current() {
-		return s.path, []string{s.path, supervisor.Arg, shellPath}, nil
+		return s.path, []string{s.path, supervisor.Arg}, nil
 	}
 	if !supervisorReady.Load() {
 		if s != nil {
@@ -137,5 +138,5 @@ func supervisorCommand(s *Supervisor, shellPath string) (path string, args []str
 		}
 		return "", nil, errors.New("codebuild: MaybeSupervise was not called at program start; Run needs it to start the command supervisor")
 	}
-	return selfExe, []string{os.Args[0], supervisor.Arg, shellPath}, nil
+	return selfExe, []string{os.Args[0], supervisor.Arg}, nil
 }

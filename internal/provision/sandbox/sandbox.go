@@ -134,11 +134,7 @@ type Policy struct {
 	Landlock      bool     `json:"landlock"` // false: the kernel has no Landlock
 }
 
-// EnvVar names the environment variable that carries the Policy to the
-// supervisor; the supervisor removes it from the command's environment.
-const EnvVar = "HADRON_SANDBOX_POLICY"
-
-// Encode is the Policy as the value of EnvVar.
+// Encode is the Policy as a string, for a process started with it.
 func (p *Policy) Encode() string {
 	b, _ := json.Marshal(p) // plain fields: cannot fail
 	return string(b)

@@ -12,7 +12,7 @@ import (
 
 // Isolation: how a run is confined (package sandbox holds the mechanisms).
 //
-// codebuild.Run passes the Policy to the supervisor in sandbox.EnvVar and
+// codebuild.Run passes the Policy to the supervisor in its Assignment and
 // starts the supervisor in the namespaces the Policy asks for; the supervisor calls
 // sandbox.Enter just before it starts the shell. With new namespaces the
 // supervisor is PID 1 of the run's PID namespace, which changes three things
@@ -69,23 +69,14 @@ func parentGone(ppid int) bool {
 	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z' || b[i+2] == 'X'
 }
 
-// enterSandbox confines the supervisor when the server asked for it (see
-// sandbox.Enter) and says how to start the shell; nil when not isolated.
-func enterSandbox() (*sandbox.Shell, error) {
-	enc, ok := os.LookupEnv(sandbox.EnvVar)
-	if !ok {
+// enterSandbox confines the supervisor under p (see sandbox.Enter) and says
+// how to start the shell; nil when not isolated (p nil).
+func enterSandbox(p *sandbox.Policy, dir string) (*sandbox.Shell, error) {
+	if p == nil {
 		return nil, nil
-	}
-	p, err := sandbox.Decode(enc)
-	if err != nil {
-		return nil, err
 	}
 	if p.Namespaces && os.Getpid() != 1 {
 		return nil, fmt.Errorf("sandbox: the policy wants namespaces but the supervisor is pid %d, not 1", os.Getpid())
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return nil, fmt.Errorf("sandbox: working directory: %w", err)
 	}
 	return sandbox.Enter(p, dir)
 }

@@ -13,13 +13,14 @@ import (
 
 // The lifeline: a pipe from the server to its supervisor (LifelineFD).
 //
-// The server writes the run's fence (provision.Fence) on it as a line
-// "fence <CLOCK_MONOTONIC nanoseconds>", once before the supervisor starts
-// and again whenever the engine extends the lease. A time of the monotonic
-// clock, which both processes share (no time namespace is made): a step
-// of the wall clock cannot move it, and neither can the time the line
-// takes to reach the supervisor (a duration would start late). The supervisor kills its group when
-// the last fence it read passes; a paused server writes nothing more, and
+// The first message on it is the run (assignment.go), which holds the
+// run's first fence (provision.Fence). The server writes every later one as
+// a line "fence <CLOCK_MONOTONIC nanoseconds>", whenever the engine extends
+// the lease. A time of the monotonic clock, which both processes share (no
+// time namespace is made): a step of the wall clock cannot move it, and
+// neither can the time the line takes to reach the supervisor (a duration
+// would start late). The supervisor kills its group when the last fence it
+// read passes; a paused server writes nothing more, and
 // its supervisor, which is not paused, does the rest.
 //
 // A cancel comes on it too, as the line "term": the supervisor notes that

@@ -18,9 +18,13 @@
 // the phase's shell on its script (codebuild's shell.go) inside its own
 // group and waits for it:
 //
-//   - The script comes as a sealed in-memory file on ScriptFD, never a path:
-//     the supervisor holds it before it confines itself, and hands it to the
-//     shell as fd ShellScriptFD, which the shell opens as
+//   - It is started before its run is known and gets the run as the first
+//     message on its lifeline (assignment.go), so that a server can keep a
+//     few started and waiting (codebuild's pool.go).
+//
+//   - The script comes in the assignment, never as a path: the supervisor
+//     puts it in a sealed in-memory file before it confines itself, and
+//     hands it to the shell as fd ShellScriptFD, which the shell opens as
 //     /proc/self/fd/ShellScriptFD (no size limit, unlike `sh -c script`,
 //     and not in the shell's world-readable command line). The run can read
 //     its own script, marker token included: see markers in codebuild's shell.go.
@@ -83,29 +87,28 @@ package supervisor
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 	"unsafe"
-
-	"github.com/hadronhq/hadron/internal/provision/sandbox"
 )
 
 // The protocol between codebuild.Run and a supervisor. A supervisor is
-// started as argv {name, Arg, shell path} with EnvParent in its environment,
-// in its working directory, with these descriptors.
+// started as argv {name, Arg} with EnvParent in its environment, with these
+// descriptors; its run comes later, as the first message on its lifeline
+// (assignment.go).
 const (
 	// Protocol numbers this protocol; it changes with any change to the
-	// arguments, descriptors, environment or lines below. A standalone
-	// supervisor prints it when started as {name, ProtocolArg}, so that the
-	// server uses only one that speaks its own.
-	Protocol = 1
+	// arguments, descriptors, environment, assignment or lines below. A
+	// standalone supervisor prints it when started as {name, ProtocolArg},
+	// so that the server uses only one that speaks its own.
+	Protocol = 2
 	// ProtocolArg, as argv[1] alone, asks a standalone supervisor for its
 	// Protocol.
 	ProtocolArg = "protocol"
@@ -114,7 +117,7 @@ const (
 	// is mistaken for one.
 	Arg = "__hadron-codebuild-supervisor__"
 	// EnvParent carries the pid of the server that started the supervisor.
-	// The supervisor removes it from the command's environment.
+	// The shell's environment is the assignment's, never the supervisor's.
 	EnvParent = "HADRON_CODEBUILD_SUPERVISOR"
 	// ParentDeathSignal is the supervisor's Pdeathsig. It must be catchable,
 	// since the supervisor has to kill its group before it dies.
@@ -126,12 +129,10 @@ const (
 	// supervisor has reaped every process of the run: the server need not
 	// look for any.
 	StatusClean = "clean"
-	// ScriptFD is the supervisor's descriptor of the phase script.
-	ScriptFD = 4
 	// LifelineFD is the supervisor's read end of the lifeline pipe
-	// (lifeline.go): the server's fence updates, a cancel's "term" and
-	// "kill", and end of file when the server is gone.
-	LifelineFD = 5
+	// (lifeline.go): the run's assignment, the server's fence updates, a
+	// cancel's "term" and "kill", and end of file when the server is gone.
+	LifelineFD = 4
 	// ShellScriptFD is the shell's descriptor of the phase script; the
 	// script's first line closes it.
 	ShellScriptFD = 3
@@ -142,7 +143,7 @@ const (
 // unless it dies of the shell's signal first; it never returns then. In any
 // other process it returns at once.
 func Main() {
-	if len(os.Args) != 3 || os.Args[1] != Arg {
+	if len(os.Args) != 2 || os.Args[1] != Arg {
 		return
 	}
 	parent, ok := os.LookupEnv(EnvParent)
@@ -152,13 +153,13 @@ func Main() {
 	// syscall.Exit, not os.Exit: the supervisor has nothing to flush, and
 	// os.Exit's hooks cost time (the race detector sleeps a second at
 	// exit) or print noise (coverage).
-	syscall.Exit(supervise(parent, os.Args[2]))
+	syscall.Exit(supervise(parent))
 }
 
-// supervise runs the script of ScriptFD in shellPath as described at the top of this file
-// and returns the exit code for the supervisor, unless it dies of the
-// shell's signal first.
-func supervise(parent, shellPath string) int {
+// supervise waits for its assignment, runs it as described at the top of
+// this file and returns the exit code for the supervisor, unless it dies of
+// the shell's signal first.
+func supervise(parent string) int {
 	ppid, err := strconv.Atoi(parent)
 	if err != nil || syscall.Getpgrp() != os.Getpid() {
 		// Killing "our group" below would hit somebody else's processes.
@@ -169,9 +170,6 @@ func supervise(parent, shellPath string) int {
 	// for the shell's background processes to close it.
 	syscall.CloseOnExec(StatusFD)
 	status := os.NewFile(StatusFD, "status")
-	// Taken before the sandbox: the script's file is nowhere the run may open.
-	syscall.CloseOnExec(ScriptFD)
-	script := os.NewFile(ScriptFD, "script")
 
 	// The sandbox confines only the thread that enters it (Landlock and
 	// no_new_privs are a thread's), and the shell inherits the domain of
@@ -179,7 +177,7 @@ func supervise(parent, shellPath string) int {
 	// started, and every signal to the run sent, from this one thread.
 	runtime.LockOSThread()
 	syscall.CloseOnExec(LifelineFD)
-	life := watchLifeline(os.NewFile(LifelineFD, "lifeline"))
+	lifeline := os.NewFile(LifelineFD, "lifeline")
 
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, ParentDeathSignal, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
@@ -193,22 +191,42 @@ func supervise(parent, shellPath string) int {
 		prctl(prSetChildSubreaper, 1)
 	}
 	procs = openRunProcs()
+
+	// All the above is done before the run is known (assignment.go).
+	warmUp()
+	run, err := readAssignment(lifeline)
+	if err == io.EOF {
+		return 0 // given up before it had a run: nothing to report
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "[hadron] supervisor: %v\n", err)
+		return 126
+	}
+	if err := os.Chdir(run.Dir); err != nil {
+		fmt.Fprintf(os.Stderr, "[hadron] cannot enter the working directory: %v\n", err)
+		return 126
+	}
+	// Made before the sandbox: the script's file is nowhere the run may open.
+	script, err := sealedScript(run.Script)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "[hadron] %v\n", err)
+		return 126
+	}
+	life := watchLifeline(lifeline)
 	// Isolation (isolation.go): confine this process, which the shell
 	// inherits, just before the shell starts.
-	sb, err := enterSandbox()
+	sb, err := enterSandbox(run.Policy, run.Dir)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "[hadron] cannot isolate the command: %v\n", err)
 		return 126
 	}
 	attr, sbEnv := shellAttr(sb)
 
-	sh := exec.Command(shellPath, "/proc/self/fd/"+strconv.Itoa(ShellScriptFD))
+	sh := exec.Command(run.Shell, "/proc/self/fd/"+strconv.Itoa(ShellScriptFD))
 	sh.Stdin, sh.Stdout, sh.Stderr = os.Stdin, os.Stdout, os.Stderr
 	sh.ExtraFiles = []*os.File{script} // ShellScriptFD
 	sh.SysProcAttr = attr
-	sh.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, EnvParent+"=") || strings.HasPrefix(kv, sandbox.EnvVar+"=")
-	}), sbEnv...)
+	sh.Env = slices.Concat([]string{}, run.Env, sbEnv) // never nil: nil would pass on the supervisor's own
 	if err := sb.Start(sh); err != nil {
 		fmt.Fprintf(os.Stderr, "[hadron] cannot start command: %v\n", err)
 		return 127
@@ -231,6 +249,10 @@ func supervise(parent, shellPath string) int {
 		fenceC    <-chan time.Time
 		kill      = life.kill
 	)
+	if run.Fence != 0 {
+		fence = time.NewTimer(untilMonotonic(run.Fence))
+		fenceC = fence.C
+	}
 	for {
 		select {
 		case <-life.term:
