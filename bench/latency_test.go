@@ -195,14 +195,19 @@ func BenchmarkDispatch(b *testing.B) {
 	body := updateBody("dispatch", "quick")
 	b.ResetTimer()
 	for range b.N {
-		var fromAnswer, fromRequest, calls, deploys, forks []time.Duration
+		var fromAnswer, fromRequest, calls, deploys, forks, bashes []time.Duration
 		for i := range n {
-			// The same-run reference, between two samples.
+			// The same-run references, between two samples.
 			_, fork, err := forkExec()
 			if err != nil {
 				b.Fatal(err)
 			}
 			forks = append(forks, fork)
+			bash, err := bashExec()
+			if err != nil {
+				b.Fatal(err)
+			}
+			bashes = append(bashes, bash)
 			drainStarts(h)
 			sent := time.Now()
 			raw, err := h.c.Raw(ctx, "UpdateEnvironment", body)
@@ -239,6 +244,7 @@ func BenchmarkDispatch(b *testing.B) {
 			{"update sent -> command started", summarize(fromRequest), 0},
 			{"update answered -> GetDeployment reads SUCCEEDED", summarize(deploys), 0},
 			{"reference: os/exec sh -c true, started + reaped", summarize(forks), 0},
+			{"reference: os/exec bash -c true, started + reaped", summarize(bashes), 0},
 		})
 		if dispatch.Negative > 0 {
 			lines = append(lines, fmt.Sprintf("  (%d of %d commands started before the UpdateEnvironment answer reached the client: negative samples, kept)", dispatch.Negative, dispatch.N))
@@ -308,8 +314,22 @@ func BenchmarkSupervisor(b *testing.B) {
 // forkExec is the fork/exec reference: `/bin/sh -c true` started with
 // os/exec, the time until Start returned and until it was reaped.
 func forkExec() (start, total time.Duration, err error) {
+	return startReaped("/bin/sh", "-c", "true")
+}
+
+// bashExec is forkExec of `bash -c true`, with the benchmark's environment
+// (its LANG too): the shell each codebuild run starts, so a floor under a
+// dispatch.
+func bashExec() (total time.Duration, err error) {
+	_, total, err = startReaped("bash", "-c", "true")
+	return total, err
+}
+
+// startReaped starts name with args through os/exec and waits for it: the
+// time until Start returned, and until it was reaped.
+func startReaped(name string, args ...string) (start, total time.Duration, err error) {
 	begin := time.Now()
-	cmd := exec.Command("/bin/sh", "-c", "true")
+	cmd := exec.Command(name, args...)
 	if err := cmd.Start(); err != nil {
 		return 0, 0, err
 	}
