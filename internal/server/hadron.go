@@ -197,6 +197,10 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
+	// Sent from the open descriptor: the file's name goes now, so that
+	// nothing is left once the answer is complete, nor after a crash while
+	// it is sent.
+	os.Remove(tmp)
 	fi, err := f.Stat()
 	if err != nil {
 		writeHadronError(w, &awsjson.Error{Type: "InternalServerException", Status: http.StatusInternalServerError, Message: "backup failed: " + err.Error()})
