@@ -444,34 +444,56 @@ func (op *operation) deleteAndWait(ctx context.Context, id, what string) error {
 	return nil
 }
 
+// unreachableLooks is how many looks in a row at a stack may find
+// CloudFormation unreachable (each after the SDK's own retries) before a
+// wait gives up. The stack's operation goes on without us, and its end is
+// what the deployment reports: a cancelled update that rolled back is
+// CANCELLED, not FAILED because a poll met a broken connection.
+const unreachableLooks = 5
+
 // wait looks at the stack with backoff until no operation is in progress,
 // streaming new events into the log. It returns the stack (nil once it is
-// gone), or an error when ctx is done.
+// gone), or an error when ctx is done, CloudFormation answers an error, or
+// it was unreachable unreachableLooks times in a row.
 func (op *operation) wait(ctx context.Context, id string, ev *events) (*types.Stack, error) {
 	// The first look is at once: after a cancel, the stack may be done.
 	delay := time.Duration(0)
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
-	for {
+	for failed := 0; ; {
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("wait on stack %s: %w", op.stack, context.Cause(ctx))
 		case <-timer.C:
 		}
-		st, err := op.describe(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		// Events after the status, so the events of a final status are in.
-		if err := ev.poll(ctx, op, id); err != nil {
-			return nil, err
-		}
-		if st == nil || !inProgress(st.StackStatus) {
+		st, err := op.look(ctx, id, ev)
+		switch {
+		case err == nil && (st == nil || !inProgress(st.StackStatus)):
 			return st, nil
+		case err == nil:
+			failed = 0
+		case unreachable(err) && ctx.Err() == nil && failed+1 < unreachableLooks:
+			failed++
+			op.notef("could not reach CloudFormation (%v); looking at stack %s again", err, op.stack)
+		default:
+			return nil, err
 		}
 		delay = min(max(2*delay, op.d.cfg.PollInitial), op.d.cfg.PollMax)
 		timer.Reset(delay)
 	}
+}
+
+// look reads the stack and streams its new events: the events after the
+// status, so that those of a final status are in.
+func (op *operation) look(ctx context.Context, id string, ev *events) (*types.Stack, error) {
+	st, err := op.describe(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := ev.poll(ctx, op, id); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // finish returns the stack's outputs and resources if it reached want, and

@@ -1,6 +1,7 @@
 package cloudformation
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -73,6 +74,14 @@ func apiError(err error) (code, msg string, ok bool) {
 		return ae.ErrorCode(), ae.ErrorMessage(), true
 	}
 	return "", "", false
+}
+
+// unreachable reports an error that is not CloudFormation's answer: the
+// request found no answer (a connection refused, reset or closed, a
+// timeout), after the SDK's own retries. A context's end is not one.
+func unreachable(err error) bool {
+	_, _, answered := apiError(err)
+	return !answered && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
 
 // isNotExist reports CloudFormation's answer for a stack that is not there:

@@ -561,3 +561,71 @@ func TestDeploySendsParametersAndTags(t *testing.T) {
 		t.Errorf("tags = %+v", tags)
 	}
 }
+
+// A look at the stack that finds no answer (a connection closed, reset or
+// refused) is not the stack's end: the cancelled update's rollback goes on
+// in CloudFormation, and the deployment ends CANCELLED when it is done, not
+// FAILED because a poll met a broken connection.
+func TestCancelledUpdateRidesOutAnUnreachableCloudFormation(t *testing.T) {
+	t.Parallel()
+	f := setupFake(t)
+	ctx := waitCtx(t)
+	f.deploy(t, templateV1, "d0")
+	f.fake.SetBehavior(f.stack, cfnfake.Behavior{Hold: true})
+	cancel, done, req := f.deployAsync(templateV2, "d1")
+	must(t, f.fake.WaitForStatus(ctx, f.stack, "UPDATE_IN_PROGRESS"))
+	cancel(errUserCancel)
+	must(t, f.fake.WaitForStatus(ctx, f.stack, "UPDATE_ROLLBACK_IN_PROGRESS"))
+
+	f.fake.SetUnreachable(true)
+	for !strings.Contains(req.Log.(*syncBuffer).String(), "could not reach CloudFormation") {
+		select {
+		case r := <-done:
+			t.Fatalf("Deploy returned while CloudFormation was unreachable: %v\n%s", r.err, req.Log)
+		case <-ctx.Done():
+			t.Fatalf("no look failed; %d requests dropped; log:\n%s", f.fake.Dropped(), req.Log)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	f.fake.SetUnreachable(false)
+	for _, st := range []string{"UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"} {
+		must(t, f.fake.WaitForStatus(ctx, f.stack, st))
+		must(t, f.fake.Release(f.stack))
+	}
+	select {
+	case r := <-done:
+		var ce *CanceledError
+		if !errors.As(r.err, &ce) || !ce.Stopped || !errors.Is(r.err, errUserCancel) {
+			t.Fatalf("err = %v, want a stopped cancel wrapping the user's; log:\n%s", r.err, req.Log)
+		}
+	case <-ctx.Done():
+		t.Fatalf("Deploy did not return; log:\n%s", req.Log)
+	}
+	if got := f.fake.Status(f.stack); got != "UPDATE_ROLLBACK_COMPLETE" {
+		t.Errorf("stack status = %q, want UPDATE_ROLLBACK_COMPLETE", got)
+	}
+}
+
+// A CloudFormation that stays unreachable ends the wait after
+// unreachableLooks looks, with the network's error, not a stack's.
+func TestWaitGivesUpOnACloudFormationThatStaysUnreachable(t *testing.T) {
+	t.Parallel()
+	f := setupFake(t)
+	ctx := waitCtx(t)
+	f.fake.SetBehavior(f.stack, cfnfake.Behavior{Hold: true})
+	_, done, req := f.deployAsync(templateV1, "d1")
+	must(t, f.fake.WaitForStatus(ctx, f.stack, "CREATE_IN_PROGRESS"))
+	f.fake.SetUnreachable(true)
+	select {
+	case r := <-done:
+		var se *StackError
+		if r.err == nil || errors.As(r.err, &se) || !unreachable(r.err) {
+			t.Fatalf("err = %v, want the network's error", r.err)
+		}
+	case <-ctx.Done():
+		t.Fatalf("Deploy did not give up; log:\n%s", req.Log)
+	}
+	if n := strings.Count(req.Log.(*syncBuffer).String(), "could not reach CloudFormation"); n != unreachableLooks-1 {
+		t.Errorf("%d looks noted as failed before giving up, want %d; log:\n%s", n, unreachableLooks-1, req.Log)
+	}
+}

@@ -72,6 +72,8 @@ type Server struct {
 	calls     []Call
 	roles     []AssumedRole
 	seq       int
+	down      bool // SetUnreachable
+	dropped   int
 }
 
 // New starts a fake; Close stops it.
@@ -84,6 +86,21 @@ func New() *Server {
 
 // Close stops the server.
 func (s *Server) Close() { s.ts.Close() }
+
+// SetUnreachable makes the fake drop every request's connection without
+// an answer, as a network failure does, until it is set back to false.
+func (s *Server) SetUnreachable(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
+}
+
+// Dropped is how many requests SetUnreachable dropped.
+func (s *Server) Dropped() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
+}
 
 // SetBehavior sets how the next operations on the named stack run.
 func (s *Server) SetBehavior(stackName string, b Behavior) {
@@ -264,6 +281,15 @@ func notExist(name string) *apiErr { return validation("Stack with id %s does no
 var credentialRE = regexp.MustCompile(`Credential=([^/,\s]+)/`)
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	down := s.down
+	if down {
+		s.dropped++
+	}
+	s.mu.Unlock()
+	if down {
+		panic(http.ErrAbortHandler) // the connection closes without an answer
+	}
 	if err := r.ParseForm(); err != nil {
 		writeErr(w, &apiErr{400, "MalformedQueryString", err.Error()})
 		return
