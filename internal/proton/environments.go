@@ -121,8 +121,12 @@ func (s *API) createEnvironmentRetry(ctx context.Context, key, fingerprint strin
 	}
 	var prev envSettings
 	json.Unmarshal([]byte(r.Settings), &prev)
-	if prev.CreateRequest != fingerprint {
+	switch prev.CreateRequest {
+	case fingerprint:
+	case "": // created before fingerprints were kept: no telling a retry
 		return nil, conflictf("environment %s already exists", r.Name)
+	default:
+		return nil, createMismatch("environment", r.Name)
 	}
 	// Changed since by an update or delete: the create's deployment, the only
 	// one without an initial state, is no longer the last attempt.

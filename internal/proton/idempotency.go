@@ -34,6 +34,16 @@ func checkRetry(token, prev, now string) error {
 	return nil
 }
 
+// createMismatch answers a create of a name that exists, made by a request
+// with other parameters. Proton's idempotent creates (CreateEnvironment,
+// CreateService, CreateEnvironmentTemplate, CreateServiceTemplate) take a
+// create of a taken name for a retry: the same parameters get the resource
+// back, other ones a ValidationException (IdempotentParameterMismatch), and
+// a resource changed since its create a ConflictException.
+func createMismatch(what, name string) error {
+	return validationf("%s %s already exists and was created with other parameters (IdempotentParameterMismatch): choose another name, or repeat the first request's parameters to retry it", what, name)
+}
+
 // alreadyGone reports whether err says the resource a delete names does not
 // exist. Proton's idempotent deletes (DeleteEnvironmentTemplate and
 // DeleteServiceTemplate and their versions, DeleteEnvironment,

@@ -83,7 +83,7 @@ func (s *API) DeleteEnvironmentTemplate(ctx context.Context, in *api.DeleteEnvir
 
 // createTemplate inserts t (its timestamps set here). A retry with the same
 // parameters returns the template the first call created; a create of a
-// taken name with other parameters is a conflict.
+// taken name with other parameters is refused as createMismatch says.
 func (s *API) createTemplate(ctx context.Context, t *store.Template) (*store.Template, error) {
 	now := s.now()
 	t.CreatedAt, t.LastModifiedAt = now, now
@@ -98,11 +98,15 @@ func (s *API) createTemplate(ctx context.Context, t *store.Template) (*store.Tem
 	if err != nil {
 		return nil, err
 	}
-	if prev.DisplayName != t.DisplayName || prev.Description != t.Description || prev.Provisioning != t.Provisioning ||
-		prev.EncryptionKey != t.EncryptionKey {
-		return nil, conflictf("%s template %s already exists", t.Kind, t.Name)
+	if prev.DisplayName == t.DisplayName && prev.Description == t.Description && prev.Provisioning == t.Provisioning &&
+		prev.EncryptionKey == t.EncryptionKey {
+		return prev, nil
 	}
-	return prev, nil
+	if prev.LastModifiedAt.After(prev.CreatedAt) {
+		// No telling what the first create asked for any more.
+		return nil, conflictf("%s template %s already exists and was changed since it was created", t.Kind, t.Name)
+	}
+	return nil, createMismatch(t.Kind+" template", t.Name)
 }
 
 func (s *API) getTemplate(ctx context.Context, kind, name string) (*store.Template, error) {

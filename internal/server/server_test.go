@@ -251,7 +251,7 @@ func TestCreateEnvironmentRetriedReturnsTheEnvironment(t *testing.T) {
 		t.Errorf("retry started deployment %s, want the first one %s", again, first)
 	}
 	in["spec"] = spec("  VpcId: other\n")
-	h.fails("CreateEnvironment", in, "ConflictException", "already exists")
+	h.fails("CreateEnvironment", in, "ValidationException", "already exists", "IdempotentParameterMismatch")
 }
 
 func TestListsPageInAStableOrder(t *testing.T) {

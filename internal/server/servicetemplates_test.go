@@ -93,8 +93,10 @@ func TestServiceTemplateLifecycleFromCreateToDelete(t *testing.T) {
 	if again := h.ok("CreateServiceTemplate", create); again.str("serviceTemplate.createdAt") != r.str("serviceTemplate.createdAt") {
 		t.Errorf("a retried create made a new template: %v", again.body)
 	}
-	h.fails("CreateServiceTemplate", m{"name": "web", "displayName": "Other"}, "ConflictException", "web", "already exists")
+	h.fails("CreateServiceTemplate", m{"name": "web", "displayName": "Other"}, "ValidationException", "web", "IdempotentParameterMismatch")
 	h.ok("UpdateServiceTemplate", m{"name": "web", "description": "the web service"})
+	// Changed since: a retry of the first create can no longer be told.
+	h.fails("CreateServiceTemplate", create, "ConflictException", "web", "changed since it was created")
 	got := h.ok("GetServiceTemplate", m{"name": "web"})
 	if got.str("serviceTemplate.description") != "the web service" || got.str("serviceTemplate.displayName") != "Web" {
 		t.Errorf("after update: %v", got.body)
@@ -326,7 +328,7 @@ func TestCustomerManagedPipelineTemplateRefusesAPipelineBundle(t *testing.T) {
 		t.Errorf("pipelineProvisioning = %q", got)
 	}
 	// The retry of a create must ask for the same pipeline provisioning.
-	h.fails("CreateServiceTemplate", m{"name": "byo"}, "ConflictException", "already exists")
+	h.fails("CreateServiceTemplate", m{"name": "byo"}, "ValidationException", "already exists", "IdempotentParameterMismatch")
 	h.fails("CreateServiceTemplate", m{"name": "x", "pipelineProvisioning": "AWS_MANAGED"}, "ValidationException", "pipelineProvisioning")
 
 	v := svcTmplVersion(h, "byo", "", "svc-web.tgz", "REGISTRATION_FAILED")
