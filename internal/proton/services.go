@@ -146,7 +146,7 @@ func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*a
 	svc, err := s.cfg.Store.ServiceChange(ctx, p)
 	switch {
 	case errors.Is(err, store.ErrExists):
-		return nil, conflictf("service %s already exists", in.Name)
+		return s.createServiceRetry(ctx, in, p.Create)
 	case err != nil:
 		return nil, err
 	}
@@ -158,6 +158,32 @@ func (s *API) CreateService(ctx context.Context, in *api.CreateServiceInput) (*a
 		if svc, err = s.cfg.Store.ServiceGet(ctx, in.Name); err != nil {
 			return nil, err
 		}
+	}
+	out, err := s.service(ctx, svc)
+	if err != nil {
+		return nil, err
+	}
+	return &api.CreateServiceOutput{Service: out}, nil
+}
+
+// createServiceRetry answers a CreateService for a name that exists: the
+// same call retried gets the service, without starting anything. A service
+// keeps no fingerprint of its create, so a retry is told by the create's
+// parameters (want) still being the service's; the minor version only
+// when the create named one, since the recommended minor may have moved.
+// A service changed since its create cannot be told from a create with
+// other parameters then: both answer IdempotentParameterMismatch, where
+// Proton answers the first with ConflictException.
+func (s *API) createServiceRetry(ctx context.Context, in *api.CreateServiceInput, want *store.Service) (*api.CreateServiceOutput, error) {
+	svc, err := s.cfg.Store.ServiceGet(ctx, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if svc.TemplateName != want.TemplateName || svc.TemplateMajor != want.TemplateMajor ||
+		in.TemplateMinorVersion != "" && svc.TemplateMinor != want.TemplateMinor ||
+		svc.Spec != want.Spec || svc.Description != want.Description || svc.BranchName != want.BranchName ||
+		svc.RepositoryConnectionArn != want.RepositoryConnectionArn || svc.RepositoryID != want.RepositoryID {
+		return nil, createMismatch("service", in.Name)
 	}
 	out, err := s.service(ctx, svc)
 	if err != nil {

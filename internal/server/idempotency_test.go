@@ -33,6 +33,30 @@ func TestClientTokenRetriesAndMismatches(t *testing.T) {
 	h.fails("CreateServiceInstance", inst, "ValidationException", "clientToken")
 }
 
+// Proton's idempotent creates without a client token (CreateEnvironment,
+// CreateService and the two template creates) take a create of a taken
+// name for a retry: the same parameters get the resource back and start
+// nothing, other parameters are a ValidationException
+// (IdempotentParameterMismatch).
+func TestCreateOfATakenNameIsARetryOrAMismatch(t *testing.T) {
+	t.Parallel()
+	h := serviceSetup(t, "alpha")
+	create := m{"name": "api", "templateName": "web", "templateMajorVersion": "1", "spec": serviceSpec("", "one@alpha")}
+	first := h.ok("CreateService", create)
+	again := h.ok("CreateService", create)
+	if again.str("service.arn") != first.str("service.arn") || again.str("service.createdAt") != first.str("service.createdAt") {
+		t.Errorf("retry answered %v, want the service the first call created %v", again.body, first.body)
+	}
+	h.waitService("api", "ACTIVE")
+	if got := len(h.ok("ListServiceInstances", m{"serviceName": "api"}).body["serviceInstances"].([]any)); got != 1 {
+		t.Errorf("%d instances after the retry, want 1", got)
+	}
+	h.ok("CreateService", create) // also once the create has finished
+	create["spec"] = serviceSpec("", "one@alpha", "two@alpha")
+	h.fails("CreateService", create, "ValidationException", "service api already exists", "IdempotentParameterMismatch")
+	h.fails("GetServiceInstance", m{"serviceName": "api", "name": "two"}, "ResourceNotFoundException")
+}
+
 func TestIdempotentDeletesOfWhatIsGoneSucceedEmpty(t *testing.T) {
 	t.Parallel()
 	h := setup(t)
