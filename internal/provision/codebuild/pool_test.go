@@ -80,14 +80,22 @@ func TestRunTakesASupervisorStartedBeforeIt(t *testing.T) {
 	}
 }
 
-func TestRunReplacesAnIdleSupervisorThatDied(t *testing.T) {
-	t.Parallel()
+// filledPool returns a supervisor with a pool of its own, filled by one
+// run, and its idle supervisors.
+func filledPool(t *testing.T) (*Supervisor, []int) {
+	t.Helper()
 	s := ownSupervisor(t)
 	parentOf(t, s)
 	idle, err := idlePids(s)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, idle
+}
+
+func TestRunReplacesAnIdleSupervisorThatDied(t *testing.T) {
+	t.Parallel()
+	s, idle := filledPool(t)
 	for _, pid := range idle {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
@@ -101,12 +109,7 @@ func TestRunReplacesAnIdleSupervisorThatDied(t *testing.T) {
 
 func TestClosedSupervisorLetsItsIdleOnesGo(t *testing.T) {
 	t.Parallel()
-	s := ownSupervisor(t)
-	parentOf(t, s)
-	idle, err := idlePids(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, idle := filledPool(t)
 	s.Close()
 	for _, pid := range idle {
 		waitGone(t, pid)
