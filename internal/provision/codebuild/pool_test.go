@@ -100,7 +100,7 @@ func TestRunReplacesAnIdleSupervisorThatDied(t *testing.T) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	for _, pid := range idle {
-		waitGone(t, pid)
+		waitThreadsGone(t, pid)
 	}
 	if got := parentOf(t, s); slices.Contains(idle, got) {
 		t.Fatalf("the run's supervisor %d is one that was killed", got)
@@ -127,6 +127,24 @@ func waitGone(t *testing.T, pid int) {
 	for processAlive(pid) {
 		if time.Now().After(deadline) {
 			t.Fatalf("process %d still runs after 5 s", pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitThreadsGone waits until every thread of pid has exited. A killed Go
+// program's main thread is a zombie while its other threads are still
+// exiting and holding its descriptors (its lifeline's read end among them).
+func waitThreadsGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+		if err != nil || len(tasks) <= 1 && !processAlive(pid) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d still has %d threads after 5 s", pid, len(tasks))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
